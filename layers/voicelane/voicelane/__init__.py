@@ -1,0 +1,1 @@
+"""Voicelane control plane package."""

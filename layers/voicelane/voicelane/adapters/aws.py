@@ -1,0 +1,27 @@
+"""boto3 clients, built on first use (never at import time, so moto can patch them)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from voicelane.settings import Settings, get_settings
+
+
+@lru_cache(maxsize=32)
+def _client(service: str, region: str, endpoint: str | None) -> Any:
+    cfg = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=20)
+    return boto3.client(service, region_name=region, endpoint_url=endpoint, config=cfg)
+
+
+def client(service: str, settings: Settings | None = None) -> Any:
+    s = settings or get_settings()
+    return _client(service, s.region, s.aws_endpoint_url)
+
+
+def reset_clients() -> None:
+    """Forget cached clients (tests switch endpoints between runs)."""
+    _client.cache_clear()

@@ -1,0 +1,1 @@
+"""DynamoDB adapters over the single table (key layout: docs/data-model.md)."""

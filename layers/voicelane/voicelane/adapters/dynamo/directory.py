@@ -1,0 +1,171 @@
+"""Apps, API keys, numbers and agents on the main table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from voicelane.adapters.dynamo.codec import deserialize, error_code, serialize
+from voicelane.adapters.dynamo.table import Table
+from voicelane.domain.errors import Conflict, NotFound
+from voicelane.domain.models import Agent, ApiKey, App, Number
+
+_INTERNAL = ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "entity", "expires_at")
+
+
+def _strip(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if k not in _INTERNAL}
+
+
+class DynamoAppRepository:
+    def __init__(self, table: Table | None = None) -> None:
+        self.table = table or Table()
+
+    def put_app(self, app: App) -> None:
+        item = {**app.model_dump(mode="json"), "pk": f"APP#{app.app_id}", "sk": "APP", "entity": "app"}
+        self.table.put(item, "attribute_not_exists(pk)")
+
+    def get_app(self, app_id: str) -> App | None:
+        item = self.table.get(f"APP#{app_id}", "APP")
+        return App.model_validate(_strip(item)) if item else None
+
+    def update_app(self, app_id: str, changes: dict[str, Any]) -> App:
+        app = self.get_app(app_id)
+        if app is None:
+            raise NotFound("app not found", code="app_not_found")
+        updated = app.model_copy(update=changes)
+        item = {**updated.model_dump(mode="json"), "pk": f"APP#{app_id}", "sk": "APP", "entity": "app"}
+        item.pop("active_calls", None)
+        # Keep the live active_calls counter: update only the settings attributes.
+        sets, values, names = [], {}, {}
+        for i, (k, v) in enumerate(item.items()):
+            if k in ("pk", "sk"):
+                continue
+            names[f"#a{i}"] = k
+            values[f":v{i}"] = v
+            sets.append(f"#a{i} = :v{i}")
+        self.table.transact(
+            [self.table.tx_update(f"APP#{app_id}", "APP", "SET " + ", ".join(sets), values, names)]
+        )
+        return updated
+
+    def put_key(self, key: ApiKey) -> None:
+        item = {
+            **key.model_dump(mode="json"),
+            "pk": f"KEYHASH#{key.key_hash}",
+            "sk": "KEY",
+            "entity": "api_key",
+            "gsi1pk": f"APP#{key.app_id}#KEY",
+            "gsi1sk": key.key_id,
+            "gsi2pk": f"KEY#{key.key_id}",
+            "gsi2sk": "KEY",
+        }
+        self.table.put(item, "attribute_not_exists(pk)")
+
+    def get_key_by_hash(self, key_hash: str) -> ApiKey | None:
+        item = self.table.get(f"KEYHASH#{key_hash}", "KEY", consistent=False)
+        return ApiKey.model_validate(_strip(item)) if item else None
+
+    def get_key(self, key_id: str) -> ApiKey | None:
+        for item in self.table.query("gsi2pk = :pk", {":pk": f"KEY#{key_id}"}, index="gsi2"):
+            return ApiKey.model_validate(_strip(item))
+        return None
+
+    def revoke_key(self, key_id: str) -> None:
+        key = self.get_key(key_id)
+        if key is None:
+            raise NotFound("key not found", code="key_not_found")
+        self.table.transact(
+            [
+                self.table.tx_update(
+                    f"KEYHASH#{key.key_hash}", "KEY", "SET revoked = :t", {":t": True},
+                    condition="attribute_exists(pk)",
+                )
+            ]
+        )
+
+    def list_keys(self, app_id: str) -> list[ApiKey]:
+        items = self.table.query("gsi1pk = :pk", {":pk": f"APP#{app_id}#KEY"}, index="gsi1")
+        return [ApiKey.model_validate(_strip(i)) for i in items]
+
+
+class DynamoNumberRepository:
+    def __init__(self, table: Table | None = None) -> None:
+        self.table = table or Table()
+
+    def put(self, number: Number) -> None:
+        item = {
+            **number.model_dump(mode="json"),
+            "pk": f"NUMBER#{number.number}",
+            "sk": "NUMBER",
+            "entity": "number",
+            "gsi1pk": f"APP#{number.app_id}#NUMBER",
+            "gsi1sk": number.number,
+        }
+        try:
+            self.table.put(item, "attribute_not_exists(pk)")
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                raise Conflict("this number is already registered", code="number_taken") from exc
+            raise
+
+    def get(self, number: str) -> Number | None:
+        item = self.table.get(f"NUMBER#{number}", "NUMBER")
+        return Number.model_validate(_strip(item)) if item else None
+
+    def list(self, app_id: str) -> list[Number]:
+        items = self.table.query("gsi1pk = :pk", {":pk": f"APP#{app_id}#NUMBER"}, index="gsi1")
+        return [Number.model_validate(_strip(i)) for i in items]
+
+    def delete(self, app_id: str, number: str) -> None:
+        try:
+            self.table.transact(
+                [self.table.tx_delete(f"NUMBER#{number}", "NUMBER", "app_id = :a", {":a": app_id})]
+            )
+        except ClientError as exc:
+            raise NotFound("number not found", code="number_not_found") from exc
+
+
+class DynamoAgentRepository:
+    def __init__(self, table: Table | None = None) -> None:
+        self.table = table or Table()
+
+    def put(self, agent: Agent) -> None:
+        item = {
+            **agent.model_dump(mode="json"),
+            "pk": f"APP#{agent.app_id}",
+            "sk": f"AGENT#{agent.agent_id}",
+            "entity": "agent",
+        }
+        self.table.put(item)
+
+    def get(self, app_id: str, agent_id: str) -> Agent | None:
+        item = self.table.get(f"APP#{app_id}", f"AGENT#{agent_id}")
+        return Agent.model_validate(_strip(item)) if item else None
+
+    def list(self, app_id: str) -> list[Agent]:
+        items = self.table.query(
+            "pk = :pk AND begins_with(sk, :p)", {":pk": f"APP#{app_id}", ":p": "AGENT#"}
+        )
+        return [Agent.model_validate(_strip(i)) for i in items]
+
+    def delete(self, app_id: str, agent_id: str) -> None:
+        self.table.delete(f"APP#{app_id}", f"AGENT#{agent_id}")
+
+
+class DynamoRateLimitStore:
+    """Fixed-window counters with TTL: one atomic ADD per request."""
+
+    def __init__(self, table: Table | None = None) -> None:
+        self.table = table or Table()
+
+    def hit(self, bucket: str, window_start: int, ttl_s: int) -> int:
+        resp = self.table.client.update_item(
+            TableName=self.table.name,
+            Key=serialize({"pk": f"RL#{bucket}", "sk": f"W#{window_start}"}),
+            UpdateExpression="ADD hits :one SET expires_at = if_not_exists(expires_at, :exp)",
+            ExpressionAttributeValues=serialize({":one": 1, ":exp": window_start + ttl_s}),
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(deserialize(resp["Attributes"])["hits"])

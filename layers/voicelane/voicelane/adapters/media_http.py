@@ -1,0 +1,49 @@
+"""Live commands to the owning media node over its authenticated internal HTTP endpoint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from voicelane.adapters.dynamo.table import Table
+from voicelane.domain.errors import Conflict, Unavailable
+from voicelane.domain.models import Call
+from voicelane.settings import Settings, get_settings
+
+
+class HttpMediaControl:
+    def __init__(self, table: Table | None = None, settings: Settings | None = None) -> None:
+        self.settings = settings or get_settings()
+        self.table = table or Table(self.settings)
+
+    def command(self, call: Call, action: str, body: dict[str, Any]) -> dict[str, Any]:
+        if not call.media_node:
+            raise Conflict(
+                "the call has no media node yet; retry shortly", code="call_not_controllable"
+            )
+        node = self.table.get(f"NODE#{call.media_node}", "NODE")
+        if not node or not node.get("internal_url"):
+            raise Unavailable("the call's media node is not reachable", code="media_node_unavailable")
+        url = f"{node['internal_url'].rstrip('/')}/internal/calls/{call.call_id}/actions/{action}"
+        try:
+            resp = httpx.post(
+                url,
+                json=body,
+                headers={"Authorization": f"Bearer {self.settings.internal_token}"},
+                timeout=5.0,
+            )
+        except httpx.HTTPError as exc:
+            raise Unavailable("the call's media node did not answer", code="media_node_unavailable") from exc
+        if resp.status_code == 409:
+            detail = resp.json().get("error", {}) if resp.headers.get("content-type", "").startswith("application/json") else {}
+            raise Conflict(
+                detail.get("message", f"{action} is not allowed in the call's state"),
+                code=detail.get("code", "action_not_allowed"),
+            )
+        if resp.status_code == 404:
+            raise Conflict("the media node no longer holds the call", code="call_not_controllable")
+        if resp.status_code >= 400:
+            raise Unavailable(f"the media node answered {resp.status_code}", code="media_node_error")
+        result: dict[str, Any] = resp.json() if resp.content else {}
+        return result

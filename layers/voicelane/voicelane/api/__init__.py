@@ -1,0 +1,1 @@
+"""The public HTTP API (FastAPI): one app factory, one router per resource."""

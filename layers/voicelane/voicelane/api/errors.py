@@ -1,0 +1,69 @@
+"""The one table mapping domain errors to HTTP statuses, and the one error shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from voicelane.domain import errors as e
+
+STATUS_BY_ERROR: tuple[tuple[type[e.VoicelaneError], int], ...] = (
+    (e.Unauthenticated, 401),
+    (e.Forbidden, 403),
+    (e.NotFound, 404),
+    (e.IdempotencyConflict, 409),
+    (e.Conflict, 409),
+    (e.ValidationFailed, 422),
+    (e.NotSupported, 422),
+    (e.LimitExceeded, 429),
+    (e.RateLimited, 429),
+    (e.Unavailable, 503),
+    (e.VoicelaneError, 500),
+)
+
+
+def status_for(exc: e.VoicelaneError) -> int:
+    for cls, status in STATUS_BY_ERROR:
+        if isinstance(exc, cls):
+            return status
+    return 500
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details}}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(e.VoicelaneError)
+    async def _domain(_: Request, exc: e.VoicelaneError) -> JSONResponse:
+        headers: dict[str, str] = {}
+        if isinstance(exc, e.RateLimited):
+            headers = {
+                "Retry-After": str(exc.retry_after_s),
+                "RateLimit-Limit": str(exc.limit),
+                "RateLimit-Remaining": "0",
+                "RateLimit-Reset": str(exc.retry_after_s),
+            }
+        return JSONResponse(
+            error_body(exc.code, exc.message, exc.details), status_code=status_for(exc),
+            headers=headers,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [
+            {"loc": list(err.get("loc", ())), "msg": err.get("msg"), "type": err.get("type")}
+            for err in exc.errors()
+        ]
+        return JSONResponse(
+            error_body("validation_error", "the request is not valid", details), status_code=422
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "route_not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)

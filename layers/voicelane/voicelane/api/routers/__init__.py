@@ -1,0 +1,1 @@
+"""One router per resource; route groups map to Lambda functions (see resources.FUNCTIONS)."""

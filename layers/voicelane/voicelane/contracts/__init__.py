@@ -1,0 +1,1 @@
+"""Public contracts: API request/response models and queue/event payloads."""

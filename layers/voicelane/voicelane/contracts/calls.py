@@ -1,0 +1,149 @@
+"""Calls API contracts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from voicelane.domain.agent import AgentSpec
+from voicelane.domain.call import CallStatus, Channel, Direction
+from voicelane.domain.models import Call, CallEvent
+
+_METADATA_KEY = r"^[A-Za-z0-9_.-]{1,40}$"
+
+
+class CreateCallRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    from_: str = Field(alias="from", min_length=1, max_length=128)
+    to: str = Field(min_length=1, max_length=128)
+    from_channel: Channel = Channel.PSTN
+    to_channel: Channel = Channel.PSTN
+    agent_id: str | None = Field(default=None, max_length=64)
+    agent: AgentSpec | None = None
+    context: dict[str, Any] | None = None
+    max_duration_s: int | None = Field(default=None, ge=60, le=7200)
+    recording: bool | None = None
+    scheduled_at: datetime | None = None
+    webhook_url: str | None = Field(default=None, max_length=2048)
+    metadata: dict[str, str] = Field(default_factory=dict)
+    client_state: str | None = Field(default=None, max_length=4096)
+    sip_headers: dict[str, str] = Field(
+        default_factory=dict, description="Custom X- headers for the outbound INVITE."
+    )
+
+    @field_validator("metadata")
+    @classmethod
+    def _small_metadata(cls, v: dict[str, str]) -> dict[str, str]:
+        import re
+
+        if len(v) > 16:
+            raise ValueError("metadata has at most 16 keys")
+        for key, value in v.items():
+            if not re.match(_METADATA_KEY, key):
+                raise ValueError(f"metadata key {key!r} must match {_METADATA_KEY}")
+            if len(value) > 256:
+                raise ValueError(f"metadata value of {key!r} is longer than 256 characters")
+        return v
+
+    @field_validator("context")
+    @classmethod
+    def _small_context(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
+        import json
+
+        if v is not None and len(json.dumps(v)) > 16_384:
+            raise ValueError("context is larger than 16 KiB")
+        return v
+
+    @field_validator("sip_headers")
+    @classmethod
+    def _x_headers(cls, v: dict[str, str]) -> dict[str, str]:
+        import re
+
+        for key, value in v.items():
+            if not re.match(r"^X-[A-Za-z0-9-]{1,64}$", key):
+                raise ValueError(f"sip header {key!r} must be an X- header")
+            if "\r" in value or "\n" in value or len(value) > 512:
+                raise ValueError(f"sip header {key!r} has an invalid value")
+        return v
+
+
+class CallView(BaseModel):
+    """A call as the API shows it."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: str
+    app_id: str
+    direction: Direction
+    status: CallStatus
+    from_: str = Field(alias="from")
+    to: str
+    from_channel: Channel
+    to_channel: Channel
+    agent_id: str | None
+    agent: AgentSpec | None
+    context: dict[str, Any] | None
+    max_duration_s: int
+    recording: bool
+    webhook_url: str | None
+    duration_s: float | None
+    end_reason: str | None
+    sip_cause: int | None
+    metadata: dict[str, str]
+    client_state: str | None
+    quality: dict[str, Any] | None
+    metrics: dict[str, Any] | None
+    session_id: str | None
+    created_at: str
+    scheduled_at: str | None
+    started_at: str | None
+    answered_at: str | None
+    ended_at: str | None
+
+    @classmethod
+    def of(cls, call: Call) -> CallView:
+        data = call.model_dump(by_alias=False)
+        data["id"] = data.pop("call_id")
+        return cls.model_validate(data)
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class CallList(BaseModel):
+    data: list[CallView]
+    limit: int
+    offset: int
+    next_cursor: str | None
+
+
+class CallEventView(BaseModel):
+    id: str
+    type: str
+    sequence: int
+    created_at: str
+    data: dict[str, Any]
+
+    @classmethod
+    def of(cls, event: CallEvent) -> CallEventView:
+        return cls(
+            id=event.event_id,
+            type=event.type,
+            sequence=event.sequence,
+            created_at=event.created_at,
+            data=event.data,
+        )
+
+
+class CallEventList(BaseModel):
+    data: list[CallEventView]
+
+
+class CallRequestMessage(BaseModel):
+    """The body of a `call-requests` SQS message."""
+
+    call_id: str
+    app_id: str

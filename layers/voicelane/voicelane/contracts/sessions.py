@@ -1,0 +1,57 @@
+"""Sessions API contracts: browser (webrtc) and bring-your-own-telephony websocket sessions."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from voicelane.domain.agent import AgentSpec
+
+
+class ConnectionType(StrEnum):
+    WEBRTC = "webrtc"
+    TWILIO = "twilio"
+    TELNYX = "telnyx"
+    PLIVO = "plivo"
+    WEBSOCKET = "websocket"
+
+
+class CreateSessionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    connection_type: ConnectionType
+    sample_rate: int | None = Field(default=None, description="websocket only: 8000, 16000 or 24000")
+    agent_id: str | None = Field(default=None, max_length=64)
+    agent: AgentSpec | None = None
+    context: dict[str, Any] | None = None
+    identity: str = Field(default="web-user", pattern=r"^[A-Za-z0-9_.:@+-]{1,128}$")
+    max_duration_s: int | None = Field(default=None, ge=60, le=7200)
+    recording: bool | None = None
+    webhook_url: str | None = Field(default=None, max_length=2048)
+    metadata: dict[str, str] = Field(default_factory=dict, max_length=16)
+    client_state: str | None = Field(default=None, max_length=4096)
+
+    @model_validator(mode="after")
+    def _rate(self) -> CreateSessionRequest:
+        if self.connection_type == ConnectionType.WEBSOCKET:
+            if self.sample_rate is None:
+                self.sample_rate = 16000
+            if self.sample_rate not in (8000, 16000, 24000):
+                raise ValueError("sample_rate must be 8000, 16000 or 24000")
+        elif self.sample_rate not in (None, 8000):
+            raise ValueError("sample_rate applies to websocket sessions only")
+        return self
+
+
+class SessionView(BaseModel):
+    id: str
+    call_id: str
+    connection_type: ConnectionType
+    sample_rate: int | None
+    connect_url: str
+    token: str | None = Field(default=None, description="Returned once, at creation.")
+    expires_at: str
+    created_at: str
+    status: str

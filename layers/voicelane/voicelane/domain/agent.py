@@ -1,0 +1,70 @@
+"""Agent configuration: what the media plane's agent loop runs on a call."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class FirstSpeaker(StrEnum):
+    AGENT = "agent"
+    USER = "user"
+
+
+class InactivityAction(StrEnum):
+    HANGUP = "hangup"
+    PROMPT = "prompt"
+
+
+class EngineChoice(BaseModel):
+    """Which engine runs each stage. Local engines are the default (offline, keyless).
+
+    `llm = "scripted"` is a deterministic dialogue engine driven by `tools`/`script`, not a
+    language model: no usable chat LLM ships in a registry package.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    stt: str = Field(default="local", pattern=r"^(local|transcribe)$")
+    llm: str = Field(default="scripted", pattern=r"^(scripted|bedrock|openai)$")
+    tts: str = Field(default="local", pattern=r"^(local|espeak|polly)$")
+
+
+class ToolSpec(BaseModel):
+    """A tool the agent may call: built-in (end_call, transfer, send_dtmf) or an HTTP tool."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+    type: str = Field(default="http", pattern=r"^(end_call|transfer|send_dtmf|http)$")
+    description: str = Field(default="", max_length=1024)
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    url: str | None = Field(default=None, max_length=2048)
+    timeout_s: float = Field(default=5.0, gt=0, le=30)
+
+
+class AgentSpec(BaseModel):
+    """The agent fields, shared by stored agents and inline agents on a call."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(default="agent", min_length=1, max_length=128)
+    system_prompt: str = Field(default="", max_length=32_000)
+    voice: str = Field(default="default", max_length=128)
+    language: str = Field(default="en-US", pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+    greeting: str = Field(default="", max_length=2_000)
+    model: str = Field(default="scripted", max_length=128)
+    temperature: float = Field(default=0.7, ge=0, le=1)
+    first_speaker: FirstSpeaker = FirstSpeaker.AGENT
+    interruptible: bool = True
+    max_duration_s: int = Field(default=600, ge=60, le=7200)
+    inactivity_timeout_s: int = Field(default=30, ge=10, le=300)
+    inactivity_action: InactivityAction = InactivityAction.PROMPT
+    recording: bool = False
+    tools: list[ToolSpec] = Field(default_factory=list, max_length=32)
+    engines: EngineChoice = Field(default_factory=EngineChoice)
+    script: dict[str, Any] | None = Field(
+        default=None, description="Dialogue script for the `scripted` engine (states, intents)."
+    )

@@ -1,0 +1,109 @@
+"""Stored records of the control plane (apps, keys, numbers, agents, calls, events)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from voicelane.domain.agent import AgentSpec
+from voicelane.domain.call import CallStatus, Channel, Direction
+
+
+class RateLimits(BaseModel):
+    """Requests per minute per API key and route class."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    create_call: int = Field(default=10, ge=1, le=100_000)
+    sessions: int = Field(default=30, ge=1, le=100_000)
+    reads: int = Field(default=60, ge=1, le=100_000)
+    lists: int = Field(default=30, ge=1, le=100_000)
+    writes: int = Field(default=60, ge=1, le=100_000)
+
+
+class App(BaseModel):
+    app_id: str
+    name: str
+    created_at: str
+    max_concurrent_calls: int = 10
+    active_calls: int = 0
+    destination_allow_list: list[str] | None = None
+    rate_limits: RateLimits = Field(default_factory=RateLimits)
+    allow_private_webhooks: bool = False
+
+
+class ApiKey(BaseModel):
+    key_id: str
+    app_id: str
+    mode: str  # test | live
+    key_hash: str
+    prefix: str  # first characters, for display
+    created_at: str
+    revoked: bool = False
+
+
+class Number(BaseModel):
+    number: str
+    app_id: str
+    agent_id: str | None = None
+    created_at: str
+
+
+class Agent(AgentSpec):
+    agent_id: str
+    app_id: str
+    created_at: str
+    updated_at: str
+
+
+class Call(BaseModel):
+    """A call as stored. `event_seq` is the sequence of its latest event (gap-free)."""
+
+    call_id: str
+    app_id: str
+    direction: Direction
+    status: CallStatus
+    from_: str = Field(alias="from")
+    to: str
+    from_channel: Channel
+    to_channel: Channel
+    agent_id: str | None = None
+    agent: AgentSpec | None = None
+    context: dict[str, Any] | None = None
+    max_duration_s: int = 600
+    recording: bool = False
+    webhook_url: str | None = None
+    metadata: dict[str, str] = Field(default_factory=dict)
+    client_state: str | None = None
+    duration_s: float | None = None
+    end_reason: str | None = None
+    sip_cause: int | None = None
+    created_at: str
+    scheduled_at: str | None = None
+    started_at: str | None = None
+    answered_at: str | None = None
+    ended_at: str | None = None
+    media_node: str | None = None
+    session_id: str | None = None
+    sip_headers: dict[str, str] | None = None
+    quality: dict[str, Any] | None = None
+    metrics: dict[str, Any] | None = None
+    event_seq: int = 0
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class CallEvent(BaseModel):
+    """One entry of a call's timeline, written in the same transaction as its state change."""
+
+    event_id: str
+    call_id: str
+    app_id: str
+    type: str
+    sequence: int
+    created_at: str
+    data: dict[str, Any] = Field(default_factory=dict, description="The call as the API shows it.")
+    details: dict[str, Any] = Field(
+        default_factory=dict, description="What is specific to this event (digit, sip cause...)."
+    )

@@ -1,0 +1,1 @@
+"""The local runtime: moto in-process, the resources, the API under uvicorn, a local runner."""

@@ -1,0 +1,114 @@
+"""Ports: what services need from the outside world. Adapters implement them with boto3."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from voicelane.domain.call import CallStatus
+from voicelane.domain.models import Agent, ApiKey, App, Call, CallEvent, Number
+
+
+@dataclass
+class CallFilter:
+    agent_id: str | None = None
+    status: CallStatus | None = None
+    direction: str | None = None
+    start_ms: int | None = None
+    end_ms: int | None = None
+
+
+@dataclass
+class Page:
+    items: list[Any]
+    next_cursor: str | None = None
+
+
+@dataclass
+class IdempotencyRecord:
+    key: str
+    request_hash: str
+    result_id: str
+
+
+@dataclass
+class CallCreation:
+    """A new call with its first event, the app slot it takes and its idempotency record."""
+
+    call: Call
+    event: CallEvent
+    takes_slot: bool
+    max_concurrent: int
+    idempotency: IdempotencyRecord | None = None
+    extra_items: list[dict[str, Any]] = field(default_factory=list)
+
+
+class CallRepository(Protocol):
+    def create(self, creation: CallCreation) -> None: ...
+    def get(self, call_id: str) -> Call | None: ...
+    def transition(
+        self,
+        call: Call,
+        target: CallStatus,
+        changes: dict[str, Any],
+        event: CallEvent,
+        extra_condition: dict[str, Any] | None = None,
+    ) -> None: ...
+    def append_event(self, call: Call, event: CallEvent) -> None: ...
+    def list_events(self, call_id: str) -> list[CallEvent]: ...
+    def list_calls(self, app_id: str, filt: CallFilter, limit: int, cursor: str | None) -> Page: ...
+    def get_idempotency(self, app_id: str, key: str) -> IdempotencyRecord | None: ...
+
+
+class AppRepository(Protocol):
+    def put_app(self, app: App) -> None: ...
+    def get_app(self, app_id: str) -> App | None: ...
+    def update_app(self, app_id: str, changes: dict[str, Any]) -> App: ...
+    def put_key(self, key: ApiKey) -> None: ...
+    def get_key_by_hash(self, key_hash: str) -> ApiKey | None: ...
+    def get_key(self, key_id: str) -> ApiKey | None: ...
+    def revoke_key(self, key_id: str) -> None: ...
+    def list_keys(self, app_id: str) -> list[ApiKey]: ...
+
+
+class NumberRepository(Protocol):
+    def put(self, number: Number) -> None: ...
+    def get(self, number: str) -> Number | None: ...
+    def list(self, app_id: str) -> list[Number]: ...
+    def delete(self, app_id: str, number: str) -> None: ...
+
+
+class AgentRepository(Protocol):
+    def put(self, agent: Agent) -> None: ...
+    def get(self, app_id: str, agent_id: str) -> Agent | None: ...
+    def list(self, app_id: str) -> list[Agent]: ...
+    def delete(self, app_id: str, agent_id: str) -> None: ...
+
+
+class RateLimitStore(Protocol):
+    def hit(self, bucket: str, window_start: int, ttl_s: int) -> int:
+        """Count one request in the window and return the window's count."""
+        ...
+
+
+class CallQueue(Protocol):
+    def send(self, call_id: str, delay_s: int = 0) -> None: ...
+
+
+class Scheduler(Protocol):
+    def schedule(self, call_id: str, app_id: str, at_iso: str) -> None: ...
+    def delete(self, call_id: str) -> None: ...
+
+
+class MediaControl(Protocol):
+    """Forwards a live command to the media node that owns the call."""
+
+    def command(self, call: Call, action: str, body: dict[str, Any]) -> dict[str, Any]: ...
+
+
+class ArtifactStore(Protocol):
+    """Transcripts and recordings of calls."""
+
+    def get_transcript(self, call_id: str) -> dict[str, Any] | None: ...
+    def get_recording(self, call_id: str) -> dict[str, Any] | None: ...
+    def download_url(self, s3_key: str, expires_s: int) -> str: ...

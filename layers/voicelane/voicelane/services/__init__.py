@@ -1,0 +1,1 @@
+"""Services: the use cases. They take ports and never touch boto3."""

@@ -1,0 +1,279 @@
+"""Calls: create (validated, idempotent, capped), read, list, cancel, dispatch when due."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from voicelane.contracts.calls import CreateCallRequest
+from voicelane.domain.agent import AgentSpec
+from voicelane.domain.call import ACTIVE, CallStatus, Channel, Direction, is_terminal
+from voicelane.domain.errors import (
+    Conflict,
+    Forbidden,
+    IdempotencyConflict,
+    NotFound,
+    NotSupported,
+    Unavailable,
+    ValidationFailed,
+)
+from voicelane.domain.ids import new_id
+from voicelane.domain.models import App, Call
+from voicelane.domain.phone import destination_allowed, require_e164
+from voicelane.ports import (
+    AgentRepository,
+    CallCreation,
+    CallFilter,
+    CallQueue,
+    CallRepository,
+    IdempotencyRecord,
+    MediaControl,
+    NumberRepository,
+    Page,
+    Scheduler,
+)
+from voicelane.services.clock import iso, now_iso
+from voicelane.services.lifecycle import CallLifecycle, make_event
+
+ID_RE = r"^[A-Za-z0-9_.:@+-]{1,128}$"
+
+
+def request_hash(body: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class CallService:
+    def __init__(
+        self,
+        calls: CallRepository,
+        numbers: NumberRepository,
+        agents: AgentRepository,
+        queue: CallQueue,
+        scheduler: Scheduler,
+        media: MediaControl,
+    ) -> None:
+        self.calls = calls
+        self.numbers = numbers
+        self.agents = agents
+        self.queue = queue
+        self.scheduler = scheduler
+        self.media = media
+        self.lifecycle = CallLifecycle(calls)
+
+    # -- create --------------------------------------------------------------------------
+
+    def create(
+        self, app: App, req: CreateCallRequest, idempotency_key: str | None = None
+    ) -> tuple[Call, bool]:
+        """Create a call; returns (call, created). A replay returns the first call, created=False."""
+        body_hash = request_hash(req.model_dump(mode="json", by_alias=True))
+        if idempotency_key is not None:
+            if not 1 <= len(idempotency_key) <= 255:
+                raise ValidationFailed(
+                    "Idempotency-Key must be 1-255 characters", code="invalid_idempotency_key"
+                )
+            replay = self._replay(app, idempotency_key, body_hash)
+            if replay is not None:
+                return replay, False
+        call = self._new_call(app, req)
+        event = make_event(call, "call.scheduled" if call.status == CallStatus.SCHEDULED else "call.queued")
+        call = call.model_copy(update={"event_seq": event.sequence})
+        idem = (
+            IdempotencyRecord(idempotency_key, body_hash, call.call_id) if idempotency_key else None
+        )
+        try:
+            self.calls.create(
+                CallCreation(
+                    call=call,
+                    event=event,
+                    takes_slot=call.status in ACTIVE,
+                    max_concurrent=app.max_concurrent_calls,
+                    idempotency=idem,
+                )
+            )
+        except IdempotencyConflict:
+            assert idempotency_key is not None
+            replay = self._replay(app, idempotency_key, body_hash)
+            if replay is None:
+                raise
+            return replay, False
+        self._hand_off(call)
+        return call, True
+
+    def _replay(self, app: App, key: str, body_hash: str) -> Call | None:
+        rec = self.calls.get_idempotency(app.app_id, key)
+        if rec is None:
+            return None
+        if rec.request_hash != body_hash:
+            raise IdempotencyConflict(
+                "this Idempotency-Key was used with a different request body",
+                details={"idempotency_key": key},
+            )
+        return self.lifecycle.load(rec.result_id, app.app_id)
+
+    def _new_call(self, app: App, req: CreateCallRequest) -> Call:
+        for side, channel in (("from_channel", req.from_channel), ("to_channel", req.to_channel)):
+            if channel == Channel.WHATSAPP:
+                raise NotSupported(
+                    "the whatsapp channel is not supported yet",
+                    code="channel_not_supported",
+                    details={"field": side},
+                )
+        if req.from_channel == Channel.PSTN:
+            require_e164(req.from_, "from")
+            owned = self.numbers.get(req.from_)
+            if owned is None or owned.app_id != app.app_id:
+                raise ValidationFailed(
+                    "from is not a number of this app",
+                    code="from_number_not_owned",
+                    details={"from": req.from_},
+                )
+        else:
+            _require_identifier(req.from_, "from")
+        if req.to_channel == Channel.PSTN:
+            require_e164(req.to, "to")
+            from_number = req.from_ if req.from_channel == Channel.PSTN else req.to
+            if not destination_allowed(req.to, app.destination_allow_list, from_number):
+                raise Forbidden(
+                    "the destination is not in the app's allow-list",
+                    code="destination_not_allowed",
+                    details={"to": req.to, "allow_list": app.destination_allow_list},
+                )
+        else:
+            _require_identifier(req.to, "to")
+        if req.agent_id and req.agent:
+            raise ValidationFailed(
+                "give agent_id or agent, not both", code="agent_conflict"
+            )
+        agent: AgentSpec | None = req.agent
+        if req.agent_id and self.agents.get(app.app_id, req.agent_id) is None:
+            raise ValidationFailed(
+                "agent_id is not an agent of this app",
+                code="agent_not_found",
+                details={"agent_id": req.agent_id},
+            )
+        now = datetime.now(UTC)
+        scheduled_at: str | None = None
+        status = CallStatus.QUEUED
+        if req.scheduled_at is not None:
+            when = req.scheduled_at if req.scheduled_at.tzinfo else req.scheduled_at.replace(tzinfo=UTC)
+            if when <= now:
+                raise ValidationFailed(
+                    "scheduled_at must be in the future", code="scheduled_at_in_past"
+                )
+            scheduled_at = iso(when)
+            status = CallStatus.SCHEDULED
+        max_duration = req.max_duration_s or (agent.max_duration_s if agent else 600)
+        recording = req.recording if req.recording is not None else bool(agent and agent.recording)
+        return Call.model_validate(
+            {
+                "call_id": new_id("call"),
+                "app_id": app.app_id,
+                "direction": Direction.OUTBOUND,
+                "status": status,
+                "from": req.from_,
+                "to": req.to,
+                "from_channel": req.from_channel,
+                "to_channel": req.to_channel,
+                "agent_id": req.agent_id,
+                "agent": agent,
+                "context": req.context,
+                "max_duration_s": max_duration,
+                "recording": recording,
+                "webhook_url": req.webhook_url,
+                "metadata": req.metadata,
+                "client_state": req.client_state,
+                "sip_headers": req.sip_headers or None,
+                "created_at": iso(now),
+                "scheduled_at": scheduled_at,
+            }
+        )
+
+    def _hand_off(self, call: Call) -> None:
+        """Queue a call to dial, or schedule it. If the hand-off fails the call fails visibly."""
+        try:
+            if call.status == CallStatus.SCHEDULED:
+                assert call.scheduled_at is not None
+                self.scheduler.schedule(call.call_id, call.app_id, call.scheduled_at)
+            elif call.to_channel == Channel.PSTN or call.from_channel == Channel.PSTN:
+                self.queue.send(call.call_id)
+        except Exception as exc:
+            self.lifecycle.transition(
+                call.call_id, CallStatus.FAILED, {"end_reason": "enqueue_failed", "ended_at": now_iso()}
+            )
+            raise Unavailable("the call could not be queued; retry later", code="queue_unavailable") from exc
+
+    # -- read ----------------------------------------------------------------------------
+
+    def get(self, app: App, call_id: str) -> Call:
+        return self.lifecycle.load(call_id, app.app_id)
+
+    def list(
+        self, app: App, filt: CallFilter, limit: int, offset: int, cursor: str | None
+    ) -> Page:
+        page = self.calls.list_calls(app.app_id, filt, limit + offset, cursor)
+        items = page.items[offset:]
+        return Page(items=items, next_cursor=page.next_cursor)
+
+    def events(self, app: App, call_id: str) -> list[Any]:
+        self.lifecycle.load(call_id, app.app_id)
+        return self.calls.list_events(call_id)
+
+    # -- change --------------------------------------------------------------------------
+
+    def hangup(self, app: App, call_id: str) -> Call:
+        """Cancel a queued or scheduled call at once; ask the media node to end a live one."""
+        call = self.lifecycle.load(call_id, app.app_id)
+        if is_terminal(call.status):
+            raise Conflict(
+                f"the call has already ended ({call.status.value})",
+                code="call_already_ended",
+                details={"status": call.status.value},
+            )
+        if call.status in (CallStatus.QUEUED, CallStatus.SCHEDULED):
+            try:
+                updated = self.lifecycle.transition(
+                    call_id,
+                    CallStatus.CANCELED,
+                    {"end_reason": "canceled_by_api", "ended_at": now_iso()},
+                )
+            except Conflict:
+                updated = None
+            if updated is not None:
+                if call.status == CallStatus.SCHEDULED:
+                    self.scheduler.delete(call_id)
+                return updated
+            call = self.lifecycle.load(call_id, app.app_id)  # claimed meanwhile: now live
+        self.media.command(call, "hangup", {"command_id": f"hangup-{call_id}"})
+        return self.lifecycle.load(call_id, app.app_id)
+
+    def dispatch_scheduled(self, call_id: str) -> Call | None:
+        """A scheduled call is due: queue it (idempotent: a second run changes nothing)."""
+        call = self.calls.get(call_id)
+        if call is None or call.status != CallStatus.SCHEDULED:
+            return None
+        try:
+            queued = self.lifecycle.transition(call_id, CallStatus.QUEUED)
+        except Conflict:
+            return None
+        self._hand_off(queued)
+        return queued
+
+
+def _require_identifier(value: str, field: str) -> None:
+    import re
+
+    if not re.match(ID_RE, value):
+        raise ValidationFailed(
+            f"{field} must be an identifier of 1-128 letters, digits or _.:@+-",
+            code="invalid_identifier",
+            details={"field": field},
+        )
+
+
+def ensure_found(value: Any, what: str, ident: str) -> Any:
+    if value is None:
+        raise NotFound(f"{what} not found", code=f"{what}_not_found", details={"id": ident})
+    return value

@@ -1,0 +1,82 @@
+"""Numbers and agents of an app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from voicelane.domain.agent import AgentSpec
+from voicelane.domain.errors import NotFound, ValidationFailed
+from voicelane.domain.ids import new_id
+from voicelane.domain.models import Agent, App, Number
+from voicelane.domain.phone import require_e164
+from voicelane.ports import AgentRepository, NumberRepository
+from voicelane.services.clock import now_iso
+
+
+class NumberService:
+    def __init__(self, numbers: NumberRepository, agents: AgentRepository) -> None:
+        self.numbers = numbers
+        self.agents = agents
+
+    def create(self, app: App, number: str, agent_id: str | None) -> Number:
+        require_e164(number, "number")
+        if agent_id and self.agents.get(app.app_id, agent_id) is None:
+            raise ValidationFailed(
+                "agent_id is not an agent of this app", code="agent_not_found",
+                details={"agent_id": agent_id},
+            )
+        record = Number(number=number, app_id=app.app_id, agent_id=agent_id, created_at=now_iso())
+        self.numbers.put(record)
+        return record
+
+    def get(self, app: App, number: str) -> Number:
+        record = self.numbers.get(number)
+        if record is None or record.app_id != app.app_id:
+            raise NotFound("number not found", code="number_not_found", details={"number": number})
+        return record
+
+    def list(self, app: App) -> list[Number]:
+        return self.numbers.list(app.app_id)
+
+    def delete(self, app: App, number: str) -> None:
+        self.get(app, number)
+        self.numbers.delete(app.app_id, number)
+
+
+class AgentService:
+    def __init__(self, agents: AgentRepository) -> None:
+        self.agents = agents
+
+    def create(self, app: App, spec: AgentSpec) -> Agent:
+        now = now_iso()
+        agent = Agent.model_validate(
+            {**spec.model_dump(), "agent_id": new_id("agent"), "app_id": app.app_id,
+             "created_at": now, "updated_at": now}
+        )
+        self.agents.put(agent)
+        return agent
+
+    def get(self, app: App, agent_id: str) -> Agent:
+        agent = self.agents.get(app.app_id, agent_id)
+        if agent is None:
+            raise NotFound("agent not found", code="agent_not_found", details={"agent_id": agent_id})
+        return agent
+
+    def list(self, app: App) -> list[Agent]:
+        return self.agents.list(app.app_id)
+
+    def update(self, app: App, agent_id: str, changes: dict[str, Any]) -> Agent:
+        agent = self.get(app, agent_id)
+        merged = {**agent.model_dump(), **changes, "updated_at": now_iso()}
+        # Re-validate the whole spec so PATCH obeys the same ranges as POST.
+        spec = AgentSpec.model_validate({k: merged[k] for k in AgentSpec.model_fields})
+        updated = Agent.model_validate(
+            {**spec.model_dump(), "agent_id": agent.agent_id, "app_id": agent.app_id,
+             "created_at": agent.created_at, "updated_at": merged["updated_at"]}
+        )
+        self.agents.put(updated)
+        return updated
+
+    def delete(self, app: App, agent_id: str) -> None:
+        self.get(app, agent_id)
+        self.agents.delete(app.app_id, agent_id)

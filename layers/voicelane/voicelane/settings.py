@@ -1,0 +1,46 @@
+"""Settings: pydantic models read from the environment and validated at start-up.
+
+Every setting has a `VOICELANE_` environment variable; CDK sets the same names on each function
+(infra imports `ENV` names from here), the local runtime sets them to moto's endpoint.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from voicelane import resources
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VOICELANE_", extra="ignore")
+
+    stage: str = Field(default="dev", pattern=r"^[a-z0-9-]{1,20}$")
+    region: str = "us-east-1"
+    aws_endpoint_url: str | None = Field(
+        default=None, description="Local AWS endpoint (moto server); unset in AWS."
+    )
+    table_name: str = ""
+    call_requests_queue_url: str = ""
+    webhook_deliveries_queue_url: str = ""
+    recordings_bucket: str = ""
+    event_bus_name: str = ""
+    scheduler_group: str = resources.SCHEDULE_GROUP
+    scheduler_role_arn: str = ""
+    dispatch_scheduled_function_arn: str = ""
+    session_token_secret: str = Field(default="dev-only-session-secret", min_length=16)
+    internal_token: str = Field(default="dev-only-internal-token", min_length=16)
+    media_connect_url: str = "ws://127.0.0.1:8080/v1/media"
+    idempotency_ttl_s: int = 24 * 3600
+    local: bool = False
+
+    def resolved_table_name(self) -> str:
+        return self.table_name or resources.MAIN_TABLE.physical_name(self.stage)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings of this process, read once (call `get_settings.cache_clear()` in tests)."""
+    return Settings()
