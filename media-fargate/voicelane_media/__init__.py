@@ -1,0 +1,1 @@
+"""Voicelane media plane: SIP/RTP, media streams, recording, agent loop."""

@@ -1,0 +1,1 @@
+"""Audio codecs in numpy (G.711) and resampling."""

@@ -1,0 +1,1 @@
+"""SIP protocol core (RFC 3261): messages, digest auth, transactions, dialogs."""
