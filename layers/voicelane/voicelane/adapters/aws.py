@@ -14,7 +14,7 @@ from voicelane.settings import Settings, get_settings
 @lru_cache(maxsize=32)
 def _client(service: str, region: str, endpoint: str | None) -> Any:
     cfg = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=20)
-    return boto3.client(service, region_name=region, endpoint_url=endpoint, config=cfg)
+    return boto3.client(service, region_name=region, endpoint_url=endpoint, config=cfg)  # type: ignore[call-overload]
 
 
 def client(service: str, settings: Settings | None = None) -> Any:

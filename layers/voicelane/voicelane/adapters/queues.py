@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from functools import cached_property
@@ -70,12 +71,11 @@ class EventBridgeScheduler:
         )
 
     def delete(self, call_id: str) -> None:
-        try:
+        # Already fired or never created: nothing to undo.
+        with contextlib.suppress(ClientError):
             aws.client("scheduler", self.settings).delete_schedule(
                 Name=self._name(call_id), GroupName=self.settings.scheduler_group
             )
-        except ClientError:
-            pass  # already fired or never created: nothing to undo
 
 
 class IndexScheduler:

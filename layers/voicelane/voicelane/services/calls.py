@@ -20,7 +20,7 @@ from voicelane.domain.errors import (
     ValidationFailed,
 )
 from voicelane.domain.ids import new_id
-from voicelane.domain.models import App, Call
+from voicelane.domain.models import App, Call, CallEvent
 from voicelane.domain.phone import destination_allowed, require_e164
 from voicelane.ports import (
     AgentRepository,
@@ -148,7 +148,9 @@ class CallService:
                 "give agent_id or agent, not both", code="agent_conflict"
             )
         agent: AgentSpec | None = req.agent
-        if req.agent_id and self.agents.get(app.app_id, req.agent_id) is None:
+        if req.agent_id:
+            agent = self.agents.get(app.app_id, req.agent_id)
+        if req.agent_id and agent is None:
             raise ValidationFailed(
                 "agent_id is not an agent of this app",
                 code="agent_not_found",
@@ -178,7 +180,7 @@ class CallService:
                 "from_channel": req.from_channel,
                 "to_channel": req.to_channel,
                 "agent_id": req.agent_id,
-                "agent": agent,
+                "agent": req.agent,
                 "context": req.context,
                 "max_duration_s": max_duration,
                 "recording": recording,
@@ -210,14 +212,14 @@ class CallService:
     def get(self, app: App, call_id: str) -> Call:
         return self.lifecycle.load(call_id, app.app_id)
 
-    def list(
+    def list_calls(
         self, app: App, filt: CallFilter, limit: int, offset: int, cursor: str | None
     ) -> Page:
         page = self.calls.list_calls(app.app_id, filt, limit + offset, cursor)
         items = page.items[offset:]
         return Page(items=items, next_cursor=page.next_cursor)
 
-    def events(self, app: App, call_id: str) -> list[Any]:
+    def events(self, app: App, call_id: str) -> list[CallEvent]:
         self.lifecycle.load(call_id, app.app_id)
         return self.calls.list_events(call_id)
 

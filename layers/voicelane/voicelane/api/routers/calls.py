@@ -59,7 +59,7 @@ def list_calls(
         start_ms=int(start_date.timestamp() * 1000) if start_date else None,
         end_ms=int(end_date.timestamp() * 1000) if end_date else None,
     )
-    page = c.calls.list(principal.app, filt, limit, offset, cursor)
+    page = c.calls.list_calls(principal.app, filt, limit, offset, cursor)
     return {
         "data": [_view(call) for call in page.items],
         "limit": limit,

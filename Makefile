@@ -1,0 +1,54 @@
+# Voicelane: the two commands are `make demo` and `make test` (see README.md).
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+APT_STAMP := .voicelane/.apt-installed
+APT_PACKAGES := sip-tester espeak-ng sox
+
+.PHONY: demo test dev synth bench lint typecheck setup apt openapi clean
+
+$(STAMP): layers/voicelane/pyproject.toml media-fargate/pyproject.toml requirements-dev.txt
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e 'layers/voicelane[local]' -e media-fargate -r requirements-dev.txt
+	touch $(STAMP)
+
+$(APT_STAMP):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	  if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi; \
+	else echo "note: not root or no apt-get; install $(APT_PACKAGES) yourself"; fi
+	mkdir -p .voicelane && touch $(APT_STAMP)
+
+apt: $(APT_STAMP)
+setup: $(STAMP) $(APT_STAMP)
+
+## The main job: a real call through the local platform.
+demo: setup
+	$(BIN)/voicelane demo
+
+## Every test: lint, types, unit, integration, interop, infra (with synth).
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/pytest -q -p no:cacheprovider
+
+## The local platform until Ctrl-C.
+dev: setup
+	$(BIN)/voicelane dev
+
+synth: setup
+	$(BIN)/python infra/app.py
+
+bench: setup
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) cdk.out build .voicelane demo-output

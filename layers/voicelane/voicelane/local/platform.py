@@ -1,0 +1,112 @@
+"""The whole platform on one machine: moto, the resources, the API (uvicorn), the runner."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from voicelane.adapters import aws
+from voicelane.container import Container, get_container, reset_container
+from voicelane.local.bootstrap import create_resources
+from voicelane.local.moto_server import LocalAws
+from voicelane.local.runner import LocalRunner
+from voicelane.settings import get_settings
+
+DEV_ENV = Path(".voicelane/dev.env")
+
+
+class LocalPlatform:
+    """Start with `start()`, stop with `stop()`; `api_url`, `api_key`, `app_id` once started."""
+
+    def __init__(self, api_port: int = 8000, aws_port: int | None = None,
+                 env_file: Path | None = DEV_ENV, with_media: bool = True) -> None:
+        self.api_port = api_port
+        self.aws = LocalAws(aws_port)
+        self.env_file = env_file
+        self.with_media = with_media
+        self.server: uvicorn.Server | None = None
+        self.runner: LocalRunner | None = None
+        self.extras: list[Any] = []  # other started parts with a stop() (e.g. the media node)
+        self.api_key = ""
+        self.app_id = ""
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def container(self) -> Container:
+        return get_container()
+
+    def start(self) -> LocalPlatform:
+        self.aws.start()
+        os.environ["VOICELANE_AWS_ENDPOINT_URL"] = self.aws.endpoint
+        os.environ["VOICELANE_LOCAL"] = "true"
+        get_settings.cache_clear()
+        aws.reset_clients()
+        reset_container()
+        create_resources(get_settings())
+        app = self.container.apps.create_app("dev", destination_allow_list=["*"],
+                                             allow_private_webhooks=True)
+        _, self.api_key = self.container.apps.create_key(app.app_id, "test")
+        self.app_id = app.app_id
+        self._start_api()
+        self.runner = LocalRunner(self.container).start()
+        if self.with_media:
+            self._start_media()
+        if self.env_file is not None:
+            self.write_env(self.env_file)
+        return self
+
+    def _start_api(self) -> None:
+        from voicelane.api.app import create_app
+
+        config = uvicorn.Config(create_app(), host="127.0.0.1", port=self.api_port,
+                                log_level="warning", lifespan="off")
+        self.server = uvicorn.Server(config)
+        threading.Thread(target=self.server.run, name="uvicorn", daemon=True).start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the API did not start")
+            time.sleep(0.05)
+
+    def _start_media(self) -> None:
+        """Start a media node on loopback when the media package is installed."""
+        try:
+            from voicelane_media.local import start_local_node  # type: ignore[import-not-found]
+        except ImportError:
+            return
+        self.extras.append(start_local_node(self))
+
+    def write_env(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            "\n".join(
+                [
+                    f"VOICELANE_API_URL={self.api_url}",
+                    f"VOICELANE_API_KEY={self.api_key}",
+                    f"VOICELANE_APP_ID={self.app_id}",
+                    f"VOICELANE_AWS_ENDPOINT_URL={self.aws.endpoint}",
+                    "VOICELANE_LOCAL=true",
+                    "",
+                ]
+            )
+        )
+        path.chmod(0o600)
+
+    def stop(self) -> None:
+        for extra in reversed(self.extras):
+            extra.stop()
+        if self.runner:
+            self.runner.stop()
+        if self.server:
+            self.server.should_exit = True
+        self.aws.stop()
+        if self.env_file is not None and self.env_file.exists():
+            self.env_file.unlink()
