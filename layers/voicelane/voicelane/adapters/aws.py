@@ -5,14 +5,15 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-import boto3
-from botocore.config import Config
-
 from voicelane.settings import Settings, get_settings
 
 
 @lru_cache(maxsize=32)
 def _client(service: str, region: str, endpoint: str | None) -> Any:
+    # boto3 costs ~150 ms to import: load it on the first client, not on a Lambda's cold import.
+    import boto3
+    from botocore.config import Config
+
     cfg = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=20)
     return boto3.client(service, region_name=region, endpoint_url=endpoint, config=cfg)  # type: ignore[call-overload]
 

@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.exceptions import ClientError
+if TYPE_CHECKING:
+    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+    from botocore.exceptions import ClientError
 
-_ser = TypeSerializer()
-_de = TypeDeserializer()
+
+@cache
+def _ser() -> TypeSerializer:
+    # Imported on first use: `boto3.dynamodb` pulls in all of boto3 (slow cold starts).
+    from boto3.dynamodb.types import TypeSerializer
+
+    return TypeSerializer()
+
+
+@cache
+def _de() -> TypeDeserializer:
+    from boto3.dynamodb.types import TypeDeserializer
+
+    return TypeDeserializer()
 
 
 def _to_dynamo_value(value: Any) -> Any:
@@ -36,15 +50,15 @@ def _from_dynamo_value(value: Any) -> Any:
 
 def serialize(item: dict[str, Any]) -> dict[str, Any]:
     """A plain dict (None values dropped) as a DynamoDB item."""
-    return {k: _ser.serialize(_to_dynamo_value(v)) for k, v in item.items() if v is not None}
+    return {k: _ser().serialize(_to_dynamo_value(v)) for k, v in item.items() if v is not None}
 
 
 def serialize_value(value: Any) -> Any:
-    return _ser.serialize(_to_dynamo_value(value))
+    return _ser().serialize(_to_dynamo_value(value))
 
 
 def deserialize(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: _from_dynamo_value(_de.deserialize(v)) for k, v in item.items()}
+    return {k: _from_dynamo_value(_de().deserialize(v)) for k, v in item.items()}
 
 
 def error_code(exc: ClientError) -> str:
