@@ -1,0 +1,9 @@
+"""api-agents: the /v1/agents routes of the HTTP API (FastAPI route group `agents` behind Mangum).
+
+The app is built at import so Lambda's init phase (full CPU, SnapStart-able) pays for it,
+not the first request; boto3 clients are still created on first use.
+"""
+
+from voicelane.lambda_runtime import http_handler
+
+handler, app = http_handler(["agents"], service="api-agents")

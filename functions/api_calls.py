@@ -1,0 +1,9 @@
+"""api-calls: the /v1/calls routes of the HTTP API (FastAPI route group `calls` behind Mangum).
+
+The app is built at import so Lambda's init phase (full CPU, SnapStart-able) pays for it,
+not the first request; boto3 clients are still created on first use.
+"""
+
+from voicelane.lambda_runtime import http_handler
+
+handler, app = http_handler(["calls"], service="api-calls")
