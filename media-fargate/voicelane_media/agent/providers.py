@@ -1,0 +1,112 @@
+"""Provider interfaces for the agent loop's engines (VAD, streaming STT, LLM, streaming TTS).
+
+Each engine kind has a Protocol the loop codes against and each concrete engine has its own
+pydantic settings model. Engines are created per call by `engines.build_engines`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from voicelane.domain.agent import ToolSpec
+
+# -- VAD -----------------------------------------------------------------------------------------
+
+
+class VADEngine(Protocol):
+    """Scores caller audio: probability (0..1) that a 20 ms PCM16 frame holds speech."""
+
+    def speech_probability(self, pcm: bytes, sample_rate: int) -> float: ...
+
+    def reset(self) -> None: ...
+
+
+# -- STT -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class TranscriptResult:
+    text: str
+    is_final: bool
+
+
+class STTStream(Protocol):
+    """One caller utterance: push audio, then `finish`; `results` yields interim and final text.
+
+    `results` ends after the final result that follows `finish`.
+    """
+
+    async def push(self, pcm: bytes) -> None: ...
+
+    async def finish(self) -> None: ...
+
+    def results(self) -> AsyncIterator[TranscriptResult]: ...
+
+    async def aclose(self) -> None: ...
+
+
+class STTEngine(Protocol):
+    def open_stream(self, sample_rate: int) -> STTStream: ...
+
+
+# -- LLM -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class ToolCallRequest:
+    call_id: str
+    name: str
+    arguments: dict[str, Any]
+
+
+@dataclass
+class ChatMessage:
+    """One message of the conversation memory (OpenAI-like roles)."""
+
+    role: Literal["system", "user", "assistant", "tool"]
+    content: str = ""
+    tool_calls: list[ToolCallRequest] = field(default_factory=list)
+    tool_call_id: str | None = None
+    name: str | None = None
+
+
+@dataclass
+class TextDelta:
+    text: str
+
+
+LLMEvent = TextDelta | ToolCallRequest
+
+
+class LLMEngine(Protocol):
+    """Streams a reply to `messages`: text deltas as they come, then any tool calls."""
+
+    def stream(self, messages: Sequence[ChatMessage], tools: Sequence[ToolSpec]) -> AsyncIterator[LLMEvent]: ...
+
+
+# -- TTS -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class AudioChunk:
+    pcm: bytes
+    sample_rate: int
+
+
+class TTSEngine(Protocol):
+    """Synthesises `text` as PCM16 chunks, yielding audio before the whole text is done."""
+
+    def synthesize(self, text: str) -> AsyncIterator[AudioChunk]: ...
+
+
+@dataclass
+class Engines:
+    """The engines one agent session runs on."""
+
+    vad: VADEngine
+    stt: STTEngine
+    llm: LLMEngine
+    tts: TTSEngine
+    names: dict[str, str] = field(default_factory=dict)
