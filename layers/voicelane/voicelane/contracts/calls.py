@@ -42,7 +42,7 @@ class CreateCallRequest(BaseModel):
         if len(v) > 16:
             raise ValueError("metadata has at most 16 keys")
         for key, value in v.items():
-            if not re.match(_METADATA_KEY, key):
+            if not re.fullmatch(_METADATA_KEY, key):
                 raise ValueError(f"metadata key {key!r} must match {_METADATA_KEY}")
             if len(value) > 256:
                 raise ValueError(f"metadata value of {key!r} is longer than 256 characters")
@@ -63,7 +63,7 @@ class CreateCallRequest(BaseModel):
         import re
 
         for key, value in v.items():
-            if not re.match(r"^X-[A-Za-z0-9-]{1,64}$", key):
+            if not re.fullmatch(r"X-[A-Za-z0-9-]{1,64}", key):
                 raise ValueError(f"sip header {key!r} must be an X- header")
             if "\r" in value or "\n" in value or len(value) > 512:
                 raise ValueError(f"sip header {key!r} has an invalid value")

@@ -18,7 +18,7 @@ _CC_2 = {
 
 
 def is_e164(value: str) -> bool:
-    return bool(E164_RE.match(value))
+    return bool(E164_RE.fullmatch(value))  # `$` would accept a trailing newline
 
 
 def require_e164(value: str, field: str) -> str:

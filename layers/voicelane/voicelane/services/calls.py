@@ -267,7 +267,7 @@ class CallService:
 def _require_identifier(value: str, field: str) -> None:
     import re
 
-    if not re.match(ID_RE, value):
+    if not re.fullmatch(ID_RE, value):
         raise ValidationFailed(
             f"{field} must be an identifier of 1-128 letters, digits or _.:@+-",
             code="invalid_identifier",
