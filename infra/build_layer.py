@@ -36,9 +36,12 @@ STAMP_NAME = ".voicelane-layer-hash"
 PLATFORM = "manylinux2014_aarch64"
 PYTHON_VERSION = "3.11"
 PIP_OPTIONS = (
-    "--platform", PLATFORM,
-    "--implementation", "cp",
-    "--python-version", PYTHON_VERSION,
+    "--platform",
+    PLATFORM,
+    "--implementation",
+    "cp",
+    "--python-version",
+    PYTHON_VERSION,
     "--only-binary=:all:",
     "--upgrade",
 )
@@ -145,7 +148,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sources-only", action="store_true", help="no third-party packages")
     parser.add_argument("--out", type=Path, default=BUILD_DIR)
     args = parser.parse_args(argv)
-    mode = "sources" if args.sources_only or os.environ.get("VOICELANE_LAYER_MODE") == "sources" else "full"
+    mode = (
+        "sources"
+        if args.sources_only or os.environ.get("VOICELANE_LAYER_MODE") == "sources"
+        else "full"
+    )
     if args.check:
         fresh = is_fresh(args.out, mode)
         print("fresh" if fresh else "stale")

@@ -9,8 +9,7 @@ from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from .config import StageConfig
-from .config import retention
+from .config import StageConfig, retention
 from .functions import Functions
 from .names import logical
 

@@ -109,17 +109,32 @@ class StageConfig:
             raise ValueError("mediaMinCount/mediaMaxCount: 0 <= min <= max")
         if self.nat_gateways < 0 or self.nat_gateways > 2:
             raise ValueError("natGateways: 0, 1 or 2")
-        if self.recordings_ia_days and self.recordings_expire_days and (
-            self.recordings_expire_days <= self.recordings_ia_days
+        if (
+            self.recordings_ia_days
+            and self.recordings_expire_days
+            and (self.recordings_expire_days <= self.recordings_ia_days)
         ):
             raise ValueError("recordingsExpireDays must exceed recordingsIaDays (0 disables)")
 
 
 _RETENTION = {
-    1: "ONE_DAY", 3: "THREE_DAYS", 5: "FIVE_DAYS", 7: "ONE_WEEK", 14: "TWO_WEEKS",
-    30: "ONE_MONTH", 60: "TWO_MONTHS", 90: "THREE_MONTHS", 120: "FOUR_MONTHS",
-    150: "FIVE_MONTHS", 180: "SIX_MONTHS", 365: "ONE_YEAR", 400: "THIRTEEN_MONTHS",
-    545: "EIGHTEEN_MONTHS", 731: "TWO_YEARS", 1827: "FIVE_YEARS", 3653: "TEN_YEARS",
+    1: "ONE_DAY",
+    3: "THREE_DAYS",
+    5: "FIVE_DAYS",
+    7: "ONE_WEEK",
+    14: "TWO_WEEKS",
+    30: "ONE_MONTH",
+    60: "TWO_MONTHS",
+    90: "THREE_MONTHS",
+    120: "FOUR_MONTHS",
+    150: "FIVE_MONTHS",
+    180: "SIX_MONTHS",
+    365: "ONE_YEAR",
+    400: "THIRTEEN_MONTHS",
+    545: "EIGHTEEN_MONTHS",
+    731: "TWO_YEARS",
+    1827: "FIVE_YEARS",
+    3653: "TEN_YEARS",
 }
 
 

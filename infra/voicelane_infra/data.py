@@ -74,7 +74,9 @@ class Data(Construct):
             partition_key=dynamodb.Attribute(
                 name=table_def.partition_key, type=dynamodb.AttributeType.STRING
             ),
-            sort_key=dynamodb.Attribute(name=table_def.sort_key, type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(
+                name=table_def.sort_key, type=dynamodb.AttributeType.STRING
+            ),
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
             encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
             encryption_key=self.key,
@@ -92,7 +94,9 @@ class Data(Construct):
                 partition_key=dynamodb.Attribute(
                     name=index.partition_key, type=dynamodb.AttributeType.STRING
                 ),
-                sort_key=dynamodb.Attribute(name=index.sort_key, type=dynamodb.AttributeType.STRING),
+                sort_key=dynamodb.Attribute(
+                    name=index.sort_key, type=dynamodb.AttributeType.STRING
+                ),
                 projection_type=dynamodb.ProjectionType.ALL,
             )
         return table

@@ -12,6 +12,7 @@ import os
 import shutil
 from dataclasses import dataclass
 
+import build_layer
 from aws_cdk import Annotations, ArnFormat, Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -21,8 +22,6 @@ from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 from voicelane import resources
-
-import build_layer
 
 from . import grants as g
 from .config import StageConfig, retention
@@ -36,8 +35,13 @@ from .paths import FUNCTION_CODE_DIR, FUNCTIONS_DIR, LAYER_BUILD_DIR
 RUNTIME = lambda_.Runtime.PYTHON_3_11  # must match build_layer.PYTHON_VERSION (binary wheels)
 KNOWN_TRIGGERS = ("http", "invoke", "sqs", "stream", "schedule", "eventbridge", "scheduler")
 SIMPLE_GRANTS = (
-    "table:read", "table:write", "bucket:read", "bucket:write", "bus:put",
-    "scheduler:manage", "media:internal",
+    "table:read",
+    "table:write",
+    "bucket:read",
+    "bucket:write",
+    "bus:put",
+    "scheduler:manage",
+    "media:internal",
 )
 
 
@@ -386,4 +390,3 @@ class Functions(Construct):
 
     def http_functions(self) -> list[tuple[resources.FunctionDef, lambda_.Function]]:
         return [(d, self.functions[n]) for n, d in self.defs.items() if "http" in d.triggers]
-

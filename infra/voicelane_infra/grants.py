@@ -80,9 +80,7 @@ class DataResources:
                 actions=list(BUCKET_WRITE if write else BUCKET_READ),
                 resources=[self.bucket.arn_for_objects("*")],
             ),
-            iam.PolicyStatement(
-                actions=["s3:ListBucket"], resources=[self.bucket.bucket_arn]
-            ),
+            iam.PolicyStatement(actions=["s3:ListBucket"], resources=[self.bucket.bucket_arn]),
             iam.PolicyStatement(
                 actions=list(BUCKET_KMS_WRITE if write else BUCKET_KMS_READ),
                 resources=[self.key.key_arn],

@@ -31,10 +31,9 @@ from constructs import Construct
 from voicelane import resources
 
 from . import grants as g
-from .config import StageConfig
+from .config import StageConfig, retention
 from .data import Data
 from .events import Events
-from .config import retention
 from .messaging import Queues
 from .names import env
 from .network import Network
@@ -82,7 +81,9 @@ class Media(Construct):
             cluster_name=f"voicelane-{config.stage}",
             vpc=vpc,
             container_insights_v2=(
-                ecs.ContainerInsights.ENABLED if config.container_insights else ecs.ContainerInsights.DISABLED
+                ecs.ContainerInsights.ENABLED
+                if config.container_insights
+                else ecs.ContainerInsights.DISABLED
             ),
         )
 
@@ -118,7 +119,9 @@ class Media(Construct):
         )
         self._grant_task_role(props)
         arch = (
-            ecs.CpuArchitecture.ARM64 if config.media_arch == "arm64" else ecs.CpuArchitecture.X86_64
+            ecs.CpuArchitecture.ARM64
+            if config.media_arch == "arm64"
+            else ecs.CpuArchitecture.X86_64
         )
         self.task_definition = ecs.FargateTaskDefinition(
             self,
@@ -143,7 +146,9 @@ class Media(Construct):
             file=MEDIA_DOCKERFILE,
             exclude=IMAGE_CONTEXT_EXCLUDE,
             ignore_mode=IgnoreMode.DOCKER,
-            platform=ecr_assets.Platform.LINUX_ARM64 if config.media_arch == "arm64" else ecr_assets.Platform.LINUX_AMD64,
+            platform=ecr_assets.Platform.LINUX_ARM64
+            if config.media_arch == "arm64"
+            else ecr_assets.Platform.LINUX_AMD64,
         )
         self.container = self.task_definition.add_container(
             "media",
@@ -152,7 +157,9 @@ class Media(Construct):
             essential=True,
             stop_timeout=DRAIN,
             # an init process forwards SIGTERM and reaps TTS subprocesses (espeak-ng)
-            linux_parameters=ecs.LinuxParameters(self, "LinuxParameters", init_process_enabled=True),
+            linux_parameters=ecs.LinuxParameters(
+                self, "LinuxParameters", init_process_enabled=True
+            ),
             logging=ecs.LogDrivers.aws_logs(stream_prefix="media", log_group=log_group),
             environment=self._environment(props),
             secrets={
@@ -270,7 +277,9 @@ class Media(Construct):
             container_name="media", container_port=HTTP_PORT, protocol=ecs.Protocol.TCP
         ).attach_to_application_target_group(self.ws_target_group)
         if config.certificate_arn:
-            certificate = acm.Certificate.from_certificate_arn(self, "Certificate", config.certificate_arn)
+            certificate = acm.Certificate.from_certificate_arn(
+                self, "Certificate", config.certificate_arn
+            )
             self.alb.add_listener(
                 "Https",
                 port=443,
@@ -358,4 +367,3 @@ class Media(Construct):
         ]
         for statement in statements:
             self.task_role.add_to_policy(statement)
-

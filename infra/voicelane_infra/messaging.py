@@ -23,8 +23,12 @@ class Queues(Construct):
         # Terminal dead-letter queues for failures that have no source queue to redrive to:
         # table-stream batches that exhausted their retries, and undeliverable EventBridge
         # (rule and schedule) invocations. Both are alarmed on like any other DLQ.
-        self.stream_failures = self._terminal("StreamFailuresDlq", f"voicelane-{config.stage}-stream-failures-dlq")
-        self.event_failures = self._terminal("EventFailuresDlq", f"voicelane-{config.stage}-event-failures-dlq")
+        self.stream_failures = self._terminal(
+            "StreamFailuresDlq", f"voicelane-{config.stage}-stream-failures-dlq"
+        )
+        self.event_failures = self._terminal(
+            "EventFailuresDlq", f"voicelane-{config.stage}-event-failures-dlq"
+        )
         self.dead_letter_queues["stream-failures"] = self.stream_failures
         self.dead_letter_queues["event-failures"] = self.event_failures
 
@@ -55,7 +59,9 @@ class Queues(Construct):
         # Redrive back to the source queue (console "Start DLQ redrive" / StartMessageMoveTask).
         # The ARN is formatted from the name: a reference would be a circular dependency.
         source_arn = Stack.of(self).format_arn(
-            service="sqs", resource=queue_def.physical_name(config.stage), arn_format=ArnFormat.NO_RESOURCE_NAME
+            service="sqs",
+            resource=queue_def.physical_name(config.stage),
+            arn_format=ArnFormat.NO_RESOURCE_NAME,
         )
         dlq_cfn = dlq.node.default_child
         dlq_cfn.add_property_override(  # type: ignore[union-attr]
@@ -80,4 +86,6 @@ class Queues(Construct):
             return self.queues[logical_id]
         except KeyError:
             known = ", ".join(sorted(self.queues))
-            raise KeyError(f"no queue {logical_id!r} in voicelane.resources.QUEUES ({known})") from None
+            raise KeyError(
+                f"no queue {logical_id!r} in voicelane.resources.QUEUES ({known})"
+            ) from None

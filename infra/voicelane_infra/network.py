@@ -13,16 +13,27 @@ from .config import StageConfig
 
 class Network(Construct):
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: StageConfig, needs_private: bool,
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        needs_private: bool,
         endpoint_services: frozenset[str] = frozenset(),
     ) -> None:
         super().__init__(scope, construct_id)
         private_type = (
-            ec2.SubnetType.PRIVATE_WITH_EGRESS if config.nat_gateways else ec2.SubnetType.PRIVATE_ISOLATED
+            ec2.SubnetType.PRIVATE_WITH_EGRESS
+            if config.nat_gateways
+            else ec2.SubnetType.PRIVATE_ISOLATED
         )
-        subnets = [ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=22)]
+        subnets = [
+            ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=22)
+        ]
         if needs_private or config.nat_gateways:
-            subnets.append(ec2.SubnetConfiguration(name="private", subnet_type=private_type, cidr_mask=22))
+            subnets.append(
+                ec2.SubnetConfiguration(name="private", subnet_type=private_type, cidr_mask=22)
+            )
         self.vpc = ec2.Vpc(
             self,
             "Vpc",
@@ -31,7 +42,9 @@ class Network(Construct):
             nat_gateways=config.nat_gateways,
             subnet_configuration=subnets,
             gateway_endpoints={
-                "DynamoDb": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.DYNAMODB),
+                "DynamoDb": ec2.GatewayVpcEndpointOptions(
+                    service=ec2.GatewayVpcEndpointAwsService.DYNAMODB
+                ),
                 "S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3),
             },
         )
@@ -51,9 +64,15 @@ class Network(Construct):
                 # scheduler) through interface endpoints; DynamoDB and S3 use the free gateway
                 # endpoints above.
                 endpoint_sg = ec2.SecurityGroup(
-                    self, "EndpointSg", vpc=self.vpc, description="VPC interface endpoints", allow_all_outbound=False
+                    self,
+                    "EndpointSg",
+                    vpc=self.vpc,
+                    description="VPC interface endpoints",
+                    allow_all_outbound=False,
                 )
-                endpoint_sg.add_ingress_rule(self.function_sg, ec2.Port.tcp(443), "HTTPS from functions")
+                endpoint_sg.add_ingress_rule(
+                    self.function_sg, ec2.Port.tcp(443), "HTTPS from functions"
+                )
                 for name in sorted(endpoint_services):
                     service = ec2.InterfaceVpcEndpointAwsService(name)
                     self.vpc.add_interface_endpoint(

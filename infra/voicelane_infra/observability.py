@@ -55,7 +55,9 @@ class Observability(Construct):
         action = cw_actions.SnsAction(self.topic)
         self.alarms: list[cw.Alarm] = []
 
-        def alarm(construct_id: str, metric: cw.IMetric, description: str, **kwargs: object) -> cw.Alarm:
+        def alarm(
+            construct_id: str, metric: cw.IMetric, description: str, **kwargs: object
+        ) -> cw.Alarm:
             options: dict[str, object] = {
                 "threshold": 1,
                 "evaluation_periods": 1,
@@ -79,7 +81,9 @@ class Observability(Construct):
         for name, dlq in sorted(queues.dead_letter_queues.items()):
             alarm(
                 f"dlq-{name}",
-                dlq.metric_approximate_number_of_messages_visible(period=Duration.minutes(1), statistic="Maximum"),
+                dlq.metric_approximate_number_of_messages_visible(
+                    period=Duration.minutes(1), statistic="Maximum"
+                ),
                 f"Messages in the {name} dead-letter queue: inspect, fix, then redrive",
             )
         for name, fn in sorted(functions.functions.items()):
@@ -146,7 +150,12 @@ class Observability(Construct):
         self.dashboard = self._dashboard(config, queues, functions, api, media)
 
     def _dashboard(
-        self, config: StageConfig, queues: Queues, functions: Functions, api: Api, media: Media | None
+        self,
+        config: StageConfig,
+        queues: Queues,
+        functions: Functions,
+        api: Api,
+        media: Media | None,
     ) -> cw.Dashboard:
         dashboard = cw.Dashboard(self, "Dashboard", dashboard_name=f"voicelane-{config.stage}")
         dashboard.add_widgets(
@@ -209,7 +218,9 @@ class Observability(Construct):
             cw.GraphWidget(
                 title="Dead-letter queues",
                 left=[
-                    dlq.metric_approximate_number_of_messages_visible(label=name, statistic="Maximum")
+                    dlq.metric_approximate_number_of_messages_visible(
+                        label=name, statistic="Maximum"
+                    )
                     for name, dlq in sorted(queues.dead_letter_queues.items())
                 ],
                 width=12,
@@ -234,5 +245,3 @@ class Observability(Construct):
             ),
         )
         return dashboard
-
-

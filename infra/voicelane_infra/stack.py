@@ -20,7 +20,9 @@ from .observability import Observability
 
 
 class VoicelaneStack(Stack):
-    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig, **kwargs: Any) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: StageConfig, **kwargs: Any
+    ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         Tags.of(self).add("voicelane:stage", config.stage)
 

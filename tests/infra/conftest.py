@@ -1,0 +1,47 @@
+"""One synth per test session: the Voicelane stack for stage ``test`` (environment-agnostic,
+no AWS credentials, no Docker: CDK_DOCKER points at a command that fails, so any attempt to
+build an image or bundle at synth would fail the session)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+for _path in (REPO / "infra", REPO / "layers" / "voicelane"):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+for _flag in ("DEPRECATED", "END_OF_LIFE"):
+    os.environ.setdefault(f"JSII_SILENCE_WARNING_{_flag}_NODE_VERSION", "18,20")
+
+STAGE = "test"
+
+
+def synth(tmp_root: Path, context: dict[str, Any]) -> Any:
+    from aws_cdk.assertions import Template
+    from voicelane_infra.app import build_app, stack_name
+
+    saved = {k: os.environ.pop(k, None) for k in ("CDK_DEFAULT_ACCOUNT", "CDK_DEFAULT_REGION")}
+    os.environ["CDK_DOCKER"] = "/bin/false"
+    try:
+        app = build_app(context=context, outdir=str(tmp_root / "cdk.out"))
+        stack = app.node.find_child(stack_name(str(context["stage"])))
+        return Template.from_stack(stack)  # type: ignore[arg-type]
+    finally:
+        for key, value in saved.items():
+            if value is not None:
+                os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    return synth(tmp_path_factory.mktemp("synth"), {"stage": STAGE})
+
+
+@pytest.fixture(scope="session")
+def resources_json(template: Any) -> dict[str, dict[str, Any]]:
+    return template.to_json()["Resources"]  # type: ignore[no-any-return]
