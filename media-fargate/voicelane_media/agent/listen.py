@@ -1,0 +1,110 @@
+"""Caller-side processors: VAD (speech segments) and streaming STT (interim and final text)."""
+
+from __future__ import annotations
+
+from collections import deque
+
+from voicelane_media.agent.frames import (
+    AudioIn,
+    Direction,
+    Frame,
+    FinalTranscript,
+    InterimTranscript,
+    VADStart,
+    VADStop,
+)
+from voicelane_media.agent.leg import FRAME_MS
+from voicelane_media.agent.pipeline import Processor
+from voicelane_media.agent.providers import STTEngine, STTStream, VADEngine
+from voicelane_media.agent.settings import LoopSettings
+
+
+class VADProcessor(Processor):
+    """Marks speech frames and emits VADStart / VADStop around caller speech segments."""
+
+    def __init__(self, engine: VADEngine, settings: LoopSettings) -> None:
+        super().__init__()
+        self.engine = engine
+        self.settings = settings
+        self.speaking = False
+        self._speech_run_ms = 0.0
+        self._silence_ms = 0.0
+        self._segment_speech_ms = 0.0
+        self._first_speech_at = 0.0
+        self._last_speech_at = 0.0
+
+    async def process(self, frame: Frame, direction: Direction) -> None:
+        if not isinstance(frame, AudioIn) or direction is Direction.UPSTREAM:
+            await super().process(frame, direction)
+            return
+        ms = len(frame.pcm) / 2 / frame.sample_rate * 1000.0 if frame.pcm else FRAME_MS
+        frame.is_speech = self.engine.speech_probability(frame.pcm, frame.sample_rate) >= self.settings.vad_threshold
+        await self.push(frame, direction)
+        if frame.is_speech:
+            if self._speech_run_ms == 0.0:
+                self._first_speech_at = frame.at - ms / 1000.0
+            self._speech_run_ms += ms
+            self._silence_ms = 0.0
+            self._last_speech_at = frame.at
+            if self.speaking:
+                self._segment_speech_ms += ms
+            elif self._speech_run_ms >= self.settings.vad_start_ms:
+                self.speaking = True
+                self._segment_speech_ms = self._speech_run_ms
+                await self.push(VADStart(speech_at=self._first_speech_at))
+            return
+        self._speech_run_ms = 0.0
+        if self.speaking:
+            self._silence_ms += ms
+            if self._silence_ms >= self.settings.vad_stop_ms:
+                self.speaking = False
+                await self.push(VADStop(speech_end_at=self._last_speech_at, speech_ms=self._segment_speech_ms))
+
+
+class STTProcessor(Processor):
+    """Streams each VAD segment (plus pre-roll) to the STT engine; pushes interim/final text."""
+
+    def __init__(self, engine: STTEngine, settings: LoopSettings) -> None:
+        super().__init__()
+        self.engine = engine
+        self._preroll: deque[bytes] = deque(maxlen=max(1, settings.preroll_ms // FRAME_MS))
+        self._stream: STTStream | None = None
+        self._sample_rate = 16000
+        self._speech_end_at = 0.0
+
+    async def process(self, frame: Frame, direction: Direction) -> None:
+        if isinstance(frame, AudioIn):
+            self._sample_rate = frame.sample_rate
+            if self._stream is not None:
+                await self._stream.push(frame.pcm)
+            else:
+                self._preroll.append(frame.pcm)
+        elif isinstance(frame, VADStart):
+            await self.push(frame, direction)
+            await self._open()
+            return
+        elif isinstance(frame, VADStop) and self._stream is not None:
+            stream, self._stream = self._stream, None
+            self._speech_end_at = frame.speech_end_at
+            await self.push(frame, direction)
+            await stream.finish()
+            return
+        await self.push(frame, direction)
+
+    async def _open(self) -> None:
+        stream = self.engine.open_stream(self._sample_rate)
+        for pcm in self._preroll:
+            await stream.push(pcm)
+        self._preroll.clear()
+        self._stream = stream
+        self.spawn(self._read(stream), name="stt-results")
+
+    async def _read(self, stream: STTStream) -> None:
+        try:
+            async for result in stream.results():
+                if result.is_final:
+                    await self.push(FinalTranscript(text=result.text.strip(), speech_end_at=self._speech_end_at))
+                elif result.text.strip():
+                    await self.push(InterimTranscript(text=result.text.strip()))
+        finally:
+            await stream.aclose()

@@ -1,0 +1,112 @@
+"""Tool execution for the agent: built-ins (end_call, transfer, send_dtmf) and HTTP tools.
+
+An HTTP tool POSTs the LLM's arguments as a JSON object to the app's URL (with the call id in
+the `Voicelane-Call-Id` header) and gives the JSON answer back to the LLM. Failures become a
+JSON error the LLM can talk about; they never end the call.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx
+
+from voicelane.domain.agent import ToolSpec
+from voicelane_media.agent.leg import MediaLeg
+from voicelane_media.agent.redaction import redact
+
+log = logging.getLogger(__name__)
+
+BUILTIN_TOOLS: dict[str, ToolSpec] = {
+    "end_call": ToolSpec(
+        name="end_call", type="end_call", description="End the call after the current reply.",
+        parameters={"type": "object", "properties": {"reason": {"type": "string"}}},
+    ),
+    "transfer": ToolSpec(
+        name="transfer", type="transfer",
+        description="Transfer the caller to a phone number (E.164) or a SIP URI.",
+        parameters={"type": "object", "properties": {"target": {"type": "string"}}, "required": ["target"]},
+    ),
+    "send_dtmf": ToolSpec(
+        name="send_dtmf", type="send_dtmf", description="Send DTMF digits (0-9, *, #, A-D).",
+        parameters={"type": "object", "properties": {"digits": {"type": "string"}}, "required": ["digits"]},
+    ),
+}  # fmt: skip
+
+
+class ToolRunner:
+    """Runs the tools an agent declared; `end_requested` is set once end_call ran."""
+
+    def __init__(
+        self,
+        tools: list[ToolSpec],
+        leg: MediaLeg,
+        call_id: str = "",
+        http: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.tools = {tool.name: self._with_defaults(tool) for tool in tools}
+        self.leg = leg
+        self.call_id = call_id
+        self._http = http
+        self.end_requested: str | None = None
+        self.transferred_to: str | None = None
+
+    @staticmethod
+    def _with_defaults(tool: ToolSpec) -> ToolSpec:
+        builtin = BUILTIN_TOOLS.get(tool.type)
+        if builtin is None or tool.parameters:
+            return tool
+        return tool.model_copy(update={"parameters": builtin.parameters, "description": tool.description or builtin.description})
+
+    @property
+    def specs(self) -> list[ToolSpec]:
+        return list(self.tools.values())
+
+    async def run(self, name: str, arguments: dict[str, Any]) -> Any:
+        tool = self.tools.get(name)
+        if tool is None:
+            return {"error": "unknown_tool", "message": f"no tool named {name!r}"}
+        if tool.type == "end_call":
+            self.end_requested = str(arguments.get("reason") or "agent_ended")
+            return {"ok": True}
+        if tool.type == "transfer":
+            target = str(arguments.get("target") or "")
+            if not target:
+                return {"error": "invalid_arguments", "message": "target is required"}
+            await self.leg.transfer(target)
+            self.transferred_to = target
+            return {"ok": True, "target": target}
+        if tool.type == "send_dtmf":
+            digits = str(arguments.get("digits") or "")
+            if not digits or any(d not in "0123456789*#ABCDabcd" for d in digits):
+                return {"error": "invalid_arguments", "message": "digits must be 0-9, *, #, A-D"}
+            await self.leg.send_dtmf(digits)
+            return {"ok": True}
+        return await self._http_tool(tool, arguments)
+
+    async def _http_tool(self, tool: ToolSpec, arguments: dict[str, Any]) -> Any:
+        if not tool.url:
+            return {"error": "not_configured", "message": f"tool {tool.name} has no url"}
+        client = self._http or httpx.AsyncClient()
+        try:
+            response = await client.post(
+                tool.url,
+                json=arguments,
+                headers={"Voicelane-Call-Id": self.call_id, "Voicelane-Tool": tool.name},
+                timeout=tool.timeout_s,
+            )
+        except httpx.TimeoutException:
+            return {"error": "timeout", "message": f"{tool.name} did not answer in {tool.timeout_s} s"}
+        except httpx.HTTPError as exc:
+            log.warning("http tool %s failed: %s", tool.name, redact(str(exc)))
+            return {"error": "unreachable", "message": type(exc).__name__}
+        finally:
+            if self._http is None:
+                await client.aclose()
+        if response.status_code >= 400:
+            return {"error": "http_status", "status": response.status_code}
+        try:
+            return response.json()
+        except ValueError:
+            return {"result": response.text[:2000]}
