@@ -1,0 +1,58 @@
+"""Fixtures shared by every test package.
+
+`local_platform` is THE local stack of a test session: one moto server on loopback with the
+stage's resources, the API under uvicorn on a free port and the local runner (no media node).
+It sets VOICELANE_* in os.environ, so containers built by tests and handlers talk to it.
+Create a fresh app per test (`new_tenant`) instead of sharing state between tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from voicelane.container import Container
+from voicelane.domain.models import ApiKey, App
+from voicelane.local.moto_server import free_port
+from voicelane.local.platform import LocalPlatform
+
+
+@pytest.fixture(scope="session")
+def local_platform() -> Iterator[LocalPlatform]:
+    platform = LocalPlatform(api_port=free_port(), env_file=None, with_media=False).start()
+    try:
+        yield platform
+    finally:
+        platform.stop()
+
+
+@pytest.fixture
+def container(local_platform: LocalPlatform) -> Container:
+    return local_platform.container
+
+
+@dataclass
+class Tenant:
+    """An app of its own with one test key (plaintext in `api_key`)."""
+
+    app: App
+    key: ApiKey
+    api_key: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"}
+
+
+@pytest.fixture
+def new_tenant(container: Container) -> Callable[..., Tenant]:
+    """`new_tenant(**app_settings)`: a new app (e.g. max_concurrent_calls=1) and its key."""
+
+    def make(name: str = "test", **settings: Any) -> Tenant:
+        app = container.apps.create_app(name, **settings)
+        key, plaintext = container.apps.create_key(app.app_id, "test")
+        return Tenant(app=app, key=key, api_key=plaintext)
+
+    return make
