@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from voicelane_media.sip.digest import Challenge, authorization, digest_response
 from voicelane_media.sip.grammar import SipParseError
 

@@ -42,6 +42,7 @@ class TTSAudio(Frame):
     sample_rate: int
     text: str = ""
     turn_id: int = 0
+    segment: int = 0
 
 
 AudioOut = TTSAudio
@@ -151,3 +152,21 @@ class Metrics(Frame):
     name: str
     value_ms: float
     turn_id: int = 0
+
+
+@dataclass(kw_only=True)
+class ReplyAudioDone(Frame):
+    """All synthesised audio of `turn_id` has been handed to the output."""
+
+    turn_id: int
+
+
+@dataclass(kw_only=True)
+class AgentTurnTruncated(Frame):
+    """Upstream report after a barge-in: what the caller actually heard of `turn_id`."""
+
+    turn_id: int
+    heard_text: str
+    played_ms: float
+    stopped_at: float
+    confirmed_at: float

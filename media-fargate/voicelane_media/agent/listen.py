@@ -7,8 +7,8 @@ from collections import deque
 from voicelane_media.agent.frames import (
     AudioIn,
     Direction,
-    Frame,
     FinalTranscript,
+    Frame,
     InterimTranscript,
     VADStart,
     VADStop,
@@ -100,11 +100,16 @@ class STTProcessor(Processor):
         self.spawn(self._read(stream), name="stt-results")
 
     async def _read(self, stream: STTStream) -> None:
+        """Forward results; every segment ends with exactly one final (empty if STT failed)."""
+        final_sent = False
         try:
             async for result in stream.results():
-                if result.is_final:
+                if result.is_final and not final_sent:
+                    final_sent = True
                     await self.push(FinalTranscript(text=result.text.strip(), speech_end_at=self._speech_end_at))
-                elif result.text.strip():
+                elif not result.is_final and result.text.strip():
                     await self.push(InterimTranscript(text=result.text.strip()))
         finally:
             await stream.aclose()
+            if not final_sent:
+                await self.push(FinalTranscript(text="", speech_end_at=self._speech_end_at))

@@ -11,7 +11,6 @@ import logging
 from typing import Any
 
 import httpx
-
 from voicelane.domain.agent import ToolSpec
 from voicelane_media.agent.leg import MediaLeg
 from voicelane_media.agent.redaction import redact

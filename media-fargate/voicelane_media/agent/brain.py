@@ -1,0 +1,176 @@
+"""The brain processor: conversation memory, the LLM stream, and tool calls.
+
+Memory holds the system prompt (with the call context), every caller turn, and every agent
+reply as far as the caller heard it: after a barge-in the reply is cut to `heard_text`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from typing import Any
+
+from voicelane_media.agent.frames import (
+    DTMF,
+    AgentReplyDone,
+    AgentTurnTruncated,
+    Direction,
+    Frame,
+    LLMToken,
+    UserTurn,
+)
+from voicelane_media.agent.pipeline import Processor
+from voicelane_media.agent.providers import ChatMessage, LLMEngine, TextDelta, ToolCallRequest
+from voicelane_media.agent.recorder import CallRecorder
+from voicelane_media.agent.settings import LoopSettings
+from voicelane_media.agent.tools import ToolRunner
+from voicelane_media.agent.transcript import ToolCallRecord
+
+
+def system_prompt(base: str, context: dict[str, Any] | None) -> str:
+    """The agent's system prompt with the call's context appended as JSON."""
+    if not context:
+        return base
+    return f"{base}\n\nCall context (JSON): {json.dumps(context, sort_keys=True, default=str)}".strip()
+
+
+class Brain(Processor):
+    """Turns caller turns into streamed replies (LLMToken frames) and runs tool calls."""
+
+    def __init__(
+        self,
+        llm: LLMEngine,
+        tools: ToolRunner,
+        recorder: CallRecorder,
+        settings: LoopSettings,
+        prompt: str,
+    ) -> None:
+        super().__init__()
+        self.llm = llm
+        self.tools = tools
+        self.recorder = recorder
+        self.settings = settings
+        self.messages: list[ChatMessage] = [ChatMessage(role="system", content=prompt)]
+        self._turn_ids = itertools.count(1)
+        self._replies: dict[int, ChatMessage] = {}
+        self._dtmf = ""
+        self._dtmf_task: asyncio.Task[None] | None = None
+        self.replying = False
+
+    async def process(self, frame: Frame, direction: Direction) -> None:
+        if isinstance(frame, UserTurn):
+            self.recorder.caller_turn(frame.text, frame.started_at, frame.speech_end_at)
+            self.messages.append(ChatMessage(role="user", content=frame.text))
+            await self.reply(frame)
+        elif isinstance(frame, DTMF):
+            self._on_dtmf(frame)
+        elif isinstance(frame, AgentTurnTruncated):
+            self._truncate(frame)
+            await self.push(frame, direction)
+        else:
+            await super().process(frame, direction)
+
+    async def reply(self, user_turn: UserTurn | None = None) -> int:
+        """Start the next reply in the background; returns its turn id."""
+        await self.cancel_inflight()
+        turn_id = next(self._turn_ids)
+        self.replying = True
+        self.spawn(self._reply(turn_id, user_turn), name=f"reply-{turn_id}")
+        return turn_id
+
+    async def say(self, text: str) -> int:
+        """Speak a fixed text (greeting, inactivity prompt) as an agent turn, kept in memory."""
+        turn_id = next(self._turn_ids)
+        self.replying = True
+        self.spawn(self._say(turn_id, text), name=f"say-{turn_id}")
+        return turn_id
+
+    async def _say(self, turn_id: int, text: str) -> None:
+        message = ChatMessage(role="assistant", content=text)
+        self.messages.append(message)
+        self._replies[turn_id] = message
+        self.recorder.agent_turn_started(turn_id, time.monotonic())
+        self.recorder.agent_turn_finished(turn_id, text, time.monotonic(), [])
+        await self.push(LLMToken(text=text, turn_id=turn_id))
+        await self.push(AgentReplyDone(turn_id=turn_id, text=text))
+        self.replying = False
+
+    async def _reply(self, turn_id: int, user_turn: UserTurn | None) -> None:
+        started = time.monotonic()
+        self.recorder.agent_turn_started(turn_id, started)
+        metrics = self.recorder.turn_metrics(turn_id)
+        if user_turn is not None:
+            metrics.stt_final_ms = round((user_turn.stt_final_at - user_turn.speech_end_at) * 1000, 1)
+            metrics.endpoint_ms = round((user_turn.at - user_turn.speech_end_at) * 1000, 1)
+        message = ChatMessage(role="assistant", content="")
+        self.messages.append(message)
+        self._replies[turn_id] = message
+        records: list[ToolCallRecord] = []
+        try:
+            for _ in range(self.settings.max_tool_rounds):
+                calls: list[ToolCallRequest] = []
+                async for event in self.llm.stream(list(self.messages), self.tools.specs):
+                    if isinstance(event, TextDelta):
+                        if metrics.llm_first_token_ms is None:
+                            metrics.llm_first_token_ms = round((time.monotonic() - started) * 1000, 1)
+                        message.content += event.text
+                        await self.push(LLMToken(text=event.text, turn_id=turn_id))
+                    else:
+                        calls.append(event)
+                if not calls:
+                    break
+                message.tool_calls.extend(calls)
+                for call in calls:
+                    result = await self.tools.run(call.name, call.arguments)
+                    records.append(ToolCallRecord(name=call.name, arguments=call.arguments, result=result))
+                    self.messages.append(
+                        ChatMessage(role="tool", content=json.dumps(result, default=str), tool_call_id=call.call_id, name=call.name)
+                    )
+                if self.tools.end_requested or self.tools.transferred_to:
+                    break
+                message = ChatMessage(role="assistant", content="")
+                self.messages.append(message)
+        finally:
+            text = " ".join(m.content.strip() for m in self.messages[self.messages.index(self._replies[turn_id]) :] if m.role == "assistant").strip()
+            self.recorder.agent_turn_finished(turn_id, text, time.monotonic(), records)
+            self.replying = False
+        await self.push(AgentReplyDone(turn_id=turn_id, text=text))
+
+    def _truncate(self, frame: AgentTurnTruncated) -> None:
+        message = self._replies.get(frame.turn_id)
+        if message is None:
+            return
+        message.content = frame.heard_text
+        if not frame.heard_text and not message.tool_calls and message in self.messages:
+            self.messages.remove(message)
+        self.recorder.agent_truncated(
+            frame.turn_id, frame.heard_text, frame.stopped_at, (frame.stopped_at - frame.confirmed_at) * 1000
+        )
+
+    def _on_dtmf(self, frame: DTMF) -> None:
+        self.recorder.activity()
+        if frame.digit == "#" and self._dtmf:
+            self._commit_dtmf_soon(0.0)
+            return
+        self._dtmf += frame.digit
+        self._commit_dtmf_soon(self.settings.dtmf_timeout_ms / 1000.0)
+
+    def _commit_dtmf_soon(self, delay: float) -> None:
+        if self._dtmf_task is not None:
+            self._dtmf_task.cancel()
+        self._dtmf_task = asyncio.create_task(self._commit_dtmf(delay))
+
+    async def _commit_dtmf(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        digits, self._dtmf = self._dtmf, ""
+        now = time.monotonic()
+        self.recorder.caller_turn(f"DTMF {digits}", now, now, role="dtmf")
+        self.messages.append(ChatMessage(role="user", content=f"[keyed digits] {digits}"))
+        await self.reply(UserTurn(text=digits, speech_end_at=now, stt_final_at=now, started_at=now))
+
+    async def close(self) -> None:
+        if self._dtmf_task is not None:
+            self._dtmf_task.cancel()
+        await super().close()
