@@ -18,7 +18,9 @@ from voicelane_media.agent.frames import (
     AgentTurnTruncated,
     Direction,
     Frame,
+    Interruption,
     LLMToken,
+    PlayoutDone,
     UserTurn,
 )
 from voicelane_media.agent.pipeline import Processor
@@ -58,6 +60,7 @@ class Brain(Processor):
         self._dtmf = ""
         self._dtmf_task: asyncio.Task[None] | None = None
         self.replying = False
+        self.unplayed: set[int] = set()
 
     async def process(self, frame: Frame, direction: Direction) -> None:
         if isinstance(frame, UserTurn):
@@ -69,6 +72,11 @@ class Brain(Processor):
         elif isinstance(frame, AgentTurnTruncated):
             self._truncate(frame)
             await self.push(frame, direction)
+        elif isinstance(frame, PlayoutDone):
+            self.unplayed.discard(frame.turn_id)
+            await self.push(frame, direction)
+        elif isinstance(frame, Interruption):
+            await self._interrupt(frame)
         else:
             await super().process(frame, direction)
 
@@ -77,6 +85,7 @@ class Brain(Processor):
         await self.cancel_inflight()
         turn_id = next(self._turn_ids)
         self.replying = True
+        self.unplayed.add(turn_id)
         self.spawn(self._reply(turn_id, user_turn), name=f"reply-{turn_id}")
         return turn_id
 
@@ -84,6 +93,7 @@ class Brain(Processor):
         """Speak a fixed text (greeting, inactivity prompt) as an agent turn, kept in memory."""
         turn_id = next(self._turn_ids)
         self.replying = True
+        self.unplayed.add(turn_id)
         self.spawn(self._say(turn_id, text), name=f"say-{turn_id}")
         return turn_id
 
@@ -107,6 +117,7 @@ class Brain(Processor):
         message = ChatMessage(role="assistant", content="")
         self.messages.append(message)
         self._replies[turn_id] = message
+        parts = [message]
         records: list[ToolCallRecord] = []
         try:
             for _ in range(self.settings.max_tool_rounds):
@@ -132,13 +143,24 @@ class Brain(Processor):
                     break
                 message = ChatMessage(role="assistant", content="")
                 self.messages.append(message)
+                parts.append(message)
         finally:
-            text = " ".join(m.content.strip() for m in self.messages[self.messages.index(self._replies[turn_id]) :] if m.role == "assistant").strip()
+            text = " ".join(part.content.strip() for part in parts if part.content.strip())
             self.recorder.agent_turn_finished(turn_id, text, time.monotonic(), records)
             self.replying = False
         await self.push(AgentReplyDone(turn_id=turn_id, text=text))
 
+    async def _interrupt(self, frame: Interruption) -> None:
+        await self.cancel_inflight()
+        self.replying = False
+        pending = set(self.unplayed)
+        await self.push(frame)  # the output reports what was heard of turns with audio
+        now = time.monotonic()
+        for turn_id in sorted(pending & self.unplayed):
+            self._truncate(AgentTurnTruncated(turn_id=turn_id, heard_text="", played_ms=0.0, stopped_at=now, confirmed_at=frame.confirmed_at))
+
     def _truncate(self, frame: AgentTurnTruncated) -> None:
+        self.unplayed.discard(frame.turn_id)
         message = self._replies.get(frame.turn_id)
         if message is None:
             return

@@ -1,0 +1,187 @@
+"""AgentSession: runs one agent on one media leg until the call ends.
+
+    session = AgentSession(spec, leg, engines, context=call.context, call_id=call.call_id,
+                           on_event=sink)
+    outcome = await session.run()      # returns when the agent or the caller ends the call
+
+`on_event(type, details)` receives redacted events as they happen (agent.turn,
+agent.tool_called, agent.interrupted, agent.ended); the media service maps them to
+CallLifecycle.record_event. `outcome.transcript` is the stored transcript (turns + metrics).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from voicelane.domain.agent import AgentSpec, FirstSpeaker, InactivityAction
+from voicelane_media.agent.brain import Brain, system_prompt
+from voicelane_media.agent.frames import UserTurn
+from voicelane_media.agent.leg import MediaLeg
+from voicelane_media.agent.listen import STTProcessor, VADProcessor
+from voicelane_media.agent.pipeline import Pipeline, Processor
+from voicelane_media.agent.providers import Engines
+from voicelane_media.agent.recorder import CallRecorder, EventSink
+from voicelane_media.agent.settings import LoopSettings
+from voicelane_media.agent.speech import OutputProcessor, TTSProcessor
+from voicelane_media.agent.tools import ToolRunner
+from voicelane_media.agent.transcript import Transcript
+
+
+@dataclass
+class AgentOutcome:
+    """How the session ended and what it produced."""
+
+    reason: str
+    transcript: Transcript
+    transferred_to: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"reason": self.reason, "transferred_to": self.transferred_to, **self.transcript.as_dict()}
+
+
+class _TurnClock(Processor):
+    """Remembers when each caller turn's speech ended, for voice-to-voice measurement."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.last_speech_end: float | None = None
+
+    async def process(self, frame: Any, direction: Any) -> None:
+        if isinstance(frame, UserTurn):
+            self.last_speech_end = frame.speech_end_at
+        await self.push(frame, direction)
+
+
+class AgentSession:
+    """The agent loop for one call: VAD -> STT -> turn-taking -> brain -> TTS -> output."""
+
+    def __init__(
+        self,
+        spec: AgentSpec,
+        leg: MediaLeg,
+        engines: Engines,
+        context: dict[str, Any] | None = None,
+        call_id: str = "",
+        on_event: EventSink | None = None,
+        settings: LoopSettings | None = None,
+        http: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.spec = spec
+        self.leg = leg
+        self.engines = engines
+        self.settings = settings or LoopSettings()
+        self.recorder = CallRecorder(on_event, endpointing_ms=self.settings.endpointing_ms)
+        self.tools = ToolRunner(spec.tools, leg, call_id=call_id, http=http)
+        self.brain = Brain(engines.llm, self.tools, self.recorder, self.settings, system_prompt(spec.system_prompt, context))
+        self._clock = _TurnClock()
+        self._speech_end: dict[int, float] = {}
+        self.output = OutputProcessor(leg, self.recorder, self._speech_end.get)
+        self.turns = _turn_taking(self)
+        self.pipeline = Pipeline(
+            [
+                VADProcessor(engines.vad, self.settings),
+                STTProcessor(engines.stt, self.settings),
+                self.turns,
+                self._clock,
+                self.brain,
+                TTSProcessor(engines.tts, leg.sample_rate, self.recorder),
+                self.output,
+            ]
+        )
+        self._ended = asyncio.Event()
+        self.reason = ""
+
+    @property
+    def transcript(self) -> Transcript:
+        return self.recorder.transcript
+
+    def agent_busy(self) -> bool:
+        return self.brain.replying or bool(self.brain.unplayed) or self.output.playing
+
+    def end(self, reason: str) -> None:
+        if not self._ended.is_set():
+            self.reason = reason
+            self._ended.set()
+
+    async def run(self) -> AgentOutcome:
+        """Run until the agent ends the call, the caller leaves, or a timer fires."""
+        self.recorder.event("agent.started", {"engines": self.engines.names, "first_speaker": self.spec.first_speaker.value})
+        tasks = [
+            asyncio.create_task(self._listen(), name="agent-listen"),
+            asyncio.create_task(self._watch(), name="agent-watch"),
+        ]
+        if self.spec.first_speaker is FirstSpeaker.AGENT:
+            if self.spec.greeting:
+                await self.brain.say(self.spec.greeting)
+            else:
+                await self.brain.reply()
+        try:
+            await self._ended.wait()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self.pipeline.close()
+        if self.reason not in ("caller_hangup",):
+            with contextlib.suppress(Exception):
+                await self.leg.hangup(self.reason)
+        outcome = AgentOutcome(reason=self.reason, transcript=self.transcript, transferred_to=self.tools.transferred_to)
+        self.recorder.event("agent.ended", outcome.as_dict())
+        await self.recorder.flush()
+        return outcome
+
+    async def _listen(self) -> None:
+        async for frame in self.leg.inbound():
+            await self.pipeline.push(frame)
+            if self._clock.last_speech_end is not None:
+                self._speech_end.setdefault(self.brain_turn_hint(), self._clock.last_speech_end)
+        self.end("caller_hangup")
+
+    def brain_turn_hint(self) -> int:
+        return max(self.brain.unplayed, default=0)
+
+    async def _watch(self) -> None:
+        """Timers: max duration, inactivity (prompt once, then hang up), end_call/transfer."""
+        started = time.monotonic()
+        max_duration = self.settings.max_duration_s or float(self.spec.max_duration_s)
+        inactivity = self.settings.inactivity_timeout_s or float(self.spec.inactivity_timeout_s)
+        prompted = False
+        while True:
+            await asyncio.sleep(0.02)
+            now = time.monotonic()
+            if now - started >= max_duration:
+                self.end("max_duration")
+                return
+            busy = self.agent_busy() or self.turns.user_speaking
+            if (self.tools.end_requested or self.tools.transferred_to) and not busy:
+                self.end("transferred" if self.tools.transferred_to else "agent_ended")
+                return
+            if busy:
+                self.recorder.activity()
+                continue
+            if self.recorder.last_activity > started and prompted and now - self.recorder.last_activity < inactivity:
+                pass
+            if now - self.recorder.last_activity >= inactivity:
+                if self.spec.inactivity_action is InactivityAction.PROMPT and not prompted:
+                    prompted = True
+                    await self.brain.say(self._inactivity_prompt())
+                    self.recorder.activity()
+                else:
+                    self.end("inactivity")
+                    return
+
+    def _inactivity_prompt(self) -> str:
+        script = self.spec.script or {}
+        return str(script.get("inactivity_prompt") or self.settings.inactivity_prompt)
+
+
+def _turn_taking(session: AgentSession) -> Any:
+    from voicelane_media.agent.turns import TurnTaking
+
+    return TurnTaking(session.settings, session.agent_busy, session.spec.interruptible, session.recorder.activity)

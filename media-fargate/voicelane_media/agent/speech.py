@@ -1,0 +1,187 @@
+"""Agent-side processors: sentence-by-sentence TTS and paced output to the leg.
+
+The output keeps, per agent turn, each segment's text and its position in the leg's audio
+timeline, so after a barge-in it can tell what the caller actually heard (`heard_text`):
+whole segments played, plus the share of words of the segment cut mid-way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from voicelane_media.agent.audio import resample
+from voicelane_media.agent.frames import (
+    AgentReplyDone,
+    AgentTurnTruncated,
+    Direction,
+    Frame,
+    Interruption,
+    LLMToken,
+    PlayoutDone,
+    ReplyAudioDone,
+    TTSAudio,
+)
+from voicelane_media.agent.leg import MediaLeg
+from voicelane_media.agent.pipeline import Processor
+from voicelane_media.agent.providers import TTSEngine
+from voicelane_media.agent.recorder import CallRecorder
+
+_SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")
+
+
+class TTSProcessor(Processor):
+    """Cuts the token stream into sentences and synthesises them in order, one worker per turn."""
+
+    def __init__(self, engine: TTSEngine, sample_rate: int, recorder: CallRecorder) -> None:
+        super().__init__()
+        self.engine = engine
+        self.sample_rate = sample_rate
+        self.recorder = recorder
+        self._buffers: dict[int, str] = {}
+        self._queues: dict[int, asyncio.Queue[str | None]] = {}
+
+    async def process(self, frame: Frame, direction: Direction) -> None:
+        if isinstance(frame, LLMToken):
+            self._buffers[frame.turn_id] = self._buffers.get(frame.turn_id, "") + frame.text
+            *complete, rest = _SENTENCE_END.split(self._buffers[frame.turn_id])
+            self._buffers[frame.turn_id] = rest
+            for sentence in complete:
+                self._queue(frame.turn_id).put_nowait(sentence)
+        elif isinstance(frame, AgentReplyDone):
+            rest = self._buffers.pop(frame.turn_id, "").strip()
+            queue = self._queue(frame.turn_id)
+            if rest:
+                queue.put_nowait(rest)
+            queue.put_nowait(None)
+        elif isinstance(frame, Interruption):
+            self._buffers.clear()
+            self._queues.clear()
+            await super().process(frame, direction)
+        else:
+            await self.push(frame, direction)
+
+    def _queue(self, turn_id: int) -> asyncio.Queue[str | None]:
+        if turn_id not in self._queues:
+            self._queues[turn_id] = asyncio.Queue()
+            self.spawn(self._synthesise(turn_id, self._queues[turn_id]), name=f"tts-{turn_id}")
+        return self._queues[turn_id]
+
+    async def _synthesise(self, turn_id: int, queue: asyncio.Queue[str | None]) -> None:
+        segment = 0
+        first = True
+        while (text := await queue.get()) is not None:
+            text = text.strip()
+            if not text:
+                continue
+            async for chunk in self.engine.synthesize(text):
+                pcm = resample(chunk.pcm, chunk.sample_rate, self.sample_rate)
+                if first:
+                    first = False
+                    metrics = self.recorder.turn_metrics(turn_id)
+                    turn = self.recorder.agent_turns.get(turn_id)
+                    if turn is not None:
+                        started = self.recorder.transcript.origin + turn.start_ms / 1000.0
+                        metrics.tts_first_audio_ms = round((time.monotonic() - started) * 1000, 1)
+                await self.push(TTSAudio(pcm=pcm, sample_rate=self.sample_rate, text=text, turn_id=turn_id, segment=segment))
+            segment += 1
+        self._queues.pop(turn_id, None)
+        await self.push(ReplyAudioDone(turn_id=turn_id))
+
+
+@dataclass
+class _Segment:
+    text: str
+    start_ms: float
+    duration_ms: float = 0.0
+
+
+@dataclass
+class _TurnAudio:
+    segments: dict[int, _Segment] = field(default_factory=dict)
+    end_ms: float = 0.0
+    done: bool = False
+
+
+def heard_text(segments: list[_Segment], played_ms: float) -> str:
+    """Words the caller heard: full segments before `played_ms`, a word share of the cut one."""
+    words: list[str] = []
+    for segment in segments:
+        if played_ms >= segment.start_ms + segment.duration_ms:
+            words.extend(segment.text.split())
+        elif played_ms > segment.start_ms and segment.duration_ms > 0:
+            share = (played_ms - segment.start_ms) / segment.duration_ms
+            seg_words = segment.text.split()
+            words.extend(seg_words[: int(len(seg_words) * share)])
+    return " ".join(words)
+
+
+class OutputProcessor(Processor):
+    """Hands agent audio to the leg, measures voice-to-voice, and stops playout on barge-in."""
+
+    def __init__(self, leg: MediaLeg, recorder: CallRecorder, speech_end: Callable[[int], float | None]) -> None:
+        super().__init__()
+        self.leg = leg
+        self.recorder = recorder
+        self.speech_end = speech_end
+        self.sent_ms = 0.0
+        self._turns: dict[int, _TurnAudio] = {}
+
+    @property
+    def playing(self) -> bool:
+        return self.leg.played_ms() + 1.0 < self.sent_ms
+
+    async def process(self, frame: Frame, direction: Direction) -> None:
+        if isinstance(frame, TTSAudio):
+            await self._send(frame)
+        elif isinstance(frame, ReplyAudioDone):
+            audio = self._turns.setdefault(frame.turn_id, _TurnAudio(end_ms=self.sent_ms))
+            audio.done = True
+            self.spawn(self._until_played(frame.turn_id, audio), name=f"played-{frame.turn_id}")
+        elif isinstance(frame, Interruption):
+            await self._interrupt(frame)
+        else:
+            await self.push(frame, direction)
+
+    async def _send(self, frame: TTSAudio) -> None:
+        self.recorder.activity()
+        audio = self._turns.get(frame.turn_id)
+        if audio is None:
+            audio = self._turns[frame.turn_id] = _TurnAudio()
+            ended = self.speech_end(frame.turn_id)
+            if ended is not None:
+                self.recorder.voice_to_voice(frame.turn_id, (time.monotonic() - ended) * 1000)
+        segment = audio.segments.get(frame.segment)
+        if segment is None:
+            segment = audio.segments[frame.segment] = _Segment(text=frame.text, start_ms=self.sent_ms)
+        duration = len(frame.pcm) / 2 / frame.sample_rate * 1000.0
+        segment.duration_ms += duration
+        self.sent_ms += duration
+        audio.end_ms = self.sent_ms
+        await self.leg.send_audio(frame.pcm)
+
+    async def _until_played(self, turn_id: int, audio: _TurnAudio) -> None:
+        while self.leg.played_ms() + 1.0 < audio.end_ms:
+            await asyncio.sleep(0.02)
+        self.recorder.activity()
+        self.recorder.agent_audio_ended(turn_id, time.monotonic())
+        self._turns.pop(turn_id, None)
+        await self.push(PlayoutDone(turn_id=turn_id), Direction.UPSTREAM)
+
+    async def _interrupt(self, frame: Interruption) -> None:
+        played = await self.leg.clear()
+        stopped_at = time.monotonic()
+        await self.cancel_inflight()
+        for turn_id, audio in sorted(self._turns.items()):
+            if audio.end_ms <= played and audio.done:
+                continue
+            text = heard_text(sorted(audio.segments.values(), key=lambda s: s.start_ms), played)
+            await self.push(
+                AgentTurnTruncated(turn_id=turn_id, heard_text=text, played_ms=played, stopped_at=stopped_at, confirmed_at=frame.confirmed_at),
+                Direction.UPSTREAM,
+            )
+        self._turns.clear()
+        self.sent_ms = played
