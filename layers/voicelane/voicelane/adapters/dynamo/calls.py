@@ -224,7 +224,8 @@ class DynamoCallRepository:
 
     def list_calls(self, app_id: str, filt: CallFilter, limit: int, cursor: str | None) -> Page:
         low = ulid_floor(filt.start_ms) if filt.start_ms is not None else "0"
-        high = ulid_ceiling(filt.end_ms) if filt.end_ms is not None else "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzz"
+        # Both bounds carry the sort key's `call_` prefix (so does the cursor's call id).
+        high = f"call_{ulid_ceiling(filt.end_ms)}" if filt.end_ms is not None else "call_~"
         before = _decode_cursor(cursor) if cursor else None
         if before:
             high = min(high, before)
