@@ -12,7 +12,7 @@ def pcm_to_float(pcm: bytes) -> npt.NDArray[np.float32]:
 
 def float_to_pcm(samples: npt.NDArray[np.floating]) -> bytes:
     clipped = np.clip(samples, -1.0, 1.0)
-    return (clipped * 32767.0).astype("<i2").tobytes()
+    return bytes((clipped * 32767.0).astype("<i2").tobytes())
 
 
 def rms_dbfs(pcm: bytes) -> float:

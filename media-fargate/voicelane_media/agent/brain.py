@@ -35,7 +35,9 @@ def system_prompt(base: str, context: dict[str, Any] | None) -> str:
     """The agent's system prompt with the call's context appended as JSON."""
     if not context:
         return base
-    return f"{base}\n\nCall context (JSON): {json.dumps(context, sort_keys=True, default=str)}".strip()
+    return (
+        f"{base}\n\nCall context (JSON): {json.dumps(context, sort_keys=True, default=str)}".strip()
+    )
 
 
 class Brain(Processor):
@@ -61,6 +63,7 @@ class Brain(Processor):
         self._dtmf_task: asyncio.Task[None] | None = None
         self.replying = False
         self.unplayed: set[int] = set()
+        self.speech_end: dict[int, float] = {}
 
     async def process(self, frame: Frame, direction: Direction) -> None:
         if isinstance(frame, UserTurn):
@@ -86,6 +89,8 @@ class Brain(Processor):
         turn_id = next(self._turn_ids)
         self.replying = True
         self.unplayed.add(turn_id)
+        if user_turn is not None:
+            self.speech_end[turn_id] = user_turn.speech_end_at
         self.spawn(self._reply(turn_id, user_turn), name=f"reply-{turn_id}")
         return turn_id
 
@@ -112,7 +117,9 @@ class Brain(Processor):
         self.recorder.agent_turn_started(turn_id, started)
         metrics = self.recorder.turn_metrics(turn_id)
         if user_turn is not None:
-            metrics.stt_final_ms = round((user_turn.stt_final_at - user_turn.speech_end_at) * 1000, 1)
+            metrics.stt_final_ms = round(
+                (user_turn.stt_final_at - user_turn.speech_end_at) * 1000, 1
+            )
             metrics.endpoint_ms = round((user_turn.at - user_turn.speech_end_at) * 1000, 1)
         message = ChatMessage(role="assistant", content="")
         self.messages.append(message)
@@ -125,7 +132,9 @@ class Brain(Processor):
                 async for event in self.llm.stream(list(self.messages), self.tools.specs):
                     if isinstance(event, TextDelta):
                         if metrics.llm_first_token_ms is None:
-                            metrics.llm_first_token_ms = round((time.monotonic() - started) * 1000, 1)
+                            metrics.llm_first_token_ms = round(
+                                (time.monotonic() - started) * 1000, 1
+                            )
                         message.content += event.text
                         await self.push(LLMToken(text=event.text, turn_id=turn_id))
                     else:
@@ -135,9 +144,16 @@ class Brain(Processor):
                 message.tool_calls.extend(calls)
                 for call in calls:
                     result = await self.tools.run(call.name, call.arguments)
-                    records.append(ToolCallRecord(name=call.name, arguments=call.arguments, result=result))
+                    records.append(
+                        ToolCallRecord(name=call.name, arguments=call.arguments, result=result)
+                    )
                     self.messages.append(
-                        ChatMessage(role="tool", content=json.dumps(result, default=str), tool_call_id=call.call_id, name=call.name)
+                        ChatMessage(
+                            role="tool",
+                            content=json.dumps(result, default=str),
+                            tool_call_id=call.call_id,
+                            name=call.name,
+                        )
                     )
                 if self.tools.end_requested or self.tools.transferred_to:
                     break
@@ -157,7 +173,15 @@ class Brain(Processor):
         await self.push(frame)  # the output reports what was heard of turns with audio
         now = time.monotonic()
         for turn_id in sorted(pending & self.unplayed):
-            self._truncate(AgentTurnTruncated(turn_id=turn_id, heard_text="", played_ms=0.0, stopped_at=now, confirmed_at=frame.confirmed_at))
+            self._truncate(
+                AgentTurnTruncated(
+                    turn_id=turn_id,
+                    heard_text="",
+                    played_ms=0.0,
+                    stopped_at=now,
+                    confirmed_at=frame.confirmed_at,
+                )
+            )
 
     def _truncate(self, frame: AgentTurnTruncated) -> None:
         self.unplayed.discard(frame.turn_id)
@@ -168,7 +192,10 @@ class Brain(Processor):
         if not frame.heard_text and not message.tool_calls and message in self.messages:
             self.messages.remove(message)
         self.recorder.agent_truncated(
-            frame.turn_id, frame.heard_text, frame.stopped_at, (frame.stopped_at - frame.confirmed_at) * 1000
+            frame.turn_id,
+            frame.heard_text,
+            frame.stopped_at,
+            (frame.stopped_at - frame.confirmed_at) * 1000,
         )
 
     def _on_dtmf(self, frame: DTMF) -> None:

@@ -95,7 +95,9 @@ class ToneTTS:
 
     async def synthesize(self, text: str) -> AsyncIterator[AudioChunk]:
         for _ in text.split():
-            yield AudioChunk(pcm=tone(self.ms_per_word, self.sample_rate), sample_rate=self.sample_rate)
+            yield AudioChunk(
+                pcm=tone(self.ms_per_word, self.sample_rate), sample_rate=self.sample_rate
+            )
 
 
 class CannedLLM:
@@ -103,12 +105,16 @@ class CannedLLM:
 
     _ids = itertools.count(1)
 
-    def __init__(self, replies: Iterable[str | ToolCallRequest] = (), token_delay_s: float = 0.0) -> None:
+    def __init__(
+        self, replies: Iterable[str | ToolCallRequest] = (), token_delay_s: float = 0.0
+    ) -> None:
         self.replies: deque[str | ToolCallRequest] = deque(replies)
         self.token_delay_s = token_delay_s
         self.seen: list[list[ChatMessage]] = []
 
-    async def stream(self, messages: Sequence[ChatMessage], tools: Sequence[ToolSpec]) -> AsyncIterator[LLMEvent]:
+    async def stream(
+        self, messages: Sequence[ChatMessage], tools: Sequence[ToolSpec]
+    ) -> AsyncIterator[LLMEvent]:
         self.seen.append(list(messages))
         reply = self.replies.popleft() if self.replies else "Okay."
         if isinstance(reply, ToolCallRequest):

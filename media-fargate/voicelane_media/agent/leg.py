@@ -97,7 +97,9 @@ class InMemoryLeg:
         """Queue caller audio; it is delivered as 20 ms frames (paced if `realtime_inbound`)."""
         size = frame_bytes(self.sample_rate)
         for start in range(0, len(pcm) - size + 1, size):
-            self._inbound.put_nowait(AudioIn(pcm=pcm[start : start + size], sample_rate=self.sample_rate))
+            self._inbound.put_nowait(
+                AudioIn(pcm=pcm[start : start + size], sample_rate=self.sample_rate)
+            )
 
     def feed_silence(self, ms: int) -> None:
         self.feed_pcm(b"\x00\x00" * (self.sample_rate * ms // 1000))

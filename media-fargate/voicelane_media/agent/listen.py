@@ -38,7 +38,10 @@ class VADProcessor(Processor):
             await super().process(frame, direction)
             return
         ms = len(frame.pcm) / 2 / frame.sample_rate * 1000.0 if frame.pcm else FRAME_MS
-        frame.is_speech = self.engine.speech_probability(frame.pcm, frame.sample_rate) >= self.settings.vad_threshold
+        frame.is_speech = (
+            self.engine.speech_probability(frame.pcm, frame.sample_rate)
+            >= self.settings.vad_threshold
+        )
         await self.push(frame, direction)
         if frame.is_speech:
             if self._speech_run_ms == 0.0:
@@ -58,7 +61,9 @@ class VADProcessor(Processor):
             self._silence_ms += ms
             if self._silence_ms >= self.settings.vad_stop_ms:
                 self.speaking = False
-                await self.push(VADStop(speech_end_at=self._last_speech_at, speech_ms=self._segment_speech_ms))
+                await self.push(
+                    VADStop(speech_end_at=self._last_speech_at, speech_ms=self._segment_speech_ms)
+                )
 
 
 class STTProcessor(Processor):
@@ -106,7 +111,9 @@ class STTProcessor(Processor):
             async for result in stream.results():
                 if result.is_final and not final_sent:
                     final_sent = True
-                    await self.push(FinalTranscript(text=result.text.strip(), speech_end_at=self._speech_end_at))
+                    await self.push(
+                        FinalTranscript(text=result.text.strip(), speech_end_at=self._speech_end_at)
+                    )
                 elif not result.is_final and result.text.strip():
                     await self.push(InterimTranscript(text=result.text.strip()))
         finally:

@@ -83,7 +83,9 @@ LLMEvent = TextDelta | ToolCallRequest
 class LLMEngine(Protocol):
     """Streams a reply to `messages`: text deltas as they come, then any tool calls."""
 
-    def stream(self, messages: Sequence[ChatMessage], tools: Sequence[ToolSpec]) -> AsyncIterator[LLMEvent]: ...
+    def stream(
+        self, messages: Sequence[ChatMessage], tools: Sequence[ToolSpec]
+    ) -> AsyncIterator[LLMEvent]: ...
 
 
 # -- TTS -----------------------------------------------------------------------------------------

@@ -91,7 +91,9 @@ class CallRecorder:
             self.transcript.truncate(turn, heard_text, at)
             self.event("agent.turn", turn.model_dump())
         self.turn_metrics(turn_id).barge_in_stop_ms = round(stop_ms, 1)
-        self.event("agent.interrupted", {"turn_index": turn_id, "barge_in_stop_ms": round(stop_ms, 1)})
+        self.event(
+            "agent.interrupted", {"turn_index": turn_id, "barge_in_stop_ms": round(stop_ms, 1)}
+        )
 
     # -- metrics -------------------------------------------------------------------------------
     def turn_metrics(self, turn_id: int) -> TurnMetrics:

@@ -18,19 +18,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-
 from voicelane.domain.agent import AgentSpec, FirstSpeaker, InactivityAction
 from voicelane_media.agent.brain import Brain, system_prompt
-from voicelane_media.agent.frames import UserTurn
 from voicelane_media.agent.leg import MediaLeg
 from voicelane_media.agent.listen import STTProcessor, VADProcessor
-from voicelane_media.agent.pipeline import Pipeline, Processor
+from voicelane_media.agent.pipeline import Pipeline
 from voicelane_media.agent.providers import Engines
 from voicelane_media.agent.recorder import CallRecorder, EventSink
 from voicelane_media.agent.settings import LoopSettings
 from voicelane_media.agent.speech import OutputProcessor, TTSProcessor
 from voicelane_media.agent.tools import ToolRunner
 from voicelane_media.agent.transcript import Transcript
+from voicelane_media.agent.turns import TurnTaking
 
 
 @dataclass
@@ -42,20 +41,11 @@ class AgentOutcome:
     transferred_to: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"reason": self.reason, "transferred_to": self.transferred_to, **self.transcript.as_dict()}
-
-
-class _TurnClock(Processor):
-    """Remembers when each caller turn's speech ended, for voice-to-voice measurement."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.last_speech_end: float | None = None
-
-    async def process(self, frame: Any, direction: Any) -> None:
-        if isinstance(frame, UserTurn):
-            self.last_speech_end = frame.speech_end_at
-        await self.push(frame, direction)
+        return {
+            "reason": self.reason,
+            "transferred_to": self.transferred_to,
+            **self.transcript.as_dict(),
+        }
 
 
 class AgentSession:
@@ -78,17 +68,22 @@ class AgentSession:
         self.settings = settings or LoopSettings()
         self.recorder = CallRecorder(on_event, endpointing_ms=self.settings.endpointing_ms)
         self.tools = ToolRunner(spec.tools, leg, call_id=call_id, http=http)
-        self.brain = Brain(engines.llm, self.tools, self.recorder, self.settings, system_prompt(spec.system_prompt, context))
-        self._clock = _TurnClock()
-        self._speech_end: dict[int, float] = {}
-        self.output = OutputProcessor(leg, self.recorder, self._speech_end.get)
-        self.turns = _turn_taking(self)
+        self.brain = Brain(
+            engines.llm,
+            self.tools,
+            self.recorder,
+            self.settings,
+            system_prompt(spec.system_prompt, context),
+        )
+        self.output = OutputProcessor(leg, self.recorder, self.brain.speech_end.get)
+        self.turns = TurnTaking(
+            self.settings, self.agent_busy, spec.interruptible, self._caller_active
+        )
         self.pipeline = Pipeline(
             [
                 VADProcessor(engines.vad, self.settings),
                 STTProcessor(engines.stt, self.settings),
                 self.turns,
-                self._clock,
                 self.brain,
                 TTSProcessor(engines.tts, leg.sample_rate, self.recorder),
                 self.output,
@@ -96,6 +91,11 @@ class AgentSession:
         )
         self._ended = asyncio.Event()
         self.reason = ""
+        self.caller_active_at = 0.0
+
+    def _caller_active(self) -> None:
+        self.caller_active_at = time.monotonic()
+        self.recorder.activity()
 
     @property
     def transcript(self) -> Transcript:
@@ -111,7 +111,10 @@ class AgentSession:
 
     async def run(self) -> AgentOutcome:
         """Run until the agent ends the call, the caller leaves, or a timer fires."""
-        self.recorder.event("agent.started", {"engines": self.engines.names, "first_speaker": self.spec.first_speaker.value})
+        self.recorder.event(
+            "agent.started",
+            {"engines": self.engines.names, "first_speaker": self.spec.first_speaker.value},
+        )
         tasks = [
             asyncio.create_task(self._listen(), name="agent-listen"),
             asyncio.create_task(self._watch(), name="agent-watch"),
@@ -131,7 +134,9 @@ class AgentSession:
         if self.reason not in ("caller_hangup",):
             with contextlib.suppress(Exception):
                 await self.leg.hangup(self.reason)
-        outcome = AgentOutcome(reason=self.reason, transcript=self.transcript, transferred_to=self.tools.transferred_to)
+        outcome = AgentOutcome(
+            reason=self.reason, transcript=self.transcript, transferred_to=self.tools.transferred_to
+        )
         self.recorder.event("agent.ended", outcome.as_dict())
         await self.recorder.flush()
         return outcome
@@ -139,19 +144,14 @@ class AgentSession:
     async def _listen(self) -> None:
         async for frame in self.leg.inbound():
             await self.pipeline.push(frame)
-            if self._clock.last_speech_end is not None:
-                self._speech_end.setdefault(self.brain_turn_hint(), self._clock.last_speech_end)
         self.end("caller_hangup")
-
-    def brain_turn_hint(self) -> int:
-        return max(self.brain.unplayed, default=0)
 
     async def _watch(self) -> None:
         """Timers: max duration, inactivity (prompt once, then hang up), end_call/transfer."""
         started = time.monotonic()
         max_duration = self.settings.max_duration_s or float(self.spec.max_duration_s)
         inactivity = self.settings.inactivity_timeout_s or float(self.spec.inactivity_timeout_s)
-        prompted = False
+        prompted_at: float | None = None
         while True:
             await asyncio.sleep(0.02)
             now = time.monotonic()
@@ -165,11 +165,11 @@ class AgentSession:
             if busy:
                 self.recorder.activity()
                 continue
-            if self.recorder.last_activity > started and prompted and now - self.recorder.last_activity < inactivity:
-                pass
+            if prompted_at is not None and self.caller_active_at > prompted_at:
+                prompted_at = None  # the caller answered: the next silence gets a prompt again
             if now - self.recorder.last_activity >= inactivity:
-                if self.spec.inactivity_action is InactivityAction.PROMPT and not prompted:
-                    prompted = True
+                if self.spec.inactivity_action is InactivityAction.PROMPT and prompted_at is None:
+                    prompted_at = now
                     await self.brain.say(self._inactivity_prompt())
                     self.recorder.activity()
                 else:
@@ -179,9 +179,3 @@ class AgentSession:
     def _inactivity_prompt(self) -> str:
         script = self.spec.script or {}
         return str(script.get("inactivity_prompt") or self.settings.inactivity_prompt)
-
-
-def _turn_taking(session: AgentSession) -> Any:
-    from voicelane_media.agent.turns import TurnTaking
-
-    return TurnTaking(session.settings, session.agent_busy, session.spec.interruptible, session.recorder.activity)

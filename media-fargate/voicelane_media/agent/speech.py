@@ -86,7 +86,15 @@ class TTSProcessor(Processor):
                     if turn is not None:
                         started = self.recorder.transcript.origin + turn.start_ms / 1000.0
                         metrics.tts_first_audio_ms = round((time.monotonic() - started) * 1000, 1)
-                await self.push(TTSAudio(pcm=pcm, sample_rate=self.sample_rate, text=text, turn_id=turn_id, segment=segment))
+                await self.push(
+                    TTSAudio(
+                        pcm=pcm,
+                        sample_rate=self.sample_rate,
+                        text=text,
+                        turn_id=turn_id,
+                        segment=segment,
+                    )
+                )
             segment += 1
         self._queues.pop(turn_id, None)
         await self.push(ReplyAudioDone(turn_id=turn_id))
@@ -122,7 +130,9 @@ def heard_text(segments: list[_Segment], played_ms: float) -> str:
 class OutputProcessor(Processor):
     """Hands agent audio to the leg, measures voice-to-voice, and stops playout on barge-in."""
 
-    def __init__(self, leg: MediaLeg, recorder: CallRecorder, speech_end: Callable[[int], float | None]) -> None:
+    def __init__(
+        self, leg: MediaLeg, recorder: CallRecorder, speech_end: Callable[[int], float | None]
+    ) -> None:
         super().__init__()
         self.leg = leg
         self.recorder = recorder
@@ -156,7 +166,9 @@ class OutputProcessor(Processor):
                 self.recorder.voice_to_voice(frame.turn_id, (time.monotonic() - ended) * 1000)
         segment = audio.segments.get(frame.segment)
         if segment is None:
-            segment = audio.segments[frame.segment] = _Segment(text=frame.text, start_ms=self.sent_ms)
+            segment = audio.segments[frame.segment] = _Segment(
+                text=frame.text, start_ms=self.sent_ms
+            )
         duration = len(frame.pcm) / 2 / frame.sample_rate * 1000.0
         segment.duration_ms += duration
         self.sent_ms += duration
@@ -180,7 +192,13 @@ class OutputProcessor(Processor):
                 continue
             text = heard_text(sorted(audio.segments.values(), key=lambda s: s.start_ms), played)
             await self.push(
-                AgentTurnTruncated(turn_id=turn_id, heard_text=text, played_ms=played, stopped_at=stopped_at, confirmed_at=frame.confirmed_at),
+                AgentTurnTruncated(
+                    turn_id=turn_id,
+                    heard_text=text,
+                    played_ms=played,
+                    stopped_at=stopped_at,
+                    confirmed_at=frame.confirmed_at,
+                ),
                 Direction.UPSTREAM,
             )
         self._turns.clear()

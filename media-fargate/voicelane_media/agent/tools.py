@@ -56,7 +56,12 @@ class ToolRunner:
         builtin = BUILTIN_TOOLS.get(tool.type)
         if builtin is None or tool.parameters:
             return tool
-        return tool.model_copy(update={"parameters": builtin.parameters, "description": tool.description or builtin.description})
+        return tool.model_copy(
+            update={
+                "parameters": builtin.parameters,
+                "description": tool.description or builtin.description,
+            }
+        )
 
     @property
     def specs(self) -> list[ToolSpec]:
@@ -96,7 +101,10 @@ class ToolRunner:
                 timeout=tool.timeout_s,
             )
         except httpx.TimeoutException:
-            return {"error": "timeout", "message": f"{tool.name} did not answer in {tool.timeout_s} s"}
+            return {
+                "error": "timeout",
+                "message": f"{tool.name} did not answer in {tool.timeout_s} s",
+            }
         except httpx.HTTPError as exc:
             log.warning("http tool %s failed: %s", tool.name, redact(str(exc)))
             return {"error": "unreachable", "message": type(exc).__name__}
