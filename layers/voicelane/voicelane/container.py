@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from voicelane.adapters.artifacts import DynamoS3ArtifactStore
 from voicelane.adapters.dynamo.calls import DynamoCallRepository
+from voicelane.adapters.dynamo.commands import DynamoCommandStore
 from voicelane.adapters.dynamo.directory import (
     DynamoAgentRepository,
     DynamoAppRepository,
     DynamoNumberRepository,
     DynamoRateLimitStore,
 )
+from voicelane.adapters.dynamo.nodes import DynamoNodeRepository, DynamoTrunkRepository
 from voicelane.adapters.dynamo.sessions import DynamoSessionStore
 from voicelane.adapters.dynamo.table import Table
 from voicelane.adapters.media_http import HttpMediaControl
@@ -20,11 +23,22 @@ from voicelane.adapters.queues import EventBridgeScheduler, IndexScheduler, SqsC
 from voicelane.services.apps import AppService
 from voicelane.services.artifacts import ArtifactService
 from voicelane.services.calls import CallService
+from voicelane.services.commands import CommandService
 from voicelane.services.directory import AgentService, NumberService
 from voicelane.services.lifecycle import CallLifecycle
+from voicelane.services.nodes import NodeService
 from voicelane.services.ratelimit import RateLimiter
 from voicelane.services.sessions import SessionService
+from voicelane.services.trunks import TrunkService
 from voicelane.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from voicelane.adapters.dynamo.webhooks import DynamoWebhookRepository
+    from voicelane.adapters.webhook_io import SqsDeliveryQueue
+    from voicelane.services.webhook_dispatch import WebhookDispatcher
+    from voicelane.services.webhook_routing import EventRouter
+    from voicelane.services.webhooks import WebhookService
+    from voicelane.webhook_ports import LiveStream
 
 
 @dataclass
@@ -60,7 +74,7 @@ class Container:
             self.agent_repo,
             SqsCallQueue(self.settings),
             scheduler,
-            HttpMediaControl(self.table, self.settings),
+            self.media_control,
         )
 
     @cached_property
@@ -86,8 +100,83 @@ class Container:
         return ArtifactService(self.lifecycle, DynamoS3ArtifactStore(self.table, self.settings))
 
     @cached_property
+    def node_repo(self) -> DynamoNodeRepository:
+        return DynamoNodeRepository(self.table)
+
+    @cached_property
+    def nodes(self) -> NodeService:
+        return NodeService(self.node_repo, self.lifecycle)
+
+    @cached_property
+    def trunks(self) -> TrunkService:
+        return TrunkService(DynamoTrunkRepository(self.table))
+
+    @cached_property
+    def media_control(self) -> HttpMediaControl:
+        return HttpMediaControl(self.table, self.settings)
+
+    @cached_property
+    def commands(self) -> CommandService:
+        return CommandService(self.calls, self.media_control, DynamoCommandStore(self.table))
+
+    @cached_property
     def rate_limiter(self) -> RateLimiter:
         return RateLimiter(DynamoRateLimitStore(self.table))
+
+    # -- webhooks and the event fan-out (imported lazily: only their functions need them) --
+
+    @cached_property
+    def webhook_repo(self) -> DynamoWebhookRepository:
+        from voicelane.adapters.dynamo.webhooks import DynamoWebhookRepository
+
+        return DynamoWebhookRepository(self.table)
+
+    @cached_property
+    def delivery_queue(self) -> SqsDeliveryQueue:
+        from voicelane.adapters.webhook_io import SqsDeliveryQueue
+
+        return SqsDeliveryQueue(self.settings)
+
+    @cached_property
+    def webhooks(self) -> WebhookService:
+        from voicelane.adapters.webhook_io import SystemResolver
+        from voicelane.services.webhooks import WebhookService
+
+        return WebhookService(self.webhook_repo, self.call_repo, self.delivery_queue,
+                              SystemResolver(), self.settings.webhook_secret_grace_s)
+
+    @cached_property
+    def live_stream(self) -> LiveStream:
+        if self.settings.local:
+            from voicelane.services.event_stream import local_broker
+
+            return local_broker()
+        from voicelane.adapters.dynamo.ws_connections import DynamoWsConnections
+        from voicelane.adapters.webhook_io import ApiGatewayLiveStream
+
+        return ApiGatewayLiveStream(self.settings, DynamoWsConnections(self.table))
+
+    @cached_property
+    def event_router(self) -> EventRouter:
+        from voicelane.adapters.webhook_io import EventBridgePublisher
+        from voicelane.services.webhook_routing import EventRouter
+
+        return EventRouter(self.webhook_repo, self.delivery_queue,
+                           EventBridgePublisher(self.settings), self.live_stream)
+
+    @cached_property
+    def webhook_dispatcher(self) -> WebhookDispatcher:
+        from voicelane.adapters.dynamo.directory import DynamoAppRepository
+        from voicelane.adapters.webhook_io import HttpWebhookSender, SystemResolver
+        from voicelane.domain.webhooks import parse_schedule
+        from voicelane.services.webhook_dispatch import DispatchConfig, WebhookDispatcher
+
+        s = self.settings
+        config = DispatchConfig(parse_schedule(s.webhook_retry_schedule), s.webhook_timeout_s,
+                                s.webhook_dispatch_concurrency)
+        return WebhookDispatcher(self.webhook_repo, self.delivery_queue,
+                                 HttpWebhookSender(max(16, s.webhook_dispatch_concurrency)),
+                                 SystemResolver(), DynamoAppRepository(self.table), config)
 
 
 _container: Container | None = None

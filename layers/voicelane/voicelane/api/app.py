@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from voicelane.api import errors
 
-ROUTE_GROUPS: tuple[str, ...] = ("health", "calls", "agents", "numbers", "sessions")
+ROUTE_GROUPS: tuple[str, ...] = ("health", "calls", "agents", "numbers", "sessions", "trunks", "webhooks", "events")
 _extra_groups: list[str] = []
 
 

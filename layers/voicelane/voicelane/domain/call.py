@@ -42,6 +42,9 @@ TERMINAL: frozenset[CallStatus] = frozenset(
 # Calls that hold a slot of the app's concurrent-call cap.
 ACTIVE: frozenset[CallStatus] = frozenset({S.QUEUED, S.INITIATED, S.RINGING, S.IN_PROGRESS})
 
+# Calls a media node holds (claimed and not ended).
+LIVE: frozenset[CallStatus] = frozenset({S.INITIATED, S.RINGING, S.IN_PROGRESS})
+
 TRANSITIONS: dict[CallStatus, frozenset[CallStatus]] = {
     S.SCHEDULED: frozenset({S.QUEUED, S.CANCELED, S.FAILED}),
     S.QUEUED: frozenset({S.INITIATED, S.CANCELED, S.FAILED}),

@@ -107,3 +107,31 @@ class CallEvent(BaseModel):
     details: dict[str, Any] = Field(
         default_factory=dict, description="What is specific to this event (digit, sip cause...)."
     )
+
+
+class MediaNode(BaseModel):
+    """A media-plane process: where live commands for its calls are sent."""
+
+    node_id: str
+    internal_url: str
+    sip_address: str | None = None
+    capacity: int = 100
+    live_calls: int = 0
+    status: str = "active"  # active | draining
+    started_at: str
+    heartbeat_at: float  # epoch seconds
+
+
+class Trunk(BaseModel):
+    """A SIP trunk of an app; outbound PSTN calls try trunks in priority order."""
+
+    trunk_id: str
+    app_id: str
+    name: str
+    host: str
+    port: int = 5060
+    transport: str = "udp"
+    username: str | None = None
+    password: str | None = None
+    priority: int = 10
+    created_at: str

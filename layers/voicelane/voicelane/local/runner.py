@@ -74,3 +74,9 @@ class LocalRunner:
         self._stop.set()
         for t in self._threads:
             t.join(timeout=5)
+
+
+@register
+def node_sweeper(c: Container) -> Job:
+    """The node-sweeper function's part locally: end calls of silent media nodes."""
+    return Job("node-sweeper", c.nodes.sweep, 5.0)

@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 
 from voicelane.adapters.dynamo.codec import cancellation_codes, error_code
 from voicelane.adapters.dynamo.table import Table
-from voicelane.domain.call import ACTIVE, CallStatus
+from voicelane.domain.call import ACTIVE, LIVE, CallStatus
 from voicelane.domain.errors import (
     Conflict,
     IdempotencyConflict,
@@ -44,13 +44,19 @@ def call_item(call: Call) -> dict[str, Any]:
         "entity": "call",
         "gsi1pk": f"APP#{call.app_id}#CALL",
         "gsi1sk": call.call_id,
-        # Due-time index of scheduled calls (the local runner's scheduler, AWS's safety net).
-        **(
-            {"gsi2pk": "SCHEDULED", "gsi2sk": f"{call.scheduled_at}#{call.call_id}"}
-            if call.status == CallStatus.SCHEDULED and call.scheduled_at
-            else {}
-        ),
+        **_gsi2(call.status, call.scheduled_at, call.media_node, call.call_id),
     }
+
+
+def _gsi2(status: CallStatus, scheduled_at: str | None, node: str | None, call_id: str) -> dict[str, str]:
+    """gsi2 holds one of two mutually exclusive views of a call: the due-time index of
+    scheduled calls (the local scheduler, AWS's safety net) or the live calls of a media node
+    (the sweeper's view of a lost node)."""
+    if status == CallStatus.SCHEDULED and scheduled_at:
+        return {"gsi2pk": "SCHEDULED", "gsi2sk": f"{scheduled_at}#{call_id}"}
+    if node and status in LIVE:
+        return {"gsi2pk": f"NODECALLS#{node}", "gsi2sk": call_id}
+    return {}
 
 
 def event_item(event: CallEvent) -> dict[str, Any]:
@@ -171,9 +177,13 @@ class DynamoCallRepository:
             names[f"#c{i}"] = field
             values[f":c{i}"] = value
             condition += f" AND #c{i} = :c{i}"
-        if target != CallStatus.SCHEDULED:
+        index = _gsi2(target, call.scheduled_at, changes.get("media_node", call.media_node), call.call_id)
+        if index:
+            sets += ["gsi2pk = :g2pk", "gsi2sk = :g2sk"]
+            values[":g2pk"], values[":g2sk"] = index["gsi2pk"], index["gsi2sk"]
+        else:
             removes += ["gsi2pk", "gsi2sk"]
-        update = "SET " + ", ".join(sets) + " REMOVE " + ", ".join(removes)
+        update = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
         pk, sk = call_key(call.call_id)
         items = [
             t.tx_update(pk, sk, update, values, names, condition),

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Response
 
 from voicelane.api.deps import ContainerDep, CreateCall, Lists, Reads, Writes
+from voicelane.api.routers import call_actions
 from voicelane.contracts.calls import (
     CallEventList,
     CallEventView,
@@ -92,3 +93,7 @@ def call_recording(call_id: str, principal: Reads, c: ContainerDep) -> dict[str,
 @router.post("/{call_id}/hangup", response_model=None, summary="Hang up or cancel a call")
 def hangup(call_id: str, principal: Writes, c: ContainerDep) -> dict[str, Any]:
     return _view(c.calls.hangup(principal.app, call_id))
+
+
+# Live commands belong to the calls route group (same Lambda function).
+router.include_router(call_actions.router)

@@ -1,0 +1,35 @@
+"""node-sweeper: ends the calls of media nodes whose heartbeat stopped (`media_node_lost`).
+
+Scheduled every minute; one invocation sweeps `passes` times, `interval_s` apart (default
+4 x 15 s), so a lost node's calls end within 60 s although schedules fire once a minute.
+Event (optional): ``{"passes": 1, "interval_s": 0}``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from voicelane.lambda_runtime import instrument, observability
+
+obs = observability("node-sweeper")
+
+
+def _sweep(event: dict[str, Any], _context: Any) -> dict[str, Any]:
+    from voicelane.container import get_container
+
+    passes = max(1, min(int(event.get("passes", 4)), 4))
+    interval_s = max(0.0, min(float(event.get("interval_s", 15)), 15.0))
+    nodes = get_container().nodes
+    ended: list[str] = []
+    for i in range(passes):
+        if i:
+            time.sleep(interval_s)  # waiting for the next pass is the function's whole job
+        ended += nodes.sweep()
+    obs.count("CallsEndedNodeLost", len(ended))
+    if ended:
+        obs.logger.warning("ended calls of lost media nodes", extra={"call_ids": ended})
+    return {"ended": ended}
+
+
+handler = instrument(obs, _sweep)

@@ -1,0 +1,32 @@
+"""/v1/calls/{id}/actions/{action}: live call control (part of the `calls` route group)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body
+
+from voicelane.api.deps import ContainerDep, Writes
+
+router = APIRouter(tags=["calls"])
+
+
+@router.post(
+    "/{call_id}/actions/{action}",
+    status_code=202,
+    response_model=None,
+    summary="Send a live command to a call",
+    description=(
+        "Actions: answer, reject, hangup, play, speak, gather, send_dtmf, hold, unhold, "
+        "transfer, record_start, record_stop, record_pause, record_resume. Results arrive as "
+        "call events. `command_id` makes a retry harmless."
+    ),
+)
+def call_action(
+    call_id: str,
+    action: str,
+    principal: Writes,
+    c: ContainerDep,
+    body: Annotated[dict[str, Any] | None, Body()] = None,
+) -> dict[str, Any]:
+    return c.commands.execute(principal.app, call_id, action, body or {})

@@ -1,0 +1,68 @@
+"""Live call commands: validated, idempotent on command_id, forwarded to the owning node."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from voicelane.contracts.actions import ACTIONS, parse_action
+from voicelane.domain.call import CallStatus, is_terminal
+from voicelane.domain.errors import Conflict, NotFound, ValidationFailed
+from voicelane.domain.models import App
+from voicelane.ports import MediaControl
+from voicelane.services.calls import CallService
+
+# Actions that make sense before a call is answered (inbound ringing, outbound dialling).
+PRE_ANSWER = frozenset({"answer", "reject", "hangup"})
+
+
+class CommandStore(Protocol):
+    def get(self, call_id: str, command_id: str) -> dict[str, Any] | None: ...
+    def put_once(self, call_id: str, command_id: str, result: dict[str, Any]) -> dict[str, Any]:
+        """Store `result` unless a result exists; return the stored one."""
+        ...
+
+
+class CommandService:
+    def __init__(self, calls: CallService, media: MediaControl, store: CommandStore) -> None:
+        self.calls = calls
+        self.media = media
+        self.store = store
+
+    def execute(self, app: App, call_id: str, action: str, body: dict[str, Any]) -> dict[str, Any]:
+        if action not in ACTIONS:
+            raise NotFound(f"unknown action {action!r}", code="unknown_action",
+                           details={"actions": sorted(ACTIONS)})
+        try:
+            parsed = parse_action(action, body)
+        except ValidationError as exc:
+            raise ValidationFailed(
+                f"the {action} body is not valid", code="validation_error",
+                details=[{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()],
+            ) from exc
+        call = self.calls.get(app, call_id)
+        if parsed.command_id:
+            previous = self.store.get(call_id, parsed.command_id)
+            if previous is not None:
+                return previous
+        if is_terminal(call.status):
+            raise Conflict(f"the call has ended ({call.status.value})", code="call_already_ended")
+        if call.status in (CallStatus.QUEUED, CallStatus.SCHEDULED):
+            if action != "hangup":
+                raise Conflict(f"{action} needs a live call; the call is {call.status.value}",
+                               code="action_not_allowed")
+            self.calls.hangup(app, call_id)
+            result = {"call_id": call_id, "action": action, "command_id": parsed.command_id,
+                      "status": "completed"}
+        else:
+            if call.status != CallStatus.IN_PROGRESS and action not in PRE_ANSWER:
+                raise Conflict(f"{action} needs an answered call; the call is {call.status.value}",
+                               code="action_not_allowed")
+            payload = parsed.model_dump(exclude_none=True)
+            self.media.command(call, action, payload)
+            result = {"call_id": call_id, "action": action, "command_id": parsed.command_id,
+                      "status": "accepted"}
+        if parsed.command_id:
+            return self.store.put_once(call_id, parsed.command_id, result)
+        return result
