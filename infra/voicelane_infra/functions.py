@@ -240,10 +240,15 @@ class Functions(Construct):
                 self.props.data.session_token_secret.secret_value.unsafe_unwrap()
             )
         vpc_kwargs: dict[str, object] = {}
-        if runs_in_vpc(fdef):
+        if runs_in_vpc(fdef) and self.props.network is None:
+            Annotations.of(self).add_warning_v2(
+                "voicelane:no-media",
+                f"{fdef.name}: media=false, so it runs outside a VPC (no live commands)",
+            )
+        elif runs_in_vpc(fdef):
             network = self.props.network
             if network is None or network.function_sg is None:
-                raise ValueError(f"{fdef.name} needs media:internal but media is disabled")
+                raise ValueError(f"{fdef.name} needs media:internal but there is no media VPC")
             environment[env("internal_token")] = (
                 self.props.data.internal_token.secret_value.unsafe_unwrap()
             )

@@ -11,30 +11,14 @@ from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-for _path in (REPO / "infra", REPO / "layers" / "voicelane"):
+_REPO = Path(__file__).resolve().parents[2]
+for _path in (_REPO / "infra", _REPO / "layers" / "voicelane"):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 for _flag in ("DEPRECATED", "END_OF_LIFE"):
     os.environ.setdefault(f"JSII_SILENCE_WARNING_{_flag}_NODE_VERSION", "18,20")
 
-STAGE = "test"
-
-
-def synth(tmp_root: Path, context: dict[str, Any]) -> Any:
-    from aws_cdk.assertions import Template
-    from voicelane_infra.app import build_app, stack_name
-
-    saved = {k: os.environ.pop(k, None) for k in ("CDK_DEFAULT_ACCOUNT", "CDK_DEFAULT_REGION")}
-    os.environ["CDK_DOCKER"] = "/bin/false"
-    try:
-        app = build_app(context=context, outdir=str(tmp_root / "cdk.out"))
-        stack = app.node.find_child(stack_name(str(context["stage"])))
-        return Template.from_stack(stack)  # type: ignore[arg-type]
-    finally:
-        for key, value in saved.items():
-            if value is not None:
-                os.environ[key] = value
+from helpers_infra import STAGE, synth  # noqa: E402
 
 
 @pytest.fixture(scope="session")

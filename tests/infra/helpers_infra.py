@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+STAGE = "test"
 
 
 def of_type(resources: dict[str, dict[str, Any]], type_: str) -> dict[str, dict[str, Any]]:
@@ -45,3 +50,19 @@ def function_by_name(resources: dict[str, dict[str, Any]], name: str) -> tuple[s
         if props(res).get("FunctionName") == name:
             return logical_id, res
     raise AssertionError(f"no function named {name}")
+
+
+def synth(tmp_root: Path, context: dict[str, Any]) -> Any:
+    from aws_cdk.assertions import Template
+    from voicelane_infra.app import build_app, stack_name
+
+    saved = {k: os.environ.pop(k, None) for k in ("CDK_DEFAULT_ACCOUNT", "CDK_DEFAULT_REGION")}
+    os.environ["CDK_DOCKER"] = "/bin/false"
+    try:
+        app = build_app(context=context, outdir=str(tmp_root / "cdk.out"))
+        stack = app.node.find_child(stack_name(str(context["stage"])))
+        return Template.from_stack(stack)  # type: ignore[arg-type]
+    finally:
+        for key, value in saved.items():
+            if value is not None:
+                os.environ[key] = value

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk.assertions import Match
-from conftest import STAGE
-from helpers_infra import of_type, props
+from helpers_infra import STAGE, of_type, props
 from voicelane import resources
 
 

@@ -7,8 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from conftest import REPO, STAGE
-from helpers_infra import function_by_name, of_type, props, ref_ids
+from helpers_infra import REPO, STAGE, function_by_name, of_type, props, ref_ids
 from voicelane import resources
 from voicelane.settings import Settings
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import STAGE
-from helpers_infra import of_type, props, ref_ids
+from helpers_infra import STAGE, of_type, props, ref_ids
 from voicelane import resources
 
 
