@@ -163,7 +163,13 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         "api-webhooks",
         "api_webhooks",
         "http",
-        ("/v1/webhooks", "/v1/webhooks/{proxy+}"),
+        (
+            "/v1/webhooks",
+            "/v1/webhooks/{proxy+}",
+            "/v1/deliveries/{proxy+}",
+            # More specific than the calls group's /v1/calls/{proxy+}: API Gateway picks it.
+            "/v1/calls/{call_id}/deliveries",
+        ),
         grants=(*_API, "queue:webhook-deliveries:send"),
     ),
     FunctionDef(
@@ -176,7 +182,8 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         "event-router",
         "event_router",
         "stream",
-        grants=("table:read", "queue:webhook-deliveries:send", "bus:put"),
+        # table:write: delivery records and publication markers (conditional puts).
+        grants=("table:write", "queue:webhook-deliveries:send", "bus:put"),
     ),
     FunctionDef(
         "webhook-dispatcher",

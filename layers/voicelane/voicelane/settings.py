@@ -35,6 +35,15 @@ class Settings(BaseSettings):
     media_connect_url: str = "ws://127.0.0.1:8080/v1/media"
     idempotency_ttl_s: int = 24 * 3600
     local: bool = False
+    # Webhooks (docs/webhooks.md): delays in seconds before each attempt, comma-separated.
+    webhook_retry_schedule: str = "0,5,300,1800,7200,18000,36000,36000"
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=30)
+    webhook_secret_grace_s: int = Field(default=24 * 3600, ge=0, le=7 * 24 * 3600)
+    webhook_dispatch_concurrency: int = Field(default=16, ge=1, le=256)
+    webhook_deliveries_dlq_url: str = ""
+    events_ws_management_url: str = Field(
+        default="", description="API Gateway WebSocket management endpoint (AWS only)."
+    )
 
     def resolved_table_name(self) -> str:
         return self.table_name or resources.MAIN_TABLE.physical_name(self.stage)

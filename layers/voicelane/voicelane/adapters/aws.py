@@ -26,3 +26,9 @@ def client(service: str, settings: Settings | None = None) -> Any:
 def reset_clients() -> None:
     """Forget cached clients (tests switch endpoints between runs)."""
     _client.cache_clear()
+
+
+def client_at(service: str, endpoint: str, settings: Settings | None = None) -> Any:
+    """A cached client for an explicit endpoint (e.g. an API Gateway management API)."""
+    s = settings or get_settings()
+    return _client(service, s.region, endpoint)

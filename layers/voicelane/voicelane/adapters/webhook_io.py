@@ -1,0 +1,190 @@
+"""The fan-out's I/O: the deliveries queue, the event bus, HTTP to receivers, DNS, and pushes to
+API Gateway WebSocket connections."""
+
+from __future__ import annotations
+
+import email.utils
+import ipaddress
+import json
+import logging
+import socket
+import time
+from functools import cached_property
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+from botocore.exceptions import ClientError
+
+from voicelane import resources
+from voicelane.adapters import aws
+from voicelane.adapters.dynamo.codec import error_code
+from voicelane.adapters.queues import queue_url
+from voicelane.settings import Settings
+from voicelane.webhook_ports import HttpResult, IpAddress
+
+log = logging.getLogger("voicelane.webhooks")
+
+
+class SqsDeliveryQueue:
+    """`webhook-deliveries`: one message per delivery attempt chain; delays via visibility."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @cached_property
+    def url(self) -> str:
+        return queue_url(self.settings, resources.WEBHOOK_DELIVERIES_QUEUE,
+                         self.settings.webhook_deliveries_queue_url)
+
+    @cached_property
+    def dlq_url(self) -> str:
+        if self.settings.webhook_deliveries_dlq_url:
+            return self.settings.webhook_deliveries_dlq_url
+        name = resources.WEBHOOK_DELIVERIES_QUEUE.dlq_physical_name(self.settings.stage)
+        return str(aws.client("sqs", self.settings).get_queue_url(QueueName=name)["QueueUrl"])
+
+    def send(self, delivery_ids: list[str]) -> list[str]:
+        failed: list[str] = []
+        sqs = aws.client("sqs", self.settings)
+        for start in range(0, len(delivery_ids), 10):
+            chunk = delivery_ids[start : start + 10]
+            resp = sqs.send_message_batch(
+                QueueUrl=self.url,
+                Entries=[
+                    {"Id": str(i), "MessageBody": json.dumps({"delivery_id": d})}
+                    for i, d in enumerate(chunk)
+                ],
+            )
+            failed += [chunk[int(f["Id"])] for f in resp.get("Failed", [])]
+        return failed
+
+    def defer(self, receipt_handle: str, delay_s: int) -> None:
+        aws.client("sqs", self.settings).change_message_visibility(
+            QueueUrl=self.url, ReceiptHandle=receipt_handle, VisibilityTimeout=min(delay_s, 43_000)
+        )
+
+    def dead_letter(self, delivery_id: str, reason: str) -> None:
+        aws.client("sqs", self.settings).send_message(
+            QueueUrl=self.dlq_url,
+            MessageBody=json.dumps({"delivery_id": delivery_id, "reason": reason}),
+        )
+
+
+class EventBridgePublisher:
+    """PutEvents on the stage's bus: source `voicelane`, detail-type = the event type."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.bus = settings.event_bus_name or resources.EVENT_BUS.physical_name(settings.stage)
+
+    def publish(self, events: list[dict[str, Any]]) -> set[str]:
+        failed: set[str] = set()
+        client = aws.client("events", self.settings)
+        for start in range(0, len(events), 10):
+            chunk = events[start : start + 10]
+            resp = client.put_events(
+                Entries=[
+                    {
+                        "Source": resources.EVENT_BUS.source,
+                        "DetailType": e["type"],
+                        "Detail": json.dumps(e),
+                        "EventBusName": self.bus,
+                    }
+                    for e in chunk
+                ]
+            )
+            for event, entry in zip(chunk, resp.get("Entries", []), strict=False):
+                if entry.get("ErrorCode"):
+                    failed.add(str(event["id"]))
+        return failed
+
+
+def retry_after_seconds(value: str | None) -> int | None:
+    """`Retry-After` as seconds (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return int(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0, int(when.timestamp() - time.time()))
+
+
+class HttpWebhookSender:
+    """POSTs to the address the SSRF check approved (no re-resolution, so no DNS rebinding),
+    with the URL's host in `Host` and TLS SNI/certificate checks; never follows redirects."""
+
+    def __init__(self, max_connections: int = 64) -> None:
+        self.client = httpx.Client(
+            follow_redirects=False,
+            limits=httpx.Limits(max_connections=max_connections,
+                                max_keepalive_connections=max_connections),
+        )
+
+    def post(
+        self, url: str, ip: IpAddress, body: str, headers: dict[str, str], timeout_s: float
+    ) -> HttpResult:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        literal = f"[{ip}]" if isinstance(ip, ipaddress.IPv6Address) else str(ip)
+        netloc = literal + (f":{parts.port}" if parts.port else "")
+        pinned = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
+        host_header = host + (f":{parts.port}" if parts.port else "")
+        started = time.monotonic()
+        try:
+            resp = self.client.post(
+                pinned,
+                content=body.encode(),
+                headers={**headers, "host": host_header, "content-type": "application/json",
+                         "user-agent": "Voicelane-Webhooks/1"},
+                timeout=timeout_s,
+                extensions={"sni_hostname": host} if parts.scheme == "https" else {},
+            )
+        except httpx.TimeoutException as exc:
+            return HttpResult(None, _ms(started), f"timeout: {type(exc).__name__}")
+        except httpx.HTTPError as exc:
+            return HttpResult(None, _ms(started), f"connection error: {type(exc).__name__}: {exc}"[:300])
+        return HttpResult(resp.status_code, _ms(started), None,
+                          retry_after_seconds(resp.headers.get("retry-after")))
+
+
+def _ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+class SystemResolver:
+    def resolve(self, host: str, port: int) -> list[IpAddress]:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        out: list[IpAddress] = []
+        for info in infos:
+            addr = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+            if addr not in out:
+                out.append(addr)
+        return out
+
+
+class ApiGatewayLiveStream:
+    """Pushes events to the app's API Gateway WebSocket connections (AWS)."""
+
+    def __init__(self, settings: Settings, connections: Any) -> None:
+        self.settings = settings
+        self.connections = connections  # DynamoWsConnections
+
+    def push(self, app_id: str, payload: dict[str, Any]) -> None:
+        if not self.settings.events_ws_management_url:
+            return
+        client = aws.client_at("apigatewaymanagementapi",
+                                         self.settings.events_ws_management_url, self.settings)
+        data = json.dumps(payload).encode()
+        for connection_id in self.connections.for_app(app_id):
+            try:
+                client.post_to_connection(ConnectionId=connection_id, Data=data)
+            except ClientError as exc:
+                if error_code(exc) == "GoneException":
+                    self.connections.remove(connection_id)
+                else:
+                    log.warning("push to %s failed: %s", connection_id, exc)
