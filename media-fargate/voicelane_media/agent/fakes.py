@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 
 from pydantic import BaseModel
 from voicelane.domain.agent import ToolSpec
+
 from voicelane_media.agent.audio import rms_dbfs, tone
 from voicelane_media.agent.providers import (
     AudioChunk,

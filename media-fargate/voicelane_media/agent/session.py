@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 from voicelane.domain.agent import AgentSpec, FirstSpeaker, InactivityAction
+
 from voicelane_media.agent.brain import Brain, system_prompt
 from voicelane_media.agent.leg import MediaLeg
 from voicelane_media.agent.listen import STTProcessor, VADProcessor

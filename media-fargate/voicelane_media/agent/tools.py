@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 from voicelane.domain.agent import ToolSpec
+
 from voicelane_media.agent.leg import MediaLeg
 from voicelane_media.agent.redaction import redact
 

