@@ -11,6 +11,7 @@ import struct
 from collections.abc import Callable
 
 import numpy as np
+
 from voicelane_media.codecs.g711 import ALAW_DECODE, ULAW_DECODE, Int16Array
 from voicelane_media.rtp.dtmf import DtmfReceiver
 from voicelane_media.rtp.packet import RtpError, RtpPacket
@@ -43,7 +44,7 @@ def decode_table(payload_type: int) -> Int16Array:
 class InboundStream:
     """Receives one remote party's RTP. ``feed`` takes datagrams; ``pull`` gives one frame per tick."""
 
-    def __init__(self) -> None:
+    def __init__(self, jitter_frames: int = 2) -> None:
         self.payload_type = PCMU
         self.dtmf_payload_type: int | None = 101
         self.remote: Address | None = None
@@ -52,7 +53,8 @@ class InboundStream:
         self.accepting = False  # set_remote has been called
         self.on_digit: Callable[[str], None] | None = None
         self.stats: ReceiverStats | None = None
-        self.jitter_buffer = AdaptiveJitterBuffer()
+        self.jitter_buffer = AdaptiveJitterBuffer(
+            initial_frames=jitter_frames, max_frames=max(10, jitter_frames))
         self._dtmf = DtmfReceiver(101)
         self._table = ULAW_DECODE
         self.histogram = [0] * HIST_BINS

@@ -13,7 +13,7 @@ import wave
 
 import numpy as np
 
-from .receiver import FRAME_SAMPLES, SILENCE_CODE, decode_table
+from .receiver import FRAME_SAMPLES, decode_table
 
 
 class Recorder:
@@ -78,5 +78,3 @@ class Recorder:
             w.writeframes(stereo.astype("<i2").tobytes())
         return out.getvalue()
 
-
-__all__ = ["SILENCE_CODE", "Recorder"]

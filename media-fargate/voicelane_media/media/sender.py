@@ -14,6 +14,7 @@ from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
+
 from voicelane_media.codecs.g711 import ALAW_ENCODE, ULAW_ENCODE, Int16Array, UInt8Array
 from voicelane_media.rtp.dtmf import DtmfSender
 

@@ -1,0 +1,170 @@
+"""Audio sources for playback: WAV decoding, resampling to 8 kHz mono, espeak-ng synthesis,
+and fetching a WAV over HTTP(S) or from the recordings bucket."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import struct
+
+import numpy as np
+import numpy.typing as npt
+
+from voicelane_media.codecs.g711 import ALAW_DECODE, ULAW_DECODE, Int16Array
+
+RATE = 8000
+MAX_AUDIO_BYTES = 64 * 1024 * 1024
+MAX_TEXT = 5000
+_VOICE = re.compile(r"^[A-Za-z0-9_+\-]{1,40}$")
+FloatArray = npt.NDArray[np.float64]
+
+
+class AudioError(ValueError):
+    """Audio that cannot be fetched, decoded or synthesized (the message says why)."""
+
+
+def decode_wav(data: bytes) -> tuple[FloatArray, int]:
+    """RIFF/WAVE -> (mono float samples in [-1, 1], sample rate). PCM 8/16/24/32-bit, float,
+    A-law and mu-law; tolerates the unknown data size that streaming writers (espeak-ng) emit."""
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        raise AudioError("not a RIFF/WAVE file")
+    pos, fmt = 12, None
+    while pos + 8 <= len(data):
+        chunk, size = data[pos:pos + 4], struct.unpack_from("<I", data, pos + 4)[0]
+        body = data[pos + 8: pos + 8 + size]
+        if chunk == b"fmt ":
+            if len(body) < 16:
+                raise AudioError("truncated fmt chunk")
+            fmt = struct.unpack_from("<HHIHH", body)
+            if fmt[0] == 0xFFFE and len(body) >= 26:  # WAVE_FORMAT_EXTENSIBLE: real tag in the GUID
+                fmt = (struct.unpack_from("<H", body, 24)[0], *fmt[1:])
+        elif chunk == b"data":
+            if fmt is None:
+                raise AudioError("data chunk before fmt chunk")
+            return _samples(body, fmt), fmt[2]
+        pos += 8 + size + (size & 1)
+    raise AudioError("no data chunk")
+
+
+def _samples(body: bytes, fmt: tuple[int, ...]) -> FloatArray:
+    tag, channels, rate, _, bits = fmt
+    if not channels or not 1000 <= rate <= 384000:
+        raise AudioError(f"unsupported WAV: {channels} channels at {rate} Hz")
+    width = bits // 8
+    if tag in (6, 7) and bits == 8:
+        table = ALAW_DECODE if tag == 6 else ULAW_DECODE
+        x = table[np.frombuffer(body, dtype=np.uint8)].astype(np.float64) / 32768.0
+    elif tag == 1 and bits == 8:
+        x = (np.frombuffer(body, dtype=np.uint8).astype(np.float64) - 128.0) / 128.0
+    elif tag == 1 and bits in (16, 32):
+        n = len(body) // width * width
+        x = np.frombuffer(body[:n], dtype=f"<i{width}").astype(np.float64) / float(1 << (bits - 1))
+    elif tag == 1 and bits == 24:
+        raw = np.frombuffer(body[: len(body) // 3 * 3], dtype=np.uint8).reshape(-1, 3).astype(np.int32)
+        value = raw[:, 0] | (raw[:, 1] << 8) | (raw[:, 2] << 16)
+        x = np.where(value & 0x800000, value - (1 << 24), value).astype(np.float64) / float(1 << 23)
+    elif tag == 3 and bits in (32, 64):
+        n = len(body) // width * width
+        x = np.frombuffer(body[:n], dtype=f"<f{width}").astype(np.float64)
+    else:
+        raise AudioError(f"unsupported WAV encoding (format {tag}, {bits} bits)")
+    frames = x.shape[0] // channels
+    return np.asarray(x[: frames * channels].reshape(frames, channels).mean(axis=1), np.float64)
+
+
+def resample(x: FloatArray, src_rate: int, dst_rate: int = RATE) -> FloatArray:
+    """Band-limited resampling: windowed-sinc low-pass below the lower Nyquist, then
+    interpolation at the output instants (exact for integer ratios, linear between taps else)."""
+    if src_rate == dst_rate or not x.shape[0]:
+        return x
+    cutoff = 0.45 * min(src_rate, dst_rate) / src_rate  # cycles per input sample
+    if dst_rate < src_rate:
+        taps = 63
+        n = np.arange(taps) - (taps - 1) / 2
+        h = 2 * cutoff * np.sinc(2 * cutoff * n) * np.hamming(taps)
+        x = np.convolve(x, h / h.sum(), mode="same")
+    count = int(x.shape[0] * dst_rate / src_rate)
+    positions = np.arange(count) * (src_rate / dst_rate)
+    return np.asarray(np.interp(positions, np.arange(x.shape[0]), x), np.float64)
+
+
+def to_pcm8k(x: FloatArray, rate: int) -> Int16Array:
+    y = resample(x, rate, RATE)
+    return np.asarray(np.clip(np.round(y * 32767.0), -32768, 32767), dtype=np.int16)
+
+
+def wav_to_pcm8k(data: bytes) -> Int16Array:
+    """Any supported WAV -> 8 kHz mono int16."""
+    samples, rate = decode_wav(data)
+    return to_pcm8k(samples, rate)
+
+
+async def synthesize(text: str, voice: str = "en-us") -> Int16Array:
+    """espeak-ng in a subprocess (text on stdin, WAV on stdout) -> 8 kHz mono int16."""
+    if not text.strip():
+        return np.zeros(0, dtype=np.int16)
+    if len(text) > MAX_TEXT:
+        raise AudioError(f"text longer than {MAX_TEXT} characters")
+    if not _VOICE.match(voice):
+        raise AudioError(f"invalid voice name {voice!r}")
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            "espeak-ng", "-v", voice, "--stdout",
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE)
+    except FileNotFoundError as exc:
+        raise AudioError("espeak-ng is not installed (apt-get install espeak-ng)") from exc
+    out, err = await proc.communicate(text.encode("utf-8"))
+    if proc.returncode != 0 or not out:
+        raise AudioError(f"espeak-ng failed: {err.decode(errors='replace').strip()[:200]}")
+    return wav_to_pcm8k(out)
+
+
+async def fetch(url_or_s3_key: str) -> bytes:
+    """The bytes of an http(s) URL, an s3://bucket/key, or a key in the recordings bucket."""
+    if url_or_s3_key.startswith(("http://", "https://")):
+        import httpx
+
+        try:
+            async with httpx.AsyncClient(timeout=15.0, follow_redirects=True) as client, \
+                    client.stream("GET", url_or_s3_key) as response:
+                if response.status_code != 200:
+                    raise AudioError(f"GET {url_or_s3_key} answered {response.status_code}")
+                chunks, size = [], 0
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > MAX_AUDIO_BYTES:
+                        raise AudioError("audio file larger than 64 MB")
+                    chunks.append(chunk)
+                return b"".join(chunks)
+        except httpx.HTTPError as exc:
+            raise AudioError(f"cannot fetch {url_or_s3_key}: {exc}") from exc
+    return await asyncio.to_thread(_s3_get, url_or_s3_key)
+
+
+def _s3_get(key: str) -> bytes:
+    from voicelane.adapters import aws
+    from voicelane.settings import get_settings
+
+    bucket = get_settings().recordings_bucket
+    if key.startswith("s3://"):
+        bucket, _, key = key[5:].partition("/")
+    if not bucket or not key:
+        raise AudioError("no bucket configured for S3 key playback (VOICELANE_RECORDINGS_BUCKET)")
+    s3 = aws.client("s3")
+    try:
+        head = s3.head_object(Bucket=bucket, Key=key)
+        if int(head.get("ContentLength", 0)) > MAX_AUDIO_BYTES:
+            raise AudioError("audio file larger than 64 MB")
+        body: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except AudioError:
+        raise
+    except Exception as exc:  # botocore's ClientError and connection errors
+        raise AudioError(f"cannot read s3://{bucket}/{key}: {exc}") from exc
+    return body
+
+
+async def load(url_or_s3_key: str) -> Int16Array:
+    """Fetch and decode a WAV to 8 kHz mono int16 (decoding runs off the event loop)."""
+    data = await fetch(url_or_s3_key)
+    return await asyncio.to_thread(wav_to_pcm8k, data)
