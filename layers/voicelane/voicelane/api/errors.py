@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -10,6 +11,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from voicelane.domain import errors as e
+
+log = logging.getLogger("voicelane.api")
 
 STATUS_BY_ERROR: tuple[tuple[type[e.VoicelaneError], int], ...] = (
     (e.Unauthenticated, 401),
@@ -61,6 +64,14 @@ def install(app: FastAPI) -> None:
         ]
         return JSONResponse(
             error_body("validation_error", "the request is not valid", details), status_code=422
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        # Still the one error shape; the traceback goes to the log, not to the client.
+        log.exception("unhandled error", exc_info=exc)
+        return JSONResponse(
+            error_body("internal_error", "an internal error occurred"), status_code=500
         )
 
     @app.exception_handler(StarletteHTTPException)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationError
+
 from voicelane.domain.agent import AgentSpec
 from voicelane.domain.errors import NotFound, ValidationFailed
 from voicelane.domain.ids import new_id
@@ -69,7 +71,16 @@ class AgentService:
         agent = self.get(app, agent_id)
         merged = {**agent.model_dump(), **changes, "updated_at": now_iso()}
         # Re-validate the whole spec so PATCH obeys the same ranges as POST.
-        spec = AgentSpec.model_validate({k: merged[k] for k in AgentSpec.model_fields})
+        try:
+            spec = AgentSpec.model_validate({k: merged[k] for k in AgentSpec.model_fields})
+        except ValidationError as exc:
+            raise ValidationFailed(
+                "the updated agent is not valid",
+                details=[
+                    {"loc": [str(p) for p in err["loc"]], "msg": err["msg"], "type": err["type"]}
+                    for err in exc.errors()
+                ],
+            ) from exc
         updated = Agent.model_validate(
             {**spec.model_dump(), "agent_id": agent.agent_id, "app_id": agent.app_id,
              "created_at": agent.created_at, "updated_at": merged["updated_at"]}
