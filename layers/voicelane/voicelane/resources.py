@@ -111,11 +111,13 @@ class FunctionDef:
       ``schedule:<expression>``    e.g. ``schedule:rate(1 minute)``
       ``eventbridge:<detail-type>`` rule on EVENT_BUS for source ``voicelane``
       ``scheduler``                target of the EventBridge Scheduler schedules the code creates
+      ``websocket``                $connect/$disconnect/$default of the events WebSocket API
 
     grants (infra turns each into a least-privilege IAM statement; unknown ones fail synth):
       ``table:read`` ``table:write`` ``bucket:read`` ``bucket:write`` ``bus:put``
       ``queue:<logical id>:send`` ``scheduler:manage`` ``invoke:<function name>``
       ``media:internal`` (calls media nodes' internal HTTP endpoint: the function runs in the VPC)
+      ``websocket:manage`` (posts to connections of the events WebSocket API)
     """
 
     name: str
@@ -183,8 +185,10 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         "event_router",
         "stream",
         # table:write: delivery records and publication markers (conditional puts).
-        grants=("table:write", "queue:webhook-deliveries:send", "bus:put"),
+        grants=("table:write", "queue:webhook-deliveries:send", "bus:put", "websocket:manage"),
     ),
+    # $connect / $disconnect / $default of the live event stream's API Gateway WebSocket API.
+    FunctionDef("events-ws", "events_ws", "websocket", grants=("table:write",)),
     FunctionDef(
         "webhook-dispatcher",
         "webhook_dispatcher",
