@@ -129,7 +129,7 @@ class Brain(Processor):
         try:
             for _ in range(self.settings.max_tool_rounds):
                 calls: list[ToolCallRequest] = []
-                async for event in self.llm.stream(list(self.messages), self.tools.specs):
+                async for event in self.llm.stream(self.history(), self.tools.specs):
                     if isinstance(event, TextDelta):
                         if metrics.llm_first_token_ms is None:
                             metrics.llm_first_token_ms = round(
@@ -165,6 +165,10 @@ class Brain(Processor):
             self.recorder.agent_turn_finished(turn_id, text, time.monotonic(), records)
             self.replying = False
         await self.push(AgentReplyDone(turn_id=turn_id, text=text))
+
+    def history(self) -> list[ChatMessage]:
+        """Memory as the LLM sees it (the reply being generated is left out while empty)."""
+        return [m for m in self.messages if m.role != "assistant" or m.content or m.tool_calls]
 
     async def _interrupt(self, frame: Interruption) -> None:
         await self.cancel_inflight()

@@ -8,6 +8,7 @@ follows the words, and an LLM that replies from a canned list.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 from collections import deque
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -116,7 +117,7 @@ class CannedLLM:
     async def stream(
         self, messages: Sequence[ChatMessage], tools: Sequence[ToolSpec]
     ) -> AsyncIterator[LLMEvent]:
-        self.seen.append(list(messages))
+        self.seen.append([dataclasses.replace(m) for m in messages])
         reply = self.replies.popleft() if self.replies else "Okay."
         if isinstance(reply, ToolCallRequest):
             yield reply

@@ -1,0 +1,92 @@
+"""The local engines on real audio: TTS speaks, Whisper hears it, silero finds the speech."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from voicelane.domain.agent import AgentSpec, FirstSpeaker, ToolSpec
+from voicelane_media.agent import AgentSession, Engines, InMemoryLeg, LoopSettings
+from voicelane_media.agent.audio import resample
+from voicelane_media.agent.local_engines import EspeakTTS, PiperTTS, SileroVAD, WhisperSTT
+from voicelane_media.agent.scripted import ScriptedDialogue
+
+
+@pytest.fixture(scope="session")
+def piper() -> PiperTTS:
+    return PiperTTS()
+
+
+@pytest.fixture(scope="session")
+def whisper() -> WhisperSTT:
+    return WhisperSTT()
+
+
+async def _speak(tts, text: str, rate: int = 16000) -> bytes:
+    chunks = [chunk async for chunk in tts.synthesize(text)]
+    assert chunks, "no audio"
+    return b"".join(resample(c.pcm, c.sample_rate, rate) for c in chunks)
+
+
+def _words(text: str) -> list[str]:
+    return [w.strip(".,!?").lower() for w in text.split()]
+
+
+async def test_piper_speech_is_transcribed_by_whisper(piper, whisper):
+    audio = await _speak(piper, "I would like to book an appointment for Monday.")
+    assert len(audio) / 32000 > 1.5
+    words = _words(whisper.transcribe(audio))
+    assert {"book", "appointment", "monday"} <= set(words)
+
+
+async def test_espeak_speech_over_8khz_is_transcribed(whisper):
+    audio8k = await _speak(EspeakTTS(), "Please call me tomorrow morning.", 8000)
+    words = _words(whisper.transcribe(resample(audio8k, 8000, 16000)))
+    assert {"call", "tomorrow", "morning"} <= set(words)
+
+
+async def test_silero_finds_speech_and_not_silence(piper):
+    audio = await _speak(piper, "Hello there, this is a test.")
+    vad = SileroVAD()
+    frame = 640
+    silence = [vad.speech_probability(b"\x00" * frame, 16000) for _ in range(25)]
+    speech = [
+        vad.speech_probability(audio[i : i + frame], 16000)
+        for i in range(0, len(audio) - frame, frame)
+    ]
+    assert max(silence) < 0.2
+    assert sum(p > 0.5 for p in speech) > len(speech) * 0.5
+
+
+async def test_full_local_conversation_turn(piper, whisper):
+    """Caller audio from piper -> silero -> whisper -> scripted -> piper back, on the in-memory leg."""
+    script = {
+        "states": {
+            "main": {"intents": [{"keywords": ["appointment"], "reply": "Sure, which day?"}]}
+        }
+    }
+    leg = InMemoryLeg(sample_rate=16000)
+    spec = AgentSpec(
+        first_speaker=FirstSpeaker.USER,
+        script=script,
+        tools=[ToolSpec(name="end_call", type="end_call")],
+    )
+    engines = Engines(vad=SileroVAD(), stt=whisper, llm=ScriptedDialogue(script), tts=piper)
+    session = AgentSession(spec, leg, engines, settings=LoopSettings(max_duration_s=10))
+
+    task = asyncio.create_task(session.run())
+    leg.feed_silence(200)
+    leg.feed_pcm(await _speak(piper, "Hi, I need an appointment."))
+    leg.feed_silence(1500)
+    await leg.drained()
+    for _ in range(300):
+        if leg.played_ms() > 500:
+            break
+        await asyncio.sleep(0.02)
+    leg.close_inbound()
+    outcome = await asyncio.wait_for(task, 10)
+    caller = [t.text for t in outcome.transcript.turns if t.role == "caller"]
+    assert caller and "appointment" in caller[0].lower()
+    assert [t.text for t in outcome.transcript.turns if t.role == "agent"] == ["Sure, which day?"]
+    metrics = outcome.transcript.metrics[0]
+    assert metrics.voice_to_voice_ms is not None and metrics.voice_to_voice_ms < 2500
