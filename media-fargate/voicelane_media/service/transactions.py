@@ -13,7 +13,8 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from voicelane_media.sip.message import Headers, SipMessage, SipRequest, SipResponse, make_response
 
@@ -160,8 +161,8 @@ class TransactionLayer:
         self._pending_2xx: dict[tuple[str, int], ServerTransaction] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def spawn(self, coro: object) -> asyncio.Task[None]:
-        task: asyncio.Task[None] = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._done)
         return task

@@ -205,11 +205,12 @@ class SipTransport:
             return
         writer = self._streams.get((peer.host, peer.port))
         if writer is None or writer.is_closing():
-            reader, writer = await asyncio.wait_for(
+            reader, new_writer = await asyncio.wait_for(
                 asyncio.open_connection(peer.host, peer.port), timeout=5
             )
-            self._streams[(peer.host, peer.port)] = writer
-            task = asyncio.create_task(self._read_stream(reader, writer, peer))
+            writer = new_writer
+            self._streams[(peer.host, peer.port)] = new_writer
+            task = asyncio.create_task(self._read_stream(reader, new_writer, peer))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         writer.write(data)

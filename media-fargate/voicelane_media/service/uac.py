@@ -72,7 +72,7 @@ class OutgoingInvite:
     def _provisional_received(self, response: SipResponse) -> None:
         self._provisional.set()
         if self._cancel_requested:
-            asyncio.ensure_future(self._send_cancel())
+            self.ua.layer.spawn(self._send_cancel())
         if self.on_provisional is not None:
             self.on_provisional(response)
 
@@ -132,7 +132,7 @@ class OutgoingInvite:
             return
         self._cancel_requested = True
         if self._provisional.is_set():
-            asyncio.ensure_future(self._send_cancel())
+            self.ua.layer.spawn(self._send_cancel())
 
     async def _send_cancel(self) -> None:
         request = self.current

@@ -1,0 +1,73 @@
+"""Interop fixtures: a media node on loopback (ephemeral SIP, HTTP and RTP ports) against the
+session's local platform, an app with a key and numbers, and sipp as the peer.
+
+sipp (Debian package sip-tester) is the peer nobody here wrote; `make test` installs it. The
+tests are skipped, with that reason, only when the binary is absent.
+"""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sipp_helpers import SIPP, Api, Sipp, free_udp_port
+from voicelane.local.platform import LocalPlatform
+from voicelane_media.local import LocalNode, local_settings
+
+
+@pytest.fixture(scope="module")
+def media_node(local_platform: LocalPlatform) -> Iterator[LocalNode]:
+    """A media node for this module, on ephemeral ports (never 5060: `make dev` may run)."""
+    base = random.randrange(30000, 39000, 200)
+    settings = local_settings(
+        sip_port=0, internal_http_port=0, rtp_port_min=base, rtp_port_max=base + 199,
+        node_id=f"interop-{random.randrange(16**6):06x}", poll_wait_s=1, heartbeat_s=2,
+        ring_timeout_s=10, inbound_answer_timeout_s=4,
+    )
+    node = LocalNode(settings, local_platform.container).start()
+    try:
+        yield node
+    finally:
+        node.stop()
+
+
+@pytest.fixture
+def api(local_platform: LocalPlatform) -> Iterator[Api]:
+    """A fresh app (dialling anywhere) with a test key, through the real HTTP API."""
+    container = local_platform.container
+    app = container.apps.create_app("interop", destination_allow_list=["*"],
+                                    allow_private_webhooks=True)
+    _, key = container.apps.create_key(app.app_id, "test")
+    with httpx.Client(base_url=local_platform.api_url, timeout=15,
+                      headers={"Authorization": f"Bearer {key}"}) as client:
+        yield Api(client, app.app_id)
+
+
+@pytest.fixture
+def sipp(tmp_path: Path) -> Iterator[Callable[..., Sipp]]:
+    """``sipp(*args, port=None, target=None)``: start sipp on loopback in tmp_path."""
+    started: list[Sipp] = []
+
+    def start(*args: str, port: int | None = None, target: str | None = None,
+              timeout_s: int = 20) -> Sipp:
+        port = port or free_udp_port()
+        cmd = [str(SIPP), "-i", "127.0.0.1", "-p", str(port), "-nostdin", "-m", "1",
+               "-timeout", f"{timeout_s}s", "-timeout_error", "-trace_err",
+               "-error_file", str(tmp_path / f"sipp-{port}-errors.log"), *args]
+        if target:
+            cmd.append(target)
+        proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        handle = Sipp(proc, port, tmp_path)
+        started.append(handle)
+        time.sleep(0.3)  # let it bind
+        return handle
+
+    yield start
+    for handle in started:
+        handle.stop()

@@ -1,0 +1,123 @@
+"""Helpers of the sipp interop tests: ports, the API client, sipp processes."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+SIPP = shutil.which("sipp")
+SCENARIOS = Path(__file__).parent / "scenarios"
+PCAPS = Path("/usr/share/sip-tester")
+
+requires_sipp = pytest.mark.skipif(
+    SIPP is None, reason="sipp is not installed (Debian package sip-tester; `make test` installs it)"
+)
+
+
+def free_udp_port() -> int:
+    """A port free for both UDP and TCP on loopback (sipp and our node use both)."""
+    for _ in range(50):
+        port = random.randint(41000, 59000)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u, \
+                socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+            try:
+                u.bind(("127.0.0.1", port))
+                t.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port")
+
+
+@dataclass
+class Api:
+    """The public HTTP API as an app sees it."""
+
+    client: httpx.Client
+    app_id: str
+
+    def post(self, path: str, body: dict[str, Any] | None = None, **kw: Any) -> httpx.Response:
+        return self.client.post(path, json=body, **kw)
+
+    def get(self, path: str, **kw: Any) -> httpx.Response:
+        return self.client.get(path, **kw)
+
+    def ok(self, resp: httpx.Response) -> Any:
+        assert resp.status_code < 300, f"{resp.request.method} {resp.request.url}: {resp.status_code} {resp.text}"
+        return resp.json() if resp.content else None
+
+    def call(self, call_id: str) -> dict[str, Any]:
+        data: dict[str, Any] = self.ok(self.get(f"/v1/calls/{call_id}"))
+        return data
+
+    def events(self, call_id: str) -> list[dict[str, Any]]:
+        data: list[dict[str, Any]] = self.ok(self.get(f"/v1/calls/{call_id}/events"))["data"]
+        return data
+
+    def event_types(self, call_id: str) -> list[str]:
+        return [e["type"] for e in self.events(call_id)]
+
+    def wait_status(self, call_id: str, statuses: set[str], timeout_s: float = 15) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout_s
+        call = self.call(call_id)
+        while call["status"] not in statuses:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"call {call_id} stayed {call['status']}, wanted {statuses}; "
+                                     f"events {self.event_types(call_id)}")
+            time.sleep(0.1)
+            call = self.call(call_id)
+        return call
+
+    def wait_event(self, call_id: str, event_type: str, timeout_s: float = 15) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            for event in self.events(call_id):
+                if event["type"] == event_type:
+                    return event
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no {event_type} on {call_id}: {self.event_types(call_id)}")
+            time.sleep(0.1)
+
+    def action(self, call_id: str, action: str, body: dict[str, Any] | None = None) -> httpx.Response:
+        return self.post(f"/v1/calls/{call_id}/actions/{action}", body or {})
+
+
+def new_number() -> str:
+    return f"+1415{random.randrange(10**7):07d}"
+
+
+@dataclass
+class Sipp:
+    """One sipp process; ``wait()`` returns its exit code (0: every call succeeded)."""
+
+    proc: subprocess.Popen[bytes]
+    port: int
+    logdir: Path
+
+    def wait(self, timeout_s: float = 20) -> int:
+        try:
+            return self.proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise
+
+    def output(self) -> str:
+        out = b"".join(p.read_bytes() for p in self.logdir.glob("*") if p.is_file())
+        return out.decode("latin-1")[-4000:]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
