@@ -31,9 +31,19 @@ from .messaging import Queues
 from .names import env, logical
 from .network import Network
 from .paths import FUNCTION_CODE_DIR, FUNCTIONS_DIR, LAYER_BUILD_DIR
+from .websocket import EventsWebSocket
 
 RUNTIME = lambda_.Runtime.PYTHON_3_11  # must match build_layer.PYTHON_VERSION (binary wheels)
-KNOWN_TRIGGERS = ("http", "invoke", "sqs", "stream", "schedule", "eventbridge", "scheduler")
+KNOWN_TRIGGERS = (
+    "http",
+    "invoke",
+    "sqs",
+    "stream",
+    "schedule",
+    "eventbridge",
+    "scheduler",
+    "websocket",
+)
 SIMPLE_GRANTS = (
     "table:read",
     "table:write",
@@ -42,6 +52,7 @@ SIMPLE_GRANTS = (
     "bus:put",
     "scheduler:manage",
     "media:internal",
+    "websocket:manage",
 )
 
 
@@ -118,6 +129,7 @@ class FunctionsProps:
     events: Events
     network: Network | None
     media_connect_url: str | None = None
+    websocket: EventsWebSocket | None = None
 
 
 class Functions(Construct):
@@ -138,6 +150,8 @@ class Functions(Construct):
         scheduler_targets = [f for f in resources.FUNCTIONS if "scheduler" in f.triggers]
         if len(scheduler_targets) > 1:
             raise ValueError("only one FunctionDef may have the 'scheduler' trigger")
+        if sum("websocket" in f.triggers for f in resources.FUNCTIONS) > 1:
+            raise ValueError("only one FunctionDef may have the 'websocket' trigger")
 
         mode = "sources" if os.environ.get("VOICELANE_LAYER_MODE") == "sources" else "full"
         layer_dir = build_layer.build(LAYER_BUILD_DIR, mode=mode)
@@ -187,6 +201,8 @@ class Functions(Construct):
         }
         if props.media_connect_url:
             self.common_env[env("media_connect_url")] = props.media_connect_url
+        if props.websocket is not None:
+            self.common_env[env("events_ws_management_url")] = props.websocket.management_url
 
         self.functions: dict[str, lambda_.Function] = {}
         self.defs: dict[str, resources.FunctionDef] = {}
@@ -311,6 +327,10 @@ class Functions(Construct):
                     conditions={"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
                 )
             )
+        if "websocket:manage" in grant_set:
+            if self.props.websocket is None:
+                raise ValueError(f"{fdef.name}: websocket:manage but no websocket FunctionDef")
+            statements.append(self.props.websocket.manage_statement())
         for grant in sorted(grant_set):
             parts = grant.split(":")
             if parts[0] == "queue":
@@ -390,6 +410,9 @@ class Functions(Construct):
                 )
             elif kind == "scheduler":
                 fn.grant_invoke(props.events.scheduler_role)
+            elif kind == "websocket":
+                assert props.websocket is not None
+                props.websocket.route_to(fn)
 
     # -- queries --------------------------------------------------------------------------
 

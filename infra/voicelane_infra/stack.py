@@ -17,6 +17,7 @@ from .media import Media, MediaProps
 from .messaging import Queues
 from .network import Network
 from .observability import Observability
+from .websocket import EventsWebSocket
 
 
 class VoicelaneStack(Stack):
@@ -53,6 +54,10 @@ class VoicelaneStack(Stack):
                 ),
             )
 
+        self.websocket: EventsWebSocket | None = None
+        if any("websocket" in f.triggers for f in resources.FUNCTIONS):
+            self.websocket = EventsWebSocket(self, "EventsWebSocket", config=config)
+
         self.functions = Functions(
             self,
             "Functions",
@@ -63,6 +68,7 @@ class VoicelaneStack(Stack):
                 events=self.events,
                 network=self.network,
                 media_connect_url=f"{self.media.ws_url}/v1/media" if self.media else None,
+                websocket=self.websocket,
             ),
         )
         self.api = Api(self, "Api", config=config, functions=self.functions)
@@ -78,6 +84,13 @@ class VoicelaneStack(Stack):
         )
 
         CfnOutput(self, "ApiUrl", value=self.api.url, description="Voicelane API base URL")
+        if self.websocket is not None:
+            CfnOutput(
+                self,
+                "EventsWebSocketUrl",
+                value=self.websocket.url,
+                description="Live event stream (WebSocket; API key on connect)",
+            )
         CfnOutput(self, "EventBusName", value=self.events.bus.event_bus_name)
         CfnOutput(self, "RecordingsBucketName", value=self.data.bucket.bucket_name)
         CfnOutput(self, "TableName", value=self.data.table.table_name)

@@ -92,6 +92,8 @@ def _routes(resources_json: dict[str, Any]) -> dict[str, str]:
     integrations = of_type(resources_json, "AWS::ApiGatewayV2::Integration")
     routes: dict[str, str] = {}
     for res in of_type(resources_json, "AWS::ApiGatewayV2::Route").values():
+        if props(res)["RouteKey"].startswith("$"):
+            continue  # WebSocket API routes
         method, _, path = props(res)["RouteKey"].partition(" ")
         assert method == "ANY"
         (integration_id,) = ref_ids(props(res)["Target"])
@@ -101,17 +103,52 @@ def _routes(resources_json: dict[str, Any]) -> dict[str, str]:
 
 
 def _route_for(path: str, routes: dict[str, str]) -> str | None:
-    """The route API Gateway picks for a request path (exact match beats greedy proxy)."""
-    concrete = path
-    if concrete in routes:
-        return concrete
-    best = None
+    """The route API Gateway picks for an OpenAPI path: literal segments beat ``{param}``
+    segments, which beat a greedy ``{proxy+}``."""
+    segments = path.strip("/").split("/")
+    best: tuple[tuple[int, ...], str] | None = None
     for route in routes:
-        if route.endswith("/{proxy+}"):
-            prefix = route.removesuffix("{proxy+}")
-            if concrete.startswith(prefix) and (best is None or len(route) > len(best)):
-                best = route
-    return best
+        parts = route.strip("/").split("/")
+        score: list[int] = []
+        for i, part in enumerate(parts):
+            if part == "{proxy+}":
+                ok = i < len(segments)
+                score.append(0)
+                if ok:
+                    break
+                score = []
+                break
+            if i >= len(segments):
+                score = []
+                break
+            if part.startswith("{"):
+                score.append(1)
+            elif part == segments[i]:
+                score.append(2)
+            else:
+                score = []
+                break
+        else:
+            if len(parts) != len(segments):
+                score = []
+        if score and (best is None or tuple(score) > best[0]):
+            best = (tuple(score), route)
+    return best[1] if best else None
+
+
+def test_route_matching_prefers_specific_routes() -> None:
+    routes = {
+        "/v1/calls": "a",
+        "/v1/calls/{proxy+}": "a",
+        "/v1/calls/{call_id}/deliveries": "b",
+        "/healthz": "c",
+    }
+    assert _route_for("/v1/calls", routes) == "/v1/calls"
+    assert _route_for("/v1/calls/{id}", routes) == "/v1/calls/{proxy+}"
+    assert _route_for("/v1/calls/{id}/deliveries", routes) == "/v1/calls/{call_id}/deliveries"
+    assert _route_for("/v1/calls/{id}/events", routes) == "/v1/calls/{proxy+}"
+    assert _route_for("/v1/agents", routes) is None
+    assert _route_for("/healthz", routes) == "/healthz"
 
 
 def test_http_routes_match_function_defs(resources_json: dict[str, Any]) -> None:
@@ -219,3 +256,23 @@ def test_http_api_logs_and_throttles(template: Any) -> None:
             ),
         },
     )
+
+
+def test_events_websocket_routes(resources_json: dict[str, Any]) -> None:
+    targets = [f for f in resources.FUNCTIONS if "websocket" in f.triggers]
+    if not targets:
+        pytest.skip("no websocket FunctionDef")
+    fn_id, _ = function_by_name(resources_json, _name(targets[0]))
+    integrations = of_type(resources_json, "AWS::ApiGatewayV2::Integration")
+    keys = set()
+    for res in of_type(resources_json, "AWS::ApiGatewayV2::Route").values():
+        key = props(res)["RouteKey"]
+        if key.startswith("$"):
+            (integration_id,) = ref_ids(props(res)["Target"])
+            assert fn_id in ref_ids(props(integrations[integration_id])["IntegrationUri"])
+            keys.add(key)
+    assert keys == {"$connect", "$disconnect", "$default"}
+    managers = [f for f in resources.FUNCTIONS if "websocket:manage" in f.grants]
+    for fdef in managers:
+        _, res = function_by_name(resources_json, _name(fdef))
+        assert "VOICELANE_EVENTS_WS_MANAGEMENT_URL" in props(res)["Environment"]["Variables"]
