@@ -33,6 +33,8 @@ demo: setup
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/python infra/build_layer.py
+	$(BIN)/python infra/app.py
 	$(BIN)/pytest -q -p no:cacheprovider
 
 ## The local platform until Ctrl-C.
@@ -40,6 +42,7 @@ dev: setup
 	$(BIN)/voicelane dev
 
 synth: setup
+	$(BIN)/python infra/build_layer.py
 	$(BIN)/python infra/app.py
 
 bench: setup
