@@ -126,6 +126,9 @@ class CallEventView(BaseModel):
     sequence: int
     created_at: str
     data: dict[str, Any]
+    details: dict[str, Any] = Field(
+        default_factory=dict, description="What is specific to this event (digit, sip cause...)."
+    )
 
     @classmethod
     def of(cls, event: CallEvent) -> CallEventView:
@@ -135,6 +138,7 @@ class CallEventView(BaseModel):
             sequence=event.sequence,
             created_at=event.created_at,
             data=event.data,
+            details=event.details,
         )
 
 
