@@ -35,7 +35,8 @@ def decode_wav(data: bytes) -> tuple[FloatArray, int]:
         if chunk == b"fmt ":
             if len(body) < 16:
                 raise AudioError("truncated fmt chunk")
-            fmt = struct.unpack_from("<HHIHH", body)
+            tag, channels, rate, _, block_align, bits = struct.unpack_from("<HHIIHH", body)
+            fmt = (tag, channels, rate, block_align, bits)
             if fmt[0] == 0xFFFE and len(body) >= 26:  # WAVE_FORMAT_EXTENSIBLE: real tag in the GUID
                 fmt = (struct.unpack_from("<H", body, 24)[0], *fmt[1:])
         elif chunk == b"data":
