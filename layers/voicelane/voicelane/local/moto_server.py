@@ -5,6 +5,9 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import subprocess
+import sys
+import time
 
 from moto.server import ThreadedMotoServer
 
@@ -29,8 +32,13 @@ def fake_credentials() -> None:
 class LocalAws:
     """A moto server on 127.0.0.1; `endpoint` is what boto3 clients use."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, own_process: bool | None = None) -> None:
         self.port = port or free_port()
+        # In its own process moto uses the second core instead of competing for our GIL.
+        if own_process is None:
+            own_process = os.environ.get("VOICELANE_MOTO_PROCESS", "") in ("1", "true")
+        self.own_process = own_process
+        self.process: subprocess.Popen[bytes] | None = None
         self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
 
     @property
@@ -38,10 +46,29 @@ class LocalAws:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> LocalAws:
+        from voicelane.local import moto_patches
+
+        moto_patches.install()  # transactions without whole-table copies (see the module)
         fake_credentials()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self.server.start()
-        return self
+        if not self.own_process:
+            self.server.start()
+            return self
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "voicelane.local.moto_patches", str(self.port)])
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return self
+            except OSError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise RuntimeError("the moto server process did not start") from None
+                time.sleep(0.1)
 
     def stop(self) -> None:
-        self.server.stop()
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        else:
+            self.server.stop()

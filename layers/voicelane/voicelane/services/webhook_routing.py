@@ -78,6 +78,7 @@ class EventRouter:
         self.queue = queue
         self.bus = bus
         self.live = live
+        self._apps_with_call_secret: set[str] = set()
 
     def route(self, events: list[RoutedEvent]) -> RouteResult:
         """Route a batch; events that could not be fully routed are in `failed` (retry them)."""
@@ -119,7 +120,9 @@ class EventRouter:
         body = json.dumps(ev.payload, separators=(",", ":"), sort_keys=True)
         targets: list[tuple[str, str]] = []
         if ev.webhook_url:
-            ensure_call_endpoint(self.repo, ev.app_id)
+            if ev.app_id not in self._apps_with_call_secret:
+                ensure_call_endpoint(self.repo, ev.app_id)
+                self._apps_with_call_secret.add(ev.app_id)
             targets.append((CALL_ENDPOINT_ID, ev.webhook_url))
         for ep in endpoints:
             if (ep.endpoint_id != CALL_ENDPOINT_ID and ep.enabled

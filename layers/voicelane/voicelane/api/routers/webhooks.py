@@ -75,6 +75,14 @@ def list_webhooks(principal: Lists, c: ContainerDep) -> dict[str, Any]:
     return {"data": [endpoint_view(ep) for ep in c.webhooks.list_endpoints(principal.app)]}
 
 
+@router.get("/v1/webhooks/call-url-secret",
+            summary="The secret that signs deliveries to calls' own webhook_url")
+def call_url_secret(principal: Reads, c: ContainerDep) -> dict[str, Any]:
+    ep = c.webhooks.call_endpoint(principal.app)
+    return {"secret": ep.secrets[0].secret,
+            "secrets_in_grace": sum(1 for s in ep.secrets if s.expires_at is not None)}
+
+
 @router.post("/v1/webhooks/call-url-secret/rotate",
              summary="Rotate the secret that signs calls' own webhook_url deliveries")
 def rotate_call_url_secret(body: RotateSecretRequest, principal: Writes,
