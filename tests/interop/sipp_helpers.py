@@ -121,3 +121,26 @@ class Sipp:
             self.proc.wait()
 
 
+
+
+def wav_channels(data: bytes) -> tuple[int, list[float]]:
+    """(channels, RMS per channel) of a 16-bit PCM WAV."""
+    import io
+    import wave
+
+    import numpy as np
+
+    with wave.open(io.BytesIO(data)) as wav:
+        channels = wav.getnchannels()
+        assert wav.getsampwidth() == 2 and wav.getframerate() == 8000
+        samples = np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16)
+    frames = samples.reshape(-1, channels).astype(np.float64)
+    return channels, [float(np.sqrt(np.mean(frames[:, c] ** 2))) if len(frames) else 0.0
+                      for c in range(channels)]
+
+
+def download_recording(api: Api, call_id: str) -> tuple[dict[str, Any], bytes]:
+    record: dict[str, Any] = api.ok(api.get(f"/v1/calls/{call_id}/recording"))
+    resp = httpx.get(record["download_url"], timeout=15)
+    assert resp.status_code == 200, resp.text
+    return record, resp.content

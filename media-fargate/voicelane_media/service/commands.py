@@ -46,9 +46,14 @@ async def speak(leg: CallLeg, text: str, voice: str | None) -> None:
     control = leg.manager.control
     await control.record_event(leg.call_id, "call.speak.started", {"text": text, "voice": voice})
     started = time.monotonic()
-    played = await leg.session.speak(text, voice or "en-us")
+    try:
+        played = await leg.session.speak(text, voice or "en-us")
+    except ValueError as exc:  # AudioError: bad voice, TTS failure
+        await control.record_event(leg.call_id, "call.speak.ended",
+                                   {"status": "failed", "error": str(exc)[:200]})
+        return
     await control.record_event(leg.call_id, "call.speak.ended", {
-        "played_samples": played, "duration_s": round(played / 8000, 3),
+        "status": "completed", "played_samples": played, "duration_s": round(played / 8000, 3),
         "elapsed_s": round(time.monotonic() - started, 3)})
 
 
@@ -105,17 +110,32 @@ class Gather:
 
 async def gather(leg: CallLeg, body: dict[str, Any]) -> None:
     max_digits = body.get("max_digits", 1)
-    terminator = body.get("terminator")
+    terminator = body.get("terminator", "#")
     timeout_s = body.get("timeout_s", body.get("timeout", 5))
     g = Gather(int(max_digits), terminator, float(timeout_s))
     leg.gather = g
-    prompt = body.get("speak") or body.get("prompt")
+    prompt = body.get("prompt_text") or body.get("speak")
     if isinstance(prompt, str) and prompt:
         leg.spawn(leg.session.speak(prompt, str(body.get("voice") or "en-us")))
     reason = await g.run()
     leg.gather = None
     await leg.manager.control.record_event(leg.call_id, "call.gather.ended",
                                            {"digits": g.digits, "reason": reason})
+
+
+async def send_dtmf(leg: CallLeg, digits: str) -> None:
+    """RFC 4733 digits; ``w`` waits half a second (IVR navigation)."""
+    for i, chunk in enumerate(digits.split("w")):
+        if i:
+            await asyncio.sleep(0.5)
+        if chunk:
+            try:
+                await leg.session.send_dtmf(chunk)
+            except ValueError as exc:
+                await leg.manager.control.record_event(
+                    leg.call_id, "call.dtmf.failed", {"digits": digits, "error": str(exc)})
+                return
+    await leg.manager.control.record_event(leg.call_id, "call.dtmf.sent", {"digits": digits})
 
 
 # -- validation + dispatch -----------------------------------------------------------------
@@ -148,7 +168,7 @@ async def _reject(leg: CallLeg, body: dict[str, Any]) -> None:
 
     if leg.incoming is None or leg.dialog is not None or leg.finished:
         raise CommandError(409, "call_not_ringing", "reject needs an inbound call not yet answered")
-    leg.spawn(reject(leg, str(body.get("reason", "rejected"))))
+    leg.spawn(reject(leg, str(body.get("cause") or body.get("reason") or "rejected")))
 
 
 async def _hangup(leg: CallLeg, body: dict[str, Any]) -> None:
@@ -186,9 +206,9 @@ async def _gather(leg: CallLeg, body: dict[str, Any]) -> None:
 async def _send_dtmf(leg: CallLeg, body: dict[str, Any]) -> None:
     _require_answered(leg, "send_dtmf")
     digits = _text(body, "digits", 64)
-    if not set(digits) <= DTMF_DIGITS:
-        raise CommandError(422, "invalid_argument", "digits may contain 0-9, *, #, A-D")
-    leg.spawn(leg.session.send_dtmf(digits))
+    if not set(digits) <= DTMF_DIGITS | {"w"}:
+        raise CommandError(422, "invalid_argument", "digits may contain 0-9, *, #, A-D, w")
+    leg.spawn(send_dtmf(leg, digits))
 
 
 async def _hold(leg: CallLeg, body: dict[str, Any], hold: bool = True) -> None:

@@ -120,11 +120,14 @@ async def answer(leg: CallLeg) -> None:
 
 
 async def reject(leg: CallLeg, reason: str) -> None:
-    """The app refuses the call: busy -> 486 (busy), otherwise 603 (failed, rejected)."""
+    """The app refuses the call: busy -> 486 (busy), unavailable -> 480, else 603."""
     assert leg.incoming is not None
     if reason == "busy":
         await leg.incoming.reject(486)
         await leg.finish(CallStatus.BUSY, "rejected_busy", 486)
+    elif reason == "unavailable":
+        await leg.incoming.reject(480)
+        await leg.finish(CallStatus.FAILED, "rejected_unavailable", 480)
     else:
         await leg.incoming.reject(603)
         await leg.finish(CallStatus.FAILED, "rejected", 603)
