@@ -34,12 +34,14 @@ class Receiver:
     `slow_s` (beyond the sender's timeout) and a connection reset. `status` answers the rest."""
 
     def __init__(self, fail_rate: float = 0.0, slow_s: float = 1.0, seed: int = 7,
-                 status: int = 200, headers: dict[str, str] | None = None) -> None:
+                 status: int = 200, headers: dict[str, str] | None = None,
+                 script: list[str] | None = None) -> None:
         self.fail_rate = fail_rate
         self.slow_s = slow_s
         self.status = status
         self.extra_headers = headers or {}
         self.rng = random.Random(seed)
+        self.script = list(script or [])  # modes of the first requests: error, slow, reset
         self.lock = threading.Lock()
         self.requests: list[Received] = []
         receiver = self
@@ -52,7 +54,11 @@ class Receiver:
                 with receiver.lock:
                     roll = receiver.rng.random()
                 mode = "ok"
-                if roll < receiver.fail_rate:
+                with receiver.lock:
+                    scripted = receiver.script.pop(0) if receiver.script else None
+                if scripted:
+                    mode = scripted
+                elif roll < receiver.fail_rate:
                     mode = ("error", "slow", "reset")[int(roll / receiver.fail_rate * 3) % 3]
                 if mode == "reset":
                     receiver._record(self, body, None)
