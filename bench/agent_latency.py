@@ -25,7 +25,7 @@ RATE = 16000
 
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 async def _wait(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
