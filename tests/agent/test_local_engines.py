@@ -72,7 +72,9 @@ async def test_full_local_conversation_turn(piper, whisper):
         tools=[ToolSpec(name="end_call", type="end_call")],
     )
     engines = Engines(vad=SileroVAD(), stt=whisper, llm=ScriptedDialogue(script), tts=piper)
-    session = AgentSession(spec, leg, engines, settings=LoopSettings(max_duration_s=20, stt_final_wait_ms=8000))
+    session = AgentSession(
+        spec, leg, engines, settings=LoopSettings(max_duration_s=20, stt_final_wait_ms=8000)
+    )
 
     task = asyncio.create_task(session.run())
     leg.feed_silence(200)
