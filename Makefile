@@ -13,6 +13,8 @@ $(STAMP): layers/voicelane/pyproject.toml media-fargate/pyproject.toml requireme
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e 'layers/voicelane[local]' -e media-fargate -r requirements-dev.txt
+	# silero-vad's metadata requires torch, which we never load: its ONNX model runs on onnxruntime.
+	$(BIN)/pip install -q --no-deps silero-vad
 	touch $(STAMP)
 
 $(APT_STAMP):
