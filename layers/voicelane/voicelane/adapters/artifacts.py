@@ -6,6 +6,7 @@ from typing import Any
 
 from voicelane import resources
 from voicelane.adapters import aws
+from voicelane.adapters.dynamo.codec import strip_keys
 from voicelane.adapters.dynamo.table import Table
 from voicelane.settings import Settings
 
@@ -20,10 +21,12 @@ class DynamoS3ArtifactStore:
         self.settings = settings
 
     def get_transcript(self, call_id: str) -> dict[str, Any] | None:
-        return self.table.get(f"CALL#{call_id}", "TRANSCRIPT")
+        item = self.table.get(f"CALL#{call_id}", "TRANSCRIPT")
+        return strip_keys(item) if item else None
 
     def get_recording(self, call_id: str) -> dict[str, Any] | None:
-        return self.table.get(f"CALL#{call_id}", "RECORDING")
+        item = self.table.get(f"CALL#{call_id}", "RECORDING")
+        return strip_keys(item) if item else None
 
     def download_url(self, s3_key: str, expires_s: int) -> str:
         url: str = aws.client("s3", self.settings).generate_presigned_url(

@@ -10,7 +10,6 @@ from voicelane.ports import ArtifactStore
 from voicelane.services.lifecycle import CallLifecycle
 
 DOWNLOAD_URL_TTL_S = 300
-_INTERNAL = ("pk", "sk", "entity", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "expires_at")
 
 
 class ArtifactService:
@@ -23,14 +22,14 @@ class ArtifactService:
         record = self.store.get_transcript(call_id)
         if record is None:
             raise NotFound("the call has no transcript yet", code="transcript_not_found")
-        return {"call_id": call_id, **{k: v for k, v in record.items() if k not in _INTERNAL}}
+        return {"call_id": call_id, **record}
 
     def recording(self, app: App, call_id: str) -> dict[str, Any]:
         self.lifecycle.load(call_id, app.app_id)
         record = self.store.get_recording(call_id)
         if record is None:
             raise NotFound("the call has no recording yet", code="recording_not_found")
-        view = {k: v for k, v in record.items() if k not in _INTERNAL}
+        view = dict(record)
         view["download_url"] = self.store.download_url(record["s3_key"], DOWNLOAD_URL_TTL_S)
         view["download_url_expires_in_s"] = DOWNLOAD_URL_TTL_S
         return {"call_id": call_id, **view}

@@ -9,7 +9,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from voicelane.adapters.dynamo.codec import cancellation_codes, error_code
+from voicelane.adapters.dynamo.codec import cancellation_codes, error_code, strip_keys
 from voicelane.adapters.dynamo.table import Table
 from voicelane.domain.call import ACTIVE, LIVE, CallStatus
 from voicelane.domain.errors import (
@@ -22,8 +22,6 @@ from voicelane.domain.errors import (
 from voicelane.domain.ids import ulid_ceiling, ulid_floor
 from voicelane.domain.models import Call, CallEvent
 from voicelane.ports import CallCreation, CallFilter, IdempotencyRecord, Page
-
-_INTERNAL = ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "entity", "expires_at")
 
 
 def call_key(call_id: str) -> tuple[str, str]:
@@ -68,16 +66,13 @@ def event_item(event: CallEvent) -> dict[str, Any]:
     }
 
 
-def _strip(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in item.items() if k not in _INTERNAL}
-
 
 def call_from_item(item: dict[str, Any]) -> Call:
-    return Call.model_validate(_strip(item))
+    return Call.model_validate(strip_keys(item))
 
 
 def event_from_item(item: dict[str, Any]) -> CallEvent:
-    return CallEvent.model_validate(_strip(item))
+    return CallEvent.model_validate(strip_keys(item))
 
 
 class DynamoCallRepository:

@@ -76,3 +76,12 @@ def cancellation_codes(exc: ClientError) -> list[str]:
             return [part.strip() for part in inner.split(",")]
         return []
     return [str(r.get("Code", "None")) for r in reasons]
+
+
+# Attributes of the single-table layout, not of the record itself.
+TABLE_KEYS = frozenset({"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "entity", "expires_at"})
+
+
+def strip_keys(item: dict[str, Any]) -> dict[str, Any]:
+    """A stored item without the table's key and bookkeeping attributes."""
+    return {k: v for k, v in item.items() if k not in TABLE_KEYS}

@@ -6,16 +6,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from voicelane.adapters.dynamo.codec import deserialize, error_code, serialize
+from voicelane.adapters.dynamo.codec import deserialize, error_code, serialize, strip_keys
 from voicelane.adapters.dynamo.table import Table
 from voicelane.domain.errors import Conflict, NotFound
 from voicelane.domain.models import Agent, ApiKey, App, Number
-
-_INTERNAL = ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "entity", "expires_at")
-
-
-def _strip(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in item.items() if k not in _INTERNAL}
 
 
 class DynamoAppRepository:
@@ -28,7 +22,7 @@ class DynamoAppRepository:
 
     def get_app(self, app_id: str) -> App | None:
         item = self.table.get(f"APP#{app_id}", "APP")
-        return App.model_validate(_strip(item)) if item else None
+        return App.model_validate(strip_keys(item)) if item else None
 
     def update_app(self, app_id: str, changes: dict[str, Any]) -> App:
         app = self.get_app(app_id)
@@ -65,11 +59,11 @@ class DynamoAppRepository:
 
     def get_key_by_hash(self, key_hash: str) -> ApiKey | None:
         item = self.table.get(f"KEYHASH#{key_hash}", "KEY", consistent=False)
-        return ApiKey.model_validate(_strip(item)) if item else None
+        return ApiKey.model_validate(strip_keys(item)) if item else None
 
     def get_key(self, key_id: str) -> ApiKey | None:
         for item in self.table.query("gsi2pk = :pk", {":pk": f"KEY#{key_id}"}, index="gsi2"):
-            return ApiKey.model_validate(_strip(item))
+            return ApiKey.model_validate(strip_keys(item))
         return None
 
     def revoke_key(self, key_id: str) -> None:
@@ -87,7 +81,7 @@ class DynamoAppRepository:
 
     def list_keys(self, app_id: str) -> list[ApiKey]:
         items = self.table.query("gsi1pk = :pk", {":pk": f"APP#{app_id}#KEY"}, index="gsi1")
-        return [ApiKey.model_validate(_strip(i)) for i in items]
+        return [ApiKey.model_validate(strip_keys(i)) for i in items]
 
 
 class DynamoNumberRepository:
@@ -112,11 +106,11 @@ class DynamoNumberRepository:
 
     def get(self, number: str) -> Number | None:
         item = self.table.get(f"NUMBER#{number}", "NUMBER")
-        return Number.model_validate(_strip(item)) if item else None
+        return Number.model_validate(strip_keys(item)) if item else None
 
     def list(self, app_id: str) -> list[Number]:
         items = self.table.query("gsi1pk = :pk", {":pk": f"APP#{app_id}#NUMBER"}, index="gsi1")
-        return [Number.model_validate(_strip(i)) for i in items]
+        return [Number.model_validate(strip_keys(i)) for i in items]
 
     def delete(self, app_id: str, number: str) -> None:
         try:
@@ -142,13 +136,13 @@ class DynamoAgentRepository:
 
     def get(self, app_id: str, agent_id: str) -> Agent | None:
         item = self.table.get(f"APP#{app_id}", f"AGENT#{agent_id}")
-        return Agent.model_validate(_strip(item)) if item else None
+        return Agent.model_validate(strip_keys(item)) if item else None
 
     def list(self, app_id: str) -> list[Agent]:
         items = self.table.query(
             "pk = :pk AND begins_with(sk, :p)", {":pk": f"APP#{app_id}", ":p": "AGENT#"}
         )
-        return [Agent.model_validate(_strip(i)) for i in items]
+        return [Agent.model_validate(strip_keys(i)) for i in items]
 
     def delete(self, app_id: str, agent_id: str) -> None:
         self.table.delete(f"APP#{app_id}", f"AGENT#{agent_id}")

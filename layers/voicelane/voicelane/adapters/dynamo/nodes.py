@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from voicelane.adapters.dynamo.calls import call_from_item
+from voicelane.adapters.dynamo.codec import strip_keys
 from voicelane.adapters.dynamo.table import Table
 from voicelane.domain.models import Call, MediaNode, Trunk
-
-_INTERNAL = ("pk", "sk", "entity", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "expires_at")
-
-
-def _strip(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in item.items() if k not in _INTERNAL}
 
 
 class DynamoNodeRepository:
@@ -27,11 +20,11 @@ class DynamoNodeRepository:
 
     def get(self, node_id: str) -> MediaNode | None:
         item = self.table.get(f"NODE#{node_id}", "NODE")
-        return MediaNode.model_validate(_strip(item)) if item else None
+        return MediaNode.model_validate(strip_keys(item)) if item else None
 
     def all_nodes(self) -> list[MediaNode]:
         items = self.table.query("gsi2pk = :pk", {":pk": "NODES"}, index="gsi2")
-        return [MediaNode.model_validate(_strip(i)) for i in items]
+        return [MediaNode.model_validate(strip_keys(i)) for i in items]
 
     def delete(self, node_id: str) -> None:
         self.table.delete(f"NODE#{node_id}", "NODE")
@@ -54,13 +47,13 @@ class DynamoTrunkRepository:
 
     def get(self, app_id: str, trunk_id: str) -> Trunk | None:
         item = self.table.get(f"APP#{app_id}", f"TRUNK#{trunk_id}")
-        return Trunk.model_validate(_strip(item)) if item else None
+        return Trunk.model_validate(strip_keys(item)) if item else None
 
     def list(self, app_id: str) -> list[Trunk]:
         items = self.table.query(
             "pk = :pk AND begins_with(sk, :p)", {":pk": f"APP#{app_id}", ":p": "TRUNK#"}
         )
-        return [Trunk.model_validate(_strip(i)) for i in items]
+        return [Trunk.model_validate(strip_keys(i)) for i in items]
 
     def delete(self, app_id: str, trunk_id: str) -> None:
         self.table.delete(f"APP#{app_id}", f"TRUNK#{trunk_id}")
