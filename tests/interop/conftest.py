@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 from sipp_helpers import SIPP, Api, Sipp, free_udp_port
+from voicelane.domain.models import RateLimits
 from voicelane.local.platform import LocalPlatform
 from voicelane_media.local import LocalNode, local_settings
 
@@ -40,8 +41,11 @@ def media_node(local_platform: LocalPlatform) -> Iterator[LocalNode]:
 def api(local_platform: LocalPlatform) -> Iterator[Api]:
     """A fresh app (dialling anywhere) with a test key, through the real HTTP API."""
     container = local_platform.container
+    # Tests poll the API for events: generous rate limits keep them from being throttled.
+    limits = RateLimits(create_call=1000, sessions=1000, reads=100_000, lists=100_000,
+                        writes=100_000)
     app = container.apps.create_app("interop", destination_allow_list=["*"],
-                                    allow_private_webhooks=True)
+                                    allow_private_webhooks=True, rate_limits=limits)
     _, key = container.apps.create_key(app.app_id, "test")
     with httpx.Client(base_url=local_platform.api_url, timeout=15,
                       headers={"Authorization": f"Bearer {key}"}) as client:

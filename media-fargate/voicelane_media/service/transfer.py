@@ -12,6 +12,7 @@ from voicelane.domain.call import CallStatus
 from voicelane_media import sdp
 from voicelane_media.media import bridge as media_bridge
 
+from .dialog import peer_for_uri
 from .leg import CallLeg
 from .outbound import routes_for
 from .transport import Peer
@@ -51,20 +52,22 @@ async def bridge(leg: CallLeg, to: str, refer_status: int) -> None:
     """Dial ``to`` as a second leg and relay audio both ways until either side hangs up."""
     manager = leg.manager
     control = manager.control
-    trunks = await control.trunks(leg.call.app_id)
-    routes = routes_for(manager, list(trunks))
-    if not routes:
-        await control.record_event(leg.call_id, "call.transfer.failed",
-                                   {"to": to, "reason": "no_trunk", "refer_status": refer_status})
-        return
+    if to.startswith(("sip:", "sips:")):
+        peer, target, credentials = peer_for_uri(to, "UDP"), to, None
+    else:
+        routes = routes_for(manager, list(await control.trunks(leg.call.app_id)))
+        if not routes:
+            await control.record_event(leg.call_id, "call.transfer.failed", {
+                "to": to, "reason": "no_trunk", "refer_status": refer_status})
+            return
+        route = routes[0]
+        peer = Peer(route.transport, route.host, route.port)
+        target, credentials = refer_target(to, route.host, route.port), route.credentials
     other = await manager.pool.open_session()
     offer = sdp.make_offer(manager.settings.advertised_host, other.local_port)
-    route = routes[0]
-    target = refer_target(to, route.host, route.port)
-    invite = OutgoingInvite(manager.ua, request_uri=target,
-                            peer=Peer(route.transport, route.host, route.port),
+    invite = OutgoingInvite(manager.ua, request_uri=target, peer=peer,
                             from_uri=f"sip:{leg.call.to}@{manager.settings.advertised_host}",
-                            to_uri=target, sdp=offer.serialize(), credentials=route.credentials)
+                            to_uri=target, sdp=offer.serialize(), credentials=credentials)
     response = await invite.send()
     if not 200 <= response.status < 300 or invite.dialog is None:
         await other.close()
@@ -77,7 +80,7 @@ async def bridge(leg: CallLeg, to: str, refer_status: int) -> None:
         await invite.dialog.bye()
         await other.close()
         return
-    other.set_remote(negotiated.remote_address or route.host, negotiated.remote_port,
+    other.set_remote(negotiated.remote_address or peer.host, negotiated.remote_port,
                      negotiated.codec.payload_type, negotiated.telephone_event)
     await control.record_event(leg.call_id, "call.bridged", {"to": to, "refer_status": refer_status})
     leg.session.stop_playback()

@@ -111,14 +111,23 @@ class SipTransport:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
+        """Bind UDP and TCP on the same port (with port 0: a free pair, retried)."""
         loop = asyncio.get_running_loop()
-        transport, _ = await loop.create_datagram_endpoint(
-            lambda: _Udp(self), local_addr=(self.host, self.port)
-        )
-        self.udp = transport
-        if self.port == 0:  # ephemeral: TCP takes the same number as UDP
-            self.port = int(transport.get_extra_info("sockname")[1])
-        self._tcp_server = await asyncio.start_server(self._accept, self.host, self.port)
+        ephemeral = self.port == 0
+        for attempt in range(20):
+            transport, _ = await loop.create_datagram_endpoint(
+                lambda: _Udp(self), local_addr=(self.host, self.port)
+            )
+            port = int(transport.get_extra_info("sockname")[1])
+            try:
+                self._tcp_server = await asyncio.start_server(self._accept, self.host, port)
+            except OSError:
+                transport.close()
+                if not ephemeral or attempt == 19:
+                    raise
+                continue
+            self.udp, self.port = transport, port
+            return
 
     async def stop(self) -> None:
         if self.udp is not None:
