@@ -130,6 +130,10 @@ class CallManager:
             leg.session.start_recording()
             leg.recording = True
             leg.recording_started = time.monotonic()
+        from .agent_runner import start_agent
+
+        if await start_agent(self, leg):  # the agent greets and converses
+            return
         greeting = await self._greeting(leg)
         if greeting:
             from .commands import speak

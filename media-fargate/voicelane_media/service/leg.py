@@ -61,6 +61,8 @@ class CallLeg:
         self.bridged_to: CallLeg | None = None
         self.refer_result: asyncio.Future[int] | None = None
         self.status_write: asyncio.Future[Any] | None = None  # an in-flight status change
+        self.agent_task: asyncio.Task[None] | None = None  # the AI agent running on this call
+        self.metrics: dict[str, Any] | None = None  # the agent's per-turn metrics
         session.on_dtmf = self._on_dtmf
 
     @property
@@ -192,12 +194,16 @@ class CallLeg:
         self.session.stop_playback()
         if self.recording:
             await self.manager.save_recording(self)
+        if self.agent_task is not None:  # it stores the transcript and metrics before the end
+            await asyncio.wait({self.agent_task}, timeout=15)
         quality = self.quality()
         duration = round(time.monotonic() - self.answered_at, 3) if self.answered_at else 0.0
         changes: dict[str, Any] = {"end_reason": end_reason, "ended_at": now_iso(),
                                    "duration_s": duration, "quality": quality}
         if sip_cause is not None:
             changes["sip_cause"] = sip_cause
+        if self.metrics is not None:
+            changes["metrics"] = self.metrics
         details = {"end_reason": end_reason, "sip_cause": sip_cause, "duration_s": duration,
                    "quality": quality}
         if self.status_write is not None and not self.status_write.done():

@@ -36,6 +36,8 @@ class MediaNode:
         self._server: uvicorn.Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._stop = asyncio.Event()
+        self.stopped = asyncio.Event()
+        self._drain_task: asyncio.Future[None] | None = None
         self._node: object | None = None
         self._http_socket: socket.socket | None = None
         self._http_task: asyncio.Future[None] | None = None
@@ -68,6 +70,7 @@ class MediaNode:
             f"{self.settings.advertised_host}:{self.sip_port}")
         self._tasks.append(asyncio.ensure_future(self._heartbeat()))
         self._tasks.append(asyncio.ensure_future(self.manager.poll_forever()))
+        self._drain_task = asyncio.ensure_future(self._drain_on_request())
         log.info("media node %s: SIP %s, internal %s", self.settings.node_id, self.sip_port,
                  self.internal_url)
 
@@ -82,11 +85,15 @@ class MediaNode:
                 log.warning("heartbeat failed: %s", exc)
 
     def request_stop(self) -> None:
+        """SIGTERM: start draining (see :meth:`drain_and_stop`)."""
         self._stop.set()
 
-    async def run_until_stopped(self) -> None:
+    async def _drain_on_request(self) -> None:
         await self._stop.wait()
         await self.drain_and_stop()
+
+    async def run_until_stopped(self) -> None:
+        await self.stopped.wait()
 
     async def drain_and_stop(self, timeout_s: float | None = None) -> None:
         """SIGTERM: no new calls; live ones run to their end (max duration bounds them)."""
@@ -97,6 +104,10 @@ class MediaNode:
         await self.stop()
 
     async def stop(self) -> None:
+        if self.stopped.is_set():
+            return
+        if self._drain_task is not None and self._drain_task is not asyncio.current_task():
+            self._drain_task.cancel()
         self.manager.draining = True
         await self.manager.shutdown()
         for task in self._tasks:
@@ -111,6 +122,7 @@ class MediaNode:
         with contextlib.suppress(Exception):
             await self.control.deregister()
         await self.ua.stop()
+        self.stopped.set()
 
     def install_signal_handlers(self) -> None:
         loop = asyncio.get_running_loop()
