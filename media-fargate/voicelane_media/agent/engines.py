@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from voicelane.domain.agent import AgentSpec
 
+from voicelane_media.agent.cloud.bedrock import BedrockLLM
+from voicelane_media.agent.cloud.openai_chat import OpenAIChatLLM
+from voicelane_media.agent.cloud.polly import PollyTTS
+from voicelane_media.agent.cloud.transcribe import TranscribeSTT
 from voicelane_media.agent.local_engines import EspeakTTS, PiperTTS, SileroVAD, WhisperSTT
 from voicelane_media.agent.providers import Engines, LLMEngine, STTEngine, TTSEngine
 from voicelane_media.agent.scripted import ScriptedDialogue
@@ -13,25 +20,43 @@ class EngineUnavailable(RuntimeError):
     """The chosen engine cannot run here (missing package, model or credentials)."""
 
 
+E = TypeVar("E")
+
+
+def _cloud(build: Callable[[], E], name: str, package: str) -> E:
+    try:
+        return build()
+    except ImportError as error:
+        raise EngineUnavailable(f"engine {name!r} needs the {package!r} package") from error
+
+
 def build_engines(spec: AgentSpec) -> Engines:
-    """Local engines are built here; cloud engines (transcribe, bedrock, openai, polly) are
-    selected by name but not wired in this version and raise EngineUnavailable."""
+    """The engines `spec.engines` names: local ones, or cloud ones (voicelane_media.agent.cloud)
+    configured from their settings models and the agent's model/voice/language/temperature."""
     choice = spec.engines
     stt: STTEngine
     llm: LLMEngine
     tts: TTSEngine
     if choice.stt == "local":
         stt = WhisperSTT()
+    elif choice.stt == "transcribe":
+        stt = _cloud(lambda: TranscribeSTT.for_agent(spec), "transcribe", "amazon-transcribe")
     else:
         raise EngineUnavailable(f"stt engine {choice.stt!r} is not available in this build")
     if choice.llm == "scripted":
         llm = ScriptedDialogue(spec.script)
+    elif choice.llm == "bedrock":
+        llm = _cloud(lambda: BedrockLLM.for_agent(spec), "bedrock", "boto3")
+    elif choice.llm == "openai":
+        llm = OpenAIChatLLM.for_agent(spec)
     else:
         raise EngineUnavailable(f"llm engine {choice.llm!r} is not available in this build")
     if choice.tts == "local":
         tts = PiperTTS()
     elif choice.tts == "espeak":
         tts = EspeakTTS()
+    elif choice.tts == "polly":
+        tts = _cloud(lambda: PollyTTS.for_agent(spec), "polly", "boto3")
     else:
         raise EngineUnavailable(f"tts engine {choice.tts!r} is not available in this build")
     return Engines(vad=SileroVAD(), stt=stt, llm=llm, tts=tts, names=choice.model_dump())
