@@ -75,7 +75,8 @@ def test_inbound_call_to_agent_number_is_greeted_records_audio_and_dtmf(
     assert done["quality"]["loss_pct"] == 0 and done["quality"]["mos"] > 4, done["quality"]
     dtmf = api.wait_event(call_id, "call.dtmf.received")
     assert dtmf["details"]["digit"] == "1"
-    api.wait_event(call_id, "call.speak.started")
+    greeting = api.wait_event(call_id, "call.agent.turn")  # the agent loop speaks it
+    assert greeting["details"]["role"] == "agent", greeting
     api.wait_event(call_id, "call.recording.saved")
     _, wav = download_recording(api, call_id)
     channels, rms = wav_channels(wav)
