@@ -6,35 +6,29 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from voicelane.adapters.artifacts import DynamoS3ArtifactStore
-from voicelane.adapters.dynamo.calls import DynamoCallRepository
-from voicelane.adapters.dynamo.commands import DynamoCommandStore
-from voicelane.adapters.dynamo.directory import (
-    DynamoAgentRepository,
-    DynamoAppRepository,
-    DynamoNumberRepository,
-    DynamoRateLimitStore,
-)
-from voicelane.adapters.dynamo.nodes import DynamoNodeRepository, DynamoTrunkRepository
-from voicelane.adapters.dynamo.sessions import DynamoSessionStore
-from voicelane.adapters.dynamo.table import Table
-from voicelane.adapters.media_http import HttpMediaControl
-from voicelane.adapters.queues import EventBridgeScheduler, IndexScheduler, SqsCallQueue
-from voicelane.services.apps import AppService
-from voicelane.services.artifacts import ArtifactService
-from voicelane.services.calls import CallService
-from voicelane.services.commands import CommandService
-from voicelane.services.directory import AgentService, NumberService
-from voicelane.services.lifecycle import CallLifecycle
-from voicelane.services.nodes import NodeService
-from voicelane.services.ratelimit import RateLimiter
-from voicelane.services.sessions import SessionService
-from voicelane.services.trunks import TrunkService
 from voicelane.settings import Settings, get_settings
 
+# Adapters and services are imported where they are built (below), so a function imports only
+# what its routes use: importing them all here cost every function ~100 ms of cold start
+# (httpx alone ~60 ms) for code most of them never run.
 if TYPE_CHECKING:
+    from voicelane.adapters.dynamo.calls import DynamoCallRepository
+    from voicelane.adapters.dynamo.directory import DynamoAgentRepository, DynamoNumberRepository
+    from voicelane.adapters.dynamo.nodes import DynamoNodeRepository
+    from voicelane.adapters.dynamo.table import Table
     from voicelane.adapters.dynamo.webhooks import DynamoWebhookRepository
+    from voicelane.adapters.media_http import HttpMediaControl
     from voicelane.adapters.webhook_io import SqsDeliveryQueue
+    from voicelane.services.apps import AppService
+    from voicelane.services.artifacts import ArtifactService
+    from voicelane.services.calls import CallService
+    from voicelane.services.commands import CommandService
+    from voicelane.services.directory import AgentService, NumberService
+    from voicelane.services.lifecycle import CallLifecycle
+    from voicelane.services.nodes import NodeService
+    from voicelane.services.ratelimit import RateLimiter
+    from voicelane.services.sessions import SessionService
+    from voicelane.services.trunks import TrunkService
     from voicelane.services.webhook_dispatch import WebhookDispatcher
     from voicelane.services.webhook_routing import EventRouter
     from voicelane.services.webhooks import WebhookService
@@ -47,26 +41,40 @@ class Container:
 
     @cached_property
     def table(self) -> Table:
+        from voicelane.adapters.dynamo.table import Table
+
         return Table(self.settings)
 
     @cached_property
     def call_repo(self) -> DynamoCallRepository:
+        from voicelane.adapters.dynamo.calls import DynamoCallRepository
+
         return DynamoCallRepository(self.table)
 
     @cached_property
     def agent_repo(self) -> DynamoAgentRepository:
+        from voicelane.adapters.dynamo.directory import DynamoAgentRepository
+
         return DynamoAgentRepository(self.table)
 
     @cached_property
     def number_repo(self) -> DynamoNumberRepository:
+        from voicelane.adapters.dynamo.directory import DynamoNumberRepository
+
         return DynamoNumberRepository(self.table)
 
     @cached_property
     def apps(self) -> AppService:
+        from voicelane.adapters.dynamo.directory import DynamoAppRepository
+        from voicelane.services.apps import AppService
+
         return AppService(DynamoAppRepository(self.table))
 
     @cached_property
     def calls(self) -> CallService:
+        from voicelane.adapters.queues import EventBridgeScheduler, IndexScheduler, SqsCallQueue
+        from voicelane.services.calls import CallService
+
         scheduler = IndexScheduler() if self.settings.local else EventBridgeScheduler(self.settings)
         return CallService(
             self.call_repo,
@@ -79,48 +87,75 @@ class Container:
 
     @cached_property
     def lifecycle(self) -> CallLifecycle:
+        from voicelane.services.lifecycle import CallLifecycle
+
         return CallLifecycle(self.call_repo)
 
     @cached_property
     def numbers(self) -> NumberService:
+        from voicelane.services.directory import NumberService
+
         return NumberService(self.number_repo, self.agent_repo)
 
     @cached_property
     def agents(self) -> AgentService:
+        from voicelane.services.directory import AgentService
+
         return AgentService(self.agent_repo)
 
     @cached_property
     def sessions(self) -> SessionService:
+        from voicelane.adapters.dynamo.sessions import DynamoSessionStore
+        from voicelane.services.sessions import SessionService
+
         return SessionService(
             self.call_repo, self.agent_repo, self.settings, DynamoSessionStore(self.table)
         )
 
     @cached_property
     def artifacts(self) -> ArtifactService:
+        from voicelane.adapters.artifacts import DynamoS3ArtifactStore
+        from voicelane.services.artifacts import ArtifactService
+
         return ArtifactService(self.lifecycle, DynamoS3ArtifactStore(self.table, self.settings))
 
     @cached_property
     def node_repo(self) -> DynamoNodeRepository:
+        from voicelane.adapters.dynamo.nodes import DynamoNodeRepository
+
         return DynamoNodeRepository(self.table)
 
     @cached_property
     def nodes(self) -> NodeService:
+        from voicelane.services.nodes import NodeService
+
         return NodeService(self.node_repo, self.lifecycle)
 
     @cached_property
     def trunks(self) -> TrunkService:
+        from voicelane.adapters.dynamo.nodes import DynamoTrunkRepository
+        from voicelane.services.trunks import TrunkService
+
         return TrunkService(DynamoTrunkRepository(self.table))
 
     @cached_property
     def media_control(self) -> HttpMediaControl:
+        from voicelane.adapters.media_http import HttpMediaControl
+
         return HttpMediaControl(self.table, self.settings)
 
     @cached_property
     def commands(self) -> CommandService:
+        from voicelane.adapters.dynamo.commands import DynamoCommandStore
+        from voicelane.services.commands import CommandService
+
         return CommandService(self.calls, self.media_control, DynamoCommandStore(self.table))
 
     @cached_property
     def rate_limiter(self) -> RateLimiter:
+        from voicelane.adapters.dynamo.directory import DynamoRateLimitStore
+        from voicelane.services.ratelimit import RateLimiter
+
         return RateLimiter(DynamoRateLimitStore(self.table))
 
     # -- webhooks and the event fan-out (imported lazily: only their functions need them) --
