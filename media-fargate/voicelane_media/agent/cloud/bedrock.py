@@ -9,6 +9,7 @@ neighbouring messages of one role are merged.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
@@ -143,28 +144,34 @@ class BedrockLLM:
                 stream.close()
 
         tool_uses: dict[int, dict[str, Any]] = {}
-        async for event in iterate_in_thread(events, close):
-            if "contentBlockStart" in event:
-                start = event["contentBlockStart"]
-                use = start.get("start", {}).get("toolUse")
-                if use is not None:
-                    tool_uses[start.get("contentBlockIndex", 0)] = {**use, "input": ""}
-            elif "contentBlockDelta" in event:
-                block = event["contentBlockDelta"]
-                delta = block.get("delta", {})
-                if delta.get("text"):
-                    yield TextDelta(text=delta["text"])
-                elif "toolUse" in delta:
-                    use = tool_uses.setdefault(
-                        block.get("contentBlockIndex", 0),
-                        {"toolUseId": "", "name": "", "input": ""},
-                    )
-                    use["input"] += delta["toolUse"].get("input", "")
-            elif "contentBlockStop" in event:
-                use = tool_uses.pop(event["contentBlockStop"].get("contentBlockIndex", 0), None)
-                if use is not None:
-                    yield ToolCallRequest(
-                        call_id=use["toolUseId"],
-                        name=use["name"],
-                        arguments=parse_arguments(use["input"]),
-                    )
+        async with contextlib.aclosing(iterate_in_thread(events, close)) as stream:
+            async for event in stream:
+                for item in _events_of(event, tool_uses):
+                    yield item
+
+
+def _events_of(event: dict[str, Any], tool_uses: dict[int, dict[str, Any]]) -> list[LLMEvent]:
+    """Text deltas and finished tool calls in one ConverseStream event (tool input JSON comes
+    in fragments and is parsed when its content block stops)."""
+    if "contentBlockStart" in event:
+        start = event["contentBlockStart"]
+        use = start.get("start", {}).get("toolUse")
+        if use is not None:
+            tool_uses[start.get("contentBlockIndex", 0)] = {**use, "input": ""}
+    elif "contentBlockDelta" in event:
+        block = event["contentBlockDelta"]
+        delta = block.get("delta", {})
+        if delta.get("text"):
+            return [TextDelta(text=delta["text"])]
+        if "toolUse" in delta:
+            blank = {"toolUseId": "", "name": "", "input": ""}
+            use = tool_uses.setdefault(block.get("contentBlockIndex", 0), blank)
+            use["input"] += delta["toolUse"].get("input", "")
+    elif "contentBlockStop" in event:
+        use = tool_uses.pop(event["contentBlockStop"].get("contentBlockIndex", 0), None)
+        if use is not None:
+            arguments = parse_arguments(use["input"])
+            return [
+                ToolCallRequest(call_id=use["toolUseId"], name=use["name"], arguments=arguments)
+            ]
+    return []

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import json
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from typing import Any, TypeVar
 
 from voicelane.domain.agent import ToolSpec
@@ -22,7 +22,7 @@ class _Failed:
 
 async def iterate_in_thread(
     open_iterator: Callable[[], Iterator[T]], close: Callable[[], None] | None = None
-) -> AsyncIterator[T]:
+) -> AsyncGenerator[T, None]:
     """Runs a blocking iterator (e.g. a botocore EventStream) in a worker thread.
 
     Items arrive as soon as the thread reads them. When the consumer stops early (a barge-in
