@@ -125,3 +125,31 @@ def _options_status(port: int) -> int:
 
 def _invite_status(port: int, number: str) -> int:
     return _request(port, "INVITE", number)
+
+
+def test_max_duration_ends_the_call(api: Api, media_node: LocalNode,
+                                    local_platform: LocalPlatform,
+                                    sipp: Callable[..., Sipp]) -> None:
+    """The API's floor is 60 s; a stored call with a 2 s limit shows the node enforces it."""
+    from voicelane.adapters.queues import SqsCallQueue
+    from voicelane.domain.models import Call
+    from voicelane.ports import CallCreation
+    from voicelane.services.lifecycle import make_event
+
+    container = local_platform.container
+    peer = sipp("-sn", "uas")
+    api.ok(api.post("/v1/trunks", {"name": "peer", "host": "127.0.0.1", "port": peer.port}))
+    call_id = f"call_maxdur{time.time_ns()}"
+    call = Call.model_validate({
+        "call_id": call_id, "app_id": api.app_id, "direction": "outbound", "status": "queued",
+        "from": new_number(), "to": "+14155550188", "from_channel": "pstn", "to_channel": "pstn",
+        "max_duration_s": 2, "created_at": "2026-01-01T00:00:00Z"})
+    event = make_event(call, "call.queued")
+    container.call_repo.create(CallCreation(call=call.model_copy(update={"event_seq": 1}),
+                                            event=event, takes_slot=False, max_concurrent=100))
+    SqsCallQueue(container.settings).send(call_id)
+    api.wait_status(call_id, {"in_progress"})
+    done = api.wait_status(call_id, {"completed"}, timeout_s=8)
+    assert done["end_reason"] == "max_duration"
+    assert 1.5 <= done["duration_s"] <= 4
+    assert peer.wait() == 0, peer.output()
