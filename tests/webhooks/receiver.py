@@ -4,6 +4,7 @@ Webhooks verifier (written from the spec, not from voicelane's code)."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import http.server
@@ -82,10 +83,8 @@ class Receiver:
                 pass
 
             def handle(self) -> None:
-                try:
+                with contextlib.suppress(OSError):
                     super().handle()
-                except OSError:
-                    pass
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True

@@ -4,6 +4,7 @@ stack with a real receiver on loopback."""
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import time
 from collections.abc import Callable
 
@@ -116,7 +117,7 @@ def test_failures_retry_on_the_schedule_and_keep_their_webhook_id(
         assert [a["attempt"] for a in attempts] == list(range(1, len(attempts) + 1))
         assert [a["status_code"] for a in attempts] == [503, None, None, 200]
         assert "timeout" in attempts[1]["error"] and "connection" in attempts[2]["error"]
-        gaps = [b["at"] > a["at"] for a, b in zip(attempts, attempts[1:], strict=False)]
+        gaps = [b["at"] > a["at"] for a, b in itertools.pairwise(attempts)]
         assert all(gaps)
 
 

@@ -39,7 +39,7 @@ def install() -> None:
     from moto.dynamodb.models.dynamo_type import DynamoType
 
     original = models.DynamoDBBackend.transact_write_items
-    models.copy = _CopyWithoutTables()  # type: ignore[assignment]
+    models.copy = _CopyWithoutTables()  # type: ignore[assignment,attr-defined]
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
         with _LOCK:
