@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -43,8 +43,15 @@ class PollySettings(_AwsEngineSettings):
         default=None, description="Unset: a neural voice for the agent's language (Joanna)."
     )
     engine: Literal["neural", "standard", "generative", "long-form"] = "neural"
-    sample_rate: Literal[8000, 16000] = 16000
+    sample_rate: int = Field(default=16000, description="Polly's PCM rates: 8000 or 16000.")
     chunk_ms: int = Field(default=100, ge=20, le=1000, description="Audio per yielded chunk.")
+
+    @field_validator("sample_rate")
+    @classmethod
+    def _pcm_rate(cls, value: int) -> int:
+        if value not in (8000, 16000):
+            raise ValueError("Polly PCM is 8000 or 16000 Hz")
+        return value
 
 
 class BedrockSettings(_AwsEngineSettings):
