@@ -111,12 +111,19 @@ class TurnTaking(Processor):
         self._current = None
 
     def _on_final(self, frame: FinalTranscript) -> None:
+        owner: _Segment | None = None
         for segment in self._segments:
             if segment.final is None:
-                segment.final = frame.text
+                segment.final = owner_text = frame.text
+                owner = segment
                 break
         self._stt_final_at = frame.at
         self._finals_changed.set()
+        if (owner is not None and not owner.ignored and owner_text and self._endpoint is None
+                and not self.user_speaking):
+            # The final came after the endpoint stopped waiting for it (a loaded CPU): the
+            # caller is silent, so commit the turn now instead of at their next utterance.
+            self._endpoint = self.spawn(self._endpoint_after(self._speech_end_at), name="endpoint")
 
     async def _endpoint_after(self, speech_end_at: float) -> None:
         delay = speech_end_at + self.settings.endpointing_ms / 1000.0 - time.monotonic()
@@ -135,6 +142,9 @@ class TurnTaking(Processor):
         if self.user_speaking:
             return
         text = " ".join(s.final for s in self._segments if not s.ignored and s.final).strip()
+        if not text and any(s.final is None and not s.ignored for s in self._segments):
+            self._endpoint = None  # the turn stays open: `_on_final` commits it when text comes
+            return
         # Keep an unfinished segment only if it is still waiting for its final.
         self._segments = deque(s for s in self._segments if s.final is None)
         started_at, self._turn_started_at = self._turn_started_at, None
