@@ -364,6 +364,19 @@ class Media(Construct):
                 resources=["*"],  # PutMetricData has no resource type; scoped by namespace
                 conditions={"StringEquals": {"cloudwatch:namespace": METRIC_NAMESPACE}},
             ),
+            # agent cloud engines (AgentSpec.engines polly / transcribe / bedrock); neither
+            # SynthesizeSpeech nor StartStreamTranscription has a resource type to scope to
+            iam.PolicyStatement(
+                actions=["polly:SynthesizeSpeech", "transcribe:StartStreamTranscription"],
+                resources=["*"],
+            ),
+            iam.PolicyStatement(
+                actions=["bedrock:InvokeModelWithResponseStream"],  # ConverseStream
+                resources=[
+                    f"arn:{Aws.PARTITION}:bedrock:*::foundation-model/*",
+                    f"arn:{Aws.PARTITION}:bedrock:*:{Aws.ACCOUNT_ID}:inference-profile/*",
+                ],
+            ),
         ]
         for statement in statements:
             self.task_role.add_to_policy(statement)

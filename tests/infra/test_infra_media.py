@@ -140,5 +140,8 @@ def test_task_role_least_privilege_and_protection(resources_json: dict[str, Any]
         "sqs:ReceiveMessage",
         "s3:PutObject",
         "kms:GenerateDataKey",
+        "polly:SynthesizeSpeech",
+        "transcribe:StartStreamTranscription",
+        "bedrock:InvokeModelWithResponseStream",
     } <= actions
     assert not {a for a in actions if a.startswith(("sqs:Send", "dynamodb:Scan", "s3:Delete"))}
