@@ -12,6 +12,13 @@ sources and the pip options; when it matches, nothing is done (synth stays fast 
     python infra/build_layer.py --force    # rebuild
     python infra/build_layer.py --check    # exit 1 if stale (CI)
 
+Every module is shipped with its bytecode (``__pycache__/*.cpython-311.pyc``, unchecked-hash):
+/opt is read-only in Lambda, so without .pyc files every cold start would compile the layer's
+sources again (fastapi, pydantic, ... : hundreds of ms). Unchecked-hash .pyc files are used
+whatever the files' mtimes (CDK zips assets with a fixed timestamp) and never re-validated, which is
+right for an immutable layer. They are written only when this script runs on CPython 3.11, the
+runtime's version (another interpreter's .pyc would be ignored).
+
 With ``--sources-only`` (or VOICELANE_LAYER_MODE=sources) the layer holds only the `voicelane`
 sources, no third-party packages: for air-gapped synth checks only, never deploy that.
 """
@@ -19,8 +26,10 @@ sources, no third-party packages: for air-gapped synth checks only, never deploy
 from __future__ import annotations
 
 import argparse
+import compileall
 import hashlib
 import os
+import py_compile
 import shutil
 import subprocess
 import sys
@@ -48,6 +57,7 @@ PIP_OPTIONS = (
 # Provided by the Lambda Python runtime; shipping them would only grow the layer.
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer")
 _SKIP_DIRS = {"__pycache__", ".mypy_cache", ".pytest_cache", "build", "dist"}
+BYTECODE = "pyc=unchecked-hash"  # part of the build hash: changing it rebuilds the layer
 
 
 def _source_files() -> list[Path]:
@@ -63,7 +73,7 @@ def _source_files() -> list[Path]:
 def source_hash(mode: str = "full") -> str:
     """Hash of everything that decides the layer's content."""
     digest = hashlib.sha256()
-    digest.update(f"mode={mode};{' '.join(PIP_OPTIONS)};{RUNTIME_PROVIDED}".encode())
+    digest.update(f"mode={mode};{' '.join(PIP_OPTIONS)};{RUNTIME_PROVIDED};{BYTECODE}".encode())
     for path in _source_files():
         digest.update(str(path.relative_to(PACKAGE_DIR)).encode())
         digest.update(b"\0")
@@ -99,6 +109,23 @@ def _pip(*args: str) -> None:
         )
 
 
+def compile_bytecode(root: Path) -> bool:
+    """Write unchecked-hash .pyc files for every module under ``root`` (what Lambda imports).
+
+    Returns False (and writes nothing) when this interpreter is not the runtime's version.
+    """
+    if f"{sys.version_info.major}.{sys.version_info.minor}" != PYTHON_VERSION:
+        print(
+            f"warning: Python {sys.version_info.major}.{sys.version_info.minor} is not the Lambda "
+            f"runtime's {PYTHON_VERSION}: no .pyc files, cold starts will compile the sources",
+            file=sys.stderr,
+        )
+        return False
+    return compileall.compile_dir(
+        root, quiet=1, workers=0, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH
+    )
+
+
 def build(build_dir: Path = BUILD_DIR, *, force: bool = False, mode: str = "full") -> Path:
     """Build the layer into ``build_dir`` unless the cached build matches; return build_dir."""
     wanted = source_hash(mode)
@@ -131,6 +158,7 @@ def build(build_dir: Path = BUILD_DIR, *, force: bool = False, mode: str = "full
                 for path in target.glob(f"{name}-*.dist-info"):
                     shutil.rmtree(path)
             shutil.rmtree(target / "bin", ignore_errors=True)
+        compile_bytecode(target)
         (staging / STAMP_NAME).write_text(wanted + "\n")
         if build_dir.exists():
             shutil.rmtree(build_dir)

@@ -118,6 +118,7 @@ def stage_function_code() -> str:
         )
     else:
         target.mkdir(parents=True)
+    build_layer.compile_bytecode(target)  # .pyc as for the layer: /var/task is read-only too
     return str(FUNCTION_CODE_DIR)
 
 

@@ -35,3 +35,14 @@ def test_pip_pins_lambda_platform() -> None:
     assert "--platform manylinux2014_aarch64" in options
     assert "--only-binary=:all:" in options
     assert "--python-version 3.11" in options
+
+
+def test_layer_ships_unchecked_hash_bytecode(tmp_path: Path) -> None:
+    # /opt is read-only in Lambda: without shipped .pyc every cold start recompiles the sources;
+    # unchecked-hash .pyc are used whatever mtimes the asset zip gives the files.
+    out = tmp_path / "layer"
+    build_layer.build(out, mode="sources")
+    pyc = out / "python" / "voicelane" / "__pycache__" / "resources.cpython-311.pyc"
+    assert pyc.exists()
+    flags = int.from_bytes(pyc.read_bytes()[4:8], "little")
+    assert flags == 0b01  # hash-based, check_source off (PEP 552)
