@@ -127,7 +127,9 @@ class SimulatedPhone:
     async def stop(self) -> None:
         for task in list(self._tasks):
             task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.ua.stop()
+        await self.pool.close()
 
     def _spawn(self, coro: Any) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)
