@@ -19,6 +19,9 @@ RESOURCELESS = {
     "ec2:UnassignPrivateIpAddresses",
     "cloudwatch:PutMetricData",
     "dynamodb:ListStreams",
+    "transcribe:StartStreamTranscription",
+    # its only resource type is the lexicons applied; a call without lexicons is allowed on "*"
+    "polly:SynthesizeSpeech",
 }
 DATA_TYPES = ("AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::SQS::Queue", "AWS::KMS::Key")
 
