@@ -17,7 +17,8 @@ from voicelane_media.agent.audio import tone
 from voicelane_media.agent.cloud.aws import reset_clients
 from voicelane_media.agent.cloud.bedrock import BedrockLLM
 from voicelane_media.agent.cloud.polly import PollyTTS
-from voicelane_media.agent.cloud.transcribe import TranscribeSTT, shared_client
+from voicelane_media.agent.cloud.transcribe import TranscribeSTT
+from voicelane_media.agent.cloud.transcribe import reset_clients as reset_transcribe_clients
 from voicelane_media.agent.engines import build_engines
 from voicelane_media.agent.fakes import EnergyVAD
 
@@ -41,10 +42,10 @@ def aws_env(monkeypatch):
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     reset_clients()
-    shared_client.cache_clear()
+    reset_transcribe_clients()
     yield
     reset_clients()
-    shared_client.cache_clear()
+    reset_transcribe_clients()
 
 
 def polly_reply(text: str, ms: int) -> tuple[dict[str, object], dict[str, object]]:

@@ -7,14 +7,19 @@ so the pool is sized for many concurrent calls.
 from __future__ import annotations
 
 import functools
+import threading
 from typing import Any
+
+# Engines are built in worker threads (agent_runner) and boto3 sessions are not thread-safe:
+# clients are created one at a time, each from its own session.
+_LOCK = threading.Lock()
 
 
 @functools.lru_cache(maxsize=16)
 def _client(
     service: str, region: str, endpoint_url: str | None, connect_s: float, read_s: float
 ) -> Any:
-    import boto3
+    import boto3.session
     from botocore.config import Config
 
     config = Config(
@@ -23,7 +28,7 @@ def _client(
         retries={"max_attempts": 2, "mode": "standard"},
         max_pool_connections=64,
     )
-    return boto3.client(  # type: ignore[call-overload]
+    return boto3.session.Session().client(  # type: ignore[call-overload]
         service, region_name=region, endpoint_url=endpoint_url, config=config
     )
 
@@ -36,7 +41,8 @@ def aws_client(
     read_timeout_s: float = 15.0,
 ) -> Any:
     """A shared boto3 client for `service` in `region` (optionally at `endpoint_url`)."""
-    return _client(service, region, endpoint_url, connect_timeout_s, read_timeout_s)
+    with _LOCK:
+        return _client(service, region, endpoint_url, connect_timeout_s, read_timeout_s)
 
 
 def reset_clients() -> None:

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -23,9 +24,18 @@ from voicelane_media.agent.providers import TranscriptResult
 log = logging.getLogger(__name__)
 
 
-@functools.lru_cache(maxsize=8)
+_LOCK = threading.Lock()
+
+
 def shared_client(region: str, endpoint_url: str | None) -> Any:
-    """One SDK client per region/endpoint in the process (it owns an HTTP/2 connection cache)."""
+    """One SDK client per region/endpoint in the process (it owns an HTTP/2 connection cache);
+    engines are built in worker threads, so creation is serialised."""
+    with _LOCK:
+        return _client(region, endpoint_url)
+
+
+@functools.lru_cache(maxsize=8)
+def _client(region: str, endpoint_url: str | None) -> Any:
     from amazon_transcribe.client import TranscribeStreamingClient
     from amazon_transcribe.endpoints import StaticEndpointResolver
 
@@ -157,3 +167,8 @@ class TranscribeSTT:
 
     def open_stream(self, sample_rate: int) -> TranscribeStream:
         return TranscribeStream(self, sample_rate)
+
+
+def reset_clients() -> None:
+    """Forget the shared SDK clients (tests replace a client's HTTP session)."""
+    _client.cache_clear()
