@@ -32,6 +32,7 @@ class CallManager:
         self.pool = pool
         self.legs: dict[str, CallLeg] = {}
         self.draining = False
+        self.claiming = 0  # requests received and being claimed (not yet live legs)
         self.all_done = asyncio.Event()
         self.all_done.set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -43,9 +44,12 @@ class CallManager:
     def live_calls(self) -> int:
         return len(self.legs)
 
+    @property
+    def limit(self) -> int:
+        return min(self.settings.capacity, self.settings.max_concurrent)
+
     def has_capacity(self) -> bool:
-        limit = min(self.settings.capacity, self.settings.max_concurrent)
-        return not self.draining and self.live_calls < limit
+        return not self.draining and self.live_calls + self.claiming < self.limit
 
     def spawn(self, coro: Any) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)
@@ -83,28 +87,35 @@ class CallManager:
                 await asyncio.sleep(0.2)
                 continue
             try:
-                free = min(self.settings.capacity, self.settings.max_concurrent) - self.live_calls
+                free = self.limit - self.live_calls - self.claiming
                 messages = await self.control.receive_requests(self.settings.poll_wait_s, free)
             except Exception as exc:  # the queue being briefly unreachable must not kill the node
                 log.warning("call-requests poll failed: %s", exc)
                 await asyncio.sleep(1)
                 continue
-            for message in messages:
-                await self.take(message)
+            if self.draining:  # stopped while the long poll was in flight: hand them back now
+                await self.control.release_requests(messages)
+                break
+            for message in messages:  # claimed concurrently: each claim is its own write
+                self.claiming += 1
+                self.spawn(self.take(message))
 
     async def take(self, message: dict[str, Any]) -> None:
         """Claim (conditional write) and dial; a redelivered or foreign call is dropped."""
-        call_id = self.control.call_id_of(message)
-        receipt = str(message.get("ReceiptHandle", ""))
-        if call_id is None or self.draining:
-            if call_id is None:
-                await self.control.delete_request(receipt)
-            return  # draining: leave it for another node (visibility timeout)
-        call = await self.control.claim(call_id)
-        await self.control.delete_request(receipt)
-        if call is None:
-            log.info("call %s not claimed (already taken, canceled or unknown)", call_id)
-            return
+        try:
+            call_id = self.control.call_id_of(message)
+            receipt = str(message.get("ReceiptHandle", ""))
+            if call_id is None or self.draining:
+                if call_id is None:
+                    await self.control.delete_request(receipt)
+                return  # draining: leave it for another node (visibility timeout)
+            call = await self.control.claim(call_id)
+            await self.control.delete_request(receipt)
+            if call is None:
+                log.info("call %s not claimed (already taken, canceled or unknown)", call_id)
+                return
+        finally:
+            self.claiming -= 1
         self.spawn(self._run_outbound(call))
 
     async def _run_outbound(self, call: Any) -> None:

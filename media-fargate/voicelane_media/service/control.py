@@ -131,6 +131,18 @@ class ControlPlane:
         await self._run(aws.client("sqs", settings).delete_message,
                         QueueUrl=self._queue_url, ReceiptHandle=receipt_handle)
 
+    async def release_requests(self, messages: list[dict[str, Any]]) -> None:
+        """Make received messages visible again at once (another node takes them)."""
+        from voicelane.adapters import aws
+
+        sqs = aws.client("sqs", self.container.settings)
+        for message in messages:
+            try:
+                await self._run(sqs.change_message_visibility, QueueUrl=self._queue_url,
+                                ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+            except Exception as exc:  # it reappears after the visibility timeout anyway
+                log.warning("could not release a call request: %s", exc)
+
     @staticmethod
     def call_id_of(message: dict[str, Any]) -> str | None:
         try:

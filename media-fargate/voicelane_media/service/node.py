@@ -38,6 +38,7 @@ class MediaNode:
         self._stop = asyncio.Event()
         self.stopped = asyncio.Event()
         self._drain_task: asyncio.Future[None] | None = None
+        self._poller: asyncio.Future[None] | None = None
         self._node: object | None = None
         self._http_socket: socket.socket | None = None
         self._http_task: asyncio.Future[None] | None = None
@@ -69,7 +70,7 @@ class MediaNode:
             self.internal_url, self.settings.capacity,
             f"{self.settings.advertised_host}:{self.sip_port}")
         self._tasks.append(asyncio.ensure_future(self._heartbeat()))
-        self._tasks.append(asyncio.ensure_future(self.manager.poll_forever()))
+        self._poller = asyncio.ensure_future(self.manager.poll_forever())
         self._drain_task = asyncio.ensure_future(self._drain_on_request())
         log.info("media node %s: SIP %s, internal %s", self.settings.node_id, self.sip_port,
                  self.internal_url)
@@ -109,6 +110,11 @@ class MediaNode:
         if self._drain_task is not None and self._drain_task is not asyncio.current_task():
             self._drain_task.cancel()
         self.manager.draining = True
+        if self._poller is not None:  # let an in-flight long poll finish and hand back
+            try:
+                await asyncio.wait_for(self._poller, timeout=self.settings.poll_wait_s + 5)
+            except Exception as exc:  # TimeoutError included
+                log.warning("call-requests poller did not stop cleanly: %r", exc)
         await self.manager.shutdown()
         for task in self._tasks:
             task.cancel()
