@@ -87,6 +87,18 @@ class Api:
                 raise AssertionError(f"no {event_type} on {call_id}: {self.event_types(call_id)}")
             time.sleep(0.1)
 
+    def wait_event_for_number(self, number: str, timeout_s: float = 10) -> str:
+        """The id of the newest inbound call to ``number`` once it exists."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            calls = self.ok(self.get("/v1/calls", params={"limit": 10}))["data"]
+            mine = [c for c in calls if c["to"] == number and c["direction"] == "inbound"]
+            if mine:
+                return str(mine[0]["id"])
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no inbound call to {number}")
+            time.sleep(0.1)
+
     def action(self, call_id: str, action: str, body: dict[str, Any] | None = None) -> httpx.Response:
         return self.post(f"/v1/calls/{call_id}/actions/{action}", body or {})
 
@@ -144,19 +156,3 @@ def download_recording(api: Api, call_id: str) -> tuple[dict[str, Any], bytes]:
     resp = httpx.get(record["download_url"], timeout=15)
     assert resp.status_code == 200, resp.text
     return record, resp.content
-
-
-def _wait_for_number(self: Api, number: str, timeout_s: float = 10) -> str:
-    """The id of the newest inbound call to ``number`` once it exists."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        calls = self.ok(self.get("/v1/calls", params={"limit": 10}))["data"]
-        mine = [c for c in calls if c["to"] == number and c["direction"] == "inbound"]
-        if mine:
-            return str(mine[0]["id"])
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no inbound call to {number}")
-        time.sleep(0.1)
-
-
-Api.wait_event_for_number = _wait_for_number  # type: ignore[attr-defined]

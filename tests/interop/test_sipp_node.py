@@ -82,7 +82,7 @@ def test_node_registers_heartbeats_and_drains_on_stop(
         api.ok(api.post("/v1/numbers", {"number": number}))
         caller = sipp("-sn", "uac", "-s", number, "-d", "3000",
                       target=f"127.0.0.1:{node.sip_port}")
-        call_id = api.wait_event_for_number(number)  # type: ignore[attr-defined]
+        call_id = api.wait_event_for_number(number)
         assert api.action(call_id, "answer").status_code in (200, 202)
         api.wait_status(call_id, {"in_progress"})
 

@@ -38,7 +38,7 @@ def _request(method: str, uri: str = "sip:x@127.0.0.1", extra: str = "",
 async def _udp(port: int, data: bytes) -> list[str]:
     """Status lines until a final response."""
     def run() -> list[str]:
-        lines = []
+        lines: list[str] = []
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             s.settimeout(3)
             s.sendto(data, ("127.0.0.1", port))
