@@ -138,6 +138,7 @@ class RtpAgentLeg:
 
         async def run() -> None:
             try:
+                await self._played_out(timeout_s=30.0)  # the caller hears the announcement first
                 await transfer(self.leg, target)
             except Exception:
                 log.exception("transfer of %s to %s failed", self.leg.call_id, target)
@@ -148,6 +149,19 @@ class RtpAgentLeg:
         self.transfer_task = task
         self.leg.tasks.add(task)
         task.add_done_callback(self.leg.tasks.discard)
+
+    async def _played_out(self, timeout_s: float) -> None:
+        """Wait until the agent audio queued so far has been sent (or was cleared)."""
+        loop = asyncio.get_running_loop()
+        soon = loop.time() + 3.0  # the announcement may still be on its way from TTS
+        self._prune()
+        while not self._playbacks and loop.time() < soon and not self.leg.finished:
+            await asyncio.sleep(0.02)
+        deadline = loop.time() + timeout_s
+        while any(not item.done.done() for item in self._playbacks):
+            if loop.time() > deadline or self.leg.finished:
+                return
+            await asyncio.sleep(0.02)
 
     def stats(self) -> dict[str, Any]:
         return {"played_ms": round(self.played_ms(), 1), "dropped_frames": self.dropped_frames}

@@ -137,8 +137,12 @@ class AgentRun:
     async def _store(self, outcome: AgentOutcome) -> None:
         call = self.leg.call
         data = outcome.transcript.as_dict()
+        reason = outcome.reason
+        ours = self.leg.hangup_reason
+        if reason == "caller_hangup" and ours and not ours.startswith("hangup_by_"):
+            reason = ours  # the call ended from this side (a transfer completing, the API...)
         record = {"pk": f"CALL#{call.call_id}", "sk": "TRANSCRIPT", "entity": "transcript",
-                  "app_id": call.app_id, "agent_id": call.agent_id, "reason": outcome.reason,
+                  "app_id": call.app_id, "agent_id": call.agent_id, "reason": reason,
                   "transferred_to": outcome.transferred_to, "created_at": now_iso(), **data}
         try:
             await asyncio.to_thread(self.control.container.table.put, record)
@@ -147,7 +151,7 @@ class AgentRun:
         else:
             await self.control.record_event(call.call_id, "call.transcript.ready",
                                             {"turns": len(data["turns"]),
-                                             "reason": outcome.reason})
+                                             "reason": reason})
         self.leg.metrics = summarise(data["metrics"])
         if not self.control.container.settings.local:
             emit_metrics(call.app_id, data["metrics"])

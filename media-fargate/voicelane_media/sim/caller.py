@@ -34,7 +34,7 @@ from voicelane_media.service.ua import IncomingInvite, UserAgent
 from voicelane_media.sip.message import SipRequest, make_response
 
 from .impair import ImpairedRelay, Impairment
-from .voice import RATE, Ears, synthesize_8k
+from .voice import RATE, Ears, speech_bounds, synthesize_8k
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +55,8 @@ class LineResult:
 
     text: str
     when: str
-    started_at: float
-    ended_at: float
+    started_at: float  # the first voiced frame of the line left the phone
+    ended_at: float  # the last voiced frame left the phone
     waited_out: bool = False  # the agent never went quiet: spoken at the timeout
     agent_reply_ms: float | None = None  # end of this line -> first agent audio heard
     agent_stop_ms: float | None = None  # barge-in: start of this line -> agent audio stopped
@@ -209,12 +209,15 @@ class SimulatedPhone:
                 waited_out = not await self._agent_done(last_end)
             if self._ended.is_set():
                 break
-            result = LineResult(line.text, line.when, time.monotonic(), 0.0, waited_out)
+            began = time.monotonic()
+            onset, offset = speech_bounds(audio) if audio is not None else (0.0, 0.0)
+            result = LineResult(line.text, line.when, began + onset, 0.0, waited_out)
             if line.dtmf:
                 await session.send_dtmf(line.dtmf)
             elif audio is not None:
                 await session.play(audio)
-            result.ended_at = last_end = time.monotonic()
+            last_end = time.monotonic()
+            result.ended_at = began + offset if audio is not None else last_end
             self.report.lines.append(result)
             if line.when == "barge_in":
                 self._spawn(self._measure_stop(result))
@@ -289,6 +292,7 @@ class PhoneThread:
             return
         self._ready.set()
         self.loop.run_forever()
+        self.loop.run_until_complete(self.loop.shutdown_asyncgens())
 
     def start(self, timeout_s: float = 60) -> PhoneThread:
         self._thread.start()
@@ -319,6 +323,8 @@ class PhoneThread:
             finally:
                 self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=10)
+        if not self._thread.is_alive() and not self.loop.is_closed():
+            self.loop.close()
 
 
 def heard_seconds(report: PhoneReport) -> float:

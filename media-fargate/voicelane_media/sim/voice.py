@@ -35,6 +35,16 @@ async def synthesize_8k(text: str, engine: str = "piper") -> Int16Array:
     return samples
 
 
+def speech_bounds(samples: Int16Array, threshold_dbfs: float = -42.0) -> tuple[float, float]:
+    """Seconds from the start of `samples` to the first and past the last voiced 20 ms frame
+    (TTS output starts and ends with silence; latencies count from the voice itself)."""
+    frames = [samples[i:i + 160] for i in range(0, len(samples) - 159, 160)]
+    voiced = [i for i, frame in enumerate(frames) if level_dbfs(frame) > threshold_dbfs]
+    if not voiced:
+        return 0.0, len(samples) / RATE
+    return voiced[0] * 0.02, (voiced[-1] + 1) * 0.02
+
+
 def level_dbfs(frame: Int16Array) -> float:
     samples = frame.astype(np.float32) / 32768.0
     power = float(np.mean(samples * samples)) if samples.size else 0.0
