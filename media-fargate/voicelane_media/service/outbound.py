@@ -123,7 +123,7 @@ class OutboundDialer:
             if 200 <= response.status < 300:
                 await self._answered(invite, offer, response)
                 return
-            if not fails_over(response, invite._provisional.is_set()):
+            if not fails_over(response, invite.got_provisional):
                 break
             log.info("call %s: trunk %s answered %s, failing over", leg.call_id, route.name,
                      response.status)

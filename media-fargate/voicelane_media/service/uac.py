@@ -69,6 +69,11 @@ class OutgoingInvite:
             h.add(name, value)
         return SipRequest.build("INVITE", self.request_uri, list(h), self.sdp, "application/sdp")
 
+    @property
+    def got_provisional(self) -> bool:
+        """Whether the far end answered with any 1xx (it is alive, so no failover on 408)."""
+        return self._provisional.is_set()
+
     def _provisional_received(self, response: SipResponse) -> None:
         self._provisional.set()
         if self._cancel_requested:
