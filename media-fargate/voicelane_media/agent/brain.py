@@ -142,6 +142,9 @@ class Brain(Processor):
                 if not calls:
                     break
                 message.tool_calls.extend(calls)
+                # Ends the sentence before the tool: TTS speaks it while the tool runs, and the
+                # text after the tool is not glued to it ("for you.You are").
+                await self.push(LLMToken(text=" ", turn_id=turn_id))
                 for call in calls:
                     result = await self.tools.run(call.name, call.arguments)
                     records.append(
