@@ -17,8 +17,9 @@ import time
 
 from voicelane.domain.agent import AgentSpec, FirstSpeaker
 from voicelane_media.agent import AgentSession, Engines, InMemoryLeg, LoopSettings
-from voicelane_media.agent.audio import resample, tone
+from voicelane_media.agent.audio import tone
 from voicelane_media.agent.fakes import CannedLLM, EnergyVAD, QueuedSTT, ToneTTS
+from voicelane_media.codecs.resample import resample_pcm16
 
 RATE = 16000
 
@@ -84,7 +85,7 @@ async def local_engines(turns: int) -> tuple[list[float], list[float], dict[str,
     costs["whisper_load_s"] = time.perf_counter() - started
     sentence = "Hi, I would like an appointment on Monday."
     chunks = [c async for c in piper.synthesize(sentence)]
-    caller = b"".join(resample(c.pcm, c.sample_rate, RATE) for c in chunks)
+    caller = b"".join(resample_pcm16(c.pcm, c.sample_rate, RATE) for c in chunks)
     started = time.perf_counter()
     whisper.transcribe(caller)
     costs["whisper_rtf"] = (time.perf_counter() - started) / (len(caller) / 2 / RATE)

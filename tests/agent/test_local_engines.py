@@ -7,9 +7,9 @@ import asyncio
 import pytest
 from voicelane.domain.agent import AgentSpec, FirstSpeaker, ToolSpec
 from voicelane_media.agent import AgentSession, Engines, InMemoryLeg, LoopSettings
-from voicelane_media.agent.audio import resample
 from voicelane_media.agent.local_engines import EspeakTTS, PiperTTS, SileroVAD, WhisperSTT
 from voicelane_media.agent.scripted import ScriptedDialogue
+from voicelane_media.codecs.resample import resample_pcm16
 
 
 @pytest.fixture(scope="session")
@@ -25,7 +25,7 @@ def whisper() -> WhisperSTT:
 async def _speak(tts, text: str, rate: int = 16000) -> bytes:
     chunks = [chunk async for chunk in tts.synthesize(text)]
     assert chunks, "no audio"
-    return b"".join(resample(c.pcm, c.sample_rate, rate) for c in chunks)
+    return b"".join(resample_pcm16(c.pcm, c.sample_rate, rate) for c in chunks)
 
 
 def _words(text: str) -> list[str]:
@@ -41,7 +41,7 @@ async def test_piper_speech_is_transcribed_by_whisper(piper, whisper):
 
 async def test_espeak_speech_over_8khz_is_transcribed(whisper):
     audio8k = await _speak(EspeakTTS(), "Please call me tomorrow morning.", 8000)
-    words = _words(whisper.transcribe(resample(audio8k, 8000, 16000)))
+    words = _words(whisper.transcribe(resample_pcm16(audio8k, 8000, 16000)))
     assert {"call", "tomorrow", "morning"} <= set(words)
 
 

@@ -1,4 +1,6 @@
-"""Small PCM16 helpers for the agent loop (numpy; pure and synchronous)."""
+"""Small PCM16 helpers for the agent loop (numpy; pure and synchronous).
+
+Resampling lives in `voicelane_media.codecs.resample` (`resample_pcm16`)."""
 
 from __future__ import annotations
 
@@ -22,25 +24,6 @@ def rms_dbfs(pcm: bytes) -> float:
     samples = pcm_to_float(pcm)
     power = float(np.mean(samples * samples))
     return -100.0 if power <= 1e-10 else 10.0 * float(np.log10(power))
-
-
-def resample(pcm: bytes, src_rate: int, dst_rate: int) -> bytes:
-    """Resample PCM16 mono by linear interpolation (speech band; good enough for telephony).
-
-    Downsampling first averages over the ratio to limit aliasing.
-    """
-    if src_rate == dst_rate or not pcm:
-        return pcm
-    samples = pcm_to_float(pcm)
-    if dst_rate < src_rate:
-        width = max(1, round(src_rate / dst_rate))
-        if width > 1:
-            kernel = np.ones(width, dtype=np.float32) / width
-            samples = np.convolve(samples, kernel, mode="same").astype(np.float32)
-    n_out = int(len(samples) * dst_rate / src_rate)
-    positions = np.arange(n_out, dtype=np.float64) * (src_rate / dst_rate)
-    out = np.interp(positions, np.arange(len(samples), dtype=np.float64), samples)
-    return float_to_pcm(out)
 
 
 def tone(ms: float, sample_rate: int, freq: float = 220.0, level: float = 0.3) -> bytes:

@@ -23,8 +23,9 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
-from voicelane_media.agent.audio import pcm_to_float, resample
+from voicelane_media.agent.audio import pcm_to_float
 from voicelane_media.agent.providers import AudioChunk, TranscriptResult
+from voicelane_media.codecs.resample import resample_pcm16
 
 
 def _package_dir(name: str) -> Path:
@@ -70,7 +71,7 @@ class SileroVAD:
 
     def speech_probability(self, pcm: bytes, sample_rate: int) -> float:
         if sample_rate not in (8000, 16000):
-            pcm, sample_rate = resample(pcm, sample_rate, 16000), 16000
+            pcm, sample_rate = resample_pcm16(pcm, sample_rate, 16000), 16000
         window = 512 if sample_rate == 16000 else 256
         context_size = 64 if sample_rate == 16000 else 32
         if self._context is None or len(self._context) != context_size:
@@ -129,7 +130,7 @@ class _WhisperStream:
             self._interim = asyncio.create_task(self._transcribe(False))
 
     async def _transcribe(self, final: bool) -> None:
-        audio = resample(bytes(self._audio), self.sample_rate, 16000)
+        audio = resample_pcm16(bytes(self._audio), self.sample_rate, 16000)
         text = await asyncio.to_thread(self.owner.transcribe, audio)
         self._results.put_nowait(TranscriptResult(text=text, is_final=final))
         if final:

@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from voicelane_media.agent.audio import resample
 from voicelane_media.agent.frames import (
     AgentReplyDone,
     AgentTurnTruncated,
@@ -29,6 +28,7 @@ from voicelane_media.agent.leg import MediaLeg
 from voicelane_media.agent.pipeline import Processor
 from voicelane_media.agent.providers import TTSEngine
 from voicelane_media.agent.recorder import CallRecorder
+from voicelane_media.codecs.resample import resample_pcm16
 
 _SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")
 
@@ -78,7 +78,7 @@ class TTSProcessor(Processor):
             if not text:
                 continue
             async for chunk in self.engine.synthesize(text):
-                pcm = resample(chunk.pcm, chunk.sample_rate, self.sample_rate)
+                pcm = resample_pcm16(chunk.pcm, chunk.sample_rate, self.sample_rate)
                 if first:
                     first = False
                     metrics = self.recorder.turn_metrics(turn_id)

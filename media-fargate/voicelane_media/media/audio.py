@@ -1,4 +1,4 @@
-"""Audio sources for playback: WAV decoding, resampling to 8 kHz mono, espeak-ng synthesis,
+"""Audio sources for playback: WAV decoding to 8 kHz mono (codecs.resample), espeak-ng synthesis,
 and fetching a WAV over HTTP(S) or from the recordings bucket."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from voicelane_media.codecs.g711 import ALAW_DECODE, ULAW_DECODE, Int16Array
+from voicelane_media.codecs.resample import resample, to_int16
 
 RATE = 8000
 MAX_AUDIO_BYTES = 64 * 1024 * 1024
@@ -73,25 +74,9 @@ def _samples(body: bytes, fmt: tuple[int, ...]) -> FloatArray:
     return np.asarray(x[: frames * channels].reshape(frames, channels).mean(axis=1), np.float64)
 
 
-def resample(x: FloatArray, src_rate: int, dst_rate: int = RATE) -> FloatArray:
-    """Band-limited resampling: windowed-sinc low-pass below the lower Nyquist, then
-    interpolation at the output instants (exact for integer ratios, linear between taps else)."""
-    if src_rate == dst_rate or not x.shape[0]:
-        return x
-    cutoff = 0.45 * min(src_rate, dst_rate) / src_rate  # cycles per input sample
-    if dst_rate < src_rate:
-        taps = 63
-        n = np.arange(taps) - (taps - 1) / 2
-        h = 2 * cutoff * np.sinc(2 * cutoff * n) * np.hamming(taps)
-        x = np.convolve(x, h / h.sum(), mode="same")
-    count = int(x.shape[0] * dst_rate / src_rate)
-    positions = np.arange(count) * (src_rate / dst_rate)
-    return np.asarray(np.interp(positions, np.arange(x.shape[0]), x), np.float64)
-
-
 def to_pcm8k(x: FloatArray, rate: int) -> Int16Array:
-    y = resample(x, rate, RATE)
-    return np.asarray(np.clip(np.round(y * 32767.0), -32768, 32767), dtype=np.int16)
+    """Float samples at `rate` -> 8 kHz int16 (the RTP session's rate)."""
+    return to_int16(resample(x, rate, RATE))
 
 
 def wav_to_pcm8k(data: bytes) -> Int16Array:

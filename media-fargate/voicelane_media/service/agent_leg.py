@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from voicelane_media.agent.audio import resample
 from voicelane_media.agent.frames import DTMF, AudioIn
 from voicelane_media.codecs.g711 import Int16Array
+from voicelane_media.codecs.resample import resample_pcm16
 from voicelane_media.media.sender import Playback
 
 from .leg import CallLeg
@@ -56,7 +56,7 @@ class RtpAgentLeg:
             return
         data = pcm.astype("<i2", copy=False).tobytes()
         if self.sample_rate != RTP_RATE:
-            data = resample(data, RTP_RATE, self.sample_rate)
+            data = resample_pcm16(data, RTP_RATE, self.sample_rate)
         self._queue.put_nowait(AudioIn(pcm=data, sample_rate=self.sample_rate))
 
     async def _pump_digits(self) -> None:
@@ -88,7 +88,7 @@ class RtpAgentLeg:
         if self.leg.finished or self.session.closed or not pcm:
             return
         if self.sample_rate != RTP_RATE:
-            pcm = resample(pcm, self.sample_rate, RTP_RATE)
+            pcm = resample_pcm16(pcm, self.sample_rate, RTP_RATE)
         samples: Int16Array = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype="<i2").astype(np.int16)
         if not samples.shape[0]:
             return

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from voicelane_media.agent.audio import resample
 from voicelane_media.codecs.g711 import Int16Array
+from voicelane_media.codecs.resample import resample_pcm16
 
 RATE = 8000
 
@@ -29,7 +29,7 @@ async def synthesize_8k(text: str, engine: str = "piper") -> Int16Array:
         tts = EspeakTTS()
     parts: list[bytes] = []
     async for chunk in tts.synthesize(text):
-        parts.append(resample(chunk.pcm, chunk.sample_rate, RATE))
+        parts.append(resample_pcm16(chunk.pcm, chunk.sample_rate, RATE))
     pcm = b"".join(parts)
     samples: Int16Array = np.frombuffer(pcm, dtype="<i2").astype(np.int16)
     return samples
