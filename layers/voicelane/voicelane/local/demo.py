@@ -14,6 +14,7 @@ import json
 import os
 import threading
 import time
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -161,6 +162,7 @@ class LiveEvents:
         self.call_id: str | None = None
         self.started = time.monotonic()
         self.seen: set[str] = set()
+        self.origin = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="demo-events", daemon=True)
 
@@ -172,10 +174,16 @@ class LiveEvents:
         data = payload.get("data") or {}
         if payload.get("id") in self.seen or (self.call_id and data.get("id") != self.call_id):
             return
-        self.seen.add(str(payload.get("id")))
-        details = data.get("payload") or {}
-        print(f"  [{time.monotonic() - self.started:5.1f}s] "
-              f"{describe(str(payload.get('type')), details)}", flush=True)
+        self.print_event(str(payload.get("id")), str(payload.get("type")),
+                         str(payload.get("created_at")), data.get("payload") or {})
+
+    def print_event(self, event_id: str, event_type: str, created_at: str,
+                    details: dict[str, Any]) -> None:
+        """`[t]` is when the event was written, in seconds since the call was created."""
+        self.seen.add(event_id)
+        at = datetime.fromisoformat(created_at.replace("Z", "+00:00")).timestamp()
+        self.origin = self.origin or at
+        print(f"  [{at - self.origin:5.1f}s] {describe(event_type, details)}", flush=True)
 
     def _run(self) -> None:
         from websockets.sync.client import connect
@@ -276,11 +284,15 @@ def run_demo(api_port: int = 8000, output: Path = Path("demo-output")) -> int:
             if time.monotonic() > deadline:
                 raise SystemExit(f"demo failed: the call stayed {done['status']}")
             time.sleep(1.0)
-        time.sleep(1.0)
+        time.sleep(2.0)
         live.stop()
         transcript = _check(api.get(f"/v1/calls/{call['id']}/transcript"))
         recording = _check(api.get(f"/v1/calls/{call['id']}/recording"))
         events = _check(api.get(f"/v1/calls/{call['id']}/events"))["data"]
+        for event in events:  # what the best-effort stream had not delivered yet
+            if event["id"] not in live.seen:
+                live.print_event(event["id"], event["type"], event["created_at"],
+                                 event.get("details") or {})
         _print_results(done, transcript, report)
         output.mkdir(parents=True, exist_ok=True)
         (output / "transcript.json").write_text(json.dumps(transcript, indent=2))
