@@ -81,6 +81,8 @@ AGENT_RANGES = [
     ("temperature", 0, 1, -0.01, 1.01),
     ("max_duration_s", 60, 7200, 59, 7201),
     ("inactivity_timeout_s", 10, 300, 9, 301),
+    ("endpointing_ms", 100, 3000, 99, 3001),
+    ("min_interruption_ms", 0, 2000, -1, 2001),
 ]
 
 
@@ -124,6 +126,7 @@ def test_agent_defaults() -> None:
     agent = AgentSpec()
     assert (agent.max_duration_s, agent.first_speaker, agent.inactivity_action) == (600, "agent", "prompt")
     assert 0 <= agent.temperature <= 1 and agent.engines.llm == "scripted"
+    assert (agent.endpointing_ms, agent.min_interruption_ms) == (500, 300)
     with pytest.raises(ValidationError):
         AgentSpec.model_validate({"colour": "blue"})
 

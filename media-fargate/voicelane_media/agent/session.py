@@ -26,7 +26,7 @@ from voicelane_media.agent.listen import STTProcessor, VADProcessor
 from voicelane_media.agent.pipeline import Pipeline
 from voicelane_media.agent.providers import Engines
 from voicelane_media.agent.recorder import CallRecorder, EventSink
-from voicelane_media.agent.settings import LoopSettings
+from voicelane_media.agent.settings import LoopSettings, for_agent
 from voicelane_media.agent.speech import OutputProcessor, TTSProcessor
 from voicelane_media.agent.tools import ToolRunner
 from voicelane_media.agent.transcript import Transcript
@@ -66,7 +66,7 @@ class AgentSession:
         self.spec = spec
         self.leg = leg
         self.engines = engines
-        self.settings = settings or LoopSettings()
+        self.settings = for_agent(spec, settings or LoopSettings())
         self.recorder = CallRecorder(on_event, endpointing_ms=self.settings.endpointing_ms)
         self.tools = ToolRunner(spec.tools, leg, call_id=call_id, http=http)
         self.brain = Brain(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from voicelane.domain.agent import ENDPOINTING_MS_DEFAULT, MIN_INTERRUPTION_MS_DEFAULT, AgentSpec
 
 
 class LoopSettings(BaseSettings):
@@ -30,3 +31,18 @@ class LoopSettings(BaseSettings):
     max_duration_s: float | None = Field(default=None, gt=0)
     inactivity_prompt: str = "Are you still there?"
     max_tool_rounds: int = Field(default=4, ge=1, le=16)
+
+
+def for_agent(spec: AgentSpec, settings: LoopSettings) -> LoopSettings:
+    """The session's settings with the agent's own timing applied.
+
+    An agent value other than the AgentSpec default wins; at the default the node's settings
+    (environment, or what the session was given) apply, so an operator can tune a node
+    without touching every agent.
+    """
+    changes: dict[str, int] = {}
+    if spec.endpointing_ms != ENDPOINTING_MS_DEFAULT:
+        changes["endpointing_ms"] = spec.endpointing_ms
+    if spec.min_interruption_ms != MIN_INTERRUPTION_MS_DEFAULT:
+        changes["min_interruption_ms"] = spec.min_interruption_ms
+    return settings.model_copy(update=changes) if changes else settings

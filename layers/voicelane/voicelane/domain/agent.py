@@ -7,6 +7,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+ENDPOINTING_MS_DEFAULT = 500
+MIN_INTERRUPTION_MS_DEFAULT = 300
+
 
 class FirstSpeaker(StrEnum):
     AGENT = "agent"
@@ -59,6 +62,20 @@ class AgentSpec(BaseModel):
     temperature: float = Field(default=0.7, ge=0, le=1)
     first_speaker: FirstSpeaker = FirstSpeaker.AGENT
     interruptible: bool = True
+    endpointing_ms: int = Field(
+        default=ENDPOINTING_MS_DEFAULT,
+        ge=100,
+        le=3000,
+        description="Caller silence (ms) that ends a turn, combined with the STT final. "
+        "At the default, the media node's VOICELANE_AGENT_ENDPOINTING_MS applies.",
+    )
+    min_interruption_ms: int = Field(
+        default=MIN_INTERRUPTION_MS_DEFAULT,
+        ge=0,
+        le=2000,
+        description="Caller speech (ms) needed to interrupt the agent; shorter bursts (a cough, "
+        "\"uh-huh\") do not. At the default, the node's VOICELANE_AGENT_MIN_INTERRUPTION_MS applies.",
+    )
     max_duration_s: int = Field(default=600, ge=60, le=7200)
     inactivity_timeout_s: int = Field(default=30, ge=10, le=300)
     inactivity_action: InactivityAction = InactivityAction.PROMPT

@@ -28,6 +28,8 @@ class AgentPatch(BaseModel):
     temperature: float | None = None
     first_speaker: str | None = None
     interruptible: bool | None = None
+    endpointing_ms: int | None = None
+    min_interruption_ms: int | None = None
     max_duration_s: int | None = None
     inactivity_timeout_s: int | None = None
     inactivity_action: str | None = None
