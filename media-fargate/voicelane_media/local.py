@@ -9,6 +9,7 @@ takes a free port.
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from typing import Any
 
@@ -22,6 +23,10 @@ class LocalNode:
     """A started node: ``sip_port``, ``internal_url``, ``node``; ``stop()`` ends it."""
 
     def __init__(self, settings: MediaSettings, container: Container) -> None:
+        # A local node serves the local dev app, which allows loopback (allow_private_webhooks):
+        # its agents' HTTP tools listen on 127.0.0.1. Agent sessions not told the app's flag
+        # read this (LoopSettings.allow_private_tool_urls).
+        os.environ.setdefault("VOICELANE_AGENT_ALLOW_PRIVATE_TOOL_URLS", "true")
         self.settings = settings
         self.container = container
         self.loop = asyncio.new_event_loop()

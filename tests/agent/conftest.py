@@ -24,6 +24,8 @@ class Harness:
         self.events: list[tuple[str, dict[str, Any]]] = []
         context = settings.pop("context", None)
         http = settings.pop("http", None)
+        resolver = settings.pop("resolver", None)
+        allow_private_tools = settings.pop("allow_private_tools", None)
         self.session = AgentSession(
             spec,
             self.leg,
@@ -33,6 +35,8 @@ class Harness:
             on_event=self._on_event,
             settings=LoopSettings(**{"max_duration_s": 8.0, **settings}),
             http=http,
+            allow_private_tools=allow_private_tools,
+            resolver=resolver,
         )
         self.task: asyncio.Task[Any] | None = None
 

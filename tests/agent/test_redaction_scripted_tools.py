@@ -14,6 +14,8 @@ from voicelane_media.agent.redaction import CARD_MASK, CODE_MASK, Redactor, luhn
 from voicelane_media.agent.scripted import ScriptedDialogue
 from voicelane_media.agent.tools import ToolRunner
 
+from tests.agent.fake_dns import FakeResolver
+
 
 @pytest.mark.parametrize(
     "text",
@@ -99,6 +101,7 @@ async def test_http_tool_posts_arguments_and_returns_json_to_the_llm():
             InMemoryLeg(),
             "call_1",
             client,
+            resolver=FakeResolver(),
         )
         result = await tools.run("book_slot", {"day": "Tuesday"})
     assert result == {"reference": "R7"}
@@ -118,6 +121,7 @@ async def test_http_tool_timeout_becomes_an_error_result():
             InMemoryLeg(),
             "c",
             client,
+            resolver=FakeResolver(),
         )
         assert (await tools.run("slow", {}))["error"] == "timeout"
 
@@ -138,7 +142,8 @@ async def test_scripted_agent_books_with_http_tool_in_a_call(harness):
         ],
         script=SCRIPT,
     )
-    h = harness(spec, ScriptedDialogue(SCRIPT), ["book me on monday", "ok bye"], http=client)
+    h = harness(spec, ScriptedDialogue(SCRIPT), ["book me on monday", "ok bye"], http=client,
+                resolver=FakeResolver())
     h.start()
     h.leg.feed_pcm(tone(400, 16000))
     h.leg.feed_silence(700)

@@ -73,6 +73,7 @@ class Container:
     @cached_property
     def calls(self) -> CallService:
         from voicelane.adapters.queues import EventBridgeScheduler, IndexScheduler, SqsCallQueue
+        from voicelane.adapters.webhook_io import SystemResolver
         from voicelane.services.calls import CallService
 
         scheduler = IndexScheduler() if self.settings.local else EventBridgeScheduler(self.settings)
@@ -83,6 +84,7 @@ class Container:
             SqsCallQueue(self.settings),
             scheduler,
             self.media_control,
+            resolver=SystemResolver(),
         )
 
     @cached_property
@@ -99,9 +101,10 @@ class Container:
 
     @cached_property
     def agents(self) -> AgentService:
+        from voicelane.adapters.webhook_io import SystemResolver
         from voicelane.services.directory import AgentService
 
-        return AgentService(self.agent_repo)
+        return AgentService(self.agent_repo, SystemResolver())
 
     @cached_property
     def sessions(self) -> SessionService:

@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 from voicelane.domain.agent import AgentSpec, FirstSpeaker, InactivityAction
+from voicelane.webhook_ports import Resolver
 
 from voicelane_media.agent.brain import Brain, system_prompt
 from voicelane_media.agent.leg import MediaLeg
@@ -62,13 +63,20 @@ class AgentSession:
         on_event: EventSink | None = None,
         settings: LoopSettings | None = None,
         http: httpx.AsyncClient | None = None,
+        allow_private_tools: bool | None = None,
+        resolver: Resolver | None = None,
     ) -> None:
         self.spec = spec
         self.leg = leg
         self.engines = engines
         self.settings = for_agent(spec, settings or LoopSettings())
         self.recorder = CallRecorder(on_event, endpointing_ms=self.settings.endpointing_ms)
-        self.tools = ToolRunner(spec.tools, leg, call_id=call_id, http=http)
+        if allow_private_tools is None:  # the app's allow_private_webhooks, when known
+            allow_private_tools = self.settings.allow_private_tool_urls
+        self.tools = ToolRunner(
+            spec.tools, leg, call_id=call_id, http=http, allow_private=allow_private_tools,
+            resolver=resolver,
+        )
         self.brain = Brain(
             engines.llm,
             self.tools,

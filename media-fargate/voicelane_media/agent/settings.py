@@ -15,6 +15,8 @@ class LoopSettings(BaseSettings):
     - vad_*: speech probability threshold, speech needed to open a segment, silence to close it
       (closing early lets STT finish inside the endpointing window).
     - inactivity_timeout_s / max_duration_s: None = take them from the AgentSpec.
+    - allow_private_tool_urls: HTTP tools may call private/loopback addresses when the session
+      is not told the app's choice (a local node sets it: the local dev app allows loopback).
     """
 
     model_config = SettingsConfigDict(env_prefix="VOICELANE_AGENT_", extra="ignore")
@@ -31,6 +33,7 @@ class LoopSettings(BaseSettings):
     max_duration_s: float | None = Field(default=None, gt=0)
     inactivity_prompt: str = "Are you still there?"
     max_tool_rounds: int = Field(default=4, ge=1, le=16)
+    allow_private_tool_urls: bool = False
 
 
 def for_agent(spec: AgentSpec, settings: LoopSettings) -> LoopSettings:

@@ -3,15 +3,28 @@
 An HTTP tool POSTs the LLM's arguments as a JSON object to the app's URL (with the call id in
 the `Voicelane-Call-Id` header) and gives the JSON answer back to the LLM. Failures become a
 JSON error the LLM can talk about; they never end the call.
+
+Before every HTTP tool call the URL passes the SSRF guard (voicelane.services.url_guard): a
+host resolving to a private, loopback, link-local or metadata address is refused (counted in
+`refused_urls`, `{"error": "url_not_allowed"}` to the LLM) unless private addresses are allowed
+(the app's `allow_private_webhooks`; the local dev app has it). The API already refused such
+URLs when the agent was saved; this second check catches DNS that changed since. The address
+is not pinned for the request itself, so a name re-pointed between check and connect (DNS
+rebinding within the record's TTL) is not caught.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 import httpx
+from voicelane.adapters.webhook_io import SystemResolver
 from voicelane.domain.agent import ToolSpec
+from voicelane.domain.errors import ValidationFailed
+from voicelane.services.url_guard import TOOL_CODE, check_url
+from voicelane.webhook_ports import Resolver
 
 from voicelane_media.agent.leg import MediaLeg
 from voicelane_media.agent.redaction import redact
@@ -44,11 +57,16 @@ class ToolRunner:
         leg: MediaLeg,
         call_id: str = "",
         http: httpx.AsyncClient | None = None,
+        allow_private: bool = False,
+        resolver: Resolver | None = None,
     ) -> None:
         self.tools = {tool.name: self._with_defaults(tool) for tool in tools}
         self.leg = leg
         self.call_id = call_id
         self._http = http
+        self.allow_private = allow_private
+        self.resolver: Resolver = resolver or SystemResolver()
+        self.refused_urls = 0
         self.end_requested: str | None = None
         self.transferred_to: str | None = None
 
@@ -93,6 +111,9 @@ class ToolRunner:
     async def _http_tool(self, tool: ToolSpec, arguments: dict[str, Any]) -> Any:
         if not tool.url:
             return {"error": "not_configured", "message": f"tool {tool.name} has no url"}
+        refusal = await self._refusal(tool, tool.url)
+        if refusal is not None:
+            return refusal
         client = self._http or httpx.AsyncClient()
         try:
             response = await client.post(
@@ -118,3 +139,17 @@ class ToolRunner:
             return response.json()
         except ValueError:
             return {"result": response.text[:2000]}
+
+    async def _refusal(self, tool: ToolSpec, url: str) -> dict[str, Any] | None:
+        """The error result when the SSRF guard refuses `url` (resolving may block: a thread)."""
+        try:
+            await asyncio.to_thread(
+                check_url, url, self.resolver, allow_private=self.allow_private,
+                require_https=False, code=TOOL_CODE, what=f"tool {tool.name} URL",
+            )  # fmt: skip
+        except ValidationFailed as exc:
+            self.refused_urls += 1
+            reason = str((exc.details or {}).get("reason", ""))
+            log.warning("http tool %s refused (call %s): %s", tool.name, self.call_id, reason)
+            return {"error": "url_not_allowed", "message": f"{tool.name} is not reachable"}
+        return None

@@ -36,6 +36,8 @@ from voicelane.ports import (
 )
 from voicelane.services.clock import iso, now_iso
 from voicelane.services.lifecycle import CallLifecycle, make_event
+from voicelane.services.url_guard import check_tool_urls
+from voicelane.webhook_ports import Resolver
 
 ID_RE = r"^[A-Za-z0-9_.:@+-]{1,128}$"
 
@@ -53,8 +55,10 @@ class CallService:
         queue: CallQueue,
         scheduler: Scheduler,
         media: MediaControl,
+        resolver: Resolver | None = None,
     ) -> None:
         self.calls = calls
+        self.resolver = resolver
         self.numbers = numbers
         self.agents = agents
         self.queue = queue
@@ -148,6 +152,8 @@ class CallService:
                 "give agent_id or agent, not both", code="agent_conflict"
             )
         agent: AgentSpec | None = req.agent
+        if agent is not None and self.resolver is not None:
+            check_tool_urls(agent, self.resolver, allow_private=app.allow_private_webhooks)
         if req.agent_id:
             agent = self.agents.get(app.app_id, req.agent_id)
         if req.agent_id and agent is None:

@@ -13,6 +13,8 @@ from voicelane.domain.models import Agent, App, Number
 from voicelane.domain.phone import require_e164
 from voicelane.ports import AgentRepository, NumberRepository
 from voicelane.services.clock import now_iso
+from voicelane.services.url_guard import check_tool_urls
+from voicelane.webhook_ports import Resolver
 
 
 class NumberService:
@@ -46,10 +48,14 @@ class NumberService:
 
 
 class AgentService:
-    def __init__(self, agents: AgentRepository) -> None:
+    """Agents of an app. HTTP tool URLs pass the SSRF guard (`tool_url_not_allowed`)."""
+
+    def __init__(self, agents: AgentRepository, resolver: Resolver) -> None:
         self.agents = agents
+        self.resolver = resolver
 
     def create(self, app: App, spec: AgentSpec) -> Agent:
+        check_tool_urls(spec, self.resolver, allow_private=app.allow_private_webhooks)
         now = now_iso()
         agent = Agent.model_validate(
             {**spec.model_dump(), "agent_id": new_id("agent"), "app_id": app.app_id,
@@ -81,6 +87,8 @@ class AgentService:
                     for err in exc.errors()
                 ],
             ) from exc
+        if "tools" in changes:
+            check_tool_urls(spec, self.resolver, allow_private=app.allow_private_webhooks)
         updated = Agent.model_validate(
             {**spec.model_dump(), "agent_id": agent.agent_id, "app_id": agent.app_id,
              "created_at": agent.created_at, "updated_at": merged["updated_at"]}
