@@ -1,68 +1,155 @@
-"""Adaptive jitter buffer behaviour with a simulated network and playout clock."""
+"""rtp.jitter_buffer: the tick-driven adaptive jitter buffer, with a simulated network and playout clock."""
 
 from __future__ import annotations
 
 import random
 
-from voicelane_media.rtp.jitter_buffer import JitterBuffer
-from voicelane_media.rtp.packet import RtpPacket
+from voicelane_media.rtp.jitter_buffer import ADAPT_WINDOW, SHRINK_WINDOW, JitterBuffer
+
+TICK = 0.02
 
 
-def pkt(i: int, base_ts: int = 0) -> RtpPacket:
-    return RtpPacket(0, i & 0xFFFF, (base_ts + 160 * i) & 0xFFFFFFFF, 1, bytes([i & 0xFF]) * 160)
+def frame(i: int) -> bytes:
+    return bytes([i & 0xFF]) * 160
 
 
-def test_reorders_and_plays_in_timestamp_order() -> None:
-    jb = JitterBuffer(min_ms=40)
-    assert jb.pop() is None
+def put(jb: JitterBuffer, i: int, base_ts: int = 0, now: float = 0.0) -> None:
+    jb.put(i & 0xFFFF, (base_ts + 160 * i) & 0xFFFFFFFF, frame(i), now)
+
+
+def played(payload: bytes | None) -> int | None:
+    """Which packet a frame came from (its payload byte), None for a conceal tick."""
+    return None if payload is None else payload[0]
+
+
+def test_holds_the_initial_depth_then_plays_in_timestamp_order_after_reordering() -> None:
+    jb = JitterBuffer(initial_frames=2)
+    assert jb.get(0.0) is None  # nothing received yet
     for i in [0, 2, 1, 3, 5, 4]:
-        assert jb.push(pkt(i), 0.02 * i)
-    frames = [jb.pop() for _ in range(6)]
-    assert [f.sequence_number for f in frames if f] == [0, 1, 2, 3, 4, 5]
+        put(jb, i)
+    out = [played(jb.get(0.0)) for _ in range(8)]
+    assert out == [None, None, 0, 1, 2, 3, 4, 5]  # 40 ms of initial delay, then in order
+    assert jb.concealed == 0 and jb.late == 0
 
 
-def test_gaps_signal_plc_and_late_duplicates_are_counted() -> None:
-    jb = JitterBuffer(min_ms=20)
-    jb.push(pkt(0), 0.0)
-    jb.push(pkt(2), 0.04)
-    f0, f1 = jb.pop(), jb.pop()
-    assert f0 is not None and f0.payload is not None
-    assert f1 is not None and f1.payload is None and jb.stats.concealed == 1
-    assert jb.push(pkt(1), 0.05) is False and jb.stats.late == 1  # its slot already played
-    assert jb.push(pkt(2), 0.05) is False and jb.stats.duplicate == 1
-    f2 = jb.pop()
-    assert f2 is not None and f2.sequence_number == 2
+def test_a_gap_signals_plc_and_late_and_duplicate_packets_are_counted_and_dropped() -> None:
+    jb = JitterBuffer(initial_frames=1, max_frames=1)
+    put(jb, 0)
+    put(jb, 2)
+    assert jb.get(0.0) is None  # the initial depth
+    assert played(jb.get(0.0)) == 0
+    assert jb.get(0.0) is None and jb.concealed == 1  # packet 1 missing: the caller conceals
+    put(jb, 1)  # its slot was already played out
+    assert jb.late == 1
+    put(jb, 2)  # still buffered
+    assert jb.duplicates == 1
+    assert played(jb.get(0.0)) == 2
+    assert jb.get(0.0) is None  # nothing more (and the duplicate did not play twice)
+
+
+def test_a_late_packet_grows_the_playout_delay_by_one_frame() -> None:
+    jb = JitterBuffer(initial_frames=1, max_frames=3)
+    put(jb, 0)
+    jb.get(0.0)
+    assert played(jb.get(0.0)) == 0
+    assert jb.get(0.0) is None  # 1 is missing when its turn comes
+    put(jb, 1)
+    assert jb.late == 1 and jb.target == 2 and jb.delay_ms == 40.0
+    put(jb, 2)
+    assert jb.get(0.0) is None  # the cursor holds one tick: the delay grew
+    assert played(jb.get(0.0)) == 2
+    for i in range(3, 10):
+        put(jb, i)
+        put(jb, 1)  # ever later: the target stops at max_frames
+    assert jb.target == 3
 
 
 def test_timestamp_wraparound() -> None:
-    jb = JitterBuffer()
+    jb = JitterBuffer(initial_frames=1)
     base = 2**32 - 320
     for i in range(5):
-        jb.push(pkt(i, base), 0.02 * i)
-    seqs = [f.sequence_number for f in (jb.pop() for _ in range(5)) if f and f.payload]
-    assert seqs == [0, 1, 2, 3, 4]
+        put(jb, i, base)
+    out = [played(jb.get(0.0)) for _ in range(6)]
+    assert out == [None, 0, 1, 2, 3, 4]
+    assert jb.late == 0
 
 
-def simulate(jitter_s: float, n: int = 1500, seed: int = 1) -> JitterBuffer:
+def test_a_timestamp_jump_resyncs_instead_of_waiting_or_counting_late() -> None:
+    jb = JitterBuffer(initial_frames=1)
+    for i in range(3):
+        put(jb, i)
+    assert [played(jb.get(0.0)) for _ in range(4)] == [None, 0, 1, 2]
+    jb.put(7, 5_000_000, frame(7), 0.0)  # a new talk spurt far ahead (hold, restart)
+    assert [played(jb.get(0.0)) for _ in range(2)] == [None, 7]
+    jb.put(8, 1_000, frame(8), 0.0)  # far behind: a restarted source, not a late packet
+    assert [played(jb.get(0.0)) for _ in range(2)] == [None, 8]
+    assert jb.late == 0
+
+
+def test_reset_forgets_the_stream_and_the_adapted_depth() -> None:
+    jb = JitterBuffer(initial_frames=2, max_frames=5)
+    put(jb, 10)
+    for _ in range(3):
+        jb.get(0.0)
+    put(jb, 0)  # late: target 3
+    assert jb.target == 3
+    jb.reset()
+    assert jb.target == 2 and jb.depth == 0 and jb.get(0.0) is None
+    put(jb, 50)
+    assert [played(jb.get(0.0)) for _ in range(3)] == [None, None, 50]
+
+
+def simulate(jitter_s: float, n: int = 1500, seed: int = 1,
+             clock_skew: float = 0.0) -> tuple[JitterBuffer, list[float]]:
+    """A sender at 50 packets/s (its clock `clock_skew` fast), uniform network delay in
+    [0, jitter_s], reordering allowed; a 20 ms playout tick. Returns the buffer and, for every
+    frame played, its playout delay (tick time - send time) in ms."""
     rng = random.Random(seed)
-    jb = JitterBuffer(min_ms=20, max_ms=200)
-    arrivals = sorted((0.02 * i + rng.uniform(0, jitter_s), i) for i in range(n))
-    t, k = 0.0, 0
-    while t < 0.02 * n + 0.5:
+    jb = JitterBuffer(min_frames=1, max_frames=10, initial_frames=2)
+    period = TICK / (1.0 + clock_skew)
+    arrivals = sorted((period * i + rng.uniform(0, jitter_s), i) for i in range(n))
+    t, k, delays = 0.0, 0, []
+    while t < period * n + 0.5:
         while k < len(arrivals) and arrivals[k][0] <= t:
-            jb.push(pkt(arrivals[k][1]), arrivals[k][0])
+            i = arrivals[k][1]
+            jb.put(i & 0xFFFF, 160 * i, i.to_bytes(4, "big") * 40, arrivals[k][0])
             k += 1
-        jb.pop()
-        t += 0.02
-    return jb
+        if (payload := jb.get(t)) is not None:
+            delays.append(1000.0 * (t - period * int.from_bytes(payload[:4], "big")))
+        t += TICK
+    return jb, delays
 
 
-def test_adapts_target_depth_to_jitter() -> None:
-    calm = simulate(0.002)
-    rough = simulate(0.120)
-    assert calm.target_ms == 20
-    assert 60 <= rough.target_ms <= 200
-    assert calm.stats.late == 0
-    # after adapting, the rough stream loses only a small fraction to lateness
-    assert rough.stats.late < 0.1 * 1500
-    assert rough.stats.played > 0.85 * 1500
+def test_adapts_the_playout_delay_to_the_network_jitter() -> None:
+    calm, calm_delays = simulate(0.002)
+    rough, rough_delays = simulate(0.120)
+    assert calm.late == 0 and len(calm_delays) + calm.dropped == 1500
+    assert max(calm_delays) < 61  # 2 ms of jitter: 2-3 frames of delay
+    assert calm.target == 1  # no late packet for SHRINK_WINDOW ticks: the target shrinks to the minimum
+    assert 100 <= sorted(rough_delays)[len(rough_delays) // 2] <= 200  # grew with the jitter
+    assert rough.late < 0.01 * 1500  # after adapting, little is lost to lateness
+    assert len(rough_delays) > 0.99 * 1500
+
+
+def test_a_fast_sender_clock_does_not_accumulate_delay() -> None:
+    n = ADAPT_WINDOW * 40
+    jb, delays = simulate(0.002, n=n, clock_skew=0.01)  # 1% fast: one surplus frame every 2 s
+    assert jb.dropped > 0  # surplus frames dropped once per adapt window
+    assert max(delays[-ADAPT_WINDOW:]) <= max(delays[:ADAPT_WINDOW]) + 20  # delay does not creep
+    assert jb.late == 0 and len(delays) > 0.98 * n
+
+
+def test_the_target_shrinks_only_after_a_quiet_window() -> None:
+    jb = JitterBuffer(min_frames=1, max_frames=10, initial_frames=4)
+    i = 0
+    for _ in range(SHRINK_WINDOW - ADAPT_WINDOW):
+        put(jb, i)
+        jb.get(0.0)
+        i += 1
+    assert jb.target == 4  # no shrink before the window
+    for _ in range(2 * ADAPT_WINDOW):
+        put(jb, i)
+        jb.get(0.0)
+        i += 1
+    assert jb.target == 3
+

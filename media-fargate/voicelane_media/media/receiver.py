@@ -14,10 +14,9 @@ import numpy as np
 
 from voicelane_media.codecs.g711 import ALAW_DECODE, ULAW_DECODE, Int16Array
 from voicelane_media.rtp.dtmf import DtmfReceiver
+from voicelane_media.rtp.jitter_buffer import JitterBuffer
 from voicelane_media.rtp.packet import RtpError, RtpPacket
 from voicelane_media.rtp.stats import ReceiverStats
-
-from .jitter import AdaptiveJitterBuffer
 
 PCMU, PCMA = 0, 8
 FRAME_SAMPLES = 160
@@ -53,7 +52,7 @@ class InboundStream:
         self.accepting = False  # set_remote has been called
         self.on_digit: Callable[[str], None] | None = None
         self.stats: ReceiverStats | None = None
-        self.jitter_buffer = AdaptiveJitterBuffer(
+        self.jitter_buffer = JitterBuffer(
             initial_frames=jitter_frames, max_frames=max(10, jitter_frames))
         self._dtmf = DtmfReceiver(101)
         self._table = ULAW_DECODE

@@ -1,123 +1,139 @@
-"""Adaptive jitter buffer: reorders packets, plays 20 ms frames, signals gaps for PLC.
+"""Adaptive RTP jitter buffer driven by a 20 ms playout tick (pure and synchronous).
 
-Pure and clock-agnostic: :meth:`JitterBuffer.push` takes the arrival time, :meth:`pop` is
-called once per frame by the playout clock. The target depth follows the RFC 3550
-interarrival jitter estimate (about 3x jitter + one frame), clamped to [min, max].
+The caller (the media pool's tick in ``media/receiver.py``) ``put``s every audio packet as it
+arrives and ``get``s one frame's payload per 20 ms tick; ``None`` means nothing to play for that
+frame, so the caller conceals it (PLC) or plays silence. Both take the current time but the buffer
+needs no clock of its own: it counts ticks, so it is deterministic under test.
+
+Frames are keyed by RTP timestamp. The playout cursor starts ``target`` frames behind the first
+packet and advances one frame per tick. A packet that arrives after its frame was played out
+(late) grows the target by one frame (the cursor holds for a tick); a window without late
+packets shrinks it again, and a buffer that stays deeper than the target drops one frame, so the
+added delay follows the network's jitter and a sender clock running slightly fast never
+accumulates delay. Large timestamp jumps (source restart, hold, silence suppression) resync.
+
+The per-packet and per-tick paths are plain dict and int work (no per-packet objects): one
+media node runs hundreds of these at 50 packets/s each.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-
-from .packet import RtpPacket
-
-
-@dataclass(frozen=True)
-class Frame:
-    timestamp: int  # extended RTP timestamp
-    payload: bytes | None  # None: missing, conceal (PLC)
-    sequence_number: int | None = None
+MASK = 0xFFFFFFFF
+FRAME = 160  # samples (= bytes for G.711) per 20 ms frame at 8 kHz
+RESYNC_FRAMES = 50  # a packet more than 1 s ahead or far behind the cursor: start over
+ADAPT_WINDOW = 50  # ticks between depth checks (1 s)
+SHRINK_WINDOW = 250  # ticks without a late packet before the target shrinks (5 s)
 
 
-@dataclass
-class JitterStats:
-    received: int = 0
-    played: int = 0
-    concealed: int = 0
-    late: int = 0
-    duplicate: int = 0
-    overflow: int = 0
+def _signed(delta: int) -> int:
+    delta &= MASK
+    return delta - (1 << 32) if delta & 0x80000000 else delta
 
 
 class JitterBuffer:
-    def __init__(self, clock_rate: int = 8000, frame_ms: int = 20, min_ms: int = 20,
-                 max_ms: int = 200, capacity_ms: int = 1000) -> None:
-        self.samples_per_frame = clock_rate * frame_ms // 1000
-        self.frame_ms = frame_ms
-        self.clock_rate = clock_rate
-        self.min_frames = max(1, min_ms // frame_ms)
-        self.max_frames = max(self.min_frames, max_ms // frame_ms)
-        self.capacity = max(self.max_frames * 2, capacity_ms // frame_ms)
-        self.target_frames = self.min_frames
-        self.stats = JitterStats()
-        self.jitter = 0.0  # timestamp units
-        self._frames: dict[int, RtpPacket] = {}
-        self._next: int | None = None  # next extended timestamp to play
-        self._last_ext: int | None = None
-        self._transit: float | None = None
-        self._playing = False
+    """``put`` packets as they arrive; ``get`` one frame's payload (or None: conceal) every 20 ms.
+
+    Counters: ``late`` (arrived after their frame was played), ``duplicates`` (a frame already
+    buffered), ``dropped`` (discarded to shrink the delay), ``concealed`` (ticks with nothing to
+    play once playout started). ``target`` is the playout delay in frames, within
+    [``min_frames``, ``max_frames``].
+    """
+
+    def __init__(self, *, min_frames: int = 1, max_frames: int = 10, initial_frames: int = 2) -> None:
+        self.min_frames = min_frames
+        self.max_frames = max_frames
+        self.initial_frames = initial_frames
+        self.target = initial_frames
+        self.late = 0
+        self.duplicates = 0
+        self.dropped = 0
+        self.concealed = 0
+        self._frames: dict[int, bytes] = {}
+        self._next: int | None = None
+        self._hold = 0
+        self._ticks = 0
+        self._min_depth = 1 << 30
+        self._since_late = 0
         self._empty_run = 0
 
-    def _extend(self, ts: int) -> int:
-        if self._last_ext is None:
-            self._last_ext = ts
-            return ts
-        delta = (ts - self._last_ext) & 0xFFFFFFFF
-        if delta & 0x80000000:
-            delta -= 1 << 32
-        ext = self._last_ext + delta
-        self._last_ext = max(self._last_ext, ext)
-        return ext
+    def reset(self) -> None:
+        """Forget the stream (a new SSRC): rebuffer from the next packet at the initial depth."""
+        self._frames.clear()
+        self._next = None
+        self._hold = 0
+        self.target = self.initial_frames
 
     @property
-    def depth_frames(self) -> int:
-        if not self._frames:
-            return 0
-        start = self._next if self._next is not None else min(self._frames)
-        return (max(self._frames) - start) // self.samples_per_frame + 1
+    def depth(self) -> int:
+        """Frames buffered ahead of the playout cursor."""
+        return len(self._frames)
 
     @property
-    def target_ms(self) -> int:
-        return self.target_frames * self.frame_ms
+    def delay_ms(self) -> float:
+        """Current target playout delay."""
+        return self.target * 20.0
 
-    def push(self, packet: RtpPacket, arrival: float) -> bool:
-        """Insert a packet; returns False if it was dropped (late, duplicate, overflow)."""
-        ext = self._extend(packet.timestamp)
-        transit = arrival * self.clock_rate - ext
-        if self._transit is not None:
-            self.jitter += (abs(transit - self._transit) - self.jitter) / 16.0
-        self._transit = transit
-        # one frame plus three times the jitter, with a quarter-frame tolerance
-        wanted = (self.samples_per_frame * 0.75 + 3 * self.jitter) / self.samples_per_frame
-        self.target_frames = min(self.max_frames, max(self.min_frames, math.ceil(wanted)))
-        if self._next is not None and ext < self._next:
-            self.stats.late += 1
-            return False
-        if ext in self._frames:
-            self.stats.duplicate += 1
-            return False
-        if len(self._frames) >= self.capacity:
-            self.stats.overflow += 1
-            return False
-        self._frames[ext] = packet
-        self.stats.received += 1
-        return True
+    def _resync(self, ts: int) -> None:
+        self._frames.clear()
+        self._next = ts
+        self._hold = self.target
 
-    def pop(self) -> Frame | None:
-        """Next 20 ms frame, or None while (re)buffering (play silence)."""
-        if not self._playing:
-            if not self._frames or self.depth_frames < self.target_frames:
-                return None
-            self._playing = True
-            self._next = min(self._frames)
-        assert self._next is not None
-        # shrink latency: if far more is buffered than the target, skip the oldest frame
-        if self.depth_frames > self.target_frames + 4 and self._next in self._frames:
-            del self._frames[self._next]
-            self.stats.overflow += 1
-            self._next += self.samples_per_frame
-        ts = self._next
-        self._next += self.samples_per_frame
-        packet = self._frames.pop(ts, None)
-        if packet is None:
-            self.stats.concealed += 1
-            self._empty_run = self._empty_run + 1 if not self._frames else 0
-            if self._empty_run >= self.max_frames:  # stream paused: rebuffer
-                self._playing = False
-                self._next = None
-                self._empty_run = 0
-            return Frame(ts, None)
-        self._empty_run = 0
-        self.stats.played += 1
-        return Frame(ts, packet.payload, packet.sequence_number)
+    def put(self, seq: int, ts: int, payload: bytes, now: float) -> None:
+        """One received audio packet (RTP sequence number, timestamp, payload)."""
+        nxt = self._next
+        if nxt is None:
+            self._resync(ts)
+            nxt = ts
+        offset = _signed(ts - nxt)
+        if offset < 0:
+            if offset < -RESYNC_FRAMES * FRAME or self._empty_run > self.max_frames:
+                self._resync(ts)
+            else:
+                self._late()
+                return
+        elif offset > RESYNC_FRAMES * FRAME:
+            self._resync(ts)
+        elif ts in self._frames:
+            self.duplicates += 1
+            return
+        self._frames[ts] = payload
+
+    def _late(self) -> None:
+        self.late += 1
+        self._since_late = 0
+        if self.target < self.max_frames:
+            self.target += 1
+            self._hold += 1
+
+    def get(self, now: float) -> bytes | None:
+        """The payload of the next 20 ms frame, or None (buffering, lost or late: conceal)."""
+        nxt = self._next
+        if nxt is None:
+            return None
+        if self._hold:
+            self._hold -= 1
+            return None
+        frames = self._frames
+        payload = frames.pop(nxt, None)
+        self._next = nxt = (nxt + FRAME) & MASK
+        if payload is None:
+            self._empty_run += 1
+            self.concealed += 1
+        else:
+            self._empty_run = 0
+        depth = len(frames)
+        if depth < self._min_depth:
+            self._min_depth = depth
+        self._ticks += 1
+        self._since_late += 1
+        if self._ticks >= ADAPT_WINDOW:
+            if self._min_depth > self.target and frames:
+                dropped = frames.pop(nxt, None)
+                self._next = (nxt + FRAME) & MASK
+                self.dropped += dropped is not None
+            if self._since_late >= SHRINK_WINDOW and self.target > self.min_frames:
+                self.target -= 1
+                self._since_late = 0
+            self._ticks = 0
+            self._min_depth = 1 << 30
+        return payload
