@@ -26,10 +26,12 @@ class Harness:
         http = settings.pop("http", None)
         resolver = settings.pop("resolver", None)
         allow_private_tools = settings.pop("allow_private_tools", None)
+        stt_engine = settings.pop("stt_engine", None) or self.stt
+        tts_engine = settings.pop("tts_engine", None) or ToneTTS(ms_per_word=200)
         self.session = AgentSession(
             spec,
             self.leg,
-            Engines(vad=EnergyVAD(), stt=self.stt, llm=llm, tts=ToneTTS(ms_per_word=200)),
+            Engines(vad=EnergyVAD(), stt=stt_engine, llm=llm, tts=tts_engine),
             context=context,
             call_id="call_test",
             on_event=self._on_event,

@@ -2,6 +2,10 @@
 
 Memory holds the system prompt (with the call context), every caller turn, and every agent
 reply as far as the caller heard it: after a barge-in the reply is cut to `heard_text`.
+
+An engine failure never ends the call: an LLM error mid-stream (or an STT failure reported as
+`EngineFailed`) is recorded and the agent says `LoopSettings.fallback_reply`; a failing tool
+gives the LLM a `tool_failed` result.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from voicelane_media.agent.frames import (
     AgentReplyDone,
     AgentTurnTruncated,
     Direction,
+    EngineFailed,
     Frame,
     Interruption,
     LLMToken,
@@ -72,6 +77,9 @@ class Brain(Processor):
             await self.reply(frame)
         elif isinstance(frame, DTMF):
             self._on_dtmf(frame)
+        elif isinstance(frame, EngineFailed):
+            if not self.replying:  # the caller spoke and was not understood: say so
+                await self.say(self.settings.fallback_reply)
         elif isinstance(frame, AgentTurnTruncated):
             self._truncate(frame)
             await self.push(frame, direction)
@@ -129,16 +137,21 @@ class Brain(Processor):
         try:
             for _ in range(self.settings.max_tool_rounds):
                 calls: list[ToolCallRequest] = []
-                async for event in self.llm.stream(self.history(), self.tools.specs):
-                    if isinstance(event, TextDelta):
-                        if metrics.llm_first_token_ms is None:
-                            metrics.llm_first_token_ms = round(
-                                (time.monotonic() - started) * 1000, 1
-                            )
-                        message.content += event.text
-                        await self.push(LLMToken(text=event.text, turn_id=turn_id))
-                    else:
-                        calls.append(event)
+                try:
+                    async for event in self.llm.stream(self.history(), self.tools.specs):
+                        if isinstance(event, TextDelta):
+                            if metrics.llm_first_token_ms is None:
+                                metrics.llm_first_token_ms = round(
+                                    (time.monotonic() - started) * 1000, 1
+                                )
+                            message.content += event.text
+                            await self.push(LLMToken(text=event.text, turn_id=turn_id))
+                        else:
+                            calls.append(event)
+                except Exception as exc:  # a cloud LLM failing must not end the call
+                    self.recorder.engine_error("llm", exc)
+                    await self._fallback(message, turn_id)
+                    break
                 if not calls:
                     break
                 message.tool_calls.extend(calls)
@@ -146,7 +159,7 @@ class Brain(Processor):
                 # text after the tool is not glued to it ("for you.You are").
                 await self.push(LLMToken(text=" ", turn_id=turn_id))
                 for call in calls:
-                    result = await self.tools.run(call.name, call.arguments)
+                    result = await self._run_tool(call)
                     records.append(
                         ToolCallRecord(name=call.name, arguments=call.arguments, result=result)
                     )
@@ -168,6 +181,24 @@ class Brain(Processor):
             self.recorder.agent_turn_finished(turn_id, text, time.monotonic(), records)
             self.replying = False
         await self.push(AgentReplyDone(turn_id=turn_id, text=text))
+
+    async def _fallback(self, message: ChatMessage, turn_id: int) -> None:
+        """Finish the reply with the fallback sentence (after what was already said)."""
+        said = message.content.rstrip()
+        text = self.settings.fallback_reply
+        if said and said[-1] not in ".!?":
+            text = ". " + text
+        elif said:
+            text = " " + text
+        message.content = said + text
+        await self.push(LLMToken(text=text, turn_id=turn_id))
+
+    async def _run_tool(self, call: ToolCallRequest) -> Any:
+        try:
+            return await self.tools.run(call.name, call.arguments)
+        except Exception as exc:  # e.g. the leg refused a transfer: the LLM hears about it
+            self.recorder.engine_error("tool", exc)
+            return {"error": "tool_failed", "message": type(exc).__name__}
 
     def history(self) -> list[ChatMessage]:
         """Memory as the LLM sees it (the reply being generated is left out while empty)."""

@@ -121,6 +121,13 @@ class DTMF(Frame):
 
 
 @dataclass(kw_only=True)
+class EngineFailed(Frame):
+    """An engine (`stage`: stt, llm, tts) failed mid-call; the call goes on without it."""
+
+    stage: str
+
+
+@dataclass(kw_only=True)
 class Interruption(Frame):
     """Caller barge-in confirmed: every processor cancels its work in flight."""
 

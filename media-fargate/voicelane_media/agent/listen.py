@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 
 from voicelane_media.agent.frames import (
     AudioIn,
     Direction,
+    EngineFailed,
     FinalTranscript,
     Frame,
     InterimTranscript,
@@ -67,11 +69,22 @@ class VADProcessor(Processor):
 
 
 class STTProcessor(Processor):
-    """Streams each VAD segment (plus pre-roll) to the STT engine; pushes interim/final text."""
+    """Streams each VAD segment (plus pre-roll) to the STT engine; pushes interim/final text.
 
-    def __init__(self, engine: STTEngine, settings: LoopSettings) -> None:
+    An engine failure (opening, sending audio, reading results) is reported to `on_error`, the
+    segment ends with an empty final and an `EngineFailed` goes downstream; the next segment
+    opens a new stream.
+    """
+
+    def __init__(
+        self,
+        engine: STTEngine,
+        settings: LoopSettings,
+        on_error: Callable[[str, BaseException], None] | None = None,
+    ) -> None:
         super().__init__()
         self.engine = engine
+        self.on_error = on_error or (lambda stage, error: None)
         self._preroll: deque[bytes] = deque(maxlen=max(1, settings.preroll_ms // FRAME_MS))
         self._stream: STTStream | None = None
         self._sample_rate = 16000
@@ -81,7 +94,11 @@ class STTProcessor(Processor):
         if isinstance(frame, AudioIn):
             self._sample_rate = frame.sample_rate
             if self._stream is not None:
-                await self._stream.push(frame.pcm)
+                try:
+                    await self._stream.push(frame.pcm)
+                except Exception as exc:
+                    self._stream = None  # its reader ends the segment
+                    self.on_error("stt", exc)
             else:
                 self._preroll.append(frame.pcm)
         elif isinstance(frame, VADStart):
@@ -92,21 +109,33 @@ class STTProcessor(Processor):
             stream, self._stream = self._stream, None
             self._speech_end_at = frame.speech_end_at
             await self.push(frame, direction)
-            await stream.finish()
+            try:
+                await stream.finish()
+            except Exception as exc:
+                self.on_error("stt", exc)
+                await stream.aclose()
             return
         await self.push(frame, direction)
 
     async def _open(self) -> None:
-        stream = self.engine.open_stream(self._sample_rate)
-        for pcm in self._preroll:
-            await stream.push(pcm)
-        self._preroll.clear()
+        try:
+            stream = self.engine.open_stream(self._sample_rate)
+            for pcm in self._preroll:
+                await stream.push(pcm)
+        except Exception as exc:
+            self.on_error("stt", exc)
+            await self.push(FinalTranscript(text="", speech_end_at=self._speech_end_at))
+            await self.push(EngineFailed(stage="stt"))
+            return
+        finally:
+            self._preroll.clear()
         self._stream = stream
         self.spawn(self._read(stream), name="stt-results")
 
     async def _read(self, stream: STTStream) -> None:
         """Forward results; every segment ends with exactly one final (empty if STT failed)."""
         final_sent = False
+        failed = False
         try:
             async for result in stream.results():
                 if result.is_final and not final_sent:
@@ -116,7 +145,12 @@ class STTProcessor(Processor):
                     )
                 elif not result.is_final and result.text.strip():
                     await self.push(InterimTranscript(text=result.text.strip()))
+        except Exception as exc:  # a cloud STT failing must not end the call
+            failed = True
+            self.on_error("stt", exc)
         finally:
             await stream.aclose()
             if not final_sent:
                 await self.push(FinalTranscript(text="", speech_end_at=self._speech_end_at))
+        if failed and not final_sent:
+            await self.push(EngineFailed(stage="stt"))

@@ -6,11 +6,14 @@ pydantic settings model. Engines are created per call by `engines.build_engines`
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from voicelane.domain.agent import ToolSpec
+
+log = logging.getLogger(__name__)
 
 # -- VAD -----------------------------------------------------------------------------------------
 
@@ -112,3 +115,15 @@ class Engines:
     llm: LLMEngine
     tts: TTSEngine
     names: dict[str, str] = field(default_factory=dict)
+
+    async def aclose(self) -> None:
+        """Release what the engines hold (an HTTP client, say): each engine with an `aclose`
+        is closed once, a failure is logged and does not stop the others."""
+        for engine in (self.vad, self.stt, self.llm, self.tts):
+            close = getattr(engine, "aclose", None)
+            if close is None:
+                continue
+            try:
+                await close()
+            except Exception as exc:  # closing is best effort at the end of a call
+                log.warning("closing %s failed: %s", type(engine).__name__, type(exc).__name__)

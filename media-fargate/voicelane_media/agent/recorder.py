@@ -8,15 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from voicelane_media.agent.redaction import redact
 from voicelane_media.agent.transcript import ToolCallRecord, Transcript, Turn, TurnMetrics
 
 log = logging.getLogger(__name__)
 
 EventSink = Callable[[str, dict[str, Any]], Awaitable[None]]
+
+# Credential-looking tokens masked in logged error messages (belt and braces: the adapters
+# already keep keys out of their errors).
+_CREDENTIAL = re.compile(r"(?i)(bearer\s+|sk-|api[_-]?key[=:]\s*|AKIA|ASIA)[A-Za-z0-9._/+=-]{4,}")
 
 
 class CallRecorder:
@@ -31,6 +37,7 @@ class CallRecorder:
         self.metrics: dict[int, TurnMetrics] = {}
         self._events: asyncio.Queue[tuple[str, dict[str, Any]] | None] = asyncio.Queue()
         self._delivery: asyncio.Task[None] | None = None
+        self.engine_errors: dict[str, int] = {}
 
     def activity(self) -> None:
         self.last_activity = time.monotonic()
@@ -42,6 +49,15 @@ class CallRecorder:
         self._events.put_nowait((event_type, details))
         if self._delivery is None or self._delivery.done():
             self._delivery = asyncio.create_task(self._deliver())
+
+    def engine_error(self, stage: str, error: BaseException) -> None:
+        """An engine failed mid-call: counted, logged (error class and a short redacted message;
+        the adapters never put keys in messages) and reported as `agent.engine_error`."""
+        self.engine_errors[stage] = self.engine_errors.get(stage, 0) + 1
+        log.warning("agent %s engine failed: %s: %s", stage, type(error).__name__,
+                    _CREDENTIAL.sub("[credential]", redact(str(error)))[:200])
+        self.event("agent.engine_error", {"stage": stage, "error": type(error).__name__,
+                                          "count": self.engine_errors[stage]})
 
     async def _deliver(self) -> None:
         while not self._events.empty():

@@ -91,7 +91,7 @@ class AgentSession:
         self.pipeline = Pipeline(
             [
                 VADProcessor(engines.vad, self.settings),
-                STTProcessor(engines.stt, self.settings),
+                STTProcessor(engines.stt, self.settings, self.recorder.engine_error),
                 self.turns,
                 self.brain,
                 TTSProcessor(engines.tts, leg.sample_rate, self.recorder),
@@ -140,6 +140,7 @@ class AgentSession:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await self.pipeline.close()
+            await self.engines.aclose()
         if self.reason not in ("caller_hangup",):
             with contextlib.suppress(Exception):
                 await self.leg.hangup(self.reason)

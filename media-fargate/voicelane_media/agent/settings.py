@@ -15,6 +15,7 @@ class LoopSettings(BaseSettings):
     - vad_*: speech probability threshold, speech needed to open a segment, silence to close it
       (closing early lets STT finish inside the endpointing window).
     - inactivity_timeout_s / max_duration_s: None = take them from the AgentSpec.
+    - fallback_reply: said when the STT or LLM engine fails mid-call (the call goes on).
     - allow_private_tool_urls: HTTP tools may call private/loopback addresses when the session
       is not told the app's choice (a local node sets it: the local dev app allows loopback).
     """
@@ -34,6 +35,7 @@ class LoopSettings(BaseSettings):
     inactivity_prompt: str = "Are you still there?"
     max_tool_rounds: int = Field(default=4, ge=1, le=16)
     allow_private_tool_urls: bool = False
+    fallback_reply: str = Field(default="Sorry, I'm having trouble right now.", max_length=500)
 
 
 def for_agent(spec: AgentSpec, settings: LoopSettings) -> LoopSettings:

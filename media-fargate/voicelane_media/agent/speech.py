@@ -77,27 +77,33 @@ class TTSProcessor(Processor):
             text = text.strip()
             if not text:
                 continue
-            async for chunk in self.engine.synthesize(text):
-                pcm = resample_pcm16(chunk.pcm, chunk.sample_rate, self.sample_rate)
-                if first:
-                    first = False
-                    metrics = self.recorder.turn_metrics(turn_id)
-                    turn = self.recorder.agent_turns.get(turn_id)
-                    if turn is not None:
-                        started = self.recorder.transcript.origin + turn.start_ms / 1000.0
-                        metrics.tts_first_audio_ms = round((time.monotonic() - started) * 1000, 1)
-                await self.push(
-                    TTSAudio(
-                        pcm=pcm,
-                        sample_rate=self.sample_rate,
-                        text=text,
-                        turn_id=turn_id,
-                        segment=segment,
+            try:
+                async for chunk in self.engine.synthesize(text):
+                    pcm = resample_pcm16(chunk.pcm, chunk.sample_rate, self.sample_rate)
+                    if first:
+                        first = False
+                        self._first_audio(turn_id)
+                    await self.push(
+                        TTSAudio(
+                            pcm=pcm,
+                            sample_rate=self.sample_rate,
+                            text=text,
+                            turn_id=turn_id,
+                            segment=segment,
+                        )
                     )
-                )
+            except Exception as exc:  # a TTS failure skips the sentence, not the call
+                self.recorder.engine_error("tts", exc)
             segment += 1
         self._queues.pop(turn_id, None)
         await self.push(ReplyAudioDone(turn_id=turn_id))
+
+    def _first_audio(self, turn_id: int) -> None:
+        metrics = self.recorder.turn_metrics(turn_id)
+        turn = self.recorder.agent_turns.get(turn_id)
+        if turn is not None:
+            started = self.recorder.transcript.origin + turn.start_ms / 1000.0
+            metrics.tts_first_audio_ms = round((time.monotonic() - started) * 1000, 1)
 
 
 @dataclass

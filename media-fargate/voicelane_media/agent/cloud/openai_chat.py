@@ -144,8 +144,10 @@ class OpenAIChatLLM:
             )
 
     async def aclose(self) -> None:
+        """Close the HTTP client (AgentSession calls this when the call ends)."""
         if self._http is not None:
-            await self._http.aclose()
+            http, self._http = self._http, None
+            await http.aclose()
 
 
 def _chunk_events(chunk: dict[str, Any], calls: dict[int, dict[str, str]]) -> list[TextDelta]:
