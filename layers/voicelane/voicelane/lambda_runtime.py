@@ -13,7 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.metrics import EphemeralMetrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from voicelane.domain.errors import VoicelaneError
@@ -32,7 +33,7 @@ class Observability:
     """The Powertools trio of one function."""
 
     logger: Logger
-    metrics: Metrics
+    metrics: EphemeralMetrics
     tracer: Tracer | None
 
     def count(self, name: str, value: float = 1) -> None:
@@ -59,7 +60,10 @@ def observability(service: str) -> Observability:
         tracer = Tracer(service=service)
     return Observability(
         logger=Logger(service=service),
-        metrics=Metrics(namespace=NAMESPACE, service=service),
+        # Ephemeral: Powertools' Metrics share one metric set per process, so in the local
+        # runner (several handlers on threads of one process) one function's flush would
+        # empty another's set. In Lambda (one function per process) both behave the same.
+        metrics=EphemeralMetrics(namespace=NAMESPACE, service=service),
         tracer=tracer,
     )
 
@@ -73,7 +77,7 @@ def instrument(
     empty flush).
     """
     traced = obs.tracer.capture_lambda_handler(fn) if obs.tracer is not None else fn
-    flushed = obs.metrics.log_metrics(traced)
+    flushed: LambdaHandler = obs.metrics.log_metrics(traced)
     return obs.logger.inject_lambda_context(flushed, correlation_id_path=correlation_id_path)
 
 
