@@ -3,7 +3,10 @@ with a command; audio and DTMF from the caller reach the recording and the API."
 
 from __future__ import annotations
 
+import io
 import socket
+import struct
+import wave
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,7 +21,7 @@ from sipp_helpers import (
     requires_sipp,
     wav_channels,
 )
-from voicelane_media.codecs.g711 import pcma_from_pcm
+from voicelane_media.codecs.g711 import ALAW_DECODE, pcma_from_pcm
 from voicelane_media.local import LocalNode
 
 pytestmark = [pytest.mark.sipp, requires_sipp, pytest.mark.timeout(60)]
@@ -86,6 +89,46 @@ def test_inbound_call_to_agent_number_is_greeted_records_audio_and_dtmf(
     types = api.event_types(call_id)
     assert types[:2] == ["call.initiated", "call.answered"], types
     assert types[-1] == "call.completed"
+
+
+def _pcap_rtp_payload(path: Path) -> bytes:
+    """The RTP payloads of a pcap of UDP/IPv4 over Ethernet (sipp's g711a.pcap), in order."""
+    data = path.read_bytes()
+    pos, payload = 24, bytearray()
+    while pos + 16 <= len(data):
+        size = struct.unpack_from("<I", data, pos + 8)[0]
+        frame = data[pos + 16: pos + 16 + size]
+        pos += 16 + size
+        payload += frame[14 + 4 * (frame[14] & 0x0F) + 8 + 12:]  # Ethernet, IPv4, UDP, RTP
+    return bytes(payload)
+
+
+def test_inbound_caller_audio_in_30ms_packets_is_recorded(
+        api: Api, media_node: LocalNode, sipp: Callable[..., Sipp]) -> None:
+    # sipp's own recording of speech (g711a.pcap) comes in 30 ms packets: 240 samples each,
+    # re-framed to the node's 20 ms tick, so the caller channel holds it, not silence
+    pcap = Path("/usr/share/sip-tester/g711a.pcap")
+    if not pcap.exists():
+        pytest.skip("sipp's g711a.pcap is not installed")
+    sent = ALAW_DECODE[np.frombuffer(_pcap_rtp_payload(pcap), dtype=np.uint8)].astype(np.float64)
+    number = new_number()
+    api.ok(api.post("/v1/numbers", {"number": number, "agent_id": _agent(api)}))
+    sipp_caller = sipp("-sf", str(SCENARIOS / "uac_pcma_pcap.xml"), "-s", number,
+                       "-mi", "127.0.0.1", target=f"127.0.0.1:{media_node.sip_port}")
+    assert sipp_caller.wait(timeout_s=30) == 0, sipp_caller.output()
+
+    call_id = _wait_inbound(api, number)
+    done = api.wait_status(call_id, {"completed"})
+    assert done["quality"]["packets_received"] > 200, done["quality"]  # 236 in the pcap
+    api.wait_event(call_id, "call.recording.saved")
+    _, wav = download_recording(api, call_id)
+    with wave.open(io.BytesIO(wav)) as w:
+        assert w.getnchannels() == 2
+        caller = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")[0::2].astype(np.float64)
+    # all of the caller's 7 s of speech are on the left channel: the same energy (frames lost
+    # to a 20/30 ms mismatch would lower it; before re-framing it was all silence)
+    ratio = float(np.sum(caller ** 2) / np.sum(sent ** 2))
+    assert 0.8 < ratio < 1.25, ratio
 
 
 def test_inbound_call_without_agent_is_answered_by_command(

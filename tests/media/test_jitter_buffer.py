@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from voicelane_media.rtp.jitter_buffer import ADAPT_WINDOW, SHRINK_WINDOW, JitterBuffer
 
 TICK = 0.02
@@ -153,3 +154,71 @@ def test_the_target_shrinks_only_after_a_quiet_window() -> None:
         i += 1
     assert jb.target == 3
 
+
+# -- other packet durations: re-framed to the 20 ms tick ----------------------------------------
+def stream_codes(seconds: float = 0.96) -> bytes:  # a whole number of packets of every ptime
+    return bytes(i % 251 for i in range(int(8000 * seconds)))
+
+
+def play_ptime(ptime_ms: int, codes: bytes, first_ts: int = 240,
+               lose: frozenset[int] = frozenset()) -> tuple[JitterBuffer, list[bytes | None]]:
+    """Send `codes` in packets of `ptime_ms` (packet indexes in `lose` never arrive), each at its
+    send time, with a 20 ms playout tick; returns the buffer and every tick's frame."""
+    jb = JitterBuffer(initial_frames=2)
+    jb.silence = b"\xd5" * 160  # PCMA silence
+    size = 8 * ptime_ms
+    packets = [(k * ptime_ms / 1000, k) for k in range(len(codes) // size)]
+    out: list[bytes | None] = []
+    t, p = 0.0, 0
+    while t < len(codes) / 8000 + 0.1:
+        while p < len(packets) and packets[p][0] <= t + 1e-9:
+            k = packets[p][1]
+            if k not in lose:
+                jb.put(k, (first_ts + k * size) & 0xFFFFFFFF, codes[k * size:(k + 1) * size], t)
+            p += 1
+        out.append(jb.get(t))
+        t += TICK
+    return jb, out
+
+
+@pytest.mark.parametrize("ptime_ms", [10, 20, 30, 40, 60])
+def test_any_ptime_plays_as_contiguous_160_sample_frames(ptime_ms: int) -> None:
+    codes = stream_codes()
+    jb, out = play_ptime(ptime_ms, codes)
+    frames = [f for f in out if f is not None]
+    assert all(len(f) == 160 for f in frames)
+    assert b"".join(frames) == codes  # every sample, in order, none lost or repeated
+    assert jb.late == 0 and jb.depth == 0
+
+
+def test_a_lost_30ms_packet_leaves_silence_exactly_where_its_samples_were() -> None:
+    codes = stream_codes()
+    jb, out = play_ptime(30, codes, lose=frozenset({5}))  # samples 1200..1439
+    played = b"".join(f if f is not None else b"\x00" * 160 for f in out[2:2 + len(codes) // 160])
+    assert played[:1200] == codes[:1200] and played[1440:] == codes[1440:]
+    # samples 1200..1279 are the end of a frame, 1280..1439 one whole frame: that one is not
+    # received at all (None: the caller conceals), the partial one is completed with silence
+    assert played[1200:1280] == b"\xd5" * 80 and played[1280:1440] == b"\x00" * 160
+    assert jb.concealed >= 1
+
+
+def test_a_packet_whose_head_is_late_still_plays_its_tail() -> None:
+    jb = JitterBuffer(initial_frames=1, max_frames=5)
+    codes = stream_codes(0.1)
+    jb.put(0, 0, codes[:160], 0.0)
+    assert jb.get(0.0) is None and jb.get(0.0) == codes[:160]
+    assert jb.get(0.0) is None  # 160..319 not here yet
+    jb.put(1, 240, codes[240:480], 0.0)  # 240..319 are late, 320..479 still to play
+    assert jb.late == 1 and jb.target == 2
+    assert jb.get(0.0) is None  # the delay grew by a frame
+    assert jb.get(0.0) == codes[320:480]
+
+
+def test_a_duplicate_30ms_packet_is_counted_for_its_whole_frames() -> None:
+    jb = JitterBuffer(initial_frames=1)
+    codes = stream_codes(0.1)
+    jb.put(0, 0, codes[:240], 0.0)
+    jb.put(1, 240, codes[240:480], 0.0)
+    jb.put(1, 240, codes[240:480], 0.0)  # its whole frame 320..479 is already buffered
+    assert jb.duplicates == 1
+    assert [jb.get(0.0) for _ in range(4)] == [None, codes[:160], codes[160:320], codes[320:480]]

@@ -12,6 +12,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
+from voicelane.adapters import aws
+from voicelane.adapters.artifacts import recordings_bucket
+from voicelane.local.platform import LocalPlatform
+from voicelane.settings import get_settings
 from voicelane_media.codecs.g711 import Int16Array
 from voicelane_media.media import AudioError, RtpPortPool
 from voicelane_media.media.audio import wav_to_pcm8k
@@ -68,6 +72,35 @@ async def test_play_url_fetches_resamples_and_plays(pool: RtpPortPool, http_wav:
     assert abs(dominant_hz(np.concatenate(heard)) - 700) < 10
     with pytest.raises(AudioError, match="404"):
         await a.play_url(f"{http_wav}/missing.wav")
+
+
+async def test_play_s3_key_reads_the_stages_recordings_bucket_when_the_setting_is_empty(
+        pool: RtpPortPool, local_platform: LocalPlatform, monkeypatch: pytest.MonkeyPatch) -> None:
+    # locally (and in AWS unless overridden) VOICELANE_RECORDINGS_BUCKET is empty: the bucket is
+    # the stage's, as the control plane stores recordings (adapters.artifacts.recordings_bucket)
+    monkeypatch.delenv("VOICELANE_RECORDINGS_BUCKET", raising=False)
+    get_settings.cache_clear()
+    try:
+        await _play_from_the_stage_bucket(pool)
+    finally:
+        get_settings.cache_clear()
+
+
+async def _play_from_the_stage_bucket(pool: RtpPortPool) -> None:
+    settings = get_settings()
+    assert settings.recordings_bucket == ""
+    bucket = recordings_bucket(settings)
+    aws.client("s3", settings).put_object(Bucket=bucket, Key="prompts/tone.wav",
+                                          Body=wav_bytes(TONE_16K, 16000))
+    a, b = await connected_pair(pool)
+    heard: list[Int16Array] = []
+    b.on_audio = lambda pcm: heard.append(pcm.copy())
+    assert await a.play_url("prompts/tone.wav") == 8000
+    assert await a.play_url(f"s3://{bucket}/prompts/tone.wav") == 8000
+    await asyncio.sleep(0.15)
+    assert abs(dominant_hz(np.concatenate(heard)) - 700) < 10
+    with pytest.raises(AudioError, match="cannot read"):
+        await a.play_url("prompts/missing.wav")
 
 
 def test_wav_decoding_rejects_garbage_and_resamples() -> None:

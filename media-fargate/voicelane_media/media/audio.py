@@ -130,14 +130,16 @@ async def fetch(url_or_s3_key: str) -> bytes:
 
 def _s3_get(key: str) -> bytes:
     from voicelane.adapters import aws
+    from voicelane.adapters.artifacts import recordings_bucket
     from voicelane.settings import get_settings
 
-    bucket = get_settings().recordings_bucket
+    settings = get_settings()
+    bucket = recordings_bucket(settings)  # the stage's bucket unless the setting overrides it
     if key.startswith("s3://"):
         bucket, _, key = key[5:].partition("/")
     if not bucket or not key:
-        raise AudioError("no bucket configured for S3 key playback (VOICELANE_RECORDINGS_BUCKET)")
-    s3 = aws.client("s3")
+        raise AudioError(f"not an S3 key or s3:// URL: {key!r}")
+    s3 = aws.client("s3", settings)
     try:
         head = s3.head_object(Bucket=bucket, Key=key)
         if int(head.get("ContentLength", 0)) > MAX_AUDIO_BYTES:

@@ -72,6 +72,7 @@ class InboundStream:
                   symmetric: bool) -> None:
         self._table = decode_table(payload_type)
         self.payload_type = payload_type
+        self.jitter_buffer.silence = bytes([SILENCE_CODE[payload_type]]) * FRAME_SAMPLES
         self.dtmf_payload_type = dtmf_payload_type
         self._dtmf.payload_type = dtmf_payload_type if dtmf_payload_type is not None else -1
         if remote != self.remote:
@@ -152,12 +153,12 @@ class InboundStream:
 
     # -- per tick ---------------------------------------------------------------------------
     def pull(self, now: float) -> tuple[bytes | None, Int16Array]:
-        """One 20 ms frame: (G.711 codes actually received or None, PCM with concealment)."""
+        """One 20 ms frame: (G.711 codes actually received or None, PCM with concealment).
+
+        Whatever the sender's ptime, the jitter buffer re-frames to 160 samples per tick."""
         codes = self.jitter_buffer.get(now)
         if codes is not None:
             pcm: Int16Array = self._table[np.frombuffer(codes, dtype=np.uint8)]
-            if pcm.shape[0] != FRAME_SAMPLES:
-                pcm = np.resize(pcm, FRAME_SAMPLES) if pcm.shape[0] else ZERO_FRAME
             self._last_pcm = pcm
             self._concealed = 0
             return codes, pcm

@@ -5,7 +5,11 @@ arrives and ``get``s one frame's payload per 20 ms tick; ``None`` means nothing 
 frame, so the caller conceals it (PLC) or plays silence. Both take the current time but the buffer
 needs no clock of its own: it counts ticks, so it is deterministic under test.
 
-Frames are keyed by RTP timestamp. The playout cursor starts ``target`` frames behind the first
+Frames are keyed by RTP timestamp on the playout grid (the first packet's timestamp plus multiples
+of 160). Packets of other durations (ptime 10, 30, 40 ms... i.e. G.711 payloads of 80, 240, 320
+bytes) or off the grid are re-framed on ``put``: cut into the 20 ms frames they overlap, a frame
+only partly received being completed with ``silence`` (the codec's silence code), so ``get``
+always returns exactly one 160-byte frame. Payload bytes are samples (G.711, 8 kHz). The playout cursor starts ``target`` frames behind the first
 packet and advances one frame per tick. A packet that arrives after its frame was played out
 (late) grows the target by one frame (the cursor holds for a tick); a window without late
 packets shrinks it again, and a buffer that stays deeper than the target drops one frame, so the
@@ -48,6 +52,7 @@ class JitterBuffer:
         self.duplicates = 0
         self.dropped = 0
         self.concealed = 0
+        self.silence = b"\xff" * FRAME  # fills a partly received frame (PCMU silence by default)
         self._frames: dict[int, bytes] = {}
         self._next: int | None = None
         self._hold = 0
@@ -85,6 +90,9 @@ class JitterBuffer:
             self._resync(ts)
             nxt = ts
         offset = _signed(ts - nxt)
+        if offset % FRAME or len(payload) != FRAME:
+            self._put_reframed(ts, offset, payload)
+            return
         if offset < 0:
             if offset < -RESYNC_FRAMES * FRAME or self._empty_run > self.max_frames:
                 self._resync(ts)
@@ -104,6 +112,43 @@ class JitterBuffer:
         if self.target < self.max_frames:
             self.target += 1
             self._hold += 1
+
+    def _put_reframed(self, ts: int, offset: int, payload: bytes) -> None:
+        """A packet that is not one frame on the grid: write its samples into the frames it spans."""
+        size = len(payload)
+        if not size:
+            return
+        if offset + size <= 0:  # wholly before the cursor
+            if offset < -RESYNC_FRAMES * FRAME or self._empty_run > self.max_frames:
+                self._resync(ts)
+                offset = 0
+            else:
+                self._late()
+                return
+        elif offset > RESYNC_FRAMES * FRAME:
+            self._resync(ts)
+            offset = 0
+        elif offset < 0:  # its head is late, the rest still plays
+            self._late()
+        nxt = self._next
+        assert nxt is not None
+        frames = self._frames
+        pos = -offset if offset < 0 else 0
+        while pos < size:
+            rel = offset + pos
+            into = rel % FRAME
+            take = min(FRAME - into, size - pos)
+            key = (nxt + rel - into) & MASK
+            piece = payload[pos:pos + take]
+            if take == FRAME:
+                if key in frames:
+                    self.duplicates += 1
+                else:
+                    frames[key] = piece
+            else:
+                base = frames.get(key, self.silence)
+                frames[key] = base[:into] + piece + base[into + take:]
+            pos += take
 
     def get(self, now: float) -> bytes | None:
         """The payload of the next 20 ms frame, or None (buffering, lost or late: conceal)."""
