@@ -80,11 +80,14 @@ class Gather:
         self.timeout_s = timeout_s
         self.digits = ""
         self.result: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self.on_digit: Callable[[], None] | None = None  # a speech gather's no-input timer
         self._kick = asyncio.Event()
 
     def feed(self, digit: str) -> None:
         if self.result.done():
             return
+        if self.on_digit is not None:
+            self.on_digit()
         if self.terminator and digit == self.terminator:
             self.result.set_result("terminator")
             return
@@ -109,6 +112,8 @@ class Gather:
 
 
 async def gather(leg: CallLeg, body: dict[str, Any]) -> None:
+    """DTMF digits, or with `input` speech / dtmf_speech the spoken answer too
+    (speech_gather.py); emits call.gather.ended with digits (speech too when asked) and reason."""
     max_digits = body.get("max_digits", 1)
     terminator = body.get("terminator", "#")
     timeout_s = body.get("timeout_s", body.get("timeout", 5))
@@ -117,10 +122,23 @@ async def gather(leg: CallLeg, body: dict[str, Any]) -> None:
     prompt = body.get("prompt_text") or body.get("speak")
     if isinstance(prompt, str) and prompt:
         leg.spawn(leg.session.speak(prompt, str(body.get("voice") or "en-us")))
-    reason = await g.run()
+    if body.get("input", "dtmf") in ("speech", "dtmf_speech"):
+        details = await _gather_speech(leg, body, g)
+    else:
+        details = {"digits": g.digits, "reason": await g.run()}
     leg.gather = None
-    await leg.manager.control.record_event(leg.call_id, "call.gather.ended",
-                                           {"digits": g.digits, "reason": reason})
+    await leg.manager.control.record_event(leg.call_id, "call.gather.ended", details)
+
+
+async def _gather_speech(leg: CallLeg, body: dict[str, Any], digits: Gather) -> dict[str, Any]:
+    from .agent_runner import agent_spec_for
+    from .speech_gather import gather_speech
+
+    try:
+        return await gather_speech(leg, body, digits, await agent_spec_for(leg.manager, leg))
+    except (RuntimeError, ValueError, ImportError) as exc:  # no STT engine on this node
+        log.warning("speech gather on call %s cannot run: %s", leg.call_id, exc)
+        return {"digits": digits.digits, "speech": "", "reason": "stt_unavailable"}
 
 
 async def send_dtmf(leg: CallLeg, digits: str) -> None:
@@ -150,6 +168,8 @@ def _validate_gather(body: dict[str, Any]) -> None:
     timeout = body.get("timeout_s", body.get("timeout", 5))
     if not isinstance(timeout, int | float) or not 0.5 <= timeout <= 120:
         raise CommandError(422, "invalid_argument", "timeout_s must be 0.5-120")
+    if body.get("input", "dtmf") not in ("dtmf", "speech", "dtmf_speech"):
+        raise CommandError(422, "invalid_argument", "input must be dtmf, speech or dtmf_speech")
 
 
 Handler = Callable[[CallLeg, dict[str, Any]], Awaitable[None]]
