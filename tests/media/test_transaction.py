@@ -180,3 +180,17 @@ def test_matching_keys() -> None:
     ack = SipRequest("ACK", req.uri, req.headers.copy())
     assert server_key(req) == server_key(ack) == ("z9hG4bKnashds8", "pc33.atlanta.com", "INVITE")
     assert client_key(make_response(req, 200)) == client_key(req) == ("z9hG4bKnashds8", "INVITE")
+
+
+def test_matching_keys_without_a_branch_rfc2543() -> None:
+    def branchless(method: str, seq: int) -> SipRequest:
+        req = invite()
+        headers = req.headers.copy()
+        headers.set("Via", "SIP/2.0/UDP pc33.atlanta.com")
+        headers.set("CSeq", f"{seq} {method}")
+        return SipRequest(method, req.uri, headers)
+
+    first, second = branchless("INVITE", 1), branchless("INVITE", 2)
+    assert server_key(first) != server_key(second)  # not one transaction for every old request
+    assert server_key(branchless("ACK", 1)) == server_key(first)  # the ACK still matches
+    assert client_key(make_response(first, 180)) == client_key(first)

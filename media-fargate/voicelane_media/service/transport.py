@@ -205,7 +205,10 @@ class SipTransport:
 
     async def send(self, message: SipMessage, peer: Peer) -> None:
         """Send over UDP, or over the TCP connection to ``peer`` (opened on first use)."""
-        data = message.serialize()
+        await self.send_data(message.serialize(), peer)
+
+    async def send_data(self, data: bytes, peer: Peer) -> None:
+        """Send a serialized message (as the transaction state machines produce them)."""
         self.counters.sent += 1
         if peer.transport == "UDP":
             if self.udp is None:

@@ -317,13 +317,19 @@ class NonInviteServerTransaction(ServerTransaction):
             self._terminate(out)
 
 
+def _branch(message: SipRequest | SipResponse) -> str:
+    """The top Via branch; for an RFC 2543 peer that sends none, a stand-in from Call-ID and
+    CSeq number (so its requests do not all share one transaction, and an ACK still matches
+    its INVITE)."""
+    return message.top_via.branch or f"rfc2543-{message.call_id}-{message.cseq.seq}"
+
+
 def server_key(request: SipRequest) -> tuple[str, str, str]:
     """RFC 3261 17.2.3 matching key: (branch, sent-by, method; ACK matches INVITE)."""
-    via = request.top_via
     method = "INVITE" if request.method == "ACK" else request.method
-    return (via.branch or "", via.sent_by.lower(), method)
+    return (_branch(request), request.top_via.sent_by.lower(), method)
 
 
 def client_key(message: SipRequest | SipResponse) -> tuple[str, str]:
     """RFC 3261 17.1.3 matching key: (top Via branch, CSeq method)."""
-    return (message.top_via.branch or "", message.cseq.method)
+    return (_branch(message), message.cseq.method)
