@@ -12,16 +12,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from voicelane.adapters.dynamo.codec import deserialize, error_code, serialize
+from voicelane.adapters.dynamo.codec import deserialize, error_code, serialize, strip_keys
 from voicelane.adapters.dynamo.table import Table
 from voicelane.domain.webhooks import Delivery, WebhookEndpoint
 
-_INTERNAL = ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "entity", "expires_at")
 MARKER_TTL_S = 7 * 24 * 3600
-
-
-def _strip(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in item.items() if k not in _INTERNAL}
 
 
 def endpoint_item(ep: WebhookEndpoint) -> dict[str, Any]:
@@ -101,18 +96,18 @@ class DynamoWebhookRepository:
 
     def get_endpoint(self, app_id: str, endpoint_id: str) -> WebhookEndpoint | None:
         item = self.table.get(f"APP#{app_id}", f"WEBHOOK#{endpoint_id}")
-        return WebhookEndpoint.model_validate(_strip(item)) if item else None
+        return WebhookEndpoint.model_validate(strip_keys(item)) if item else None
 
     def get_endpoints(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], WebhookEndpoint]:
         items = self._batch_get([(f"APP#{a}", f"WEBHOOK#{e}") for a, e in keys])
-        eps = (WebhookEndpoint.model_validate(_strip(i)) for i in items)
+        eps = (WebhookEndpoint.model_validate(strip_keys(i)) for i in items)
         return {(ep.app_id, ep.endpoint_id): ep for ep in eps}
 
     def list_endpoints(self, app_id: str) -> list[WebhookEndpoint]:
         items = self.table.query(
             "pk = :pk AND begins_with(sk, :w)", {":pk": f"APP#{app_id}", ":w": "WEBHOOK#"}
         )
-        return [WebhookEndpoint.model_validate(_strip(i)) for i in items]
+        return [WebhookEndpoint.model_validate(strip_keys(i)) for i in items]
 
     def delete_endpoint(self, app_id: str, endpoint_id: str) -> bool:
         try:
@@ -136,11 +131,11 @@ class DynamoWebhookRepository:
 
     def get_delivery(self, delivery_id: str) -> Delivery | None:
         item = self.table.get(f"DELIVERY#{delivery_id}", "DELIVERY")
-        return Delivery.model_validate(_strip(item)) if item else None
+        return Delivery.model_validate(strip_keys(item)) if item else None
 
     def get_deliveries(self, delivery_ids: list[str]) -> dict[str, Delivery]:
         items = self._batch_get([(f"DELIVERY#{d}", "DELIVERY") for d in delivery_ids])
-        out = (Delivery.model_validate(_strip(i)) for i in items)
+        out = (Delivery.model_validate(strip_keys(i)) for i in items)
         return {d.delivery_id: d for d in out}
 
     def save_deliveries(self, deliveries: list[Delivery]) -> None:
@@ -149,7 +144,7 @@ class DynamoWebhookRepository:
     def _list(self, index: str, pk: str, limit: int) -> list[Delivery]:
         items = self.table.query(f"{index}pk = :pk", {":pk": pk}, index=index, forward=False,
                                  page_size=min(limit, 100))
-        return [Delivery.model_validate(_strip(i)) for _, i in zip(range(limit), items, strict=False)]
+        return [Delivery.model_validate(strip_keys(i)) for _, i in zip(range(limit), items, strict=False)]
 
     def list_endpoint_deliveries(self, app_id: str, endpoint_id: str, limit: int) -> list[Delivery]:
         return self._list("gsi1", f"APP#{app_id}#WEBHOOK#{endpoint_id}", limit)
