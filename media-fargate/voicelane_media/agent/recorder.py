@@ -121,4 +121,6 @@ class CallRecorder:
     def voice_to_voice(self, turn_id: int, value_ms: float) -> None:
         metrics = self.turn_metrics(turn_id)
         metrics.voice_to_voice_ms = round(value_ms, 1)
-        metrics.platform_added_ms = round(value_ms - self.endpointing_ms, 1)
+        # Keyed (DTMF) turns end at once, with no endpointing window to subtract.
+        waited = self.endpointing_ms if value_ms >= self.endpointing_ms else 0.0
+        metrics.platform_added_ms = round(value_ms - waited, 1)

@@ -105,6 +105,10 @@ class AgentRun:
                        "transferred_to": details.get("transferred_to"),
                        "turns": len(details.get("turns") or [])}
         name = _EVENT_NAMES.get(event_type, "call." + event_type)
+        pending = self.leg.status_write
+        if pending is not None and not pending.done():
+            # The answered write runs beside the greeting; agent events come after it.
+            await asyncio.wait([pending])
         await self.control.record_event(self.leg.call_id, name, details)
 
     async def run(self) -> None:
@@ -114,8 +118,10 @@ class AgentRun:
             await self._unavailable(str(exc))
             return
         rtp_leg = RtpAgentLeg(self.leg)
+        allow_private = await self.control.allows_private_urls(self.leg.call.app_id)
         session = AgentSession(self.spec, rtp_leg, engines, context=self.leg.call.context,
-                               call_id=self.leg.call_id, on_event=self._on_event)
+                               call_id=self.leg.call_id, on_event=self._on_event,
+                               allow_private_tools=allow_private or None)
         try:
             outcome = await session.run()
         except Exception:

@@ -133,10 +133,19 @@ class CallManager:
         """The call is up: record it, start recording, greet if an agent owns it."""
         leg.answered_at = time.monotonic()
         leg.status = CallStatus.IN_PROGRESS
-        if leg.status_write is not None:
-            await leg.status_write  # ringing first, then answered
-        await self.control.transition(leg.call_id, CallStatus.IN_PROGRESS,
-                                      {"answered_at": now_iso()}, {})
+        previous = leg.status_write
+        answered_at = now_iso()
+
+        async def write_answered() -> None:
+            if previous is not None:
+                await asyncio.wait([previous])  # ringing first (even if it failed), then answered
+            await self.control.transition(leg.call_id, CallStatus.IN_PROGRESS,
+                                          {"answered_at": answered_at}, {})
+
+        # The caller hears the greeting without waiting for the answered write (a DynamoDB
+        # round trip); events of the call wait for it (see AgentRun._on_event), so the
+        # timeline still reads answered first.
+        leg.status_write = asyncio.ensure_future(write_answered())
         if leg.call.recording:
             leg.session.start_recording()
             leg.recording = True

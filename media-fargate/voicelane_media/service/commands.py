@@ -125,7 +125,8 @@ async def gather(leg: CallLeg, body: dict[str, Any]) -> None:
     if body.get("input", "dtmf") in ("speech", "dtmf_speech"):
         details = await _gather_speech(leg, body, g)
     else:
-        details = {"digits": g.digits, "reason": await g.run()}
+        reason = await g.run()  # digits are read once the gather has ended
+        details = {"digits": g.digits, "reason": reason}
     leg.gather = None
     await leg.manager.control.record_event(leg.call_id, "call.gather.ended", details)
 

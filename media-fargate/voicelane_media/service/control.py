@@ -97,6 +97,11 @@ class ControlPlane:
     async def number(self, e164: str) -> Number | None:
         return await self._run(self.container.number_repo.get, e164)
 
+    async def allows_private_urls(self, app_id: str) -> bool:
+        """The app's `allow_private_webhooks` (also governs agents' HTTP tools)."""
+        app = await self._run(self.container.apps.apps.get_app, app_id)
+        return bool(app and app.allow_private_webhooks)
+
     async def agent(self, app_id: str, agent_id: str) -> Agent | None:
         return await self._run(self.container.agent_repo.get, app_id, agent_id)
 

@@ -206,8 +206,12 @@ class CallLeg:
             changes["metrics"] = self.metrics
         details = {"end_reason": end_reason, "sip_cause": sip_cause, "duration_s": duration,
                    "quality": quality}
-        if self.status_write is not None and not self.status_write.done():
-            await self.status_write
+        if self.status_write is not None:
+            # An earlier status write that failed must not keep the call from ending.
+            await asyncio.wait([self.status_write])
+            if not self.status_write.cancelled() and self.status_write.exception() is not None:
+                log.warning("status write of %s failed: %r", self.call_id,
+                            self.status_write.exception())
         await self.manager.control.transition(self.call_id, target, changes, details)
         for task in list(self.tasks):
             if task is not asyncio.current_task():
