@@ -1,19 +1,17 @@
-"""SIP dialogs (RFC 3261 section 12) on asyncio: state, in-dialog requests, routing.
-
-A dialog is created by a 2xx to INVITE (either side). It knows its route set (Record-Route),
-the remote target (Contact), both CSeq spaces, and builds and sends BYE, re-INVITE, INFO,
-REFER and NOTIFY through the transaction layer.
+"""SIP dialogs on asyncio: the pure dialog state (``voicelane_media.sip.dialog``) plus who owns
+it, where its messages go, and sending BYE, re-INVITE, INFO, REFER and NOTIFY through the
+transaction layer.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Protocol
 
-from voicelane_media.sip.headers import NameAddr
-from voicelane_media.sip.message import Headers, SipRequest, SipResponse
+from voicelane_media.sip.dialog import DialogState
+from voicelane_media.sip.message import SipRequest, SipResponse
 from voicelane_media.sip.uri import SipUri
 
 from .transactions import ServerTransaction, new_branch
@@ -40,58 +38,39 @@ def peer_for_uri(uri: str, default_transport: str) -> Peer:
 
 
 @dataclass
-class Dialog:
-    """Dialog state; ``local`` is always this node's side."""
+class Dialog(DialogState):
+    """A live dialog of this node's user agent (the state is :class:`DialogState`)."""
 
     ua: UserAgent
-    call_id: str
-    local_tag: str
-    remote_tag: str
-    local_uri: str  # our From (UAC) or To (UAS) header value without tag
-    remote_uri: str
-    remote_target: str  # the peer's Contact URI
-    route_set: list[str]
-    local_seq: int
-    remote_seq: int
     transport: str
     peer: Peer  # where the dialog's first message came from / went to (fallback next hop)
     handler: DialogHandler | None = None
     ended: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.call_id, self.local_tag)
+    @classmethod
+    def of(cls, state: DialogState, ua: UserAgent, peer: Peer) -> Dialog:
+        """A live dialog over ``peer``'s transport from its state; registers it with the UA."""
+        values = {f.name: getattr(state, f.name) for f in fields(DialogState)}
+        dialog = cls(**values, ua=ua, transport=peer.transport, peer=peer)
+        ua.dialogs[dialog.key] = dialog
+        return dialog
 
     def next_hop(self) -> Peer:
         """First Route (loose routing) or the remote target, over the dialog's transport."""
         try:
-            target = self.route_set[0] if self.route_set else self.remote_target
-            return peer_for_uri(NameAddr.parse(target).uri if "<" in target else target,
-                                self.transport)
+            return peer_for_uri(self.next_hop_uri(), self.transport)
         except ValueError:
             return self.peer
 
     def build(self, method: str, headers: Iterable[tuple[str, str]] = (), body: bytes = b"",
               content_type: str | None = None, *, seq: int | None = None) -> SipRequest:
         """A request inside this dialog (new branch; CSeq advanced unless ``seq`` given)."""
-        if seq is None:
-            self.local_seq += 1
-            seq = self.local_seq
-        h = Headers()
-        h.add("Via", self.ua.via(self.transport, new_branch()))
-        for route in self.route_set:
-            h.add("Route", route)
-        h.add("Max-Forwards", "70")
-        h.add("From", f"{self.local_uri};tag={self.local_tag}")
-        h.add("To", f"{self.remote_uri};tag={self.remote_tag}")
-        h.add("Call-ID", self.call_id)
-        h.add("CSeq", f"{seq} {method}")
-        h.add("Contact", self.ua.contact(self.transport))
-        h.add("User-Agent", self.ua.settings.user_agent)
-        for name, value in headers:
-            h.add(name, value)
-        return SipRequest.build(method, self.remote_target, list(h), body, content_type)
+        return self.build_request(
+            method, via=self.ua.via(self.transport, new_branch()),
+            contact=self.ua.contact(self.transport),
+            headers=[("User-Agent", self.ua.settings.user_agent), *headers],
+            body=body, content_type=content_type, seq=seq)
 
     async def request(self, method: str, headers: Iterable[tuple[str, str]] = (),
                       body: bytes = b"", content_type: str | None = None) -> SipResponse:
@@ -117,25 +96,3 @@ class Dialog:
             return await self.request("BYE", headers)
         finally:
             self.ua.forget(self)
-
-    def accept_remote_seq(self, request: SipRequest) -> bool:
-        """RFC 3261 12.2.2: lower CSeq than the last one -> 500; ACK/CANCEL reuse it."""
-        seq = request.cseq.seq
-        if request.method in ("ACK", "CANCEL"):
-            return True
-        if self.remote_seq and seq <= self.remote_seq:
-            return False
-        self.remote_seq = seq
-        return True
-
-    def update_target(self, request: SipRequest) -> None:
-        """Target refresh (re-INVITE may change the Contact)."""
-        contacts = request.contacts
-        if contacts:
-            self.remote_target = contacts[0].uri
-
-
-def route_set_from(record_routes: list[str], *, uac: bool) -> list[str]:
-    """The dialog's route set: Record-Route as received (UAS) or reversed (UAC)."""
-    routes = [str(NameAddr.parse(r)) for r in record_routes]
-    return list(reversed(routes)) if uac else routes

@@ -11,9 +11,10 @@ import asyncio
 import logging
 from collections.abc import Callable
 
+from voicelane_media.sip.dialog import DialogState
 from voicelane_media.sip.message import SipRequest, SipResponse, make_response
 
-from .dialog import Dialog, route_set_from
+from .dialog import Dialog
 from .settings import MediaSettings
 from .transactions import ServerTransaction, TransactionLayer, new_tag
 from .transport import Peer, SipTransport
@@ -62,30 +63,13 @@ class IncomingInvite:
     async def answer(self, sdp: bytes) -> Dialog:
         """Send 200 with the SDP answer; the dialog is confirmed when the ACK arrives."""
         req = self.request
-        contacts = req.contacts
-        dialog = Dialog(
-            ua=self.ua, call_id=req.call_id, local_tag=self.local_tag,
-            remote_tag=req.from_addr.tag or "", local_uri=_without_tag(req.headers.get("To")),
-            remote_uri=_without_tag(req.headers.get("From")),
-            remote_target=contacts[0].uri if contacts else req.from_addr.uri,
-            route_set=route_set_from([str(r) for r in req.record_routes], uac=False),
-            local_seq=0, remote_seq=req.cseq.seq, transport=self.peer.transport, peer=self.peer,
-        )
+        dialog = Dialog.of(DialogState.as_uas(req, self.local_tag), self.ua, self.peer)
         self.dialog = dialog
-        self.ua.dialogs[dialog.key] = dialog
         response = self._response(200, body=sdp, content_type="application/sdp")
         for rr in req.headers.lines("Record-Route"):
             response.headers.add("Record-Route", rr)
         await self.tx.respond(response)
         return dialog
-
-
-def _without_tag(value: str | None) -> str:
-    from voicelane_media.sip.headers import NameAddr
-
-    addr = NameAddr.parse(value or "")
-    addr.params = [(k, v) for k, v in addr.params if k.lower() != "tag"]
-    return str(addr)
 
 
 class UserAgent:

@@ -8,11 +8,12 @@ import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from voicelane_media.sip.dialog import DialogState
 from voicelane_media.sip.digest import Challenge, authorization
 from voicelane_media.sip.grammar import SipParseError
 from voicelane_media.sip.message import Headers, SipRequest, SipResponse
 
-from .dialog import Dialog, route_set_from
+from .dialog import Dialog
 from .transactions import new_branch, new_tag
 from .transport import Peer
 from .ua import UserAgent
@@ -117,17 +118,8 @@ class OutgoingInvite:
         return ("Authorization" if response.status == 401 else "Proxy-Authorization", value)
 
     async def _confirm(self, response: SipResponse) -> None:
-        contacts = response.contacts
-        transport = self.peer.transport
-        self.dialog = Dialog(
-            ua=self.ua, call_id=self.call_id, local_tag=self.local_tag,
-            remote_tag=response.to_addr.tag or "", local_uri=f"<{self.from_uri}>",
-            remote_uri=f"<{self.to_uri}>",
-            remote_target=contacts[0].uri if contacts else self.request_uri,
-            route_set=route_set_from([str(r) for r in response.record_routes], uac=True),
-            local_seq=self.seq, remote_seq=0, transport=transport, peer=self.peer,
-        )
-        self.ua.dialogs[self.dialog.key] = self.dialog
+        assert self.current is not None
+        self.dialog = Dialog.of(DialogState.as_uac(self.current, response), self.ua, self.peer)
         ack = self.dialog.build("ACK", seq=self.seq)
         await self.ua.layer.send_stateless(ack, self.dialog.next_hop())
 
