@@ -1,8 +1,10 @@
-"""Header names and structured header values: name-addr, Via, CSeq (RFC 3261 section 20)."""
+"""Header names, the header block of a message (:class:`Headers`) and structured header values:
+name-addr, Via, CSeq (RFC 3261 sections 7.3 and 20)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from .grammar import (
@@ -16,6 +18,7 @@ from .grammar import (
     quote,
     read_quoted,
     set_param,
+    split_commas,
 )
 from .uri import SipUri, has_scheme, parse_hostport
 
@@ -236,3 +239,60 @@ class CSeq:
 
     def __str__(self) -> str:
         return f"{self.seq} {self.method}"
+
+
+class Headers:
+    """Ordered header lines; names compared case-insensitively, compact forms expanded."""
+
+    def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
+        self._items: list[tuple[str, str]] = [(canonical_name(k), v) for k, v in items]
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(list(self._items))
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.get(name) is not None
+
+    def get(self, name: str) -> str | None:
+        lname = canonical_name(name).lower()
+        for k, v in self._items:
+            if k.lower() == lname:
+                return v
+        return None
+
+    def lines(self, name: str) -> list[str]:
+        """Values of every line named ``name``, unsplit."""
+        lname = canonical_name(name).lower()
+        return [v for k, v in self._items if k.lower() == lname]
+
+    def get_all(self, name: str) -> list[str]:
+        """All values; multi-value headers are split on top-level commas."""
+        values = self.lines(name)
+        if canonical_name(name).lower() in MULTI_VALUE:
+            return [item for v in values for item in split_commas(v)]
+        return values
+
+    def add(self, name: str, value: str) -> None:
+        self._items.append((canonical_name(name), value))
+
+    def set(self, name: str, value: str) -> None:
+        """Replace every line named ``name`` with one line, at the first one's position."""
+        lname = canonical_name(name).lower()
+        idx = next((i for i, (k, _) in enumerate(self._items) if k.lower() == lname), None)
+        self.remove(name)
+        if idx is None:
+            self._items.append((canonical_name(name), value))
+        else:
+            self._items.insert(idx, (canonical_name(name), value))
+
+    def remove(self, name: str) -> None:
+        lname = canonical_name(name).lower()
+        self._items = [(k, v) for k, v in self._items if k.lower() != lname]
+
+    def copy(self) -> Headers:
+        out = Headers()
+        out._items = list(self._items)
+        return out
