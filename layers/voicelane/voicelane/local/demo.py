@@ -14,7 +14,7 @@ import json
 import os
 import threading
 import time
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -247,6 +247,22 @@ def _print_results(call: dict[str, Any], transcript: dict[str, Any], phone: Any)
           f"{call['duration_s']} s, MOS {(call.get('quality') or {}).get('mos')}")
 
 
+def _scheduled_callback(api: httpx.Client) -> None:
+    """The rest of the Calls API: schedule a callback, list calls, cancel the callback."""
+    when = (datetime.now(UTC) + timedelta(days=1)).isoformat(timespec="seconds")
+    callback = _check(api.post("/v1/calls", json={
+        "from": AGENT_NUMBER, "to": CALLER_NUMBER, "scheduled_at": when,
+        "metadata": {"source": "demo", "kind": "callback"}}))
+    print(f"\n== scheduled a callback {callback['id']} for {callback['scheduled_at']} "
+          f"(status {callback['status']})")
+    listed = _check(api.get("/v1/calls", params={"limit": 5}))["data"]
+    print("GET /v1/calls: " + ", ".join(f"{c['id']} {c['status']}" for c in listed))
+    canceled = _check(api.post(f"/v1/calls/{callback['id']}/hangup"))
+    timeline = _check(api.get(f"/v1/calls/{callback['id']}/events"))["data"]
+    print(f"canceled it: status {canceled['status']}, end_reason {canceled['end_reason']}; "
+          "timeline " + " -> ".join(f"#{e['sequence']} {e['type']}" for e in timeline))
+
+
 def run_demo(api_port: int = 8000, output: Path = Path("demo-output")) -> int:
     from voicelane_media.sim import PhoneThread
 
@@ -304,6 +320,7 @@ def run_demo(api_port: int = 8000, output: Path = Path("demo-output")) -> int:
         print(f"\nwrote {output}/: transcript.json, metrics.json, recording.wav (dual-channel: "
               "caller left, agent right), call.json, events.json, phone.json")
         print(f"booking endpoint received: {booking.requests}")
+        _scheduled_callback(api)
         return 0
     finally:
         if live is not None:
