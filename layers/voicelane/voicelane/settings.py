@@ -39,7 +39,9 @@ class Settings(BaseSettings):
     webhook_retry_schedule: str = "0,5,300,1800,7200,18000,36000,36000"
     webhook_timeout_s: float = Field(default=10.0, gt=0, le=30)
     webhook_secret_grace_s: int = Field(default=24 * 3600, ge=0, le=7 * 24 * 3600)
-    webhook_dispatch_concurrency: int = Field(default=16, ge=1, le=256)
+    # POSTs of one batch in flight at once: at least the batch size, or one slow receiver in
+    # each wave holds the whole batch for a timeout per wave.
+    webhook_dispatch_concurrency: int = Field(default=64, ge=1, le=256)
     webhook_deliveries_dlq_url: str = ""
     events_ws_management_url: str = Field(
         default="", description="API Gateway WebSocket management endpoint (AWS only)."

@@ -59,10 +59,13 @@ class SqsDeliveryQueue:
             failed += [chunk[int(f["Id"])] for f in resp.get("Failed", [])]
         return failed
 
-    def defer(self, receipt_handle: str, delay_s: int) -> None:
-        aws.client("sqs", self.settings).change_message_visibility(
-            QueueUrl=self.url, ReceiptHandle=receipt_handle, VisibilityTimeout=min(delay_s, 43_000)
-        )
+    def defer(self, deferrals: list[tuple[str, int]]) -> None:
+        sqs = aws.client("sqs", self.settings)
+        for start in range(0, len(deferrals), 10):
+            sqs.change_message_visibility_batch(QueueUrl=self.url, Entries=[
+                {"Id": str(i), "ReceiptHandle": handle, "VisibilityTimeout": min(delay, 43_000)}
+                for i, (handle, delay) in enumerate(deferrals[start : start + 10])
+            ])
 
     def dead_letter(self, delivery_id: str, reason: str) -> None:
         aws.client("sqs", self.settings).send_message(

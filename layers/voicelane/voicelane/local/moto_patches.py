@@ -252,11 +252,11 @@ def serve(port: int) -> None:
     import logging
     import time
 
-    from moto.server import ThreadedMotoServer
+    from voicelane.local.keepalive_wsgi import KeepAliveWsgiServer, moto_app
 
     install()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False).start()
+    KeepAliveWsgiServer(moto_app(), port).start()
     while True:
         time.sleep(3600)
 

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-from moto.server import ThreadedMotoServer
+from voicelane.local.keepalive_wsgi import KeepAliveWsgiServer, moto_app
 
 
 def free_port() -> int:
@@ -39,7 +39,7 @@ class LocalAws:
             own_process = os.environ.get("VOICELANE_MOTO_PROCESS", "") in ("1", "true")
         self.own_process = own_process
         self.process: subprocess.Popen[bytes] | None = None
-        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self.server: KeepAliveWsgiServer | None = None
 
     @property
     def endpoint(self) -> str:
@@ -52,7 +52,7 @@ class LocalAws:
         fake_credentials()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         if not self.own_process:
-            self.server.start()
+            self.server = KeepAliveWsgiServer(moto_app(), self.port).start()
             return self
         self.process = subprocess.Popen(
             [sys.executable, "-m", "voicelane.local.moto_patches", str(self.port)])
@@ -70,5 +70,5 @@ class LocalAws:
         if self.process is not None:
             self.process.terminate()
             self.process.wait(timeout=10)
-        else:
+        elif self.server is not None:
             self.server.stop()

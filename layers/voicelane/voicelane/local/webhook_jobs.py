@@ -190,7 +190,20 @@ def event_router_job(c: Container) -> Job:
     return Job("event-router", feeder.poll, 0.05)
 
 
-@register
-def webhook_dispatcher_job(c: Container) -> Job:
-    feeder = QueueFeeder(c, load_handler("webhook_dispatcher"))
-    return Job("webhook-dispatcher", feeder.poll, 0.05)
+# Like Lambda's SQS event source, several batches are in flight at once: a batch lasts as long
+# as its slowest POST (up to the timeout), so one poller alone caps deliveries at a batch per
+# timeout. Pollers x batch stays within the dispatcher's concurrency (its shared POST pool).
+DISPATCHER_POLLERS = 2
+
+
+def _dispatcher_job(n: int) -> Callable[[Container], Job]:
+    def factory(c: Container) -> Job:
+        feeder = QueueFeeder(c, load_handler("webhook_dispatcher"))
+        batch = max(1, min(50, c.settings.webhook_dispatch_concurrency // DISPATCHER_POLLERS))
+        return Job(f"webhook-dispatcher-{n}", lambda: feeder.poll(batch), 0.05)
+
+    return factory
+
+
+for _n in range(DISPATCHER_POLLERS):
+    register(_dispatcher_job(_n))

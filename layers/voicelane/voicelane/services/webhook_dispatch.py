@@ -91,10 +91,10 @@ class WebhookDispatcher:
             if updated is not None:
                 changed[updated.delivery_id] = updated
         self.repo.save_deliveries(list(changed.values()))
-        for m in messages:
-            o = outcomes[m.message_id]
-            if not o.done:
-                self.queue.defer(m.receipt_handle, o.retry_in_s)
+        deferrals = [(m.receipt_handle, outcomes[m.message_id].retry_in_s) for m in messages
+                     if not outcomes[m.message_id].done]
+        if deferrals:
+            self.queue.defer(deferrals)
         return outcomes
 
     def _one(self, message: QueuedDelivery, d: Delivery | None,

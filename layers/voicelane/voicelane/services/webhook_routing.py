@@ -24,6 +24,7 @@ from voicelane.webhook_ports import DeliveryQueue, EventPublisher, LiveStream, W
 log = logging.getLogger("voicelane.webhooks.router")
 ROUTED = "ROUTED"
 EVENTBRIDGE = "EVENTBRIDGE"
+MAX_TRANSACTION_ITEMS = 100  # DynamoDB's TransactWriteItems limit
 
 
 @dataclass
@@ -89,12 +90,23 @@ class EventRouter:
         todo = [e for e in events if e.event_id not in done]
         result.skipped = len(events) - len(todo)
         endpoints: dict[str, list[WebhookEndpoint]] = {}
-        to_send: dict[str, str] = {}  # delivery id -> event id
+        plans: list[tuple[RoutedEvent, list[Delivery]]] = []
         for ev in todo:
             try:
                 if ev.app_id not in endpoints:
                     endpoints[ev.app_id] = self.repo.list_endpoints(ev.app_id)
-                for d in self._deliveries(ev, endpoints[ev.app_id]):
+                plans.append((ev, self._deliveries(ev, endpoints[ev.app_id])))
+            except Exception:
+                log.exception("routing event %s failed", ev.event_id)
+                result.failed.add(ev.event_id)
+        claimed = self._create_all_new(plans)
+        to_send: dict[str, str] = {}  # delivery id -> event id
+        for ev, deliveries in plans:
+            if ev.event_id in claimed:
+                to_send.update((d.delivery_id, ev.event_id) for d in deliveries)
+                continue
+            try:
+                for d in deliveries:
                     existing = self.repo.create_delivery(d)
                     # An existing, never-attempted delivery was created by a run that failed
                     # before its message was sent: send it (the dispatcher drops duplicates).
@@ -107,12 +119,44 @@ class EventRouter:
         unsent = self.queue.send(list(to_send)) if to_send else []
         result.failed |= {to_send[d] for d in unsent}
         result.deliveries_enqueued = len(to_send) - len(unsent)
-        result.failed |= self._publish([e for e in todo if e.event_id not in result.failed], result)
+        result.failed |= self._publish([e for e in todo if e.event_id not in result.failed],
+                                       claimed, result)
         routed = [e for e in todo if e.event_id not in result.failed]
         for ev in routed:
             self._push(ev)
         self.repo.put_markers([e.event_id for e in routed], ROUTED)
         return result
+
+    def _create_all_new(self, plans: list[tuple[RoutedEvent, list[Delivery]]]) -> set[str]:
+        """The common case in few requests: events seen for the first time get their deliveries
+        and their EventBridge claim in one transaction per chunk (<= 100 items). A chunk with
+        anything already there (a replay) writes nothing; its events take the per-item path.
+        Returns the events whose deliveries were created and publication claimed."""
+        done: set[str] = set()
+
+        def create(chunk: list[tuple[RoutedEvent, list[Delivery]]]) -> None:
+            if not chunk or sum(len(ds) + 1 for _, ds in chunk) > MAX_TRANSACTION_ITEMS:
+                return  # an event with too many endpoints for one transaction: per item
+            try:
+                ok = self.repo.create_deliveries_and_claim(
+                    [d for _, ds in chunk for d in ds], [ev.event_id for ev, _ in chunk],
+                    EVENTBRIDGE)
+            except Exception:
+                log.exception("creating the deliveries of %d events at once failed", len(chunk))
+                ok = False
+            if ok:
+                done.update(ev.event_id for ev, _ in chunk)
+
+        chunk: list[tuple[RoutedEvent, list[Delivery]]] = []
+        size = 0
+        for ev, deliveries in plans:
+            if chunk and size + len(deliveries) + 1 > MAX_TRANSACTION_ITEMS:
+                create(chunk)
+                chunk, size = [], 0
+            chunk.append((ev, deliveries))
+            size += len(deliveries) + 1
+        create(chunk)
+        return done
 
     def _deliveries(self, ev: RoutedEvent, endpoints: list[WebhookEndpoint]) -> list[Delivery]:
         import json
@@ -137,9 +181,11 @@ class EventRouter:
             for ep_id, url in targets
         ]
 
-    def _publish(self, events: list[RoutedEvent], result: RouteResult) -> set[str]:
+    def _publish(self, events: list[RoutedEvent], already_claimed: set[str],
+                 result: RouteResult) -> set[str]:
         """PutEvents once per event: a conditional marker claims the publication first."""
-        claimed = [e for e in events if self.repo.claim_marker(e.event_id, EVENTBRIDGE)]
+        claimed = [e for e in events if e.event_id in already_claimed
+                   or self.repo.claim_marker(e.event_id, EVENTBRIDGE)]
         if not claimed:
             return set()
         try:

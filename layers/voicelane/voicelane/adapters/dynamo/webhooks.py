@@ -129,6 +129,21 @@ class DynamoWebhookRepository:
             return None
         return self.get_delivery(delivery.delivery_id)
 
+    def create_deliveries_and_claim(self, deliveries: list[Delivery], event_ids: list[str],
+                                    kind: str) -> bool:
+        absent = "attribute_not_exists(pk)"
+        items = [self.table.tx_put(delivery_item(d), absent) for d in deliveries]
+        items += [self.table.tx_put(self._marker(e, kind), absent) for e in event_ids]
+        if not items:
+            return True
+        try:
+            self.table.transact(items)
+            return True
+        except ClientError as exc:
+            if error_code(exc) == "TransactionCanceledException":
+                return False
+            raise
+
     def get_delivery(self, delivery_id: str) -> Delivery | None:
         item = self.table.get(f"DELIVERY#{delivery_id}", "DELIVERY")
         return Delivery.model_validate(strip_keys(item)) if item else None
