@@ -1,8 +1,9 @@
 """Make moto usable under load (local stack only).
 
-1. One request at a time: moto's backends are plain dicts and lists that concurrent requests
-   mutate while others iterate them ("dictionary changed size during iteration"); a lock
-   around moto's WSGI application serializes them (under the GIL they barely overlapped).
+1. One DynamoDB request at a time: moto's backends are plain dicts and lists that concurrent
+   requests mutate while others iterate them ("dictionary changed size during iteration"); a
+   lock around moto's WSGI application serializes DynamoDB requests (under the GIL they barely
+   overlapped). Other services are left concurrent: an SQS long poll waits up to 20 s.
 2. Queries without whole-table sorts: moto answers every Query (on the table and on a GSI) by
    sorting ALL items of the table with Python comparisons and then filtering them, so each
    query costs O(n log n) in the table's size. The replacement hands moto's query only the
@@ -46,6 +47,10 @@ def _serialize_requests() -> None:
     original = DomainDispatcherApplication.__call__
 
     def call(self: Any, environ: dict[str, Any], start_response: Any) -> Any:
+        # Only DynamoDB (and its streams) races; an SQS long poll must not hold the lock for
+        # its whole wait, or every other request (the media node's claims too) stalls behind it.
+        if not str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith("DynamoDB"):
+            return original(self, environ, start_response)
         with _LOCK:
             return original(self, environ, start_response)
 
