@@ -1,0 +1,61 @@
+"""The samples of the functions added with the media plane and webhooks, invoked on their handlers."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import time
+from typing import Any
+
+from function_helpers import EVENTS_DIR, Deployment, LambdaContext, load_event
+from voicelane.resources import FUNCTIONS
+
+
+def handler(module: str) -> Any:
+    return importlib.import_module(f"functions.{module}").handler
+
+
+def test_every_function_has_a_sample_event() -> None:
+    samples = {p.name.split(".")[0] for p in EVENTS_DIR.glob("*.json")}
+    assert {f.module for f in FUNCTIONS} <= samples
+
+
+def test_api_trunks_adds_a_trunk_without_showing_its_password(
+        deployment: Deployment, context: LambdaContext) -> None:
+    event = load_event("api_trunks", **deployment.values(TRUNK_PASSWORD="pa55-word"))
+    response = handler("api_trunks")(event, context)
+    assert response["statusCode"] == 201, response
+    trunk = json.loads(response["body"])
+    assert trunk["name"] == "carrier-a" and trunk["has_password"] is True
+    assert "pa55-word" not in response["body"]
+    stored = deployment.container.trunks.for_app(deployment.app_id)
+    assert [t.trunk_id for t in stored if t.trunk_id == trunk["id"]] == [trunk["id"]]
+
+
+def test_api_webhooks_lists_the_apps_endpoints(deployment: Deployment,
+                                               context: LambdaContext) -> None:
+    response = handler("api_webhooks")(load_event("api_webhooks", **deployment.values()), context)
+    assert response["statusCode"] == 200, response
+    assert isinstance(json.loads(response["body"])["data"], list)
+
+
+def test_events_ws_connects_a_key_and_refuses_a_bad_one(deployment: Deployment,
+                                                        context: LambdaContext) -> None:
+    connection = f"conn-{time.time_ns()}"
+    ok = handler("events_ws")(load_event("events_ws", **deployment.values(CONNECTION_ID=connection)),
+                              context)
+    assert ok["statusCode"] == 200
+    bad = handler("events_ws")(
+        load_event("events_ws", **deployment.values(CONNECTION_ID="x", API_KEY="sk_test_nope")),
+        context)
+    assert bad["statusCode"] == 401
+
+
+def test_node_sweeper_ends_the_calls_of_a_silent_node(deployment: Deployment,
+                                                      context: LambdaContext) -> None:
+    c = deployment.container
+    node = c.nodes.register(f"gone-{time.time_ns()}", "http://127.0.0.1:9", capacity=1)
+    c.node_repo.put(node.model_copy(update={"heartbeat_at": time.time() - 600}))
+    result = handler("node_sweeper")(load_event("node_sweeper"), context)
+    assert isinstance(result["ended"], list)
+    assert c.node_repo.get(node.node_id) is None  # a silent node without calls is forgotten
