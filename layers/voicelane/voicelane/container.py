@@ -205,7 +205,8 @@ class Container:
     @cached_property
     def webhook_dispatcher(self) -> WebhookDispatcher:
         from voicelane.adapters.dynamo.directory import DynamoAppRepository
-        from voicelane.adapters.webhook_io import HttpWebhookSender, SystemResolver
+        from voicelane.adapters.webhook_http import HttpWebhookSender
+        from voicelane.adapters.webhook_io import SystemResolver
         from voicelane.domain.webhooks import parse_schedule
         from voicelane.services.webhook_dispatch import DispatchConfig, WebhookDispatcher
 
@@ -213,7 +214,7 @@ class Container:
         config = DispatchConfig(parse_schedule(s.webhook_retry_schedule), s.webhook_timeout_s,
                                 s.webhook_dispatch_concurrency)
         return WebhookDispatcher(self.webhook_repo, self.delivery_queue,
-                                 HttpWebhookSender(max(16, s.webhook_dispatch_concurrency)),
+                                 HttpWebhookSender(),
                                  SystemResolver(), DynamoAppRepository(self.table), config)
 
 

@@ -1,5 +1,5 @@
-"""The fan-out's I/O: the deliveries queue, the event bus, HTTP to receivers, DNS, and pushes to
-API Gateway WebSocket connections."""
+"""The fan-out's I/O: the deliveries queue, the event bus, DNS, and pushes to API Gateway
+WebSocket connections (HTTP to receivers: adapters/webhook_http.py)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,7 @@ import socket
 import time
 from functools import cached_property
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import httpx
 from botocore.exceptions import ClientError
 
 from voicelane import resources
@@ -21,7 +19,7 @@ from voicelane.adapters import aws
 from voicelane.adapters.dynamo.codec import error_code
 from voicelane.adapters.queues import queue_url
 from voicelane.settings import Settings
-from voicelane.webhook_ports import HttpResult, IpAddress
+from voicelane.webhook_ports import IpAddress
 
 log = logging.getLogger("voicelane.webhooks")
 
@@ -115,48 +113,6 @@ def retry_after_seconds(value: str | None) -> int | None:
     except (TypeError, ValueError):
         return None
     return max(0, int(when.timestamp() - time.time()))
-
-
-class HttpWebhookSender:
-    """POSTs to the address the SSRF check approved (no re-resolution, so no DNS rebinding),
-    with the URL's host in `Host` and TLS SNI/certificate checks; never follows redirects."""
-
-    def __init__(self, max_connections: int = 64) -> None:
-        self.client = httpx.Client(
-            follow_redirects=False,
-            limits=httpx.Limits(max_connections=max_connections,
-                                max_keepalive_connections=max_connections),
-        )
-
-    def post(
-        self, url: str, ip: IpAddress, body: str, headers: dict[str, str], timeout_s: float
-    ) -> HttpResult:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        literal = f"[{ip}]" if isinstance(ip, ipaddress.IPv6Address) else str(ip)
-        netloc = literal + (f":{parts.port}" if parts.port else "")
-        pinned = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
-        host_header = host + (f":{parts.port}" if parts.port else "")
-        started = time.monotonic()
-        try:
-            resp = self.client.post(
-                pinned,
-                content=body.encode(),
-                headers={**headers, "host": host_header, "content-type": "application/json",
-                         "user-agent": "Voicelane-Webhooks/1"},
-                timeout=timeout_s,
-                extensions={"sni_hostname": host} if parts.scheme == "https" else {},
-            )
-        except httpx.TimeoutException as exc:
-            return HttpResult(None, _ms(started), f"timeout: {type(exc).__name__}")
-        except httpx.HTTPError as exc:
-            return HttpResult(None, _ms(started), f"connection error: {type(exc).__name__}: {exc}"[:300])
-        return HttpResult(resp.status_code, _ms(started), None,
-                          retry_after_seconds(resp.headers.get("retry-after")))
-
-
-def _ms(started: float) -> int:
-    return int((time.monotonic() - started) * 1000)
 
 
 class SystemResolver:
