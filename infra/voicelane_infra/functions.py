@@ -70,13 +70,13 @@ def validate_grant(grant: str) -> None:
     if grant in SIMPLE_GRANTS:
         return
     parts = grant.split(":")
-    if len(parts) == 3 and parts[0] == "queue" and parts[2] in {"send"}:
+    if len(parts) == 3 and parts[0] in {"queue", "dlq"} and parts[2] in {"send"}:
         return
     if len(parts) == 2 and parts[0] == "invoke" and parts[1]:
         return
     raise ValueError(
         f"unknown grant {grant!r}: use one of {', '.join(SIMPLE_GRANTS)}, "
-        "queue:<logical id>:send, invoke:<function name>"
+        "queue:<logical id>:send, dlq:<logical id>:send, invoke:<function name>"
     )
 
 
@@ -252,6 +252,12 @@ class Functions(Construct):
             removal_policy=RemovalPolicy.DESTROY,
         )
         environment = {**self.common_env, "POWERTOOLS_SERVICE_NAME": f"voicelane-{fdef.name}"}
+        for grant in fdef.grants:
+            kind, _, rest = grant.partition(":")
+            if kind == "dlq":  # e.g. the dispatcher dead-letters deliveries itself
+                logical_id = rest.split(":")[0]
+                environment[env(f"{logical_id.replace('-', '_')}_dlq_url")] = (
+                    self.props.queues.dead_letter_queues[logical_id].queue_url)
         if "http" in fdef.triggers:
             environment[env("session_token_secret")] = (
                 self.props.data.session_token_secret.secret_value.unsafe_unwrap()
@@ -336,6 +342,8 @@ class Functions(Construct):
             parts = grant.split(":")
             if parts[0] == "queue":
                 statements.append(g.queue_send(self.props.queues.queue(parts[1])))
+            elif parts[0] == "dlq":
+                statements.append(g.queue_send(self.props.queues.dead_letter_queues[parts[1]]))
             elif parts[0] == "invoke":
                 target = self.functions.get(parts[1])
                 if target is None:
@@ -375,6 +383,13 @@ class Functions(Construct):
                         max_record_age=Duration.hours(24),
                         report_batch_item_failures=True,
                         on_failure=sources.SqsDlq(props.queues.stream_failures),
+                        # Only inserted call/app events reach the router (the local runner's
+                        # StreamFeeder applies the same filter).
+                        filters=[lambda_.FilterCriteria.filter({
+                            "eventName": lambda_.FilterRule.is_equal("INSERT"),
+                            "dynamodb": {"NewImage": {"entity": {"S": lambda_.FilterRule.or_(
+                                "event", "app_event")}}},
+                        })],
                     )
                 )
             elif kind == "schedule":

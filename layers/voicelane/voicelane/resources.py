@@ -115,7 +115,8 @@ class FunctionDef:
 
     grants (infra turns each into a least-privilege IAM statement; unknown ones fail synth):
       ``table:read`` ``table:write`` ``bucket:read`` ``bucket:write`` ``bus:put``
-      ``queue:<logical id>:send`` ``scheduler:manage`` ``invoke:<function name>``
+      ``queue:<logical id>:send`` ``dlq:<logical id>:send`` (its DLQ; sets its URL setting)
+      ``scheduler:manage`` ``invoke:<function name>``
       ``media:internal`` (calls media nodes' internal HTTP endpoint: the function runs in the VPC)
       ``websocket:manage`` (posts to connections of the events WebSocket API)
     """
@@ -193,7 +194,8 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         "webhook-dispatcher",
         "webhook_dispatcher",
         "sqs:webhook-deliveries",
-        grants=("table:write",),
+        # It moves a delivery to the DLQ itself after its last attempt (docs/webhooks.md).
+        grants=("table:write", "dlq:webhook-deliveries:send"),
     ),
     FunctionDef("node-sweeper", "node_sweeper", "schedule:rate(1 minute)", grants=("table:write",)),
     FunctionDef(
