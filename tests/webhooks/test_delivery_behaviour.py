@@ -80,23 +80,42 @@ def test_live_keys_need_https(local_platform: LocalPlatform, container: Containe
     assert "https" in resp.json()["error"]["details"]["reason"]
 
 
+def test_create_call_refuses_a_private_webhook_url_and_writes_nothing(
+    container: Container, new_tenant: Callable[..., Tenant], local_platform: LocalPlatform
+) -> None:
+    strict = new_tenant("strict-create", max_concurrent_calls=100)
+    resp = httpx.post(f"{local_platform.api_url}/v1/calls", headers=strict.headers, json={
+        "from": "a", "to": "b", "from_channel": "webrtc", "to_channel": "webrtc",
+        "webhook_url": "http://127.0.0.1:9/hooks"})
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["error"]["code"] == "webhook_url_not_allowed"
+    listed = httpx.get(f"{local_platform.api_url}/v1/calls", headers=strict.headers)
+    assert listed.json()["data"] == []
+
+
 def test_delivery_time_guard_refuses_what_registration_allowed(
     container: Container, new_tenant: Callable[..., Tenant]
 ) -> None:
-    # A call's own webhook_url is only checked at delivery; a strict app may not reach loopback.
-    strict = new_tenant("strict-delivery", max_concurrent_calls=100)
+    # Registered while the app allowed private addresses; then the app turns strict: the
+    # dispatcher's check before each attempt refuses the call's loopback URL.
+    app = new_tenant("strict-delivery", max_concurrent_calls=100, allow_private_webhooks=True)
     with Receiver() as rx:
-        call_id = make_call(container, strict, rx.url)
+        call_id = make_call(container, app, rx.url)
+        table = container.table  # (DynamoAppRepository.update_app fails on None settings)
+        table.transact([table.tx_update(f"APP#{app.app.app_id}", "APP",
+                                        "SET allow_private_webhooks = :no", {":no": False})])
+        container.lifecycle.transition(call_id, CallStatus.CANCELED)
         deadline = time.time() + 20
-        deliveries = []
+        canceled = None
         while time.time() < deadline:
-            deliveries = container.webhooks.call_deliveries(strict.app, call_id, 10)
-            if deliveries and deliveries[0].status == "failed":
+            canceled = next((d for d in container.webhooks.call_deliveries(app.app, call_id, 10)
+                             if d.event_type == "call.canceled"), None)
+            if canceled is not None and canceled.status == "failed":
                 break
             time.sleep(0.2)
-        assert deliveries and deliveries[0].status == "failed"
-        assert "webhook_url_not_allowed" in (deliveries[0].attempts[-1].error or "")
-        assert rx.requests == []
+        assert canceled is not None and canceled.status == "failed"
+        assert "webhook_url_not_allowed" in (canceled.attempts[-1].error or "")
+        assert all(r.payload["type"] != "call.canceled" for r in rx.requests)
 
 
 def test_failures_retry_on_the_schedule_and_keep_their_webhook_id(

@@ -36,7 +36,7 @@ from voicelane.ports import (
 )
 from voicelane.services.clock import iso, now_iso
 from voicelane.services.lifecycle import CallLifecycle, make_event
-from voicelane.services.url_guard import check_tool_urls
+from voicelane.services.url_guard import check_tool_urls, check_url
 from voicelane.webhook_ports import Resolver
 
 ID_RE = r"^[A-Za-z0-9_.:@+-]{1,128}$"
@@ -151,6 +151,11 @@ class CallService:
             raise ValidationFailed(
                 "give agent_id or agent, not both", code="agent_conflict"
             )
+        if req.webhook_url and self.resolver is not None:
+            # The SSRF guard at registration (422 webhook_url_not_allowed); the dispatcher
+            # checks again before every attempt (DNS can change).
+            check_url(str(req.webhook_url), self.resolver,
+                      allow_private=app.allow_private_webhooks, require_https=False)
         agent: AgentSpec | None = req.agent
         if agent is not None and self.resolver is not None:
             check_tool_urls(agent, self.resolver, allow_private=app.allow_private_webhooks)
