@@ -31,17 +31,20 @@ class DynamoAppRepository:
         updated = app.model_copy(update=changes)
         item = {**updated.model_dump(mode="json"), "pk": f"APP#{app_id}", "sk": "APP", "entity": "app"}
         item.pop("active_calls", None)
-        # Keep the live active_calls counter: update only the settings attributes.
-        sets, values, names = [], {}, {}
+        # Keep the live active_calls counter: update only the settings attributes; a setting
+        # set to None (e.g. no destination allow-list) is removed.
+        sets, removes, values, names = [], [], {}, {}
         for i, (k, v) in enumerate(item.items()):
             if k in ("pk", "sk"):
                 continue
             names[f"#a{i}"] = k
-            values[f":v{i}"] = v
-            sets.append(f"#a{i} = :v{i}")
-        self.table.transact(
-            [self.table.tx_update(f"APP#{app_id}", "APP", "SET " + ", ".join(sets), values, names)]
-        )
+            if v is None:
+                removes.append(f"#a{i}")
+            else:
+                values[f":v{i}"] = v
+                sets.append(f"#a{i} = :v{i}")
+        update = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        self.table.transact([self.table.tx_update(f"APP#{app_id}", "APP", update, values, names)])
         return updated
 
     def put_key(self, key: ApiKey) -> None:
