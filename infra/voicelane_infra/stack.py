@@ -12,7 +12,8 @@ from .api import Api
 from .config import StageConfig
 from .data import Data
 from .events import Events
-from .functions import Functions, FunctionsProps, endpoint_services, runs_in_vpc
+from .function_defs import endpoint_services, runs_in_vpc
+from .functions import Functions, FunctionsProps
 from .media import Media, MediaProps
 from .messaging import Queues
 from .network import Network
