@@ -9,18 +9,14 @@ from fastapi import FastAPI
 
 from voicelane.api import errors
 
-ROUTE_GROUPS: tuple[str, ...] = ("health", "calls", "agents", "numbers", "sessions", "trunks", "webhooks", "events")
-_extra_groups: list[str] = []
-
-
-def register_group(name: str) -> None:
-    """Add a route group module `voicelane.api.routers.<name>` (used by other packages)."""
-    if name not in _extra_groups:
-        _extra_groups.append(name)
+ROUTE_GROUPS: tuple[str, ...] = (
+    "health", "calls", "agents", "numbers", "sessions", "trunks", "webhooks", "events",
+)
 
 
 def all_groups() -> tuple[str, ...]:
-    return ROUTE_GROUPS + tuple(g for g in _extra_groups if g not in ROUTE_GROUPS)
+    """Every route group, in the order the full app (and docs/openapi.json) lists them."""
+    return ROUTE_GROUPS
 
 
 def create_app(groups: list[str] | tuple[str, ...] | None = None) -> FastAPI:

@@ -126,6 +126,7 @@ class BookingServer:
 
     def stop(self) -> None:
         self.server.shutdown()
+        self.server.server_close()
 
 
 def _check(resp: httpx.Response) -> Any:

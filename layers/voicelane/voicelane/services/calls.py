@@ -14,7 +14,6 @@ from voicelane.domain.errors import (
     Conflict,
     Forbidden,
     IdempotencyConflict,
-    NotFound,
     NotSupported,
     Unavailable,
     ValidationFailed,
@@ -284,9 +283,3 @@ def _require_identifier(value: str, field: str) -> None:
             code="invalid_identifier",
             details={"field": field},
         )
-
-
-def ensure_found(value: Any, what: str, ident: str) -> Any:
-    if value is None:
-        raise NotFound(f"{what} not found", code=f"{what}_not_found", details={"id": ident})
-    return value
