@@ -8,7 +8,6 @@ are deleted.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import (
@@ -28,18 +27,19 @@ class DeliveryRetryLater(Exception):
 
 def _dispatch(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from voicelane.container import get_container
+    from voicelane.domain.webhooks import read_delivery_message
     from voicelane.webhook_ports import QueuedDelivery
 
     messages = []
     for record in event.get("Records", []):
         try:
-            delivery_id = str(json.loads(record["body"])["delivery_id"])
+            delivery_id, carried = read_delivery_message(record["body"])
         except (ValueError, KeyError, TypeError):
             obs.logger.error("dropping a malformed message", extra={"id": record.get("messageId")})
             continue
         receive_count = int((record.get("attributes") or {}).get("ApproximateReceiveCount", 1))
         messages.append(QueuedDelivery(record["messageId"], record["receiptHandle"], delivery_id,
-                                       receive_count))
+                                       receive_count, carried))
     outcomes = get_container().webhook_dispatcher.dispatch(messages) if messages else {}
     statuses = [o.status.split(":")[0] for o in outcomes.values()]
     for status in ("delivered", "retrying", "failed", "duplicate"):

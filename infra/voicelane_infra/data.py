@@ -83,7 +83,7 @@ class Data(Construct):
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True
             ),
-            stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES if table_def.stream else None,
+            stream=dynamodb.StreamViewType(table_def.stream_view) if table_def.stream else None,
             time_to_live_attribute=table_def.ttl_attribute,
             deletion_protection=config.retain_data,
             removal_policy=removal,

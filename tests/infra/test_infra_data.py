@@ -21,7 +21,7 @@ def test_table_matches_shared_definition(template: Any) -> None:
             ],
             "BillingMode": "PAY_PER_REQUEST",
             "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
-            "StreamSpecification": {"StreamViewType": "NEW_AND_OLD_IMAGES"},
+            "StreamSpecification": {"StreamViewType": "NEW_IMAGE"},
             "TimeToLiveSpecification": {"AttributeName": table_def.ttl_attribute, "Enabled": True},
             "SSESpecification": {
                 "SSEEnabled": True,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled as metrics_disabled
 
 from voicelane.domain.errors import VoicelaneError
 
@@ -77,7 +78,17 @@ def instrument(
     """
     traced = obs.tracer.capture_lambda_handler(fn) if obs.tracer is not None else fn
     flushed: LambdaHandler = obs.metrics.log_metrics(traced)
-    return obs.logger.inject_lambda_context(flushed, correlation_id_path=correlation_id_path)
+
+    def cleared(event: dict[str, Any], context: Any) -> Any:
+        try:
+            return flushed(event, context)
+        finally:
+            # With POWERTOOLS_METRICS_DISABLED a flush keeps the values (Powertools 3.x), which
+            # then pile up across invocations and get printed anyway once a metric has 100.
+            if metrics_disabled():
+                obs.metrics.clear_metrics()
+
+    return obs.logger.inject_lambda_context(cleared, correlation_id_path=correlation_id_path)
 
 
 def http_handler(groups: list[str], service: str) -> tuple[LambdaHandler, Any]:

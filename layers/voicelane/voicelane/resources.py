@@ -28,6 +28,9 @@ class TableDef:
     indexes: tuple[IndexDef, ...] = ()
     ttl_attribute: str | None = None
     stream: bool = True
+    # The outbox is insert-only and its readers use only the new image; old images would
+    # double every stream record for nothing.
+    stream_view: str = "NEW_IMAGE"
 
     def physical_name(self, stage: str) -> str:
         return f"voicelane-{stage}-{self.logical_id}"

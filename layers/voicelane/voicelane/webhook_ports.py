@@ -45,11 +45,14 @@ class QueuedDelivery:
     receipt_handle: str
     delivery_id: str
     receive_count: int = 1
+    carried: Delivery | None = None  # the delivery as the router created it (first sends only)
 
 
 class DeliveryQueue(Protocol):
-    def send(self, delivery_ids: list[str]) -> list[str]:
-        """Send one message per delivery; returns the ids that could not be sent."""
+    def send(self, delivery_ids: list[str], carried: dict[str, Delivery] | None = None
+             ) -> list[str]:
+        """Send one message per delivery, carrying the deliveries in `carried` (new ones);
+        returns the ids that could not be sent."""
         ...
     def defer(self, deferrals: list[tuple[str, int]]) -> None:
         """Hide each (receipt handle, delay in seconds) message for its delay."""

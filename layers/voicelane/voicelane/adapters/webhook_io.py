@@ -18,6 +18,7 @@ from voicelane import resources
 from voicelane.adapters import aws
 from voicelane.adapters.dynamo.codec import error_code
 from voicelane.adapters.queues import queue_url
+from voicelane.domain.webhooks import Delivery, delivery_message
 from voicelane.settings import Settings
 from voicelane.webhook_ports import IpAddress
 
@@ -42,7 +43,9 @@ class SqsDeliveryQueue:
         name = resources.WEBHOOK_DELIVERIES_QUEUE.dlq_physical_name(self.settings.stage)
         return str(aws.client("sqs", self.settings).get_queue_url(QueueName=name)["QueueUrl"])
 
-    def send(self, delivery_ids: list[str]) -> list[str]:
+    def send(self, delivery_ids: list[str], carried: dict[str, Delivery] | None = None
+             ) -> list[str]:
+        carried = carried or {}
         failed: list[str] = []
         sqs = aws.client("sqs", self.settings)
         for start in range(0, len(delivery_ids), 10):
@@ -50,7 +53,7 @@ class SqsDeliveryQueue:
             resp = sqs.send_message_batch(
                 QueueUrl=self.url,
                 Entries=[
-                    {"Id": str(i), "MessageBody": json.dumps({"delivery_id": d})}
+                    {"Id": str(i), "MessageBody": delivery_message(d, carried.get(d))}
                     for i, d in enumerate(chunk)
                 ],
             )

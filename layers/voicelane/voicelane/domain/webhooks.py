@@ -9,11 +9,12 @@ import base64
 import hashlib
 import hmac
 import ipaddress
+import json
 import secrets
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from voicelane.domain.ids import _encode
 
@@ -86,6 +87,43 @@ def delivery_id_for(event_id: str, endpoint_id: str) -> str:
     """Deterministic: the same event and endpoint always give the same delivery (idempotency)."""
     digest = hashlib.sha256(f"{event_id}|{endpoint_id}".encode()).digest()
     return "msg_" + _encode(int.from_bytes(digest[:16], "big"), 26)
+
+
+# A message may carry its delivery up to this size (SQS takes 256 KiB); larger ones carry the
+# id only and the dispatcher reads the record.
+MAX_CARRIED_MESSAGE_BYTES = 200_000
+
+
+def delivery_message(delivery_id: str, carried: Delivery | None = None) -> str:
+    """A `webhook-deliveries` message body. The router's first send carries the new delivery
+    (no attempts yet), so its first attempt needs no read of the record; every other send
+    (a re-send, a redeliver) names the delivery only."""
+    if carried is not None:
+        body = json.dumps({"delivery_id": delivery_id,
+                           "delivery": carried.model_dump(mode="json", exclude={"attempts"})})
+        if len(body.encode()) <= MAX_CARRIED_MESSAGE_BYTES:
+            return body
+    return json.dumps({"delivery_id": delivery_id})
+
+
+def read_delivery_message(body: str) -> tuple[str, Delivery | None]:
+    """(delivery id, carried delivery or None) of a message body; ValueError if malformed. A
+    carried delivery that does not validate is dropped (the record is read instead)."""
+    try:
+        data = json.loads(body)
+        delivery_id = str(data["delivery_id"])
+    except (TypeError, KeyError) as exc:
+        raise ValueError(f"not a delivery message: {exc}") from exc
+    carried = data.get("delivery")
+    if not isinstance(carried, dict):
+        return delivery_id, None
+    try:
+        delivery = Delivery.model_validate(carried)
+    except ValidationError:
+        return delivery_id, None
+    if delivery.delivery_id != delivery_id or delivery.attempts:
+        return delivery_id, None
+    return delivery_id, delivery
 
 
 def new_secret() -> str:

@@ -39,7 +39,7 @@ def table_spec(table: resources.TableDef, name: str) -> dict[str, Any]:
     if gsis:
         spec["GlobalSecondaryIndexes"] = gsis
     if table.stream:
-        spec["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+        spec["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": table.stream_view}
     return spec
 
 

@@ -101,22 +101,27 @@ class EventRouter:
                 result.failed.add(ev.event_id)
         claimed = self._create_all_new(plans)
         to_send: dict[str, str] = {}  # delivery id -> event id
+        created: dict[str, Delivery] = {}  # sent with their message: no read on first attempt
         for ev, deliveries in plans:
             if ev.event_id in claimed:
                 to_send.update((d.delivery_id, ev.event_id) for d in deliveries)
+                created.update((d.delivery_id, d) for d in deliveries)
                 continue
             try:
                 for d in deliveries:
                     existing = self.repo.create_delivery(d)
+                    if existing is None:
+                        to_send[d.delivery_id] = ev.event_id
+                        created[d.delivery_id] = d
                     # An existing, never-attempted delivery was created by a run that failed
-                    # before its message was sent: send it (the dispatcher drops duplicates).
-                    if existing is None or (existing.status == DeliveryStatus.PENDING
-                                            and not existing.attempts):
+                    # before its message was sent: send its id (the dispatcher reads the record
+                    # and drops it if another message delivered it meanwhile).
+                    elif existing.status == DeliveryStatus.PENDING and not existing.attempts:
                         to_send[d.delivery_id] = ev.event_id
             except Exception:
                 log.exception("routing event %s failed", ev.event_id)
                 result.failed.add(ev.event_id)
-        unsent = self.queue.send(list(to_send)) if to_send else []
+        unsent = self.queue.send(list(to_send), created) if to_send else []
         result.failed |= {to_send[d] for d in unsent}
         result.deliveries_enqueued = len(to_send) - len(unsent)
         result.failed |= self._publish([e for e in todo if e.event_id not in result.failed],
