@@ -10,6 +10,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from voicelane.container import Container
 from voicelane.contracts.calls import CreateCallRequest
@@ -33,6 +34,22 @@ def run_lifecycle(c: Container, tenant: Tenant, url: str, i: int) -> str:
     return call.call_id
 
 
+def missing_report(c: Container, expected: dict[str, Any], receiver: Receiver) -> str:
+    """Which events never got a 2xx, and what their delivery records say."""
+    missing = sorted(set(expected) - {r.payload["id"] for r in receiver.accepted()})
+    lines = [f"missing {len(missing)} events"]
+    for event_id in missing[:10]:
+        ev = expected[event_id]
+        tried = [r.answered for r in receiver.requests if r.payload["id"] == event_id]
+        records = [d for d in c.webhook_repo.list_call_deliveries(ev.call_id, 20)
+                   if d.event_id == event_id]
+        lines.append(f"{event_id} {ev.type} of {ev.call_id}: receiver answered {tried}; records "
+                     + "; ".join(f"{d.delivery_id} {d.status} "
+                                 f"{[(a.status_code, a.error) for a in d.attempts]}"
+                                 for d in records))
+    return "\n".join(lines)
+
+
 def test_every_event_arrives_despite_a_receiver_failing_30_percent(
     container: Container, tenant: Tenant, fast_retries: Callable[..., None]
 ) -> None:
@@ -50,8 +67,8 @@ def test_every_event_arrives_despite_a_receiver_failing_30_percent(
         def all_arrived() -> bool:
             return {r.payload["id"] for r in receiver.accepted()} >= set(expected)
 
-        assert receiver.wait_for(all_arrived, timeout_s=150), (
-            f"missing {len(set(expected) - {r.payload['id'] for r in receiver.accepted()})} events")
+        assert receiver.wait_for(all_arrived, timeout_s=150), missing_report(
+            container, expected, receiver)
         elapsed = time.time() - started
 
     secret = container.webhooks.call_endpoint(tenant.app).secrets[0].secret

@@ -89,9 +89,9 @@ def delivery_id_for(event_id: str, endpoint_id: str) -> str:
     return "msg_" + _encode(int.from_bytes(digest[:16], "big"), 26)
 
 
-# A message may carry its delivery up to this size (SQS takes 256 KiB); larger ones carry the
-# id only and the dispatcher reads the record.
-MAX_CARRIED_MESSAGE_BYTES = 200_000
+# A message carries its delivery up to this size, so that a SendMessageBatch of 10 stays within
+# SQS's 256 KiB per request; larger ones carry the id only and the dispatcher reads the record.
+MAX_CARRIED_MESSAGE_BYTES = 24_000
 
 
 def delivery_message(delivery_id: str, carried: Delivery | None = None) -> str:

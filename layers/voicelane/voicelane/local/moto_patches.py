@@ -1,9 +1,11 @@
 """Make moto usable under load (local stack only).
 
-1. One DynamoDB request at a time: moto's backends are plain dicts and lists that concurrent
-   requests mutate while others iterate them ("dictionary changed size during iteration"); a
-   lock around moto's WSGI application serializes DynamoDB requests (under the GIL they barely
-   overlapped). Other services are left concurrent: an SQS long poll waits up to 20 s.
+1. One DynamoDB request at a time, and one SQS request at a time: moto's backends are plain
+   dicts, sets and lists that concurrent requests mutate while others iterate them
+   ("dictionary changed size during iteration"; an SQS receive that fails so after marking
+   messages received hides them for a whole visibility timeout). A lock per service around
+   moto's WSGI application serializes them (under the GIL they barely overlapped); an SQS long
+   poll gives the SQS lock up while it waits for a message.
 2. Queries without whole-table sorts: moto answers every Query (on the table and on a GSI) by
    sorting ALL items of the table with Python comparisons and then filtering them, so each
    query costs O(n log n) in the table's size. The replacement hands moto's query only the
@@ -29,6 +31,8 @@ import threading
 from typing import Any
 
 _LOCK = threading.RLock()
+_SQS_LOCK = threading.Lock()
+_holds_sqs_lock = threading.local()
 _installed = False
 
 
@@ -51,14 +55,35 @@ def _serialize_requests() -> None:
     original = DomainDispatcherApplication.__call__
 
     def call(self: Any, environ: dict[str, Any], start_response: Any) -> Any:
-        # Only DynamoDB (and its streams) races; an SQS long poll must not hold the lock for
-        # its whole wait, or every other request (the media node's claims too) stalls behind it.
-        if not str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith("DynamoDB"):
-            return original(self, environ, start_response)
-        with _LOCK:
-            return original(self, environ, start_response)
+        target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
+        if target.startswith("DynamoDB"):
+            with _LOCK:
+                return original(self, environ, start_response)
+        if target.startswith("AmazonSQS"):
+            with _SQS_LOCK:
+                _holds_sqs_lock.value = True
+                try:
+                    return original(self, environ, start_response)
+                finally:
+                    _holds_sqs_lock.value = False
+        return original(self, environ, start_response)
 
     DomainDispatcherApplication.__call__ = call  # type: ignore[method-assign]
+
+    sqs_models: Any = importlib.import_module("moto.sqs.models")
+    original_wait = sqs_models.Queue.wait_for_messages
+
+    def wait_for_messages(self: Any, timeout: int) -> None:
+        # a long poll's wait must not hold every other SQS request (the sends it waits for too)
+        if not getattr(_holds_sqs_lock, "value", False):
+            return original_wait(self, timeout)  # type: ignore[no-any-return]
+        _SQS_LOCK.release()
+        try:
+            return original_wait(self, timeout)  # type: ignore[no-any-return]
+        finally:
+            _SQS_LOCK.acquire()
+
+    sqs_models.Queue.wait_for_messages = wait_for_messages
 
 
 def _index_hash_attr(table: Any, index_name: str) -> str | None:
