@@ -10,7 +10,10 @@ its own process, so the figures are the dispatcher's and not the receiver's).
 2. Event-to-delivery latency (event created_at -> receiver) through the real runner jobs
    (stream -> router -> queue -> dispatcher), p50/p99.
 
-    .venv/bin/python bench/webhooks.py [--deliveries 3000] [--calls 200]
+    .venv/bin/python bench/webhooks.py [--deliveries 3000] [--calls 200] [--keep-runner]
+
+`--keep-runner` leaves the local runner going during the throughput phase (its stream reader
+then competes with the dispatcher for the same two cores, as on a developer's machine).
 """
 
 from __future__ import annotations
@@ -175,17 +178,21 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--deliveries", type=int, default=3000)
     ap.add_argument("--calls", type=int, default=200)
+    ap.add_argument("--keep-runner", action="store_true")
     args = ap.parse_args()
     p = LocalPlatform(api_port=free_port(), env_file=None, with_media=False).start()
     try:
         with Receiver() as rx:
             assert p.runner is not None
-            p.runner.stop()
+            if not args.keep_runner:
+                p.runner.stop()
             rate = throughput(p, rx, args.deliveries)
-            p.runner = LocalRunner(p.container, jobs=p.runner.jobs).start()  # where it stopped
+            if not args.keep_runner:  # the same jobs, so the stream is read on from where it was
+                p.runner = LocalRunner(p.container, jobs=p.runner.jobs).start()
             print(f"dispatcher: {rate:.0f} deliveries/s per instance "
                   f"({args.deliveries} deliveries, batches of 100, "
-                  f"{p.container.settings.webhook_dispatch_concurrency} concurrent POSTs)")
+                  f"{p.container.settings.webhook_dispatch_concurrency} concurrent POSTs, "
+                  f"local runner {'running' if args.keep_runner else 'paused'})")
             p50, p99 = latency(p, rx, args.calls)
             print(f"event -> delivery latency: p50 {p50:.0f} ms, p99 {p99:.0f} ms "
                   f"({2 * args.calls} events through stream, router, queue, dispatcher)")

@@ -99,7 +99,7 @@ def run_no_loss(c: Container, app: App, lifecycles: int, wait_s: float = 150) ->
     webhook_ids: dict[str, set[str]] = defaultdict(set)
     sequences: dict[str, set[int]] = defaultdict(set)
     for r in receiver.requests:
-        assert verify(secret, r.headers, r.body), r.headers
+        assert verify(secret, r.headers, r.body, received_at=r.at), r.headers
         payload = r.payload
         webhook_ids[payload["id"]].add(r.headers["webhook-id"])
         sequences[payload["data"]["id"]].add(payload["sequence"])
