@@ -108,7 +108,9 @@ def run_no_loss(c: Container, app: App, lifecycles: int, wait_s: float = 150) ->
     assert all(len(ids) == 1 for ids in webhook_ids.values()), "a duplicate changed webhook-id"
     for call_id in call_ids:
         assert sorted(sequences[call_id]) == [1, 2, 3, 4, 5], call_id
-    failures = [r for r in receiver.requests if r.answered is None or r.answered >= 500]
-    assert len(failures) > 0.2 * len(receiver.requests)  # the receiver really misbehaved
+    failures = [r for r in receiver.requests
+                if r.answered is None or r.answered >= 500 or r.late]
+    # the receiver really misbehaved: about 30 % of requests (a 503, a reset or a late answer)
+    assert len(failures) > 0.25 * len(receiver.requests), (len(failures), len(receiver.requests))
     return NoLossReport(lifecycles, len(expected), len(receiver.requests), len(failures),
                         len(receiver.accepted()) - len(expected), created_s, elapsed_s)

@@ -24,6 +24,7 @@ class Received:
     body: str
     answered: int | None  # status the receiver answered (None: connection reset)
     at: float = field(default_factory=time.time)
+    late: bool = False  # answered after `slow_s`: the sender had given up (a timeout for it)
 
     @property
     def payload(self) -> dict[str, Any]:
@@ -71,7 +72,7 @@ class Receiver:
                 if mode == "slow":
                     time.sleep(receiver.slow_s)
                 status = 503 if mode == "error" else receiver.status
-                receiver._record(self, body, status)
+                receiver._record(self, body, status, late=mode == "slow")
                 self.send_response(status)
                 for k, v in receiver.extra_headers.items():
                     self.send_header(k, v)
@@ -91,10 +92,10 @@ class Receiver:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def _record(self, handler: http.server.BaseHTTPRequestHandler, body: str,
-                status: int | None) -> None:
+                status: int | None, late: bool = False) -> None:
         with self.lock:
             self.requests.append(Received({k.lower(): v for k, v in handler.headers.items()},
-                                          body, status))
+                                          body, status, late=late))
 
     @property
     def url(self) -> str:
