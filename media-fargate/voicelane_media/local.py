@@ -85,7 +85,8 @@ def local_settings(**overrides: Any) -> MediaSettings:
     """Loopback defaults; the environment (VOICELANE_MEDIA_*) and ``overrides`` win."""
     values: dict[str, Any] = {"sip_host": "127.0.0.1", "advertised_host": "127.0.0.1",
                               "internal_http_host": "127.0.0.1", "internal_http_port": 0,
-                              "rtp_host": "127.0.0.1", "node_id": "local-node", "poll_wait_s": 1}
+                              "rtp_host": "127.0.0.1", "node_id": "local-node", "poll_wait_s": 1,
+                              "sip_trusted_sources": "127.0.0.0/8,::1/128"}
     env = MediaSettings()
     for name in MediaSettings.model_fields:
         if name in env.model_fields_set:

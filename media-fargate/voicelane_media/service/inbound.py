@@ -14,6 +14,7 @@ from voicelane.domain.errors import LimitExceeded
 
 from voicelane_media import sdp
 
+from .inbound_acl import parse_networks, source_allowed
 from .leg import CallLeg
 from .ua import IncomingInvite
 
@@ -21,6 +22,16 @@ if TYPE_CHECKING:
     from .calls import CallManager
 
 log = logging.getLogger(__name__)
+
+
+async def _resolve(host: str) -> list[str]:
+    """A trunk host's addresses (none if it does not resolve within 2 s)."""
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await asyncio.wait_for(loop.getaddrinfo(host, None), 2.0)
+    except (OSError, TimeoutError):
+        return []
+    return [str(info[4][0]) for info in infos]
 
 
 def caller_of(incoming: IncomingInvite) -> str:
@@ -37,6 +48,13 @@ async def handle_inbound(manager: CallManager, incoming: IncomingInvite) -> None
     number = await manager.control.number(incoming.number)
     if number is None:
         await incoming.reject(404, "Not Found (no such number)")
+        return
+    trusted = parse_networks(manager.settings.sip_trusted_sources)
+    trunks = await manager.control.trunks(number.app_id)
+    if not await source_allowed(incoming.peer.host, trusted, trunks, _resolve):
+        log.warning("refused an INVITE to %s from %s: not a trunk of its app", incoming.number,
+                    incoming.peer.host)
+        await incoming.reject(403, "Forbidden (not from a trunk of this number's app)")
         return
     try:
         offer = sdp.SessionDescription.parse(incoming.request.body)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -41,5 +41,18 @@ class MediaSettings(BaseSettings):
     fallback_trunk: str = Field(
         default="", description="host:port[;transport=tcp] used when an app has no trunk (dev)."
     )
+    sip_trusted_sources: str = Field(
+        default="",
+        description="Comma-separated IP networks whose INVITEs may reach any app's numbers, "
+                    "besides each app's trunks (a local node trusts loopback).",
+    )
     user_agent: str = "Voicelane/0.1"
     t1_s: float = Field(default=0.5, gt=0, description="RFC 3261 T1.")
+
+    @field_validator("sip_trusted_sources")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        from .inbound_acl import parse_networks
+
+        parse_networks(value)  # refuse a bad network at start-up, not on the first INVITE
+        return value

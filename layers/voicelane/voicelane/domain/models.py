@@ -134,4 +134,7 @@ class Trunk(BaseModel):
     username: str | None = None
     password: str | None = None
     priority: int = 10
+    # Where the carrier's INVITEs come from (IP networks), besides the address of `host`:
+    # inbound calls to the app's numbers from anywhere else are refused with 403.
+    inbound_addresses: list[str] = Field(default_factory=list)
     created_at: str

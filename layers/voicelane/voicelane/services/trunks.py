@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from voicelane.domain.errors import NotFound
 from voicelane.domain.ids import new_id
@@ -32,6 +33,21 @@ class CreateTrunkRequest(BaseModel):
     username: str | None = Field(default=None, max_length=128)
     password: str | None = Field(default=None, max_length=256)
     priority: int = Field(default=10, ge=0, le=1000, description="Lower is tried first")
+    inbound_addresses: list[str] = Field(
+        default_factory=list, max_length=32,
+        description="IP addresses or CIDR networks the carrier sends INVITEs from, besides the "
+                    "address of `host`; inbound calls from anywhere else are refused (403)")
+
+    @field_validator("inbound_addresses")
+    @classmethod
+    def _networks(cls, values: list[str]) -> list[str]:
+        out = []
+        for value in values:
+            try:
+                out.append(str(ipaddress.ip_network(value.strip(), strict=False)))
+            except ValueError:
+                raise ValueError(f"not an IP address or CIDR network: {value!r}") from None
+        return out
 
 
 def trunk_view(trunk: Trunk) -> dict[str, Any]:
