@@ -145,3 +145,20 @@ def test_task_role_least_privilege_and_protection(resources_json: dict[str, Any]
         "bedrock:InvokeModelWithResponseStream",
     } <= actions
     assert not {a for a in actions if a.startswith(("sqs:Send", "dynamodb:Scan", "s3:Delete"))}
+
+
+def test_the_scaling_metric_is_the_one_media_tasks_emit(resources_json: dict[str, Any]) -> None:
+    """The policy tracks exactly what voicelane_media.service.fleet writes: its namespace,
+    name and `service` dimension, the task's POWERTOOLS_SERVICE_NAME."""
+    from voicelane_media.service.fleet import LIVE_CALLS, NAMESPACE
+
+    (policy,) = of_type(resources_json, "AWS::ApplicationAutoScaling::ScalingPolicy").values()
+    spec = props(policy)["TargetTrackingScalingPolicyConfiguration"][
+        "CustomizedMetricSpecification"]
+    assert (spec["Namespace"], spec["MetricName"]) == (NAMESPACE, LIVE_CALLS)
+    (dimension,) = spec["Dimensions"]
+    (task,) = of_type(resources_json, "AWS::ECS::TaskDefinition").values()
+    (container,) = props(task)["ContainerDefinitions"]
+    environment = {e["Name"]: e["Value"] for e in container["Environment"]}
+    assert dimension["Name"] == "service"
+    assert dimension["Value"] == environment["POWERTOOLS_SERVICE_NAME"]

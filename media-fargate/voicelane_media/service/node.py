@@ -14,6 +14,7 @@ from voicelane.container import Container
 
 from .calls import CallManager
 from .control import ControlPlane
+from .fleet import FleetSignals
 from .http import create_internal_app
 from .media_port import open_pool
 from .settings import MediaSettings
@@ -42,6 +43,8 @@ class MediaNode:
         self._node: object | None = None
         self._http_socket: socket.socket | None = None
         self._http_task: asyncio.Future[None] | None = None
+        # the LiveCalls metric and scale-in protection (never from a local node)
+        self.fleet = FleetSignals(service="" if container.settings.local else None)
 
     @property
     def sip_port(self) -> int:
@@ -84,6 +87,7 @@ class MediaNode:
                     self._node, self.manager.live_calls, status)  # type: ignore[arg-type]
             except Exception as exc:  # a missed heartbeat is retried on the next tick
                 log.warning("heartbeat failed: %s", exc)
+            await self.fleet.update(self.manager.live_calls)
 
     def request_stop(self) -> None:
         """SIGTERM: start draining (see :meth:`drain_and_stop`)."""
