@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
@@ -85,6 +86,21 @@ def test_end_to_end_call_speaks_records_and_completes_with_quality(
         assert expected in types, types
     assert types.index("call.speak.ended") < types.index("call.completed")
     assert peer.wait() == 0, peer.output()
+
+
+def test_each_retransmitted_200_gets_its_own_ack(
+        api: Api, media_node: LocalNode, sipp: Callable[..., Sipp]) -> None:
+    peer = sipp("-sf", str(SCENARIOS / "uas_2xx_retransmitted.xml"), "-trace_screen",
+                "-screen_file", "screen.log")
+    _trunk(api, peer.port)
+    call_id = _create_call(api)
+    api.wait_status(call_id, {"in_progress"})
+    api.ok(api.post(f"/v1/calls/{call_id}/hangup"))
+    assert api.wait_status(call_id, {"completed"})["end_reason"] == "hangup_by_api"
+    assert peer.wait() == 0, peer.output()
+    # sipp counts the second, identical ACK as a retransmission of the one it expected
+    acks = re.findall(r"-+> ACK\s+(\d+)\s+(\d+)", (peer.logdir / "screen.log").read_text())
+    assert acks and acks[-1] == ("1", "1"), acks  # one ACK message, sent again for the 2nd 200
 
 
 def test_trunk_digest_challenge_is_answered_and_the_call_connects(

@@ -30,6 +30,7 @@ from .transport import Peer, SipTransport
 log = logging.getLogger(__name__)
 
 ProvisionalHandler = Callable[[SipResponse], None]
+ResponseHandler = Callable[[SipResponse], None]
 RequestHandler = Callable[[SipRequest, Peer, "ServerTransaction"], None]
 AckHandler = Callable[[SipRequest, Peer], None]
 UNANSWERED_LINGER = 64  # x T1: a non-INVITE request the UA never answered is forgotten after this
@@ -107,7 +108,8 @@ class ClientTransaction(_Driven):
     """One request sent; ``final`` resolves with its final response (or a synthetic 408)."""
 
     def __init__(self, layer: TransactionLayer, request: SipRequest, peer: Peer,
-                 on_provisional: ProvisionalHandler | None) -> None:
+                 on_provisional: ProvisionalHandler | None,
+                 on_retransmitted_2xx: ResponseHandler | None = None) -> None:
         super().__init__(layer, peer)
         kind = pure.InviteClientTransaction if request.method == "INVITE" else pure.NonInviteClientTransaction
         self.machine: pure.ClientTransaction = kind(request, reliable=peer.transport != "UDP",
@@ -115,6 +117,7 @@ class ClientTransaction(_Driven):
         self.key = pure.client_key(request)
         self.request = request
         self.on_provisional = on_provisional
+        self.on_retransmitted_2xx = on_retransmitted_2xx
         self.final: asyncio.Future[SipResponse] = asyncio.get_running_loop().create_future()
         self.got_provisional = False
 
@@ -133,7 +136,10 @@ class ClientTransaction(_Driven):
                 self.on_provisional(message)
         elif not self.final.done():
             self.final.set_result(message)
-        # else a retransmitted 2xx (Accepted state): the UA sent its ACK with the first one
+        elif message.status < 300 and self.on_retransmitted_2xx is not None:
+            # a 2xx again (Accepted state, RFC 6026): its sender did not get our ACK, and the
+            # UA core ACKs every 2xx (RFC 3261 13.2.2.4)
+            self.on_retransmitted_2xx(message)
 
     def _timed_out(self, timer: str) -> None:
         if not self.final.done():
@@ -246,9 +252,10 @@ class TransactionLayer:
     # -- client side --------------------------------------------------------------------
 
     async def request(self, request: SipRequest, peer: Peer,
-                      on_provisional: ProvisionalHandler | None = None) -> SipResponse:
+                      on_provisional: ProvisionalHandler | None = None,
+                      on_retransmitted_2xx: ResponseHandler | None = None) -> SipResponse:
         """Send ``request`` in a new client transaction; returns its final response."""
-        tx = ClientTransaction(self, request, peer, on_provisional)
+        tx = ClientTransaction(self, request, peer, on_provisional, on_retransmitted_2xx)
         self.clients[tx.key] = tx
         return await tx.run()
 

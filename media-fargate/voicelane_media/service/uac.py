@@ -52,6 +52,8 @@ class OutgoingInvite:
         self.dialog: Dialog | None = None
         self._provisional = asyncio.Event()
         self._cancel_requested = False
+        self._ack: SipRequest | None = None
+        self._acked = asyncio.Event()  # the first 2xx's ACK is built and sent
 
     def _build(self, auth: tuple[str, str] | None = None) -> SipRequest:
         h = Headers()
@@ -87,7 +89,8 @@ class OutgoingInvite:
         for attempt in range(2):
             self.current = self._build(auth)
             response = await self.ua.layer.request(self.current, self.peer,
-                                                   self._provisional_received)
+                                                   self._provisional_received,
+                                                   self._retransmitted_2xx)
             if response.status in (401, 407) and attempt == 0 and self.credentials and \
                     not self._cancel_requested:
                 auth = self._authorization(response)
@@ -120,8 +123,21 @@ class OutgoingInvite:
     async def _confirm(self, response: SipResponse) -> None:
         assert self.current is not None
         self.dialog = Dialog.of(DialogState.as_uac(self.current, response), self.ua, self.peer)
-        ack = self.dialog.build("ACK", seq=self.seq)
-        await self.ua.layer.send_stateless(ack, self.dialog.next_hop())
+        self._ack = self.dialog.build("ACK", seq=self.seq)
+        await self.ua.layer.send_stateless(self._ack, self.dialog.next_hop())
+        self._acked.set()
+
+    def _retransmitted_2xx(self, response: SipResponse) -> None:
+        self.ua.layer.spawn(self._ack_again(response))
+
+    async def _ack_again(self, response: SipResponse) -> None:
+        """The same ACK for a retransmitted 2xx of our dialog (once the first one is out)."""
+        await self._acked.wait()
+        assert self._ack is not None and self.dialog is not None
+        if (response.to_addr.tag or "") != self.dialog.remote_tag:
+            log.info("ignoring a 2xx of another fork (to-tag %s)", response.to_addr.tag)
+            return
+        await self.ua.layer.send_stateless(self._ack, self.dialog.next_hop())
 
     def cancel(self) -> None:
         """Abandon the INVITE (hang-up before answer, ring timeout)."""
