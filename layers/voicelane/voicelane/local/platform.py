@@ -48,6 +48,8 @@ class LocalPlatform:
         self.aws.start()
         os.environ["VOICELANE_AWS_ENDPOINT_URL"] = self.aws.endpoint
         os.environ["VOICELANE_LOCAL"] = "true"
+        # EMF lines are for CloudWatch; on a console every handler run would print one
+        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
         get_settings.cache_clear()
         aws.reset_clients()
         reset_container()
