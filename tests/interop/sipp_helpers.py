@@ -156,3 +156,21 @@ def download_recording(api: Api, call_id: str) -> tuple[dict[str, Any], bytes]:
     resp = httpx.get(record["download_url"], timeout=15)
     assert resp.status_code == 200, resp.text
     return record, resp.content
+
+
+def final_status(port: int, method: str, user: str) -> int:
+    """Send a bare `method` (no body) for `user` to a node's SIP port over UDP; its final status."""
+    data = (
+        f"{method} sip:{user}@127.0.0.1 SIP/2.0\r\n"
+        f"Via: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK{method}{time.time_ns()}\r\n"
+        f"From: <sip:+15105550111@127.0.0.1>;tag=a1\r\nTo: <sip:{user}@127.0.0.1>\r\n"
+        f"Call-ID: bare-{time.time_ns()}\r\nCSeq: 1 {method}\r\nMax-Forwards: 70\r\n"
+        "Contact: <sip:c@127.0.0.1:9>\r\nContent-Length: 0\r\n\r\n"
+    ).encode()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(5)
+        s.sendto(data, ("127.0.0.1", port))
+        while True:
+            status = int(s.recv(4096).split(b" ", 2)[1])
+            if status >= 200:
+                return status

@@ -5,33 +5,15 @@ carrier's source, after which sipp's call is taken."""
 from __future__ import annotations
 
 import random
-import socket
 import time
 from collections.abc import Callable
 
 import pytest
-from sipp_helpers import Api, Sipp, new_number, requires_sipp
+from sipp_helpers import Api, Sipp, final_status, new_number, requires_sipp
 from voicelane.local.platform import LocalPlatform
 from voicelane_media.local import LocalNode, local_settings
 
 pytestmark = [pytest.mark.sipp, requires_sipp, pytest.mark.timeout(60)]
-
-
-def final_status(port: int, number: str) -> int:
-    invite = (
-        f"INVITE sip:{number}@127.0.0.1 SIP/2.0\r\n"
-        f"Via: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKacl{time.time_ns()}\r\n"
-        f"From: <sip:+15105550111@127.0.0.1>;tag=a1\r\nTo: <sip:{number}@127.0.0.1>\r\n"
-        f"Call-ID: acl-{time.time_ns()}\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\n"
-        "Contact: <sip:c@127.0.0.1:9>\r\nContent-Length: 0\r\n\r\n"
-    ).encode()
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.settimeout(5)
-        s.sendto(invite, ("127.0.0.1", port))
-        while True:
-            status = int(s.recv(4096).split(b" ", 2)[1])
-            if status >= 200:
-                return status
 
 
 def inbound_calls(api: Api, number: str) -> list[dict[str, object]]:
@@ -50,8 +32,8 @@ def test_only_the_apps_trunks_may_call_its_numbers(
     try:
         number = new_number()
         api.ok(api.post("/v1/numbers", {"number": number}))
-        assert final_status(node.sip_port, number) == 403
-        assert final_status(node.sip_port, "+19995550000") == 404  # unknown numbers as before
+        assert final_status(node.sip_port, "INVITE", number) == 403
+        assert final_status(node.sip_port, "INVITE", "+19995550000") == 404  # unknown numbers as before
         assert inbound_calls(api, number) == []
 
         bad = api.post("/v1/trunks", {"name": "carrier", "host": "192.0.2.10",

@@ -4,12 +4,11 @@ registry heartbeats and the SIGTERM drain."""
 from __future__ import annotations
 
 import json
-import socket
 import time
 from collections.abc import Callable
 
 import pytest
-from sipp_helpers import SCENARIOS, Api, Sipp, new_number, requires_sipp
+from sipp_helpers import SCENARIOS, Api, Sipp, final_status, new_number, requires_sipp
 from voicelane import resources
 from voicelane.adapters import aws
 from voicelane.adapters.queues import queue_url
@@ -102,29 +101,12 @@ def test_node_registers_heartbeats_and_drains_on_stop(
         node.stop()
 
 
-def _request(port: int, method: str, user: str) -> int:
-    data = (
-        f"{method} sip:{user}@127.0.0.1 SIP/2.0\r\n"
-        f"Via: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK{method}{time.time_ns()}\r\n"
-        f"From: <sip:+15105550111@127.0.0.1>;tag=a1\r\nTo: <sip:{user}@127.0.0.1>\r\n"
-        f"Call-ID: drain-{time.time_ns()}\r\nCSeq: 1 {method}\r\nMax-Forwards: 70\r\n"
-        "Content-Length: 0\r\n\r\n"
-    ).encode()
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.settimeout(5)
-        s.sendto(data, ("127.0.0.1", port))
-        while True:
-            status = int(s.recv(4096).split(b" ", 2)[1])
-            if status >= 200:
-                return status
-
-
 def _options_status(port: int) -> int:
-    return _request(port, "OPTIONS", "ping")
+    return final_status(port, "OPTIONS", "ping")
 
 
 def _invite_status(port: int, number: str) -> int:
-    return _request(port, "INVITE", number)
+    return final_status(port, "INVITE", number)
 
 
 def test_max_duration_ends_the_call(api: Api, media_node: LocalNode,
