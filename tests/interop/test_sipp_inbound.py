@@ -27,10 +27,10 @@ from voicelane_media.local import LocalNode
 pytestmark = [pytest.mark.sipp, requires_sipp, pytest.mark.timeout(60)]
 
 
-def _agent(api: Api, recording: bool = True) -> str:
+def _agent(api: Api, recording: bool = True, **more: object) -> str:
     agent = api.ok(api.post("/v1/agents", {
         "name": "front-desk", "system_prompt": "You are the front desk.",
-        "greeting": "Hello, thanks for calling.", "recording": recording}))
+        "greeting": "Hello, thanks for calling.", "recording": recording, **more}))
     return str(agent["id"])
 
 
@@ -77,7 +77,7 @@ def test_inbound_call_to_agent_number_is_greeted_records_audio_and_dtmf(
     assert done["quality"]["packets_received"] > 150, done["quality"]
     assert done["quality"]["loss_pct"] == 0 and done["quality"]["mos"] > 4, done["quality"]
     dtmf = api.wait_event(call_id, "call.dtmf.received")
-    assert dtmf["details"]["digit"] == "1"
+    assert dtmf["details"] == {"masked": True}  # keyed to the agent: not stored
     greeting = api.wait_event(call_id, "call.agent.turn")  # the agent loop speaks it
     assert greeting["details"]["role"] == "agent", greeting
     api.wait_event(call_id, "call.recording.saved")
@@ -89,6 +89,20 @@ def test_inbound_call_to_agent_number_is_greeted_records_audio_and_dtmf(
     types = api.event_types(call_id)
     assert types[:2] == ["call.initiated", "call.answered"], types
     assert types[-1] == "call.completed"
+
+
+def test_an_agent_that_shares_keypad_digits_reports_them(
+        api: Api, media_node: LocalNode, sipp: Callable[..., Sipp], tmp_path: Path) -> None:
+    _write_caller_audio(tmp_path)
+    number = new_number()
+    agent_id = _agent(api, recording=False, dtmf_events="digits")
+    api.ok(api.post("/v1/numbers", {"number": number, "agent_id": agent_id}))
+    caller = sipp("-sf", str(SCENARIOS / "uac_pcma_dtmf.xml"), "-s", number,
+                  "-mi", "127.0.0.1", target=f"127.0.0.1:{media_node.sip_port}")
+    assert caller.wait(timeout_s=25) == 0, caller.output()
+    call_id = _wait_inbound(api, number)
+    api.wait_status(call_id, {"completed"})
+    assert api.wait_event(call_id, "call.dtmf.received")["details"] == {"digit": "1"}
 
 
 def _pcap_rtp_payload(path: Path) -> bytes:

@@ -59,6 +59,9 @@ def test_card_numbers_spoken_or_keyed_are_redacted_everywhere_they_are_stored(
     stored = json.dumps([out.transcript, out.call, out.events])
     for card in ("4111 1111 1111 1111", "4111111111111111", "5555555555554444"):
         assert card not in stored
+    keys = [e["details"] for e in out.events if e["type"] == "call.dtmf.received"]
+    assert len(keys) == len("5555555555554444#"), keys  # each key press is an event...
+    assert all(k == {"masked": True} for k in keys), keys  # ...without the key
     assert out.call["end_reason"] == "agent_ended"
 
 

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from voicelane.domain.agent import AgentSpec
+from voicelane.domain.agent import AgentSpec, DtmfEvents
 from voicelane.services.clock import now_iso
 
 from voicelane_media.agent import AgentOutcome, AgentSession, Engines
@@ -75,6 +75,7 @@ async def start_agent(manager: CallManager, leg: CallLeg) -> bool:
         leg.recording = True
         leg.recording_started = time.monotonic()
     task: asyncio.Task[None] = asyncio.ensure_future(AgentRun(manager, leg, spec).run())
+    leg.agent_masks_dtmf = spec.dtmf_events == DtmfEvents.MASKED
     leg.agent_task = task
     return True
 

@@ -62,6 +62,7 @@ class CallLeg:
         self.refer_result: asyncio.Future[int] | None = None
         self.status_write: asyncio.Future[Any] | None = None  # an in-flight status change
         self.agent_task: asyncio.Task[None] | None = None  # the AI agent running on this call
+        self.agent_masks_dtmf = False  # its spec's dtmf_events is `masked`
         self.metrics: dict[str, Any] | None = None  # the agent's per-turn metrics
         session.on_dtmf = self._on_dtmf
 
@@ -77,8 +78,10 @@ class CallLeg:
     # -- media events ---------------------------------------------------------------------
 
     def _on_dtmf(self, digit: str) -> None:
-        self.spawn(self.manager.control.record_event(self.call_id, "call.dtmf.received",
-                                                     {"digit": digit}))
+        masked = (self.agent_masks_dtmf and self.agent_task is not None
+                  and not self.agent_task.done())
+        details: dict[str, object] = {"masked": True} if masked else {"digit": digit}
+        self.spawn(self.manager.control.record_event(self.call_id, "call.dtmf.received", details))
         if self.gather is not None:
             self.gather.feed(digit)
 

@@ -21,6 +21,11 @@ class InactivityAction(StrEnum):
     PROMPT = "prompt"
 
 
+class DtmfEvents(StrEnum):
+    MASKED = "masked"
+    DIGITS = "digits"
+
+
 class EngineChoice(BaseModel):
     """Which engine runs each stage. Local engines are the default (offline, keyless).
 
@@ -80,6 +85,13 @@ class AgentSpec(BaseModel):
     inactivity_timeout_s: int = Field(default=30, ge=10, le=300)
     inactivity_action: InactivityAction = InactivityAction.PROMPT
     recording: bool = False
+    dtmf_events: DtmfEvents = Field(
+        default=DtmfEvents.MASKED,
+        description="While the agent runs, each `call.dtmf.received` says a key was pressed "
+        "(`details.masked`) but not which (`masked`: card numbers and PINs keyed to the agent "
+        "stay out of events, webhooks and EventBridge; the agent still gets them), or includes "
+        "it as `details.digit` (`digits`).",
+    )
     tools: list[ToolSpec] = Field(default_factory=list, max_length=32)
     engines: EngineChoice = Field(default_factory=EngineChoice)
     script: dict[str, Any] | None = Field(
