@@ -98,9 +98,10 @@ def test_each_retransmitted_200_gets_its_own_ack(
     api.ok(api.post(f"/v1/calls/{call_id}/hangup"))
     assert api.wait_status(call_id, {"completed"})["end_reason"] == "hangup_by_api"
     assert peer.wait() == 0, peer.output()
-    # sipp counts the second, identical ACK as a retransmission of the one it expected
+    # sipp counts each ACK after the first as a retransmission of it (and answers one with its
+    # 200 again, so there can be several before our BYE); without them the count is 0
     acks = re.findall(r"-+> ACK\s+(\d+)\s+(\d+)", (peer.logdir / "screen.log").read_text())
-    assert acks and acks[-1] == ("1", "1"), acks  # one ACK message, sent again for the 2nd 200
+    assert acks and acks[-1][0] == "1" and int(acks[-1][1]) >= 1, acks
 
 
 def test_trunk_digest_challenge_is_answered_and_the_call_connects(
