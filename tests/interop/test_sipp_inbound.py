@@ -61,16 +61,21 @@ def _write_caller_audio(directory: Path, seconds: float = 4.0) -> None:
     (directory / "caller.pcma").write_bytes(pcma_from_pcm(tone))
 
 
-def test_inbound_call_to_agent_number_is_greeted_records_audio_and_dtmf(
-        api: Api, media_node: LocalNode, sipp: Callable[..., Sipp], tmp_path: Path) -> None:
+def _agent_call_with_tone_and_key(api: Api, media_node: LocalNode, sipp: Callable[..., Sipp],
+                                  tmp_path: Path, **agent: object) -> str:
+    """sipp calls an agent number, plays a tone, keys 1 and hangs up; the call's id."""
     _write_caller_audio(tmp_path)
     number = new_number()
-    api.ok(api.post("/v1/numbers", {"number": number, "agent_id": _agent(api)}))
+    api.ok(api.post("/v1/numbers", {"number": number, "agent_id": _agent(api, **agent)}))
     caller = sipp("-sf", str(SCENARIOS / "uac_pcma_dtmf.xml"), "-s", number,
                   "-mi", "127.0.0.1", target=f"127.0.0.1:{media_node.sip_port}")
     assert caller.wait(timeout_s=25) == 0, caller.output()
+    return _wait_inbound(api, number)
 
-    call_id = _wait_inbound(api, number)
+
+def test_inbound_call_to_agent_number_is_greeted_records_audio_and_dtmf(
+        api: Api, media_node: LocalNode, sipp: Callable[..., Sipp], tmp_path: Path) -> None:
+    call_id = _agent_call_with_tone_and_key(api, media_node, sipp, tmp_path)
     done = api.wait_status(call_id, {"completed"})
     assert done["direction"] == "inbound" and done["from"] == "+15105550111"
     assert done["end_reason"] == "hangup_by_caller"
@@ -93,14 +98,8 @@ def test_inbound_call_to_agent_number_is_greeted_records_audio_and_dtmf(
 
 def test_an_agent_that_shares_keypad_digits_reports_them(
         api: Api, media_node: LocalNode, sipp: Callable[..., Sipp], tmp_path: Path) -> None:
-    _write_caller_audio(tmp_path)
-    number = new_number()
-    agent_id = _agent(api, recording=False, dtmf_events="digits")
-    api.ok(api.post("/v1/numbers", {"number": number, "agent_id": agent_id}))
-    caller = sipp("-sf", str(SCENARIOS / "uac_pcma_dtmf.xml"), "-s", number,
-                  "-mi", "127.0.0.1", target=f"127.0.0.1:{media_node.sip_port}")
-    assert caller.wait(timeout_s=25) == 0, caller.output()
-    call_id = _wait_inbound(api, number)
+    call_id = _agent_call_with_tone_and_key(api, media_node, sipp, tmp_path, recording=False,
+                                            dtmf_events="digits")
     api.wait_status(call_id, {"completed"})
     assert api.wait_event(call_id, "call.dtmf.received")["details"] == {"digit": "1"}
 
