@@ -47,6 +47,12 @@ class QueuedDelivery:
     receive_count: int = 1
     carried: Delivery | None = None  # the delivery as the router created it (first sends only)
 
+    @property
+    def fresh(self) -> Delivery | None:
+        """The carried delivery if this is its first receive (nothing attempted yet), else
+        None: a redelivered message must read what earlier attempts recorded."""
+        return self.carried if self.receive_count <= 1 else None
+
 
 class DeliveryQueue(Protocol):
     def send(self, delivery_ids: list[str], carried: dict[str, Delivery] | None = None

@@ -14,7 +14,7 @@ from voicelane.domain.errors import LimitExceeded
 
 from voicelane_media import sdp
 
-from .inbound_acl import parse_networks, source_allowed
+from .inbound_acl import source_allowed
 from .leg import CallLeg
 from .ua import IncomingInvite
 
@@ -49,9 +49,9 @@ async def handle_inbound(manager: CallManager, incoming: IncomingInvite) -> None
     if number is None:
         await incoming.reject(404, "Not Found (no such number)")
         return
-    trusted = parse_networks(manager.settings.sip_trusted_sources)
     trunks = await manager.control.trunks(number.app_id)
-    if not await source_allowed(incoming.peer.host, trusted, trunks, _resolve):
+    if not await source_allowed(incoming.peer.host, manager.settings.trusted_networks, trunks,
+                                _resolve):
         log.warning("refused an INVITE to %s from %s: not a trunk of its app", incoming.number,
                     incoming.peer.host)
         await incoming.reject(403, "Forbidden (not from a trunk of this number's app)")

@@ -44,8 +44,9 @@ async def source_allowed(source: str, trusted: Iterable[IpNetwork], trunks: list
         return False
     if any(address in net for net in trusted):
         return True
-    for trunk in trunks:
-        if any(address in net for net in parse_networks(",".join(trunk.inbound_addresses))):
+    for trunk in trunks:  # validated networks (the API normalizes them)
+        if any(address in ipaddress.ip_network(net, strict=False)
+               for net in trunk.inbound_addresses):
             return True
     for trunk in trunks:  # only now the DNS lookups, for carriers named by host name
         host = _address(trunk.host)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+from functools import cached_property
+from ipaddress import IPv4Network, IPv6Network
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -56,3 +58,10 @@ class MediaSettings(BaseSettings):
 
         parse_networks(value)  # refuse a bad network at start-up, not on the first INVITE
         return value
+
+    @cached_property
+    def trusted_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """`sip_trusted_sources`, parsed once."""
+        from .inbound_acl import parse_networks
+
+        return parse_networks(self.sip_trusted_sources)

@@ -72,13 +72,9 @@ class WebhookDispatcher:
         A first receive of a message that carries its delivery uses it as is (the router sent
         it right after creating the record: nothing attempted yet); any other receive reads
         the record, so a redelivered message finds what earlier attempts recorded."""
-        to_read = [m.delivery_id for m in messages if m.carried is None or m.receive_count > 1]
+        to_read = [m.delivery_id for m in messages if m.fresh is None]
         stored = self.repo.get_deliveries(to_read) if to_read else {}
-        deliveries = {
-            m.message_id: m.carried if m.carried is not None and m.receive_count <= 1
-            else stored.get(m.delivery_id)
-            for m in messages
-        }
+        deliveries = {m.message_id: m.fresh or stored.get(m.delivery_id) for m in messages}
         known = [d for d in deliveries.values() if d is not None]
         endpoints = self.repo.get_endpoints(list({(d.app_id, d.endpoint_id) for d in known}))
         private = {}
