@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -43,3 +44,35 @@ def test_every_route_refuses_a_missing_key_in_the_one_shape(
     concrete = re.sub(r"\{[^}]+\}", "x_unknown", path)
     r = http.request(method, concrete, json={})
     assert_error(r, 401, r.json().get("error", {}).get("code", "?"))
+
+
+def _resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    ref = schema.get("$ref")
+    if not ref:
+        return schema
+    node: Any = spec
+    for part in ref.removeprefix("#/").split("/"):
+        node = node[part]
+    return _resolve(spec, node)
+
+
+def test_every_2xx_answer_has_a_schema_with_properties() -> None:
+    """Each success answer names a model (a `contracts` response model), not `{}` or a free
+    dict; 204 No Content has no body, so no schema."""
+    spec = json.loads(CHECKED_IN.read_text())
+    missing = []
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            for status, answer in op["responses"].items():
+                if not status.startswith("2"):
+                    continue
+                where = f"{method.upper()} {path} {status}"
+                if status == "204":
+                    if answer.get("content"):
+                        missing.append(f"{where}: a 204 answer has no body")
+                    continue
+                schema = answer.get("content", {}).get("application/json", {}).get("schema")
+                resolved = _resolve(spec, schema or {})
+                if not resolved.get("properties"):
+                    missing.append(f"{where}: {schema!r}")
+    assert not missing, "2xx answers without a response model:\n" + "\n".join(missing)

@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class ActionBody(BaseModel):
+    """What every command body takes."""
+
     model_config = ConfigDict(extra="forbid")
 
     command_id: str | None = Field(
@@ -17,14 +19,18 @@ class ActionBody(BaseModel):
 
 
 class Empty(ActionBody):
-    pass
+    """A command without parameters (answer, hangup, hold, record_start...)."""
 
 
 class Reject(ActionBody):
+    """reject: refuse an inbound call with a cause."""
+
     cause: str = Field(default="rejected", pattern=r"^(rejected|busy|unavailable)$")
 
 
 class Play(ActionBody):
+    """play: an audio file, from a URL or an S3 key (exactly one)."""
+
     url: str | None = Field(default=None, max_length=2048, pattern=r"^https?://")
     s3_key: str | None = Field(default=None, max_length=1024)
     loop: int = Field(default=1, ge=1, le=100)
@@ -37,12 +43,16 @@ class Play(ActionBody):
 
 
 class Speak(ActionBody):
+    """speak: text to speech."""
+
     text: str = Field(min_length=1, max_length=3000)
     voice: str | None = Field(default=None, max_length=64)
     language: str | None = Field(default=None, max_length=16)
 
 
 class Gather(ActionBody):
+    """gather: collect digits or speech."""
+
     max_digits: int = Field(default=1, ge=1, le=128)
     terminator: str | None = Field(default="#", pattern=r"^[0-9*#]$")
     timeout_s: float = Field(default=5, gt=0, le=120)
@@ -51,10 +61,14 @@ class Gather(ActionBody):
 
 
 class SendDtmf(ActionBody):
+    """send_dtmf: send digits to the far end."""
+
     digits: str = Field(pattern=r"^[0-9*#A-Dw]{1,64}$")
 
 
 class Transfer(ActionBody):
+    """transfer: to a number or SIP URI."""
+
     to: str = Field(
         min_length=2, max_length=256,
         pattern=r"^(\+[1-9]\d{1,14}|sips?:[^\s<>]+)$",
@@ -83,3 +97,16 @@ ACTIONS: dict[str, type[ActionBody]] = {
 def parse_action(action: str, body: dict[str, Any]) -> ActionBody:
     """The validated body of `action` (ValueError/ValidationError for bad input)."""
     return ACTIONS[action].model_validate(body)
+
+
+class CommandResult(BaseModel):
+    """The node's answer to a live command; its outcome arrives later as call events.
+
+    `accepted`: sent to the call's media node. `completed`: done at once (hanging up a call
+    that has not started). A retry with the same `command_id` returns the first result.
+    """
+
+    call_id: str
+    action: str
+    command_id: str | None
+    status: str = Field(description="accepted or completed")

@@ -9,12 +9,16 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from voicelane.domain.agent import AgentSpec
 from voicelane.domain.call import CallStatus, Channel, Direction
+from voicelane.domain.errors import ValidationFailed
 from voicelane.domain.models import Call, CallEvent
+from voicelane.resources import EVENT_BUS
 
 _METADATA_KEY = r"^[A-Za-z0-9_.-]{1,40}$"
 
 
 class CreateCallRequest(BaseModel):
+    """An outbound call: who calls whom, and what runs on it (an agent, or live commands)."""
+
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     from_: str = Field(alias="from", min_length=1, max_length=128)
@@ -114,6 +118,8 @@ class CallView(BaseModel):
 
 
 class CallList(BaseModel):
+    """A page of calls, newest first; pass `next_cursor` as `cursor` for the next page."""
+
     data: list[CallView]
     limit: int
     offset: int
@@ -121,6 +127,8 @@ class CallList(BaseModel):
 
 
 class CallEventView(BaseModel):
+    """One entry of a call's timeline; `data` is the call as it was after the event."""
+
     id: str
     type: str
     sequence: int
@@ -143,6 +151,8 @@ class CallEventView(BaseModel):
 
 
 class CallEventList(BaseModel):
+    """A call's timeline, in sequence order."""
+
     data: list[CallEventView]
 
 
@@ -151,3 +161,34 @@ class CallRequestMessage(BaseModel):
 
     call_id: str
     app_id: str
+
+
+class CreateCallCommand(BaseModel):
+    """The payload of a direct invoke of create-call, and the detail of a `voicelane.CreateCall`
+    EventBridge event."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    app_id: str = Field(min_length=1, max_length=64)
+    call: CreateCallRequest
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=255)
+
+    @classmethod
+    def from_event(cls, event: Any) -> tuple[CreateCallCommand, str]:
+        """The command in a create-call event and where it came from (`eventbridge` or
+        `invoke`). An EventBridge event without an idempotency_key uses its event id, so a
+        redelivered event creates the call once."""
+        if not isinstance(event, dict):
+            raise ValidationFailed("the event must be a JSON object", code="invalid_event")
+        if "detail-type" not in event:
+            return cls.model_validate(event), "invoke"
+        if event["detail-type"] != EVENT_BUS.create_call_detail_type:
+            raise ValidationFailed(
+                f"unexpected detail-type {event['detail-type']!r}",
+                code="unsupported_event",
+                details={"expected": EVENT_BUS.create_call_detail_type},
+            )
+        command = cls.model_validate(event.get("detail") or {})
+        if command.idempotency_key is None and event.get("id"):
+            command = command.model_copy(update={"idempotency_key": f"eventbridge:{event['id']}"})
+        return command, "eventbridge"

@@ -11,6 +11,9 @@ from voicelane.domain.agent import AgentSpec
 
 
 class ConnectionType(StrEnum):
+    """How the media reaches the session: a browser (WebRTC) or a WebSocket media stream in
+    a provider's dialect (twilio, telnyx, plivo) or ours (websocket)."""
+
     WEBRTC = "webrtc"
     TWILIO = "twilio"
     TELNYX = "telnyx"
@@ -19,6 +22,8 @@ class ConnectionType(StrEnum):
 
 
 class CreateSessionRequest(BaseModel):
+    """A media session: the call it becomes, and what runs on it."""
+
     model_config = ConfigDict(extra="forbid")
 
     connection_type: ConnectionType
@@ -46,6 +51,8 @@ class CreateSessionRequest(BaseModel):
 
 
 class SessionView(BaseModel):
+    """A session as the API shows it: where to connect and (once) the token to connect with."""
+
     id: str
     call_id: str
     connection_type: ConnectionType

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 
 from voicelane.api.deps import ContainerDep, Writes
+from voicelane.contracts.actions import CommandResult
 
 router = APIRouter(tags=["calls"])
 
@@ -14,7 +15,6 @@ router = APIRouter(tags=["calls"])
 @router.post(
     "/{call_id}/actions/{action}",
     status_code=202,
-    response_model=None,
     summary="Send a live command to a call",
     description=(
         "Actions: answer, reject, hangup, play, speak, gather, send_dtmf, hold, unhold, "
@@ -28,5 +28,7 @@ def call_action(
     principal: Writes,
     c: ContainerDep,
     body: Annotated[dict[str, Any] | None, Body()] = None,
-) -> dict[str, Any]:
-    return c.commands.execute(principal.app, call_id, action, body or {})
+) -> CommandResult:
+    return CommandResult.model_validate(
+        c.commands.execute(principal.app, call_id, action, body or {})
+    )

@@ -2,29 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Response
 
 from voicelane.api.deps import ContainerDep, Lists, Reads, Writes
-from voicelane.services.trunks import CreateTrunkRequest, trunk_view
+from voicelane.contracts.trunks import CreateTrunkRequest, TrunkList, TrunkView
 
 router = APIRouter(prefix="/v1/trunks", tags=["trunks"])
 
 
-@router.post("", status_code=201, response_model=None, summary="Add a SIP trunk")
-def create_trunk(body: CreateTrunkRequest, principal: Writes, c: ContainerDep) -> dict[str, Any]:
-    return trunk_view(c.trunks.create(principal.app, body))
+@router.post("", status_code=201, summary="Add a SIP trunk")
+def create_trunk(body: CreateTrunkRequest, principal: Writes, c: ContainerDep) -> TrunkView:
+    return TrunkView.of(c.trunks.create(principal.app, body))
 
 
-@router.get("", response_model=None, summary="List SIP trunks (in dialling order)")
-def list_trunks(principal: Lists, c: ContainerDep) -> dict[str, Any]:
-    return {"data": [trunk_view(t) for t in c.trunks.list_trunks(principal.app)]}
+@router.get("", summary="List SIP trunks (in dialling order)")
+def list_trunks(principal: Lists, c: ContainerDep) -> TrunkList:
+    return TrunkList(data=[TrunkView.of(t) for t in c.trunks.list_trunks(principal.app)])
 
 
-@router.get("/{trunk_id}", response_model=None, summary="Get a SIP trunk")
-def get_trunk(trunk_id: str, principal: Reads, c: ContainerDep) -> dict[str, Any]:
-    return trunk_view(c.trunks.get(principal.app, trunk_id))
+@router.get("/{trunk_id}", summary="Get a SIP trunk")
+def get_trunk(trunk_id: str, principal: Reads, c: ContainerDep) -> TrunkView:
+    return TrunkView.of(c.trunks.get(principal.app, trunk_id))
 
 
 @router.delete("/{trunk_id}", status_code=204, summary="Remove a SIP trunk")

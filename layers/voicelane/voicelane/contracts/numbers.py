@@ -1,0 +1,35 @@
+"""Numbers API contracts: /v1/numbers."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from voicelane.domain.models import Number
+
+
+class CreateNumberRequest(BaseModel):
+    """A phone number to register for the app, and the agent that answers it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    number: str = Field(description="E.164, e.g. +14155550100")
+    agent_id: str | None = Field(default=None, description="Agent that answers inbound calls")
+
+
+class NumberView(BaseModel):
+    """A number of the app as the API shows it."""
+
+    number: str = Field(description="E.164")
+    app_id: str
+    agent_id: str | None = Field(description="Agent that answers inbound calls")
+    created_at: str
+
+    @classmethod
+    def of(cls, number: Number) -> NumberView:
+        return cls.model_validate(number.model_dump())
+
+
+class NumberList(BaseModel):
+    """The app's numbers."""
+
+    data: list[NumberView]

@@ -1,0 +1,70 @@
+"""SIP trunk API contracts: /v1/trunks."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from voicelane.domain.models import Trunk
+
+HOST_RE = re.compile(r"^[A-Za-z0-9.-]{1,253}$|^\[[0-9A-Fa-f:]+\]$")
+
+
+class CreateTrunkRequest(BaseModel):
+    """A carrier's SIP trunk: where outbound PSTN calls go and inbound ones come from."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=128)
+    host: str = Field(pattern=HOST_RE.pattern, description="Host name or IP of the carrier")
+    port: int = Field(default=5060, ge=1, le=65535)
+    transport: str = Field(default="udp", pattern=r"^(udp|tcp)$")
+    username: str | None = Field(default=None, max_length=128)
+    password: str | None = Field(default=None, max_length=256)
+    priority: int = Field(default=10, ge=0, le=1000, description="Lower is tried first")
+    inbound_addresses: list[str] = Field(
+        default_factory=list, max_length=32,
+        description="IP addresses or CIDR networks the carrier sends INVITEs from, besides the "
+                    "address of `host`; inbound calls from anywhere else are refused (403)")
+
+    @field_validator("inbound_addresses")
+    @classmethod
+    def _networks(cls, values: list[str]) -> list[str]:
+        out = []
+        for value in values:
+            try:
+                out.append(str(ipaddress.ip_network(value.strip(), strict=False)))
+            except ValueError:
+                raise ValueError(f"not an IP address or CIDR network: {value!r}") from None
+        return out
+
+
+class TrunkView(BaseModel):
+    """A trunk as the API shows it: never the password, only whether it has one."""
+
+    id: str
+    app_id: str
+    name: str
+    host: str
+    port: int
+    transport: str
+    username: str | None
+    priority: int = Field(description="Lower is tried first")
+    inbound_addresses: list[str]
+    created_at: str
+    has_password: bool
+
+    @classmethod
+    def of(cls, trunk: Trunk) -> TrunkView:
+        data = trunk.model_dump(exclude={"password"})
+        data["id"] = data.pop("trunk_id")
+        data["has_password"] = bool(trunk.password)
+        return cls.model_validate(data)
+
+
+class TrunkList(BaseModel):
+    """The app's trunks, in the order outbound calls try them."""
+
+    data: list[TrunkView]
