@@ -126,3 +126,18 @@ def test_sessions(user: ApiUser) -> None:
                                                              "sample_rate": 11025}),
                  422, "validation_error")
     assert_error(user.request("GET", "/v1/sessions/sess_nope"), 404, "session_not_found")
+
+
+def test_an_agent_patch_takes_every_agent_field(user: ApiUser) -> None:
+    """PATCH accepts each field POST does (AgentPatch once lacked `dtmf_events`)."""
+    from voicelane.contracts.agents import AgentPatch
+    from voicelane.domain.agent import AgentSpec
+
+    assert set(AgentPatch.model_fields) == set(AgentSpec.model_fields)
+    agent = user.request("POST", "/v1/agents", json={"name": "IVR"}).json()
+    assert agent["dtmf_events"] == "masked"
+    patched = user.request("PATCH", f"/v1/agents/{agent['id']}", json={"dtmf_events": "digits"})
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["dtmf_events"] == "digits"
+    assert_error(user.request("PATCH", f"/v1/agents/{agent['id']}", json={"dtmf_events": "all"}),
+                 422, "validation_error")
