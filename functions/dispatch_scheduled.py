@@ -9,24 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
+from voicelane.contracts.calls import DispatchScheduledCommand
 from voicelane.lambda_runtime import instrument, observability, validation_error_object
 
 obs = observability("dispatch-scheduled")
-
-
-class DispatchScheduled(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    call_id: str = Field(min_length=1, max_length=64)
-    app_id: str = Field(min_length=1, max_length=64)
 
 
 def _dispatch(event: dict[str, Any], _context: Any) -> dict[str, Any]:
     from voicelane.container import get_container
 
     try:
-        command = DispatchScheduled.model_validate(event)
+        command = DispatchScheduledCommand.model_validate(event)
     except ValidationError as exc:
         obs.count("DispatchRejected")
         return validation_error_object(exc)

@@ -163,6 +163,16 @@ class CallRequestMessage(BaseModel):
     app_id: str
 
 
+class DispatchScheduledCommand(BaseModel):
+    """The payload of a scheduled call's one-time EventBridge Scheduler schedule (the
+    dispatch-scheduled function's event); other keys are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    call_id: str = Field(min_length=1, max_length=64)
+    app_id: str = Field(min_length=1, max_length=64)
+
+
 class CreateCallCommand(BaseModel):
     """The payload of a direct invoke of create-call, and the detail of a `voicelane.CreateCall`
     EventBridge event."""
