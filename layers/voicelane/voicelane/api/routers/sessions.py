@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 
 from voicelane.api.deps import ContainerDep, Reads, Sessions
@@ -12,11 +10,11 @@ from voicelane.contracts.sessions import CreateSessionRequest, SessionView
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
 
 
-@router.post("", status_code=201, response_model=SessionView, summary="Create a media session")
-def create_session(body: CreateSessionRequest, principal: Sessions, c: ContainerDep) -> Any:
+@router.post("", status_code=201, summary="Create a media session")
+def create_session(body: CreateSessionRequest, principal: Sessions, c: ContainerDep) -> SessionView:
     return c.sessions.create(principal.app, body)
 
 
-@router.get("/{session_id}", response_model=SessionView, summary="Get a session")
-def get_session(session_id: str, principal: Reads, c: ContainerDep) -> Any:
+@router.get("/{session_id}", summary="Get a session")
+def get_session(session_id: str, principal: Reads, c: ContainerDep) -> SessionView:
     return c.sessions.get(principal.app, session_id)
