@@ -9,10 +9,10 @@ APT_PACKAGES := sip-tester espeak-ng sox
 
 .PHONY: demo test dev synth bench lint typecheck setup apt openapi clean
 
-$(STAMP): layers/voicelane/pyproject.toml media-fargate/pyproject.toml requirements-dev.txt
+$(STAMP): layers/voicelane/pyproject.toml media-fargate/pyproject.toml layers/local/pyproject.toml requirements-dev.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e 'layers/voicelane[local]' -e media-fargate -r requirements-dev.txt
+	$(BIN)/pip install -q -e layers/voicelane -e media-fargate -e layers/local -r requirements-dev.txt
 	# silero-vad's metadata requires torch, which we never load: its ONNX model runs on onnxruntime.
 	$(BIN)/pip install -q --no-deps silero-vad
 	touch $(STAMP)

@@ -22,8 +22,8 @@ from typing import Any
 
 import httpx
 from voicelane.domain.models import RateLimits
-from voicelane.local.moto_server import free_port
-from voicelane.local.platform import LocalPlatform
+from voicelane_local.moto_server import free_port
+from voicelane_local.platform import LocalPlatform
 from voicelane_media.local import LocalNode, local_settings
 
 

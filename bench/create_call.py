@@ -17,9 +17,9 @@ import time
 from voicelane.adapters import aws
 from voicelane.container import Container
 from voicelane.contracts.calls import CreateCallRequest
-from voicelane.local.bootstrap import create_resources
-from voicelane.local.moto_server import LocalAws
 from voicelane.settings import Settings
+from voicelane_local.bootstrap import create_resources
+from voicelane_local.moto_server import LocalAws
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -37,12 +37,12 @@ os.environ.setdefault("VOICELANE_WEBHOOK_DISPATCH_CONCURRENCY", "100")  # a batc
 from voicelane.contracts.calls import CreateCallRequest
 from voicelane.domain.call import CallStatus
 from voicelane.domain.webhooks import Delivery, DeliveryStatus, delivery_id_for, delivery_message
-from voicelane.local.moto_server import free_port
-from voicelane.local.platform import LocalPlatform
-from voicelane.local.runner import LocalRunner
-from voicelane.local.webhook_jobs import LocalLambdaContext, load_handler
 from voicelane.services.clock import now_iso
 from voicelane.services.webhooks import ensure_call_endpoint
+from voicelane_local.moto_server import free_port
+from voicelane_local.platform import LocalPlatform
+from voicelane_local.runner import LocalRunner
+from voicelane_local.webhook_jobs import LocalLambdaContext, load_handler
 
 
 def _serve_receiver(port: int) -> None:

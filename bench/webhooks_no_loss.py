@@ -18,8 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 os.environ.setdefault("VOICELANE_MOTO_PROCESS", "1")
 
-from voicelane.local.moto_server import free_port
-from voicelane.local.platform import LocalPlatform
+from voicelane_local.moto_server import free_port
+from voicelane_local.platform import LocalPlatform
 
 from tests.webhooks.no_loss import run_no_loss
 

@@ -4,6 +4,8 @@ The layer is ``build/layer/python/...``: the `voicelane` package (copied from la
 pure Python) and the dependencies its pyproject.toml declares, installed by pip for the Lambda runtime's platform
 (``manylinux2014_aarch64``, CPython 3.11, binary wheels only) so no compiler and no Docker
 engine are needed. boto3/botocore/s3transfer are removed: the Lambda runtime ships them.
+Nothing else of the repository goes in: not ``voicelane_media`` (media-fargate) and not the
+dev-only local platform ``voicelane_local`` (layers/local: moto server, runner, demo, CLI).
 
 The build is cached: a stamp file holds a hash of layers/voicelane/pyproject.toml, the package
 sources and the pip options; when it matches, nothing is done (synth stays fast and offline).
@@ -60,14 +62,28 @@ _SKIP_DIRS = {"__pycache__", ".mypy_cache", ".pytest_cache", "build", "dist"}
 BYTECODE = "pyc=unchecked-hash"  # part of the build hash: changing it rebuilds the layer
 
 
-def _source_files() -> list[Path]:
-    files = [PACKAGE_DIR / "pyproject.toml"]
+def _package_files() -> list[Path]:
+    """The files of the `voicelane` package that the layer ships (and the hash covers)."""
+    files = []
     for path in sorted((PACKAGE_DIR / "voicelane").rglob("*")):
         if path.is_file() and not (_SKIP_DIRS & set(path.relative_to(PACKAGE_DIR).parts)):
             if path.suffix in {".pyc", ".pyo"}:
                 continue
             files.append(path)
     return files
+
+
+def _source_files() -> list[Path]:
+    return [PACKAGE_DIR / "pyproject.toml", *_package_files()]
+
+
+def _copy_package(target: Path) -> None:
+    """Copy exactly the hashed package files into ``target`` (``target/voicelane/...``): a
+    directory left behind with only bytecode (say a package that moved out) is not shipped."""
+    for path in _package_files():
+        dest = target / path.relative_to(PACKAGE_DIR)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, dest)
 
 
 def source_hash(mode: str = "full") -> str:
@@ -135,20 +151,10 @@ def build(build_dir: Path = BUILD_DIR, *, force: bool = False, mode: str = "full
     staging = Path(tempfile.mkdtemp(prefix="layer-", dir=build_dir.parent))
     try:
         target = staging / "python"
-        if mode == "sources":
-            shutil.copytree(
-                PACKAGE_DIR / "voicelane",
-                target / "voicelane",
-                ignore=shutil.ignore_patterns(*_SKIP_DIRS, "*.pyc"),
-            )
-        else:
-            # The project is pure Python: copy its package, then install its declared
+        _copy_package(target)
+        if mode != "sources":
+            # The project is pure Python: its package is copied; now install its declared
             # dependencies for the Lambda platform, binary wheels only (no compiler, no Docker).
-            shutil.copytree(
-                PACKAGE_DIR / "voicelane",
-                target / "voicelane",
-                ignore=shutil.ignore_patterns(*_SKIP_DIRS, "*.pyc"),
-            )
             deps = project_dependencies()
             if deps:
                 _pip("install", "-q", "--no-compile", "--target", str(target), *PIP_OPTIONS, *deps)

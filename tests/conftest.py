@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from voicelane.container import Container
 from voicelane.domain.models import ApiKey, App
-from voicelane.local.moto_server import free_port
-from voicelane.local.platform import LocalPlatform
+from voicelane_local.moto_server import free_port
+from voicelane_local.platform import LocalPlatform
 
 
 @pytest.fixture(scope="session")

@@ -46,10 +46,12 @@ DRAIN = Duration.seconds(120)  # Fargate's maximum stopTimeout; deregistration d
 METRIC_NAMESPACE = "Voicelane"
 LIVE_CALLS_METRIC = "LiveCalls"
 # The image's build context is the repository root (the Dockerfile installs layers/voicelane
-# and media-fargate as packages); only those two directories are sent to Docker.
+# and media-fargate as packages); only those two directories are sent to Docker (not
+# layers/local, the dev-only local platform: editing it must not rebuild the image).
 IMAGE_CONTEXT_EXCLUDE = [
     "*",
     "!layers",
+    "layers/local",
     "!media-fargate",
     "**/__pycache__",
     "**/*.pyc",

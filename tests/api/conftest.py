@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 from api_helpers import ApiUser
-from voicelane.local.platform import LocalPlatform
+from voicelane_local.platform import LocalPlatform
 
 
 @pytest.fixture(scope="session")

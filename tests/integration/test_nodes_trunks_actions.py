@@ -13,8 +13,8 @@ import httpx
 import pytest
 from voicelane.container import Container
 from voicelane.domain.call import CallStatus
-from voicelane.local.platform import LocalPlatform
 from voicelane.services.clock import now_iso
+from voicelane_local.platform import LocalPlatform
 
 
 @pytest.fixture

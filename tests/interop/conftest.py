@@ -17,7 +17,7 @@ import httpx
 import pytest
 from sipp_helpers import SIPP, Api, Sipp, free_udp_port
 from voicelane.domain.models import RateLimits
-from voicelane.local.platform import LocalPlatform
+from voicelane_local.platform import LocalPlatform
 from voicelane_media.local import LocalNode, local_settings
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from sipp_helpers import Api, Sipp, new_number, requires_sipp
-from voicelane.local.platform import LocalPlatform
+from voicelane_local.platform import LocalPlatform
 from voicelane_media.local import LocalNode, local_settings
 
 from tests.media_service.ecs_agent import EcsAgent

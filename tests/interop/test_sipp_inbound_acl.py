@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 from sipp_helpers import Api, Sipp, final_status, new_number, requires_sipp
-from voicelane.local.platform import LocalPlatform
+from voicelane_local.platform import LocalPlatform
 from voicelane_media.local import LocalNode, local_settings
 
 pytestmark = [pytest.mark.sipp, requires_sipp, pytest.mark.timeout(60)]

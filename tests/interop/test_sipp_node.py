@@ -12,7 +12,7 @@ from sipp_helpers import SCENARIOS, Api, Sipp, final_status, new_number, require
 from voicelane import resources
 from voicelane.adapters import aws
 from voicelane.adapters.queues import queue_url
-from voicelane.local.platform import LocalPlatform
+from voicelane_local.platform import LocalPlatform
 from voicelane_media.local import LocalNode, local_settings
 
 pytestmark = [pytest.mark.sipp, requires_sipp, pytest.mark.timeout(60)]

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from voicelane.adapters import aws
 from voicelane.adapters.artifacts import recordings_bucket
-from voicelane.local.platform import LocalPlatform
 from voicelane.settings import get_settings
+from voicelane_local.platform import LocalPlatform
 from voicelane_media.codecs.g711 import Int16Array
 from voicelane_media.media import AudioError, RtpPortPool
 from voicelane_media.media.audio import wav_to_pcm8k

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from phone_harness import EngineRouter, Outcome, Scenario, ToolServer, latency_lines, run_scenario
 from scenarios import build_scenarios
-from voicelane.local.platform import LocalPlatform
+from voicelane_local.platform import LocalPlatform
 from voicelane_media.local import LocalNode, local_settings
 from voicelane_media.service import agent_runner
 

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 from voicelane.domain.agent import AgentSpec
 from voicelane.domain.models import RateLimits
-from voicelane.local.platform import LocalPlatform
+from voicelane_local.platform import LocalPlatform
 from voicelane_media.agent.engines import build_engines
 from voicelane_media.agent.fakes import QueuedSTT, ToneTTS
 from voicelane_media.agent.local_engines import SileroVAD

@@ -16,9 +16,9 @@ from voicelane.domain.webhooks import (
     delivery_message,
     read_delivery_message,
 )
-from voicelane.local.webhook_jobs import LocalLambdaContext, load_handler
 from voicelane.services.clock import now_iso
 from voicelane.services.webhooks import ensure_call_endpoint
+from voicelane_local.webhook_jobs import LocalLambdaContext, load_handler
 
 from tests.conftest import Tenant
 from tests.webhooks.receiver import Receiver, verify

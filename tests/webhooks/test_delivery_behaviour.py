@@ -13,7 +13,7 @@ import pytest
 from voicelane.container import Container
 from voicelane.contracts.calls import CreateCallRequest
 from voicelane.domain.call import CallStatus
-from voicelane.local.platform import LocalPlatform
+from voicelane_local.platform import LocalPlatform
 
 from tests.conftest import Tenant
 from tests.webhooks.receiver import Receiver, verify

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from voicelane.container import Container
-from voicelane.local.webhook_jobs import LocalLambdaContext, load_handler
+from voicelane_local.webhook_jobs import LocalLambdaContext, load_handler
 
 from tests.conftest import Tenant
 from tests.webhooks.receiver import Receiver

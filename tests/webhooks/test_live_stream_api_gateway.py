@@ -18,7 +18,7 @@ import pytest
 from voicelane.adapters.dynamo.ws_connections import DynamoWsConnections
 from voicelane.adapters.webhook_io import ApiGatewayLiveStream
 from voicelane.container import Container
-from voicelane.local.webhook_jobs import LocalLambdaContext, load_handler
+from voicelane_local.webhook_jobs import LocalLambdaContext, load_handler
 
 from tests.conftest import Tenant
 

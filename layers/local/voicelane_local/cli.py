@@ -35,7 +35,7 @@ def _print(data: Any) -> None:
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
-    from voicelane.local.platform import LocalPlatform
+    from voicelane_local.platform import LocalPlatform
 
     platform = LocalPlatform(api_port=args.port).start()
     print(f"Voicelane is running on {platform.api_url} (health: {platform.api_url}/healthz)")
@@ -117,7 +117,7 @@ def cmd_calls(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from voicelane.local.demo import run_demo
+    from voicelane_local.demo import run_demo
 
     return run_demo(api_port=args.port, output=Path(args.output))
 

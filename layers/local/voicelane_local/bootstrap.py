@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 from botocore.exceptions import ClientError
-
 from voicelane import resources
 from voicelane.adapters import aws
 from voicelane.settings import Settings

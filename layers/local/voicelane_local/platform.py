@@ -9,14 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-
 from voicelane.adapters import aws
 from voicelane.container import Container, get_container, reset_container
-from voicelane.local import webhook_jobs  # noqa: F401  (registers the event fan-out jobs)
-from voicelane.local.bootstrap import create_resources
-from voicelane.local.moto_server import LocalAws
-from voicelane.local.runner import LocalRunner
 from voicelane.settings import get_settings
+
+from voicelane_local import webhook_jobs  # noqa: F401  (registers the event fan-out jobs)
+from voicelane_local.bootstrap import create_resources
+from voicelane_local.moto_server import LocalAws
+from voicelane_local.runner import LocalRunner
 
 DEV_ENV = Path(".voicelane/dev.env")
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from voicelane.local.platform import LocalPlatform
+from voicelane_local.platform import LocalPlatform
 
 CALLER_NUMBER = "+14155550199"
 AGENT_NUMBER = "+14155550100"
@@ -208,9 +208,8 @@ class LiveEvents:
 
 def _warm_up() -> None:
     """Load the local models once before the call (they are shared by every call)."""
-    from voicelane_media.agent.engines import build_engines
-
     from voicelane.domain.agent import AgentSpec
+    from voicelane_media.agent.engines import build_engines
 
     build_engines(AgentSpec(script=DEMO_SCRIPT))
 

@@ -21,7 +21,8 @@ from typing import Any
 
 from voicelane.adapters import aws
 from voicelane.container import Container
-from voicelane.local.runner import Job, register
+
+from voicelane_local.runner import Job, register
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
@@ -47,7 +48,7 @@ def load_handler(module: str) -> Handler:
     try:
         mod = importlib.import_module(f"functions.{module}")
     except ModuleNotFoundError:
-        root = Path(__file__).resolve().parents[4]
+        root = Path(__file__).resolve().parents[3]
         if not (root / "functions" / f"{module}.py").exists():
             raise
         sys.path.insert(0, str(root))

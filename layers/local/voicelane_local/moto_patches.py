@@ -325,7 +325,7 @@ def serve(port: int) -> None:
     import logging
     import time
 
-    from voicelane.local.keepalive_wsgi import KeepAliveWsgiServer, moto_app
+    from voicelane_local.keepalive_wsgi import KeepAliveWsgiServer, moto_app
 
     install()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from voicelane.container import Container
 from voicelane.services.clock import now_iso
 
-log = logging.getLogger("voicelane.local.runner")
+log = logging.getLogger("voicelane_local.runner")
 
 
 @dataclass

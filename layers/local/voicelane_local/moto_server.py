@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-from voicelane.local.keepalive_wsgi import KeepAliveWsgiServer, moto_app
+from voicelane_local.keepalive_wsgi import KeepAliveWsgiServer, moto_app
 
 
 def free_port() -> int:
@@ -46,7 +46,7 @@ class LocalAws:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> LocalAws:
-        from voicelane.local import moto_patches
+        from voicelane_local import moto_patches
 
         moto_patches.install()  # transactions without whole-table copies (see the module)
         fake_credentials()
@@ -55,7 +55,7 @@ class LocalAws:
             self.server = KeepAliveWsgiServer(moto_app(), self.port).start()
             return self
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "voicelane.local.moto_patches", str(self.port)])
+            [sys.executable, "-m", "voicelane_local.moto_patches", str(self.port)])
         deadline = time.monotonic() + 20
         while True:
             try:
