@@ -10,6 +10,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from voicelane.adapters.dynamo.codec import cancellation_codes, error_code, strip_keys
+from voicelane.adapters.dynamo.sessions import session_item
 from voicelane.adapters.dynamo.table import Table
 from voicelane.domain.call import ACTIVE, LIVE, CallStatus
 from voicelane.domain.errors import (
@@ -117,7 +118,8 @@ class DynamoCallRepository:
                     "attribute_not_exists(pk)",
                 )
             )
-        items.extend(t.tx_put(extra, "attribute_not_exists(pk)") for extra in creation.extra_items)
+        if creation.session is not None:
+            items.append(t.tx_put(session_item(creation.session), "attribute_not_exists(pk)"))
         try:
             t.transact(items)
         except ClientError as exc:
