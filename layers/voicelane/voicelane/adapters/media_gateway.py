@@ -22,11 +22,8 @@ from voicelane.domain.errors import Conflict, IllegalTransition, NotFound
 from voicelane.domain.models import Agent, App, Call, CallEvent, MediaNode, Number, Trunk
 from voicelane.media_gateway import CallRequest, RecordingMetadata, TranscriptRecord
 from voicelane.ports import (
-    AgentRepository,
-    AppRepository,
     CallCreation,
     CallRepository,
-    NumberRepository,
 )
 from voicelane.services.lifecycle import CallLifecycle, make_event
 from voicelane.services.nodes import NodeService
@@ -35,6 +32,18 @@ from voicelane.settings import Settings
 
 if TYPE_CHECKING:
     from voicelane.container import Container
+
+
+class AppReader(Protocol):
+    def get_app(self, app_id: str) -> App | None: ...
+
+
+class NumberReader(Protocol):
+    def get(self, number: str) -> Number | None: ...
+
+
+class AgentReader(Protocol):
+    def get(self, app_id: str, agent_id: str) -> Agent | None: ...
 
 
 class ArtifactRecords(Protocol):
@@ -67,8 +76,8 @@ def recording_key(call: Call) -> str:
 class ServiceMediaGateway:
     """``MediaGateway`` on the control plane's repositories and services."""
 
-    def __init__(self, settings: Settings, *, calls: CallRepository, apps: AppRepository,
-                 numbers: NumberRepository, agents: AgentRepository, trunks: TrunkService,
+    def __init__(self, settings: Settings, *, calls: CallRepository, apps: AppReader,
+                 numbers: NumberReader, agents: AgentReader, trunks: TrunkService,
                  nodes: NodeService, records: ArtifactRecords, objects: AudioObjects,
                  requests: RequestQueue) -> None:
         self._settings = settings
