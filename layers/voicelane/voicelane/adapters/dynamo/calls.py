@@ -17,6 +17,7 @@ from voicelane.domain.errors import (
     Conflict,
     IdempotencyConflict,
     LimitExceeded,
+    NotFound,
     StaleWrite,
     ValidationFailed,
 )
@@ -127,6 +128,9 @@ class DynamoCallRepository:
                 raise
             codes = cancellation_codes(exc)
             if 0 <= slot_index < len(codes) and codes[slot_index] == "ConditionalCheckFailed":
+                if t.get(f"APP#{creation.call.app_id}", "APP") is None:  # not a full app: none
+                    raise NotFound("the call's app does not exist", code="app_not_found",
+                                   details={"app_id": creation.call.app_id}) from exc
                 raise LimitExceeded(
                     "the app is at its concurrent-call cap",
                     code="concurrency_limit_exceeded",
