@@ -81,7 +81,7 @@ def main() -> int:
     platform = LocalPlatform(api_port=free_port(), env_file=None, with_media=False).start()
     node = LocalNode(local_settings(sip_port=0, rtp_port_min=40000, rtp_port_max=44999,
                                     capacity=1000, max_concurrent=1000, poll_wait_s=1,
-                                    node_id="bench-node"), platform.container).start()
+                                    node_id="bench-node"), platform.container.media_gateway).start()
     sipp_port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         peer = subprocess.Popen(

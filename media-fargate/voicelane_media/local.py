@@ -13,7 +13,7 @@ import os
 import threading
 from typing import Any
 
-from voicelane.container import Container
+from voicelane.media_gateway import MediaGateway
 
 from voicelane_media.service.node import MediaNode
 from voicelane_media.service.settings import MediaSettings
@@ -22,13 +22,13 @@ from voicelane_media.service.settings import MediaSettings
 class LocalNode:
     """A started node: ``sip_port``, ``internal_url``, ``node``; ``stop()`` ends it."""
 
-    def __init__(self, settings: MediaSettings, container: Container) -> None:
+    def __init__(self, settings: MediaSettings, gateway: MediaGateway) -> None:
         # A local node serves the local dev app, which allows loopback (allow_private_webhooks):
         # its agents' HTTP tools listen on 127.0.0.1. Agent sessions not told the app's flag
         # read this (LoopSettings.allow_private_tool_urls).
         os.environ.setdefault("VOICELANE_AGENT_ALLOW_PRIVATE_TOOL_URLS", "true")
         self.settings = settings
-        self.container = container
+        self.gateway = gateway
         self.loop = asyncio.new_event_loop()
         self.node: MediaNode | None = None
         self._ready = threading.Event()
@@ -46,7 +46,7 @@ class LocalNode:
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
         try:
-            self.node = MediaNode(self.settings, self.container)
+            self.node = MediaNode(self.settings, self.gateway)
             self.loop.run_until_complete(self.node.start())
         except BaseException as exc:  # reported to start()
             self._error = exc
@@ -97,4 +97,4 @@ def local_settings(**overrides: Any) -> MediaSettings:
 
 def start_local_node(platform: Any, **overrides: Any) -> LocalNode:
     """Start a loopback media node for a ``voicelane.local.platform.LocalPlatform``."""
-    return LocalNode(local_settings(**overrides), platform.container).start()
+    return LocalNode(local_settings(**overrides), platform.container.media_gateway).start()

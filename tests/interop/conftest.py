@@ -30,7 +30,7 @@ def media_node(local_platform: LocalPlatform) -> Iterator[LocalNode]:
         node_id=f"interop-{random.randrange(16**6):06x}", poll_wait_s=1, heartbeat_s=2,
         ring_timeout_s=10, inbound_answer_timeout_s=4,
     )
-    node = LocalNode(settings, local_platform.container).start()
+    node = LocalNode(settings, local_platform.container.media_gateway).start()
     try:
         yield node
     finally:

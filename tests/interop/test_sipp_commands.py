@@ -79,7 +79,7 @@ def test_commands_on_unknown_call_and_bad_token_are_refused(media_node: LocalNod
 
     url = f"{media_node.internal_url}/internal/calls/call_nope/actions/hangup"
     assert httpx.post(url, json={}).status_code == 401
-    token = media_node.container.settings.internal_token
+    token = media_node.gateway.settings.internal_token
     resp = httpx.post(url, json={}, headers={"Authorization": f"Bearer {token}"})
     assert resp.status_code == 404 and resp.json()["error"]["code"] == "call_not_here"
     assert httpx.get(f"{media_node.internal_url}/healthz").json()["ok"] is True

@@ -41,7 +41,7 @@ def test_protected_from_scale_in_while_a_call_is_live(
     settings = local_settings(sip_port=0, internal_http_port=0, rtp_port_min=base,
                               rtp_port_max=base + 199, heartbeat_s=0.2, poll_wait_s=1,
                               node_id=f"fleet-{random.randrange(16**6):06x}")
-    node = LocalNode(settings, local_platform.container).start()
+    node = LocalNode(settings, local_platform.container.media_gateway).start()
     try:
         number = new_number()
         api.ok(api.post("/v1/numbers", {"number": number}))

@@ -28,7 +28,7 @@ def test_only_the_apps_trunks_may_call_its_numbers(
                               rtp_port_max=base + 199, node_id=f"acl-{random.randrange(16**6):06x}",
                               poll_wait_s=1, heartbeat_s=2, inbound_answer_timeout_s=4,
                               sip_trusted_sources="")
-    node = LocalNode(settings, local_platform.container).start()
+    node = LocalNode(settings, local_platform.container.media_gateway).start()
     try:
         number = new_number()
         api.ok(api.post("/v1/numbers", {"number": number}))

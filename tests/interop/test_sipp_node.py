@@ -69,7 +69,7 @@ def test_node_registers_heartbeats_and_drains_on_stop(
     settings = local_settings(sip_port=0, internal_http_port=0, rtp_port_min=39400,
                               rtp_port_max=39599, node_id="drain-node", heartbeat_s=0.5,
                               poll_wait_s=1)
-    node = LocalNode(settings, container).start()
+    node = LocalNode(settings, container.media_gateway).start()
     try:
         record = container.node_repo.get("drain-node")
         assert record is not None and record.internal_url == node.internal_url

@@ -81,6 +81,8 @@ async def test_play_s3_key_reads_the_stages_recordings_bucket_when_the_setting_i
     monkeypatch.delenv("VOICELANE_RECORDINGS_BUCKET", raising=False)
     get_settings.cache_clear()
     try:
+        # the node reads stored audio through its media gateway (MediaNode sets pool.objects)
+        pool.objects = local_platform.container.media_gateway
         await _play_from_the_stage_bucket(pool)
     finally:
         get_settings.cache_clear()

@@ -25,7 +25,7 @@ def phone_node(local_platform: LocalPlatform) -> Iterator[LocalNode]:
                               rtp_port_max=base + 199,
                               node_id=f"phone-{random.randrange(16**6):06x}", poll_wait_s=1,
                               heartbeat_s=2, ring_timeout_s=10)
-    node = LocalNode(settings, local_platform.container).start()
+    node = LocalNode(settings, local_platform.container.media_gateway).start()
     try:
         yield node
     finally:

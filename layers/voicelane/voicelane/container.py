@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from voicelane.adapters.dynamo.nodes import DynamoNodeRepository
     from voicelane.adapters.dynamo.table import Table
     from voicelane.adapters.dynamo.webhooks import DynamoWebhookRepository
+    from voicelane.adapters.media_gateway import ServiceMediaGateway
     from voicelane.adapters.media_http import HttpMediaControl
     from voicelane.adapters.webhook_io import SqsDeliveryQueue
     from voicelane.services.apps import AppService
@@ -146,6 +147,13 @@ class Container:
         from voicelane.adapters.media_http import HttpMediaControl
 
         return HttpMediaControl(self.table, self.settings)
+
+    @cached_property
+    def media_gateway(self) -> ServiceMediaGateway:
+        """The media plane's port to this control plane (DynamoDB, S3, SQS)."""
+        from voicelane.adapters.media_gateway import aws_media_gateway
+
+        return aws_media_gateway(self)
 
     @cached_property
     def commands(self) -> CommandService:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from voicelane.domain.call import CallStatus
@@ -31,16 +31,34 @@ class IdempotencyRecord:
     result_id: str
 
 
+@dataclass(frozen=True)
+class SessionRecord:
+    """A browser or websocket session: which call it connects to, and until when."""
+
+    session_id: str
+    call_id: str
+    app_id: str
+    connection_type: str
+    sample_rate: int | None
+    created_at: str
+    expires_at_iso: str
+
+
 @dataclass
 class CallCreation:
-    """A new call with its first event, the app slot it takes and its idempotency record."""
+    """A new call with its first event, the app slot it takes, its idempotency record and,
+    for a session's call, the session record (all written in one transaction)."""
 
     call: Call
     event: CallEvent
     takes_slot: bool
     max_concurrent: int
     idempotency: IdempotencyRecord | None = None
-    extra_items: list[dict[str, Any]] = field(default_factory=list)
+    session: SessionRecord | None = None
+
+
+class SessionStore(Protocol):
+    def get(self, session_id: str) -> SessionRecord | None: ...
 
 
 class CallRepository(Protocol):

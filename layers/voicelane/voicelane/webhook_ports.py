@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+# IpAddress and Resolver live with the SSRF guard; re-exported for the fan-out's imports.
+from voicelane.domain.url_guard import IpAddress as IpAddress
+from voicelane.domain.url_guard import Resolver as Resolver
 from voicelane.domain.webhooks import Delivery, WebhookEndpoint
-
-IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class WebhookRepository(Protocol):
@@ -84,10 +84,6 @@ class WebhookSender(Protocol):
     def post(
         self, url: str, ip: IpAddress, body: str, headers: dict[str, str], timeout_s: float
     ) -> HttpResult: ...
-
-
-class Resolver(Protocol):
-    def resolve(self, host: str, port: int) -> list[IpAddress]: ...
 
 
 class LiveStream(Protocol):

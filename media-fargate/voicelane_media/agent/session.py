@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 from voicelane.domain.agent import AgentSpec, FirstSpeaker, InactivityAction
-from voicelane.webhook_ports import Resolver
+from voicelane.domain.url_guard import Resolver
 
 from voicelane_media.agent.brain import Brain, system_prompt
 from voicelane_media.agent.leg import MediaLeg

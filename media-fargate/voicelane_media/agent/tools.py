@@ -4,7 +4,7 @@ An HTTP tool POSTs the LLM's arguments as a JSON object to the app's URL (with t
 the `Voicelane-Call-Id` header) and gives the JSON answer back to the LLM. Failures become a
 JSON error the LLM can talk about; they never end the call.
 
-Before every HTTP tool call the URL passes the SSRF guard (voicelane.services.url_guard): a
+Before every HTTP tool call the URL passes the SSRF guard (voicelane.domain.url_guard): a
 host resolving to a private, loopback, link-local or metadata address is refused (counted in
 `refused_urls`, `{"error": "url_not_allowed"}` to the LLM) unless private addresses are allowed
 (the app's `allow_private_webhooks`; the local dev app has it). The API already refused such
@@ -20,11 +20,9 @@ import logging
 from typing import Any
 
 import httpx
-from voicelane.adapters.webhook_io import SystemResolver
 from voicelane.domain.agent import ToolSpec
 from voicelane.domain.errors import ValidationFailed
-from voicelane.services.url_guard import TOOL_CODE, check_url
-from voicelane.webhook_ports import Resolver
+from voicelane.domain.url_guard import TOOL_CODE, Resolver, SystemResolver, check_url
 
 from voicelane_media.agent.leg import MediaLeg
 from voicelane_media.agent.redaction import redact

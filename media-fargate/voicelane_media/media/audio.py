@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import re
 import struct
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
+from voicelane.media_gateway import ObjectUnreadable
 
 from voicelane_media.codecs.g711 import ALAW_DECODE, ULAW_DECODE, Int16Array
 from voicelane_media.codecs.resample import resample, to_int16
@@ -22,6 +24,12 @@ FloatArray = npt.NDArray[np.float64]
 
 class AudioError(ValueError):
     """Audio that cannot be fetched, decoded or synthesized (the message says why)."""
+
+
+class ObjectReader(Protocol):
+    """Reads stored objects (the media gateway does: the recordings bucket, s3:// URLs)."""
+
+    def read_object(self, key: str, max_bytes: int) -> bytes: ...
 
 
 def decode_wav(data: bytes) -> tuple[FloatArray, int]:
@@ -106,8 +114,9 @@ async def synthesize(text: str, voice: str = "en-us") -> Int16Array:
     return wav_to_pcm8k(out)
 
 
-async def fetch(url_or_s3_key: str) -> bytes:
-    """The bytes of an http(s) URL, an s3://bucket/key, or a key in the recordings bucket."""
+async def fetch(url_or_s3_key: str, objects: ObjectReader | None = None) -> bytes:
+    """The bytes of an http(s) URL, or of an s3://bucket/key or a key in the recordings
+    bucket read through ``objects`` (the node's media gateway)."""
     if url_or_s3_key.startswith(("http://", "https://")):
         import httpx
 
@@ -125,34 +134,15 @@ async def fetch(url_or_s3_key: str) -> bytes:
                 return b"".join(chunks)
         except httpx.HTTPError as exc:
             raise AudioError(f"cannot fetch {url_or_s3_key}: {exc}") from exc
-    return await asyncio.to_thread(_s3_get, url_or_s3_key)
-
-
-def _s3_get(key: str) -> bytes:
-    from voicelane.adapters import aws
-    from voicelane.adapters.artifacts import recordings_bucket
-    from voicelane.settings import get_settings
-
-    settings = get_settings()
-    bucket = recordings_bucket(settings)  # the stage's bucket unless the setting overrides it
-    if key.startswith("s3://"):
-        bucket, _, key = key[5:].partition("/")
-    if not bucket or not key:
-        raise AudioError(f"not an S3 key or s3:// URL: {key!r}")
-    s3 = aws.client("s3", settings)
+    if objects is None:
+        raise AudioError(f"no object store to read {url_or_s3_key!r} from")
     try:
-        head = s3.head_object(Bucket=bucket, Key=key)
-        if int(head.get("ContentLength", 0)) > MAX_AUDIO_BYTES:
-            raise AudioError("audio file larger than 64 MB")
-        body: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    except AudioError:
-        raise
-    except Exception as exc:  # botocore's ClientError and connection errors
-        raise AudioError(f"cannot read s3://{bucket}/{key}: {exc}") from exc
-    return body
+        return await asyncio.to_thread(objects.read_object, url_or_s3_key, MAX_AUDIO_BYTES)
+    except ObjectUnreadable as exc:
+        raise AudioError(exc.message) from exc
 
 
-async def load(url_or_s3_key: str) -> Int16Array:
+async def load(url_or_s3_key: str, objects: ObjectReader | None = None) -> Int16Array:
     """Fetch and decode a WAV to 8 kHz mono int16 (decoding runs off the event loop)."""
-    data = await fetch(url_or_s3_key)
+    data = await fetch(url_or_s3_key, objects)
     return await asyncio.to_thread(wav_to_pcm8k, data)

@@ -15,6 +15,7 @@ import logging
 
 from voicelane_media.rtp.pacer import Pacer
 
+from .audio import ObjectReader
 from .session import RtpSession, _RtcpProtocol, _RtpProtocol
 
 log = logging.getLogger(__name__)
@@ -26,13 +27,17 @@ class PortsExhausted(RuntimeError):
 
 
 class RtpPortPool:
-    """Allocates RTP/RTCP port pairs on ``host`` within [port_min, port_max] and paces the sessions."""
+    """Allocates RTP/RTCP port pairs on ``host`` within [port_min, port_max] and paces the sessions.
+
+    ``objects`` is where its sessions read stored audio (``play_url`` of an S3 key); the media
+    node sets its gateway here."""
 
     def __init__(self, host: str, port_min: int, port_max: int, *,
-                 rtcp_interval: float = 5.0) -> None:
+                 rtcp_interval: float = 5.0, objects: ObjectReader | None = None) -> None:
         if port_min > port_max - 1:
             raise ValueError("the port range must hold at least one RTP/RTCP pair")
         self.host = host
+        self.objects = objects
         self.rtcp_interval_ticks = max(1, round(rtcp_interval / 0.020))
         self.port_min = port_min + (port_min & 1)
         self.port_max = port_max

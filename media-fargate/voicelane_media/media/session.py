@@ -255,7 +255,7 @@ class RtpSession:
 
     async def play_url(self, url_or_s3_key: str) -> int:
         """Play a WAV from an http(s) URL or a key in the recordings bucket (or s3://bucket/key)."""
-        return await self.play(await audio.load(url_or_s3_key))
+        return await self.play(await audio.load(url_or_s3_key, self.pool.objects))
 
     async def send_dtmf(self, digits: str, duration_ms: int = 100) -> None:
         """Send RFC 4733 telephone-events, one digit after another; returns when all are sent."""

@@ -7,7 +7,7 @@
   control plane); the call's `context` goes into its system prompt.
 - Agent events become call events (`agent.turn` -> `call.agent.turn`, ...) through
   CallLifecycle.record_event, so they land in the outbox like every other call event.
-- At the end the redacted transcript is stored at CALL#{id}/TRANSCRIPT (what
+- At the end the redacted transcript is stored through the control plane (what
   GET /v1/calls/{id}/transcript serves), `call.transcript.ready` is recorded, and the per-turn
   metrics are handed to the leg, which writes them with the call's final transition.
 - Outside local mode the per-turn latencies are also printed as CloudWatch EMF (Powertools).
@@ -23,7 +23,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from voicelane.domain.agent import AgentSpec, DtmfEvents
-from voicelane.services.clock import now_iso
 
 from voicelane_media.agent import AgentOutcome, AgentSession, Engines
 from voicelane_media.agent.engines import EngineUnavailable, build_engines
@@ -148,11 +147,8 @@ class AgentRun:
         ours = self.leg.hangup_reason
         if reason == "caller_hangup" and ours and not ours.startswith("hangup_by_"):
             reason = ours  # the call ended from this side (a transfer completing, the API...)
-        record = {"pk": f"CALL#{call.call_id}", "sk": "TRANSCRIPT", "entity": "transcript",
-                  "app_id": call.app_id, "agent_id": call.agent_id, "reason": reason,
-                  "transferred_to": outcome.transferred_to, "created_at": now_iso(), **data}
         try:
-            await asyncio.to_thread(self.control.container.table.put, record)
+            await self.control.save_transcript(call, data, reason, outcome.transferred_to)
         except Exception:
             log.exception("transcript of %s could not be stored", call.call_id)
         else:
@@ -160,7 +156,7 @@ class AgentRun:
                                             {"turns": len(data["turns"]),
                                              "reason": reason})
         self.leg.metrics = summarise(data["metrics"])
-        if not self.control.container.settings.local:
+        if not self.control.settings.local:
             emit_metrics(call.app_id, data["metrics"])
 
 

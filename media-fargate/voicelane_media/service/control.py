@@ -1,6 +1,10 @@
-"""The node's view of the control plane: every read and write goes through voicelane's
-services (CallLifecycle for call changes, so each one is a conditional write with its event),
-run in worker threads so the event loop never blocks on DynamoDB, SQS or S3."""
+"""The node's view of the control plane: a thin async facade over the ``MediaGateway`` port.
+
+Every read and write goes through the gateway (call changes are conditional writes with their
+event there), run in worker threads so the event loop never blocks on DynamoDB, SQS or S3.
+Outcomes the node treats as normal (a call that moved on, a claim lost to another node) come
+back as ``None`` here instead of exceptions.
+"""
 
 from __future__ import annotations
 
@@ -10,29 +14,28 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from voicelane.container import Container
-from voicelane.domain.call import CallStatus, Channel, Direction
+from voicelane.domain.call import CallStatus
+from voicelane.domain.clock import now_iso
 from voicelane.domain.errors import Conflict, IllegalTransition, NotFound
-from voicelane.domain.ids import new_id
 from voicelane.domain.models import Agent, Call, MediaNode, Number, Trunk
-from voicelane.ports import CallCreation
-from voicelane.services.clock import now_iso
-from voicelane.services.lifecycle import make_event
-
-from .recordings import RecordingStore
+from voicelane.media_gateway import CallRequest, MediaGateway, TranscriptRecord
+from voicelane.settings import Settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
 class ControlPlane:
-    """Async facade over the voicelane container for one media node."""
+    """Async facade over the media gateway for one media node."""
 
-    def __init__(self, container: Container, node_id: str) -> None:
-        self.container = container
+    def __init__(self, gateway: MediaGateway, node_id: str) -> None:
+        self.gateway = gateway
         self.node_id = node_id
-        self.recordings = RecordingStore(container.table, container.settings)
-        self._queue_url: str | None = None
+
+    @property
+    def settings(self) -> Settings:
+        """The control plane's settings (local mode, the internal token)."""
+        return self.gateway.settings
 
     async def _run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return await asyncio.to_thread(fn, *args, **kwargs)
@@ -40,27 +43,20 @@ class ControlPlane:
     # -- calls ----------------------------------------------------------------------------
 
     async def get_call(self, call_id: str) -> Call | None:
-        return await self._run(self.container.call_repo.get, call_id)
+        return await self._run(self.gateway.get_call, call_id)
 
     async def claim(self, call_id: str) -> Call | None:
         """queued -> initiated with media_node = me; ``None`` if another node (or an earlier
         delivery) already took it, or it was canceled."""
-        try:
-            return await self._run(
-                self.container.lifecycle.transition, call_id, CallStatus.INITIATED,
-                {"media_node": self.node_id, "started_at": now_iso()},
-                {"media_node": self.node_id},
-            )
-        except (IllegalTransition, Conflict, NotFound):
-            return None
+        return await self._run(self.gateway.claim, call_id, self.node_id)
 
     async def transition(self, call_id: str, target: CallStatus,
                          changes: dict[str, Any] | None = None,
                          details: dict[str, Any] | None = None) -> Call | None:
         """A status change owned by this node; ``None`` when the call already moved on."""
         try:
-            return await self._run(self.container.lifecycle.transition, call_id, target,
-                                   changes or {}, details or {}, expect_node=self.node_id)
+            return await self._run(self.gateway.transition, call_id, target, changes or {},
+                                   details or {}, self.node_id)
         except (IllegalTransition, Conflict, NotFound) as exc:
             log.info("call %s: %s not applied (%s)", call_id, target.value, exc)
             return None
@@ -68,88 +64,72 @@ class ControlPlane:
     async def record_event(self, call_id: str, event_type: str,
                            details: dict[str, Any] | None = None) -> None:
         try:
-            await self._run(self.container.lifecycle.record_event, call_id, event_type,
-                            details or {})
+            await self._run(self.gateway.record_event, call_id, event_type, details or {})
         except (Conflict, NotFound) as exc:
             log.warning("call %s: event %s not recorded (%s)", call_id, event_type, exc)
 
     async def create_inbound(self, number: Number, caller: str,
                              sip_headers: dict[str, str]) -> Call:
-        """The inbound call record (initiated, media_node = me) with its call.initiated event."""
-        app = await self._run(self.container.apps.apps.get_app, number.app_id)
-        now = now_iso()
-        call = Call.model_validate({
-            "call_id": new_id("call"), "app_id": number.app_id, "direction": Direction.INBOUND,
-            "status": CallStatus.INITIATED, "from": caller, "to": number.number,
-            "from_channel": Channel.PSTN, "to_channel": Channel.PSTN,
-            "agent_id": number.agent_id, "created_at": now, "started_at": now,
-            "media_node": self.node_id, "sip_headers": sip_headers or None,
-        })
-        event = make_event(call, "call.initiated", {"direction": "inbound"})
-        call = call.model_copy(update={"event_seq": event.sequence})
-        cap = getattr(app, "max_concurrent_calls", 10_000)
-        await self._run(self.container.call_repo.create,
-                        CallCreation(call=call, event=event, takes_slot=True, max_concurrent=cap))
-        return call
+        """The inbound call record (initiated, media_node = me) with its call.initiated event.
+        LimitExceeded when the app is at its cap; NotFound when its app is gone."""
+        return await self._run(self.gateway.create_inbound, number, caller, sip_headers,
+                               self.node_id)
 
     # -- directory ------------------------------------------------------------------------
 
     async def number(self, e164: str) -> Number | None:
-        return await self._run(self.container.number_repo.get, e164)
+        """The number, if it routes to an app that exists: a number left behind by a deleted
+        app is refused like an unknown one (404, no call record)."""
+        return await self._run(self._routable_number, e164)
+
+    def _routable_number(self, e164: str) -> Number | None:
+        number = self.gateway.number(e164)
+        if number is not None and self.gateway.app(number.app_id) is None:
+            log.warning("number %s belongs to app %s, which does not exist: refused", e164,
+                        number.app_id)
+            return None
+        return number
 
     async def allows_private_urls(self, app_id: str) -> bool:
         """The app's `allow_private_webhooks` (also governs agents' HTTP tools)."""
-        app = await self._run(self.container.apps.apps.get_app, app_id)
+        app = await self._run(self.gateway.app, app_id)
         return bool(app and app.allow_private_webhooks)
 
     async def agent(self, app_id: str, agent_id: str) -> Agent | None:
-        return await self._run(self.container.agent_repo.get, app_id, agent_id)
+        return await self._run(self.gateway.agent, app_id, agent_id)
 
     async def trunks(self, app_id: str) -> list[Trunk]:
-        return await self._run(self.container.trunks.for_app, app_id)
+        return await self._run(self.gateway.trunks, app_id)
 
     # -- call-requests queue --------------------------------------------------------------
+    # The node's callers hold received requests as dicts ({"ReceiptHandle", "call_id"});
+    # `requests()` gives the typed values.
+
+    async def requests(self, wait_s: int, max_messages: int) -> list[CallRequest]:
+        """Long-poll ``call-requests`` for up to ``max_messages`` requests."""
+        return await self._run(self.gateway.receive_requests, wait_s, max_messages)
 
     async def receive_requests(self, wait_s: int, max_messages: int) -> list[dict[str, Any]]:
-        from voicelane import resources
-        from voicelane.adapters import aws
-        from voicelane.adapters.queues import queue_url
-
-        settings = self.container.settings
-
-        def receive() -> list[dict[str, Any]]:
-            if self._queue_url is None:
-                self._queue_url = queue_url(settings, resources.CALL_REQUESTS_QUEUE,
-                                            settings.call_requests_queue_url)
-            resp = aws.client("sqs", settings).receive_message(
-                QueueUrl=self._queue_url, MaxNumberOfMessages=max(1, min(10, max_messages)),
-                WaitTimeSeconds=wait_s)
-            messages: list[dict[str, Any]] = resp.get("Messages", [])
-            return messages
-
-        return await self._run(receive)
+        return [{"ReceiptHandle": r.receipt_handle, "call_id": r.call_id}
+                for r in await self.requests(wait_s, max_messages)]
 
     async def delete_request(self, receipt_handle: str) -> None:
-        from voicelane.adapters import aws
-
-        settings = self.container.settings
-        await self._run(aws.client("sqs", settings).delete_message,
-                        QueueUrl=self._queue_url, ReceiptHandle=receipt_handle)
+        await self._run(self.gateway.delete_request, receipt_handle)
 
     async def release_requests(self, messages: list[dict[str, Any]]) -> None:
         """Make received messages visible again at once (another node takes them)."""
-        from voicelane.adapters import aws
-
-        sqs = aws.client("sqs", self.container.settings)
         for message in messages:
             try:
-                await self._run(sqs.change_message_visibility, QueueUrl=self._queue_url,
-                                ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+                await self._run(self.gateway.release_request, str(message["ReceiptHandle"]))
             except Exception as exc:  # it reappears after the visibility timeout anyway
                 log.warning("could not release a call request: %s", exc)
 
     @staticmethod
     def call_id_of(message: dict[str, Any]) -> str | None:
+        """The call a received request names (also accepts a raw SQS message's ``Body``)."""
+        if "call_id" in message:
+            call_id = message["call_id"]
+            return call_id if isinstance(call_id, str) else None
         try:
             body = json.loads(message.get("Body", ""))
         except json.JSONDecodeError:
@@ -160,16 +140,30 @@ class ControlPlane:
     # -- node registry --------------------------------------------------------------------
 
     async def register(self, internal_url: str, capacity: int, sip_address: str) -> MediaNode:
-        return await self._run(self.container.nodes.register, self.node_id, internal_url,
+        return await self._run(self.gateway.register_node, self.node_id, internal_url,
                                capacity, sip_address)
 
     async def heartbeat(self, node: MediaNode, live_calls: int, status: str) -> MediaNode:
-        return await self._run(self.container.nodes.heartbeat, node, live_calls, status)
+        return await self._run(self.gateway.heartbeat, node, live_calls, status)
 
     async def deregister(self) -> None:
-        await self._run(self.container.nodes.deregister, self.node_id)
+        await self._run(self.gateway.deregister_node, self.node_id)
 
-    # -- recordings -----------------------------------------------------------------------
+    # -- artifacts ------------------------------------------------------------------------
 
     async def save_recording(self, call: Call, wav: bytes, duration_s: float) -> str:
-        return await self._run(self.recordings.save, call, wav, duration_s)
+        meta = await self._run(self.gateway.save_recording, call, wav, duration_s)
+        return meta.s3_key
+
+    async def save_transcript(self, call: Call, content: dict[str, Any], reason: str | None,
+                              transferred_to: str | None) -> None:
+        """Store the call's redacted transcript (what GET /v1/calls/{id}/transcript serves)."""
+        record = TranscriptRecord(call_id=call.call_id, app_id=call.app_id,
+                                  agent_id=call.agent_id, reason=reason,
+                                  transferred_to=transferred_to, created_at=now_iso(),
+                                  content=content)
+        await self._run(self.gateway.save_transcript, record)
+
+    async def read_object(self, key: str, max_bytes: int) -> bytes:
+        """An audio object by recordings-bucket key or ``s3://bucket/key`` (ObjectUnreadable)."""
+        return await self._run(self.gateway.read_object, key, max_bytes)

@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from voicelane.container import get_container
+from voicelane.media_gateway import aws_media_gateway
 
 from .node import MediaNode
 from .settings import MediaSettings
 
 
 async def serve(settings: MediaSettings | None = None) -> None:
-    node = MediaNode(settings or MediaSettings(), get_container())
+    node = MediaNode(settings or MediaSettings(), aws_media_gateway())
     await node.start()
     node.install_signal_handlers()
     await node.run_until_stopped()

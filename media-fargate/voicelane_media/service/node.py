@@ -10,7 +10,7 @@ import signal
 import socket
 
 import uvicorn
-from voicelane.container import Container
+from voicelane.media_gateway import MediaGateway
 
 from .calls import CallManager
 from .control import ControlPlane
@@ -26,12 +26,13 @@ log = logging.getLogger(__name__)
 class MediaNode:
     """``await start()``, then ``await run_until_stopped()``; ``request_stop()`` drains."""
 
-    def __init__(self, settings: MediaSettings, container: Container) -> None:
+    def __init__(self, settings: MediaSettings, gateway: MediaGateway) -> None:
         self.settings = settings
-        self.container = container
-        self.control = ControlPlane(container, settings.node_id)
+        self.gateway = gateway
+        self.control = ControlPlane(gateway, settings.node_id)
         self.ua = UserAgent(settings)
         self.pool = open_pool(settings.rtp_host, settings.rtp_port_min, settings.rtp_port_max)
+        self.pool.objects = gateway  # play_url of a recordings-bucket key reads through it
         self.manager = CallManager(settings, self.control, self.ua, self.pool)
         self.http_port = settings.internal_http_port
         self._server: uvicorn.Server | None = None
@@ -44,7 +45,7 @@ class MediaNode:
         self._http_socket: socket.socket | None = None
         self._http_task: asyncio.Future[None] | None = None
         # the LiveCalls metric and scale-in protection (never from a local node)
-        self.fleet = FleetSignals(service="" if container.settings.local else None)
+        self.fleet = FleetSignals(service="" if gateway.settings.local else None)
 
     @property
     def sip_port(self) -> int:
@@ -61,7 +62,7 @@ class MediaNode:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.settings.internal_http_host, self.settings.internal_http_port))
         self.http_port = int(sock.getsockname()[1])
-        app = create_internal_app(self.manager, self.container.settings.internal_token,
+        app = create_internal_app(self.manager, self.gateway.settings.internal_token,
                                   self.settings.node_id)
         config = uvicorn.Config(app, log_level="warning", lifespan="off")
         self._server = uvicorn.Server(config)

@@ -43,6 +43,45 @@ class SqsCallQueue:
         )
 
 
+def call_id_of(body: str) -> str | None:
+    """The call a `call-requests` message names, or None for a body that names none."""
+    try:
+        message = json.loads(body)
+    except json.JSONDecodeError:
+        return None
+    call_id = message.get("call_id") if isinstance(message, dict) else None
+    return call_id if isinstance(call_id, str) else None
+
+
+class SqsCallRequests:
+    """The media nodes' side of `call-requests`: long-poll, delete, release."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @cached_property
+    def url(self) -> str:
+        return queue_url(
+            self.settings, resources.CALL_REQUESTS_QUEUE, self.settings.call_requests_queue_url
+        )
+
+    def receive(self, wait_s: int, max_messages: int) -> list[tuple[str | None, str]]:
+        """(call id or None, receipt handle) of up to `max_messages` (1-10) messages."""
+        resp = aws.client("sqs", self.settings).receive_message(
+            QueueUrl=self.url, MaxNumberOfMessages=max(1, min(10, max_messages)),
+            WaitTimeSeconds=wait_s)
+        return [(call_id_of(str(m.get("Body", ""))), str(m["ReceiptHandle"]))
+                for m in resp.get("Messages", [])]
+
+    def delete(self, receipt_handle: str) -> None:
+        aws.client("sqs", self.settings).delete_message(QueueUrl=self.url,
+                                                        ReceiptHandle=receipt_handle)
+
+    def release(self, receipt_handle: str) -> None:
+        aws.client("sqs", self.settings).change_message_visibility(
+            QueueUrl=self.url, ReceiptHandle=receipt_handle, VisibilityTimeout=0)
+
+
 class EventBridgeScheduler:
     """One-time schedules `at(...)` that invoke the dispatch-scheduled function."""
 

@@ -4,10 +4,8 @@ WebSocket connections (HTTP to receivers: adapters/webhook_http.py)."""
 from __future__ import annotations
 
 import email.utils
-import ipaddress
 import json
 import logging
-import socket
 import time
 from functools import cached_property
 from typing import Any
@@ -18,9 +16,9 @@ from voicelane import resources
 from voicelane.adapters import aws
 from voicelane.adapters.dynamo.codec import error_code
 from voicelane.adapters.queues import queue_url
+from voicelane.domain.url_guard import SystemResolver as SystemResolver  # its old home
 from voicelane.domain.webhooks import Delivery, delivery_message
 from voicelane.settings import Settings
-from voicelane.webhook_ports import IpAddress
 
 log = logging.getLogger("voicelane.webhooks")
 
@@ -116,17 +114,6 @@ def retry_after_seconds(value: str | None) -> int | None:
     except (TypeError, ValueError):
         return None
     return max(0, int(when.timestamp() - time.time()))
-
-
-class SystemResolver:
-    def resolve(self, host: str, port: int) -> list[IpAddress]:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        out: list[IpAddress] = []
-        for info in infos:
-            addr = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-            if addr not in out:
-                out.append(addr)
-        return out
 
 
 class ApiGatewayLiveStream:

@@ -10,6 +10,7 @@ from typing import Any
 from voicelane.contracts.calls import CreateCallRequest
 from voicelane.domain.agent import AgentSpec
 from voicelane.domain.call import ACTIVE, CallStatus, Channel, Direction, is_terminal
+from voicelane.domain.call_factory import new_call
 from voicelane.domain.errors import (
     Conflict,
     Forbidden,
@@ -18,7 +19,6 @@ from voicelane.domain.errors import (
     Unavailable,
     ValidationFailed,
 )
-from voicelane.domain.ids import new_id
 from voicelane.domain.models import App, Call, CallEvent
 from voicelane.domain.phone import destination_allowed, require_e164
 from voicelane.ports import (
@@ -179,28 +179,25 @@ class CallService:
             status = CallStatus.SCHEDULED
         max_duration = req.max_duration_s or (agent.max_duration_s if agent else 600)
         recording = req.recording if req.recording is not None else bool(agent and agent.recording)
-        return Call.model_validate(
-            {
-                "call_id": new_id("call"),
-                "app_id": app.app_id,
-                "direction": Direction.OUTBOUND,
-                "status": status,
-                "from": req.from_,
-                "to": req.to,
-                "from_channel": req.from_channel,
-                "to_channel": req.to_channel,
-                "agent_id": req.agent_id,
-                "agent": req.agent,
-                "context": req.context,
-                "max_duration_s": max_duration,
-                "recording": recording,
-                "webhook_url": req.webhook_url,
-                "metadata": req.metadata,
-                "client_state": req.client_state,
-                "sip_headers": req.sip_headers or None,
-                "created_at": iso(now),
-                "scheduled_at": scheduled_at,
-            }
+        return new_call(
+            app,
+            direction=Direction.OUTBOUND,
+            status=status,
+            from_=req.from_,
+            to=req.to,
+            from_channel=req.from_channel,
+            to_channel=req.to_channel,
+            created_at=iso(now),
+            agent_id=req.agent_id,
+            agent=req.agent,
+            context=req.context,
+            max_duration_s=max_duration,
+            recording=recording,
+            webhook_url=req.webhook_url,
+            metadata=req.metadata,
+            client_state=req.client_state,
+            sip_headers=req.sip_headers or None,
+            scheduled_at=scheduled_at,
         )
 
     def _hand_off(self, call: Call) -> None:

@@ -1,24 +1,6 @@
-"""Time helpers (UTC ISO 8601 with milliseconds)."""
+"""Time helpers; they live in :mod:`voicelane.domain.clock` (the media plane imports them
+from there). This path stays for the control plane's existing imports."""
 
-from __future__ import annotations
+from voicelane.domain.clock import iso, now_iso, now_ms, parse_iso
 
-import time
-from datetime import UTC, datetime
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def iso(dt: datetime) -> str:
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def parse_iso(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
+__all__ = ["iso", "now_iso", "now_ms", "parse_iso"]

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from voicelane.contracts.sessions import ConnectionType, CreateSessionRequest, SessionView
 from voicelane.domain.call import CallStatus, Channel, Direction
+from voicelane.domain.call_factory import new_call
 from voicelane.domain.errors import NotFound, ValidationFailed
 from voicelane.domain.ids import new_id
-from voicelane.domain.models import App, Call
+from voicelane.domain.models import App
 from voicelane.domain.tokens import sign
-from voicelane.ports import AgentRepository, CallCreation, CallRepository
+from voicelane.ports import (
+    AgentRepository,
+    CallCreation,
+    CallRepository,
+    SessionRecord,
+    SessionStore,
+)
 from voicelane.services.clock import iso
 from voicelane.services.lifecycle import make_event
 from voicelane.settings import Settings
@@ -21,11 +27,11 @@ TOKEN_TTL_S = 300
 
 class SessionService:
     def __init__(self, calls: CallRepository, agents: AgentRepository, settings: Settings,
-                 sessions: Any) -> None:
+                 sessions: SessionStore) -> None:
         self.calls = calls
         self.agents = agents
         self.settings = settings
-        self.sessions = sessions  # SessionStore: get(session_id) -> dict | None
+        self.sessions = sessions
 
     def create(self, app: App, req: CreateSessionRequest) -> SessionView:
         if req.agent_id and req.agent:
@@ -35,46 +41,40 @@ class SessionService:
         now = datetime.now(UTC)
         session_id = new_id("sess")
         channel = Channel.WEBRTC if req.connection_type == ConnectionType.WEBRTC else Channel.WEBSOCKET
-        call = Call.model_validate(
-            {
-                "call_id": new_id("call"),
-                "app_id": app.app_id,
-                "direction": Direction.INBOUND,
-                "status": CallStatus.QUEUED,
-                "from": req.identity,
-                "to": f"session:{session_id}",
-                "from_channel": channel,
-                "to_channel": channel,
-                "agent_id": req.agent_id,
-                "agent": req.agent,
-                "context": req.context,
-                "max_duration_s": req.max_duration_s or 600,
-                "recording": bool(req.recording),
-                "webhook_url": req.webhook_url,
-                "metadata": req.metadata,
-                "client_state": req.client_state,
-                "created_at": iso(now),
-                "session_id": session_id,
-            }
+        call = new_call(
+            app,
+            direction=Direction.INBOUND,
+            status=CallStatus.QUEUED,
+            from_=req.identity,
+            to=f"session:{session_id}",
+            from_channel=channel,
+            to_channel=channel,
+            created_at=iso(now),
+            agent_id=req.agent_id,
+            agent=req.agent,
+            context=req.context,
+            max_duration_s=req.max_duration_s or 600,
+            recording=bool(req.recording),
+            webhook_url=req.webhook_url,
+            metadata=req.metadata,
+            client_state=req.client_state,
+            session_id=session_id,
         )
         event = make_event(call, "call.queued")
         call = call.model_copy(update={"event_seq": event.sequence})
         expires = now + timedelta(seconds=TOKEN_TTL_S)
-        record = {
-            "pk": f"SESSION#{session_id}",
-            "sk": "SESSION",
-            "entity": "session",
-            "session_id": session_id,
-            "call_id": call.call_id,
-            "app_id": app.app_id,
-            "connection_type": req.connection_type.value,
-            "sample_rate": req.sample_rate,
-            "created_at": iso(now),
-            "expires_at_iso": iso(expires),
-        }
+        record = SessionRecord(
+            session_id=session_id,
+            call_id=call.call_id,
+            app_id=app.app_id,
+            connection_type=req.connection_type.value,
+            sample_rate=req.sample_rate,
+            created_at=iso(now),
+            expires_at_iso=iso(expires),
+        )
         self.calls.create(
             CallCreation(call=call, event=event, takes_slot=True,
-                         max_concurrent=app.max_concurrent_calls, extra_items=[record])
+                         max_concurrent=app.max_concurrent_calls, session=record)
         )
         token = sign(
             {"sid": session_id, "call_id": call.call_id, "app_id": app.app_id,
@@ -86,21 +86,21 @@ class SessionService:
 
     def get(self, app: App, session_id: str) -> SessionView:
         record = self.sessions.get(session_id)
-        if record is None or record["app_id"] != app.app_id:
+        if record is None or record.app_id != app.app_id:
             raise NotFound("session not found", code="session_not_found")
-        call = self.calls.get(record["call_id"])
+        call = self.calls.get(record.call_id)
         return self._view(record, call.status.value if call else "unknown", None)
 
-    def _view(self, record: dict[str, Any], status: str, token: str | None) -> SessionView:
+    def _view(self, record: SessionRecord, status: str, token: str | None) -> SessionView:
         base = self.settings.media_connect_url.rstrip("/")
         return SessionView(
-            id=record["session_id"],
-            call_id=record["call_id"],
-            connection_type=ConnectionType(record["connection_type"]),
-            sample_rate=record.get("sample_rate"),
-            connect_url=f"{base}/{record['connection_type']}/{record['session_id']}",
+            id=record.session_id,
+            call_id=record.call_id,
+            connection_type=ConnectionType(record.connection_type),
+            sample_rate=record.sample_rate,
+            connect_url=f"{base}/{record.connection_type}/{record.session_id}",
             token=token,
-            expires_at=record["expires_at_iso"],
-            created_at=record["created_at"],
+            expires_at=record.expires_at_iso,
+            created_at=record.created_at,
             status=status,
         )

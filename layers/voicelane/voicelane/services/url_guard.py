@@ -1,81 +1,12 @@
-"""The SSRF guard for app URLs the platform calls: webhooks (checked at registration and again
-before every attempt) and agent HTTP tools (checked when the agent is created or updated, when
-a call brings an inline agent, and again by the media node before every tool call)."""
+"""The SSRF guard; it lives in :mod:`voicelane.domain.url_guard` (the media plane's agent
+tools use it too). This path stays for the control plane's existing imports."""
 
-from __future__ import annotations
+from voicelane.domain.url_guard import (
+    TOOL_CODE,
+    WEBHOOK_CODE,
+    check_tool_urls,
+    check_url,
+    refuse,
+)
 
-import ipaddress
-from urllib.parse import urlsplit
-
-from voicelane.domain.agent import AgentSpec
-from voicelane.domain.errors import ValidationFailed
-from voicelane.domain.webhooks import forbidden_reason
-from voicelane.webhook_ports import IpAddress, Resolver
-
-WEBHOOK_CODE = "webhook_url_not_allowed"
-TOOL_CODE = "tool_url_not_allowed"
-
-
-def refuse(
-    url: str, reason: str, code: str = WEBHOOK_CODE, what: str = "webhook URL"
-) -> ValidationFailed:
-    return ValidationFailed(
-        f"{what} not allowed: {reason}", code=code, details={"url": url, "reason": reason}
-    )
-
-
-def check_url(
-    url: str,
-    resolver: Resolver,
-    *,
-    allow_private: bool,
-    require_https: bool,
-    code: str = WEBHOOK_CODE,
-    what: str = "webhook URL",
-) -> IpAddress:
-    """The address to connect to, or ValidationFailed(`code`, default `webhook_url_not_allowed`).
-
-    Every address the host resolves to must be public (a name with one private address could
-    be steered to it), unless the app allows private webhooks (the local dev app does).
-    """
-    try:
-        parts = urlsplit(url)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError as exc:
-        raise refuse(url, "not a valid URL", code, what) from exc
-    if parts.scheme not in ("http", "https"):
-        raise refuse(url, "the scheme must be https (or http for test keys)", code, what)
-    if require_https and parts.scheme != "https":
-        raise refuse(url, "live-mode webhooks must use https", code, what)
-    if not parts.hostname or parts.username or parts.password:
-        raise refuse(url, "the URL needs a host and no credentials", code, what)
-    try:
-        addresses = [ipaddress.ip_address(parts.hostname)]
-    except ValueError:
-        try:
-            addresses = resolver.resolve(parts.hostname, port)
-        except OSError as exc:
-            raise refuse(url, f"the host does not resolve ({exc})", code, what) from exc
-    if not addresses:
-        raise refuse(url, "the host does not resolve", code, what)
-    if not allow_private:
-        for addr in addresses:
-            reason = forbidden_reason(addr)
-            if reason:
-                raise refuse(url, f"{parts.hostname} resolves to {addr} ({reason})", code, what)
-    return addresses[0]
-
-
-def check_tool_urls(spec: AgentSpec, resolver: Resolver, *, allow_private: bool) -> None:
-    """Refuse (`tool_url_not_allowed`, 422) an agent whose HTTP tools would call a private,
-    loopback, link-local or metadata address, unless the app allows private addresses (its
-    `allow_private_webhooks` flag; the local dev app has it)."""
-    for tool in spec.tools:
-        if tool.type != "http" or not tool.url:
-            continue
-        try:
-            check_url(tool.url, resolver, allow_private=allow_private, require_https=False,
-                      code=TOOL_CODE, what=f"tool {tool.name} URL")
-        except ValidationFailed as exc:
-            exc.details = {**dict(exc.details or {}), "tool": tool.name}
-            raise
+__all__ = ["TOOL_CODE", "WEBHOOK_CODE", "check_tool_urls", "check_url", "refuse"]

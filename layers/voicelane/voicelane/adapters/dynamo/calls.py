@@ -10,12 +10,14 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from voicelane.adapters.dynamo.codec import cancellation_codes, error_code, strip_keys
+from voicelane.adapters.dynamo.sessions import session_item
 from voicelane.adapters.dynamo.table import Table
 from voicelane.domain.call import ACTIVE, LIVE, CallStatus
 from voicelane.domain.errors import (
     Conflict,
     IdempotencyConflict,
     LimitExceeded,
+    NotFound,
     StaleWrite,
     ValidationFailed,
 )
@@ -117,7 +119,8 @@ class DynamoCallRepository:
                     "attribute_not_exists(pk)",
                 )
             )
-        items.extend(t.tx_put(extra, "attribute_not_exists(pk)") for extra in creation.extra_items)
+        if creation.session is not None:
+            items.append(t.tx_put(session_item(creation.session), "attribute_not_exists(pk)"))
         try:
             t.transact(items)
         except ClientError as exc:
@@ -125,6 +128,9 @@ class DynamoCallRepository:
                 raise
             codes = cancellation_codes(exc)
             if 0 <= slot_index < len(codes) and codes[slot_index] == "ConditionalCheckFailed":
+                if t.get(f"APP#{creation.call.app_id}", "APP") is None:  # not a full app: none
+                    raise NotFound("the call's app does not exist", code="app_not_found",
+                                   details={"app_id": creation.call.app_id}) from exc
                 raise LimitExceeded(
                     "the app is at its concurrent-call cap",
                     code="concurrency_limit_exceeded",

@@ -1,0 +1,198 @@
+"""The media gateway over the control plane's own repositories and services.
+
+:class:`ServiceMediaGateway` implements the ``MediaGateway`` port by composing what the API
+uses: CallLifecycle for transitions and events (each status change one conditional
+TransactWriteItems with its event), the call repository for creation (the app's slot taken in
+the same transaction), the directory repositories, the node registry, and three small stores
+for what only the media plane writes (artifact records, audio objects, the call-requests
+queue). :func:`aws_media_gateway` wires it to DynamoDB, S3 and SQS; the in-memory gateway
+(adapters/memory_media_gateway.py) wires the same class to dictionaries.
+
+This module imports no boto3: the AWS pieces are imported where they are built.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+from voicelane.domain.call import CallStatus
+from voicelane.domain.call_factory import new_inbound_call, require_app
+from voicelane.domain.clock import now_iso
+from voicelane.domain.errors import Conflict, IllegalTransition, NotFound
+from voicelane.domain.models import Agent, App, Call, CallEvent, MediaNode, Number, Trunk
+from voicelane.media_gateway import CallRequest, RecordingMetadata, TranscriptRecord
+from voicelane.ports import (
+    CallCreation,
+    CallRepository,
+)
+from voicelane.services.lifecycle import CallLifecycle, make_event
+from voicelane.services.nodes import NodeService
+from voicelane.services.trunks import TrunkService
+from voicelane.settings import Settings
+
+if TYPE_CHECKING:
+    from voicelane.container import Container
+
+
+class AppReader(Protocol):
+    def get_app(self, app_id: str) -> App | None: ...
+
+
+class NumberReader(Protocol):
+    def get(self, number: str) -> Number | None: ...
+
+
+class AgentReader(Protocol):
+    def get(self, app_id: str, agent_id: str) -> Agent | None: ...
+
+
+class ArtifactRecords(Protocol):
+    """Where transcript and recording records are written."""
+
+    def put_transcript(self, record: TranscriptRecord) -> None: ...
+    def put_recording(self, meta: RecordingMetadata) -> None: ...
+
+
+class AudioObjects(Protocol):
+    """The recordings bucket: recordings written, prompts and recordings read."""
+
+    def put_wav(self, key: str, wav: bytes) -> None: ...
+    def read(self, key: str, max_bytes: int) -> bytes: ...
+
+
+class RequestQueue(Protocol):
+    """The consumer side of ``call-requests``: (call id or None, receipt handle) pairs."""
+
+    def receive(self, wait_s: int, max_messages: int) -> list[tuple[str | None, str]]: ...
+    def delete(self, receipt_handle: str) -> None: ...
+    def release(self, receipt_handle: str) -> None: ...
+
+
+def recording_key(call: Call) -> str:
+    """Where a call's recording object lives (one layout for every store)."""
+    return f"recordings/{call.app_id}/{call.call_id}.wav"
+
+
+class ServiceMediaGateway:
+    """``MediaGateway`` on the control plane's repositories and services."""
+
+    def __init__(self, settings: Settings, *, calls: CallRepository, apps: AppReader,
+                 numbers: NumberReader, agents: AgentReader, trunks: TrunkService,
+                 nodes: NodeService, records: ArtifactRecords, objects: AudioObjects,
+                 requests: RequestQueue) -> None:
+        self._settings = settings
+        self.calls = calls
+        self.lifecycle = CallLifecycle(calls)
+        self.apps = apps
+        self.numbers = numbers
+        self.agents = agents
+        self.trunk_service = trunks
+        self.nodes = nodes
+        self.records = records
+        self.objects = objects
+        self.requests = requests
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    # -- calls --------------------------------------------------------------------------
+
+    def get_call(self, call_id: str) -> Call | None:
+        return self.calls.get(call_id)
+
+    def claim(self, call_id: str, node_id: str) -> Call | None:
+        try:
+            return self.lifecycle.transition(
+                call_id, CallStatus.INITIATED, {"media_node": node_id, "started_at": now_iso()},
+                {"media_node": node_id})
+        except (IllegalTransition, Conflict, NotFound):
+            return None
+
+    def transition(self, call_id: str, target: CallStatus, changes: dict[str, Any],
+                   details: dict[str, Any], node_id: str | None = None) -> Call:
+        return self.lifecycle.transition(call_id, target, changes, details, expect_node=node_id)
+
+    def record_event(self, call_id: str, event_type: str,
+                     details: dict[str, Any]) -> CallEvent:
+        return self.lifecycle.record_event(call_id, event_type, details)
+
+    def create_inbound(self, number: Number, caller: str, sip_headers: dict[str, str],
+                       node_id: str) -> Call:
+        app = require_app(self.apps.get_app(number.app_id), number.app_id)
+        call = new_inbound_call(app, number, caller, node_id, sip_headers)
+        event = make_event(call, "call.initiated", {"direction": "inbound"})
+        call = call.model_copy(update={"event_seq": event.sequence})
+        self.calls.create(CallCreation(call=call, event=event, takes_slot=True,
+                                       max_concurrent=app.max_concurrent_calls))
+        return call
+
+    # -- directory ----------------------------------------------------------------------
+
+    def number(self, e164: str) -> Number | None:
+        return self.numbers.get(e164)
+
+    def app(self, app_id: str) -> App | None:
+        return self.apps.get_app(app_id)
+
+    def agent(self, app_id: str, agent_id: str) -> Agent | None:
+        return self.agents.get(app_id, agent_id)
+
+    def trunks(self, app_id: str) -> list[Trunk]:
+        return self.trunk_service.for_app(app_id)
+
+    # -- artifacts ----------------------------------------------------------------------
+
+    def save_transcript(self, record: TranscriptRecord) -> None:
+        self.records.put_transcript(record)
+
+    def save_recording(self, call: Call, wav: bytes, duration_s: float) -> RecordingMetadata:
+        key = recording_key(call)
+        self.objects.put_wav(key, wav)
+        meta = RecordingMetadata(call_id=call.call_id, app_id=call.app_id, s3_key=key,
+                                 duration_s=duration_s, size_bytes=len(wav),
+                                 created_at=now_iso())
+        self.records.put_recording(meta)
+        return meta
+
+    def read_object(self, key: str, max_bytes: int) -> bytes:
+        return self.objects.read(key, max_bytes)
+
+    # -- call-requests queue ------------------------------------------------------------
+
+    def receive_requests(self, wait_s: int, max_messages: int) -> list[CallRequest]:
+        return [CallRequest(call_id, handle)
+                for call_id, handle in self.requests.receive(wait_s, max_messages)]
+
+    def delete_request(self, receipt_handle: str) -> None:
+        self.requests.delete(receipt_handle)
+
+    def release_request(self, receipt_handle: str) -> None:
+        self.requests.release(receipt_handle)
+
+    # -- node registry ------------------------------------------------------------------
+
+    def register_node(self, node_id: str, internal_url: str, capacity: int,
+                      sip_address: str) -> MediaNode:
+        return self.nodes.register(node_id, internal_url, capacity, sip_address)
+
+    def heartbeat(self, node: MediaNode, live_calls: int, status: str) -> MediaNode:
+        return self.nodes.heartbeat(node, live_calls, status)
+
+    def deregister_node(self, node_id: str) -> None:
+        self.nodes.deregister(node_id)
+
+
+def aws_media_gateway(container: Container) -> ServiceMediaGateway:
+    """The gateway on the container's DynamoDB table, its recordings bucket and queue."""
+    from voicelane.adapters.artifacts import S3Objects
+    from voicelane.adapters.dynamo.artifacts import DynamoArtifactRecords
+    from voicelane.adapters.dynamo.directory import DynamoAppRepository
+    from voicelane.adapters.queues import SqsCallRequests
+
+    return ServiceMediaGateway(
+        container.settings, calls=container.call_repo,
+        apps=DynamoAppRepository(container.table), numbers=container.number_repo,
+        agents=container.agent_repo, trunks=container.trunks, nodes=container.nodes,
+        records=DynamoArtifactRecords(container.table), objects=S3Objects(container.settings),
+        requests=SqsCallRequests(container.settings))

@@ -1,0 +1,152 @@
+"""The media plane's one port to the control plane.
+
+Everything a media node asks of the control plane goes through :class:`MediaGateway`: claim a
+queued call, apply a status transition with its event (the same conditional transaction and
+outbox as the API), append an event, create an inbound call, the directory reads a call needs,
+save a transcript or a recording, read an audio object, the ``call-requests`` queue, and the
+node registry. Methods are synchronous (boto3 is); the media node runs them in worker threads.
+
+Implementations: ``voicelane.adapters.media_gateway.AwsMediaGateway`` (DynamoDB, SQS, S3) and
+``voicelane.adapters.memory_media_gateway.InMemoryMediaGateway`` (unit tests). Media code gets
+one from :func:`aws_media_gateway` (or a test's container) and never imports the adapters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from voicelane.domain.call import CallStatus
+from voicelane.domain.errors import VoicelaneError
+from voicelane.domain.models import Agent, App, Call, CallEvent, MediaNode, Number, Trunk
+
+if TYPE_CHECKING:
+    from voicelane.settings import Settings
+
+RECORDING_SAMPLE_RATE = 8000  # dual-channel G.711 calls are recorded at their own rate
+
+
+class ObjectUnreadable(VoicelaneError):
+    """An audio object could not be read: no such key, not an S3 key, too large, no access."""
+
+    code = "object_unreadable"
+
+
+@dataclass(frozen=True)
+class CallRequest:
+    """One received ``call-requests`` message: the call to dial (None when the body names
+    none: delete it) and the handle that deletes or releases the message."""
+
+    call_id: str | None
+    receipt_handle: str
+
+
+@dataclass(frozen=True)
+class RecordingMetadata:
+    """What is stored about a call's recording (served by GET /v1/calls/{id}/recording)."""
+
+    call_id: str
+    app_id: str
+    s3_key: str
+    duration_s: float
+    size_bytes: int
+    created_at: str
+    channels: int = 2
+    format: str = "wav"
+    sample_rate: int = RECORDING_SAMPLE_RATE
+
+
+@dataclass(frozen=True)
+class TranscriptRecord:
+    """A call's redacted agent transcript (served by GET /v1/calls/{id}/transcript).
+
+    ``content`` is the transcript itself (``turns``, ``metrics``, ...) as the agent wrote it."""
+
+    call_id: str
+    app_id: str
+    agent_id: str | None
+    reason: str | None
+    transferred_to: str | None
+    created_at: str
+    content: dict[str, Any] = field(default_factory=dict)
+
+
+class MediaGateway(Protocol):
+    """What a media node needs of the control plane (all methods block; run them in threads).
+
+    Call writes follow the platform's invariants: every status change is a conditional write
+    on a legal transition with its event in the same transaction, and events get gap-free
+    sequences per call."""
+
+    @property
+    def settings(self) -> Settings:
+        """The control plane's settings (stage, local mode, internal token)."""
+        ...
+
+    # -- calls --------------------------------------------------------------------------
+    def get_call(self, call_id: str) -> Call | None: ...
+
+    def claim(self, call_id: str, node_id: str) -> Call | None:
+        """queued -> initiated with ``media_node = node_id``; None when the call is not (or no
+        longer) queued: another node or an earlier delivery took it, or it was canceled."""
+        ...
+
+    def transition(self, call_id: str, target: CallStatus, changes: dict[str, Any],
+                   details: dict[str, Any], node_id: str | None = None) -> Call:
+        """Move the call to ``target`` with its event. Raises IllegalTransition, Conflict
+        (another node owns it, or it changed too fast) or NotFound."""
+        ...
+
+    def record_event(self, call_id: str, event_type: str,
+                     details: dict[str, Any]) -> CallEvent:
+        """Append a non-status event (DTMF, agent turn...). Raises Conflict or NotFound."""
+        ...
+
+    def create_inbound(self, number: Number, caller: str, sip_headers: dict[str, str],
+                       node_id: str) -> Call:
+        """The inbound call record (initiated on ``node_id``) with its call.initiated event.
+        Raises NotFound (``app_not_found``) when the number's app is missing and
+        LimitExceeded when the app is at its concurrent-call cap."""
+        ...
+
+    # -- directory ----------------------------------------------------------------------
+    def number(self, e164: str) -> Number | None: ...
+    def app(self, app_id: str) -> App | None: ...
+    def agent(self, app_id: str, agent_id: str) -> Agent | None: ...
+    def trunks(self, app_id: str) -> list[Trunk]: ...
+
+    # -- artifacts ----------------------------------------------------------------------
+    def save_transcript(self, record: TranscriptRecord) -> None: ...
+
+    def save_recording(self, call: Call, wav: bytes, duration_s: float) -> RecordingMetadata:
+        """Store the WAV object and the record that points at it."""
+        ...
+
+    def read_object(self, key: str, max_bytes: int) -> bytes:
+        """An object by key in the recordings bucket, or by ``s3://bucket/key``. Raises
+        ObjectUnreadable (missing, malformed key, larger than ``max_bytes``, no access)."""
+        ...
+
+    # -- call-requests queue ------------------------------------------------------------
+    def receive_requests(self, wait_s: int, max_messages: int) -> list[CallRequest]: ...
+    def delete_request(self, receipt_handle: str) -> None: ...
+
+    def release_request(self, receipt_handle: str) -> None:
+        """Make a received request visible again at once (another node takes it)."""
+        ...
+
+    # -- node registry ------------------------------------------------------------------
+    def register_node(self, node_id: str, internal_url: str, capacity: int,
+                      sip_address: str) -> MediaNode: ...
+    def heartbeat(self, node: MediaNode, live_calls: int, status: str) -> MediaNode: ...
+    def deregister_node(self, node_id: str) -> None: ...
+
+
+def aws_media_gateway(settings: Settings | None = None) -> MediaGateway:
+    """The AWS gateway of this process's container (or of a container for ``settings``).
+
+    Imported lazily so media code depends on this port only, not on the adapters."""
+    from voicelane.container import Container, get_container
+
+    container = get_container() if settings is None else Container(settings)
+    return container.media_gateway
