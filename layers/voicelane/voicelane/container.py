@@ -151,9 +151,17 @@ class Container:
     @cached_property
     def media_gateway(self) -> ServiceMediaGateway:
         """The media plane's port to this control plane (DynamoDB, S3, SQS)."""
-        from voicelane.adapters.media_gateway import aws_media_gateway
+        from voicelane.adapters.artifacts import S3Objects
+        from voicelane.adapters.dynamo.artifacts import DynamoArtifactRecords
+        from voicelane.adapters.dynamo.directory import DynamoAppRepository
+        from voicelane.adapters.media_gateway import ServiceMediaGateway
+        from voicelane.adapters.queues import SqsCallRequests
 
-        return aws_media_gateway(self)
+        return ServiceMediaGateway(
+            self.settings, calls=self.call_repo, apps=DynamoAppRepository(self.table),
+            numbers=self.number_repo, agents=self.agent_repo, trunks=self.trunks,
+            nodes=self.nodes, records=DynamoArtifactRecords(self.table),
+            objects=S3Objects(self.settings), requests=SqsCallRequests(self.settings))
 
     @cached_property
     def commands(self) -> CommandService:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from voicelane.media_gateway import aws_media_gateway
+from voicelane.media_gateway.aws import aws_media_gateway
 
 from .node import MediaNode
 from .settings import MediaSettings

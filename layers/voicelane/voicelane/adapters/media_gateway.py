@@ -5,7 +5,7 @@ uses: CallLifecycle for transitions and events (each status change one condition
 TransactWriteItems with its event), the call repository for creation (the app's slot taken in
 the same transaction), the directory repositories, the node registry, and three small stores
 for what only the media plane writes (artifact records, audio objects, the call-requests
-queue). :func:`aws_media_gateway` wires it to DynamoDB, S3 and SQS; the in-memory gateway
+queue). `Container.media_gateway` wires it to DynamoDB, S3 and SQS; the in-memory gateway
 (adapters/memory_media_gateway.py) wires the same class to dictionaries.
 
 This module imports no boto3: the AWS pieces are imported where they are built.
@@ -13,7 +13,7 @@ This module imports no boto3: the AWS pieces are imported where they are built.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from voicelane.domain.call import CallStatus
 from voicelane.domain.call_factory import new_inbound_call, require_app
@@ -29,9 +29,6 @@ from voicelane.services.lifecycle import CallLifecycle, make_event
 from voicelane.services.nodes import NodeService
 from voicelane.services.trunks import TrunkService
 from voicelane.settings import Settings
-
-if TYPE_CHECKING:
-    from voicelane.container import Container
 
 
 class AppReader(Protocol):
@@ -181,18 +178,3 @@ class ServiceMediaGateway:
 
     def deregister_node(self, node_id: str) -> None:
         self.nodes.deregister(node_id)
-
-
-def aws_media_gateway(container: Container) -> ServiceMediaGateway:
-    """The gateway on the container's DynamoDB table, its recordings bucket and queue."""
-    from voicelane.adapters.artifacts import S3Objects
-    from voicelane.adapters.dynamo.artifacts import DynamoArtifactRecords
-    from voicelane.adapters.dynamo.directory import DynamoAppRepository
-    from voicelane.adapters.queues import SqsCallRequests
-
-    return ServiceMediaGateway(
-        container.settings, calls=container.call_repo,
-        apps=DynamoAppRepository(container.table), numbers=container.number_repo,
-        agents=container.agent_repo, trunks=container.trunks, nodes=container.nodes,
-        records=DynamoArtifactRecords(container.table), objects=S3Objects(container.settings),
-        requests=SqsCallRequests(container.settings))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from voicelane.adapters.dynamo.nodes import DynamoNodeRepository
 from voicelane.adapters.dynamo.table import Table
 from voicelane.domain.errors import Conflict, Unavailable
 from voicelane.domain.models import Call
@@ -13,17 +14,17 @@ from voicelane.settings import Settings, get_settings
 class HttpMediaControl:
     def __init__(self, table: Table | None = None, settings: Settings | None = None) -> None:
         self.settings = settings or get_settings()
-        self.table = table or Table(self.settings)
+        self.nodes = DynamoNodeRepository(table or Table(self.settings))
 
     def command(self, call: Call, action: str, body: dict[str, Any]) -> dict[str, Any]:
         if not call.media_node:
             raise Conflict(
                 "the call has no media node yet; retry shortly", code="call_not_controllable"
             )
-        node = self.table.get(f"NODE#{call.media_node}", "NODE")
-        if not node or not node.get("internal_url"):
+        node = self.nodes.get(call.media_node)
+        if node is None or not node.internal_url:
             raise Unavailable("the call's media node is not reachable", code="media_node_unavailable")
-        url = f"{node['internal_url'].rstrip('/')}/internal/calls/{call.call_id}/actions/{action}"
+        url = f"{node.internal_url.rstrip('/')}/internal/calls/{call.call_id}/actions/{action}"
         import httpx  # here, not at import: ~60 ms of cold start for a call-control-only path
 
         try:

@@ -6,9 +6,10 @@ outbox as the API), append an event, create an inbound call, the directory reads
 save a transcript or a recording, read an audio object, the ``call-requests`` queue, and the
 node registry. Methods are synchronous (boto3 is); the media node runs them in worker threads.
 
-Implementations: ``voicelane.adapters.media_gateway.AwsMediaGateway`` (DynamoDB, SQS, S3) and
-``voicelane.adapters.memory_media_gateway.InMemoryMediaGateway`` (unit tests). Media code gets
-one from :func:`aws_media_gateway` (or a test's container) and never imports the adapters.
+Implementations: ``voicelane.adapters.media_gateway.ServiceMediaGateway`` over DynamoDB, SQS
+and S3, and the same class over dictionaries in ``voicelane.adapters.memory_media_gateway``
+(unit tests). A media node gets one from :func:`voicelane.media_gateway.aws.aws_media_gateway`
+(or a test's container) and never imports the adapters.
 """
 
 from __future__ import annotations
@@ -140,13 +141,3 @@ class MediaGateway(Protocol):
                       sip_address: str) -> MediaNode: ...
     def heartbeat(self, node: MediaNode, live_calls: int, status: str) -> MediaNode: ...
     def deregister_node(self, node_id: str) -> None: ...
-
-
-def aws_media_gateway(settings: Settings | None = None) -> MediaGateway:
-    """The AWS gateway of this process's container (or of a container for ``settings``).
-
-    Imported lazily so media code depends on this port only, not on the adapters."""
-    from voicelane.container import Container, get_container
-
-    container = get_container() if settings is None else Container(settings)
-    return container.media_gateway
