@@ -8,6 +8,9 @@ import is still a cycle of the design, so the rules below see it.
 from __future__ import annotations
 
 import ast
+import pickle
+import subprocess
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,6 +86,27 @@ class ImportGraph:
         return found
 
 
+def parse_python(path: Path) -> ast.Module:
+    """``ast.parse`` of a file; in a fresh interpreter when this one's parser state is off.
+
+    CPython 3.11.7 sometimes refuses a valid file late in a long test session with
+    "SystemError: AST constructor recursion depth mismatch" (its AST recursion counter drifts;
+    fixed in later releases). The same file parses in a new process, whose tree comes back
+    pickled.
+    """
+    source = path.read_bytes()
+    try:
+        return ast.parse(source, filename=str(path))
+    except SystemError:
+        code = ("import ast, pickle, sys; src = sys.stdin.buffer.read(); "
+                "sys.stdout.buffer.write(pickle.dumps(ast.parse(src)))")
+        out = subprocess.run([sys.executable, "-c", code], input=source, capture_output=True,
+                             check=True).stdout
+        tree = pickle.loads(out)
+        assert isinstance(tree, ast.Module)
+        return tree
+
+
 def _module_name(path: Path, root: Path) -> tuple[str, bool]:
     parts = list(path.relative_to(root).with_suffix("").parts)
     is_package = parts[-1] == "__init__"
@@ -125,7 +149,7 @@ def build_graph(packages: Iterable[str] = tuple(PACKAGE_ROOTS)) -> ImportGraph:
             graph.files[name] = path
             if is_package:
                 graph.packages.add(name)
-            trees[name] = (ast.parse(path.read_text(), filename=str(path)), is_package)
+            trees[name] = (parse_python(path), is_package)
     for name, (tree, is_package) in trees.items():
         targets: set[str] = set()
         for dotted in _imported_names(tree, name, is_package):

@@ -17,7 +17,7 @@ import re
 
 import pytest
 
-from tests.architecture.import_graph import build_graph
+from tests.architecture.import_graph import build_graph, parse_python
 
 GRAPH = build_graph()
 
@@ -32,7 +32,7 @@ def _within(module: str, prefixes: tuple[str, ...]) -> bool:
 
 
 def _third_party_imports(module: str) -> set[str]:
-    tree = ast.parse(GRAPH.files[module].read_text())
+    tree = parse_python(GRAPH.files[module])
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -86,7 +86,7 @@ def test_layer_and_functions_import_no_media_and_no_dev_harness(package: str) ->
 
 
 def _key_literals(module: str) -> list[str]:
-    tree = ast.parse(GRAPH.files[module].read_text())
+    tree = parse_python(GRAPH.files[module])
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Dict):

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import build_layer
 
+from tests.architecture.import_graph import parse_python
+
 
 def test_hash_is_stable_and_tracks_sources(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     package = tmp_path / "voicelane-pkg"
@@ -74,7 +76,7 @@ def _forbidden_imports(root: Path) -> list[str]:
     module under ``root``."""
     found = []
     for path in sorted(root.rglob("*.py")):
-        tree = ast.parse(path.read_bytes(), filename=str(path))
+        tree = parse_python(path)
         for node in ast.walk(tree):
             bad = [n for n in _imported(node)
                    if any(n == m or n.startswith(f"{m}.") for m in _NOT_IN_LAYER)]
