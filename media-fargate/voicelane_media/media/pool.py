@@ -15,7 +15,7 @@ import logging
 
 from voicelane_media.rtp.pacer import Pacer
 
-from .session import RtpSession, _RtcpProtocol, _RtpProtocol
+from .session import RtcpProtocol, RtpProtocol, RtpSession
 
 log = logging.getLogger(__name__)
 MAX_CATCH_UP = 5  # after a stall, replay at most 100 ms of ticks; older ones are skipped
@@ -76,17 +76,16 @@ class RtpPortPool:
                                  rtcp_interval_ticks=self.rtcp_interval_ticks)
             try:
                 rtp, _ = await loop.create_datagram_endpoint(
-                    functools.partial(_RtpProtocol, session), local_addr=(self.host, port))
+                    functools.partial(RtpProtocol, session), local_addr=(self.host, port))
             except OSError:
                 continue
             try:
                 rtcp, _ = await loop.create_datagram_endpoint(
-                    functools.partial(_RtcpProtocol, session), local_addr=(self.host, port + 1))
+                    functools.partial(RtcpProtocol, session), local_addr=(self.host, port + 1))
             except OSError:
                 rtp.close()
                 continue
-            session._attach(rtp, rtcp)
-            session._start_tick = self._index
+            session.attach(rtp, rtcp, self._index)
             self._in_use.add(port)
             self._cursor = port + 2 if port + 2 < self.port_max else self.port_min
             self._sessions.append(session)
@@ -94,7 +93,8 @@ class RtpPortPool:
             return session
         raise PortsExhausted(f"no free RTP port pair in {self.port_min}-{self.port_max}")
 
-    def _release(self, session: RtpSession) -> None:
+    def release(self, session: RtpSession) -> None:
+        """A closed session's ports are free again (called by ``RtpSession.close``)."""
         self._in_use.discard(session.local_port)
         with contextlib.suppress(ValueError):
             self._sessions.remove(session)

@@ -7,7 +7,6 @@ frame), so the per-packet path avoids dataclasses and does the minimum of Python
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Callable
 
 import numpy as np
@@ -15,13 +14,12 @@ import numpy as np
 from voicelane_media.codecs.g711 import ALAW_DECODE, ULAW_DECODE, Int16Array
 from voicelane_media.rtp.dtmf import DtmfReceiver
 from voicelane_media.rtp.jitter_buffer import JitterBuffer
-from voicelane_media.rtp.packet import RtpError, RtpPacket
+from voicelane_media.rtp.packet import RtpError, RtpPacket, parse_header
 from voicelane_media.rtp.stats import ReceiverStats
 
 PCMU, PCMA = 0, 8
 FRAME_SAMPLES = 160
 SILENCE_CODE = {PCMU: 0xFF, PCMA: 0xD5}
-_HEADER = struct.Struct("!HII")
 HIST_BIN_MS = 0.1
 HIST_BINS = 5000  # 0..500 ms of per-packet transit variation, 0.1 ms resolution
 PLC_FRAMES = 3  # conceal up to 60 ms, fading, then silence
@@ -84,27 +82,22 @@ class InboundStream:
     # -- per packet -------------------------------------------------------------------------
     def feed(self, data: bytes, addr: Address, now: float) -> Address | None:
         """Process one datagram. Returns the new remote address when this packet latched it."""
-        if not self.accepting or len(data) < 12 or data[0] & 0xC0 != 0x80:
+        if not self.accepting:
+            self.rejected += 1
+            return None
+        try:
+            pt, marker, seq, ts, ssrc, start, end = parse_header(data)
+        except RtpError:
             self.rejected += 1
             return None
         latched_to: Address | None = None
         if addr != self.remote and (not self.symmetric or self.latched):
             self.rejected += 1
             return None
-        pt = data[1] & 0x7F
         if pt != self.payload_type and pt != self.dtmf_payload_type:
             self.rejected += 1
             return None
-        if data[0] & 0x3F:  # padding, extension or CSRCs: take the general parser
-            try:
-                pkt = RtpPacket.parse(data)
-            except RtpError:
-                self.rejected += 1
-                return None
-            seq, ts, ssrc, payload = pkt.sequence_number, pkt.timestamp, pkt.ssrc, pkt.payload
-        else:
-            seq, ts, ssrc = _HEADER.unpack_from(data, 2)
-            payload = data[12:]
+        payload = data[start:end]
         if addr != self.remote:
             self.remote = latched_to = addr
         self.latched = True
@@ -128,7 +121,7 @@ class InboundStream:
             self.jitter_buffer.put(seq, ts, payload, now)
             self.started = True
         else:
-            self._on_dtmf(seq, ts, ssrc, payload, bool(data[1] & 0x80))
+            self._on_dtmf(seq, ts, ssrc, payload, marker)
         return latched_to
 
     def _new_source(self, ssrc: int) -> ReceiverStats:

@@ -13,7 +13,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -27,16 +27,20 @@ from .recorder import Recorder
 from .rtcp_io import RtcpState
 from .sender import DigitJob, OutboundStream, Playback
 
-if TYPE_CHECKING:
-    from .pool import RtpPortPool
-
 log = logging.getLogger(__name__)
 DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
 AudioCallback = Callable[[Int16Array], None]
 DigitCallback = Callable[[str], None]
 
 
-class _RtpProtocol(asyncio.DatagramProtocol):
+class SessionOwner(Protocol):
+    """What a session needs from whoever opened it (the port pool): to give its ports back.
+    Owned here so the pool imports the session and never the other way round."""
+
+    def release(self, session: RtpSession) -> None: ...
+
+
+class RtpProtocol(asyncio.DatagramProtocol):
     """The per-packet path: straight into the inbound stream, nothing else."""
 
     def __init__(self, session: RtpSession) -> None:
@@ -46,18 +50,20 @@ class _RtpProtocol(asyncio.DatagramProtocol):
     def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
         latched = self.feed(data, (addr[0], addr[1]), time.monotonic())
         if latched is not None:
-            self.session._latched(latched)
+            self.session.latched(latched)
 
     def error_received(self, exc: Exception) -> None:
         self.session.send_errors += 1  # ICMP port unreachable and the like: the peer's problem
 
 
-class _RtcpProtocol(asyncio.DatagramProtocol):
+class RtcpProtocol(asyncio.DatagramProtocol):
+    """The RTCP port: reports go to the session's RTCP state."""
+
     def __init__(self, session: RtpSession) -> None:
         self.session = session
 
     def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
-        self.session._on_rtcp(data, (addr[0], addr[1]))
+        self.session.on_rtcp(data, (addr[0], addr[1]))
 
     def error_received(self, exc: Exception) -> None:
         self.session.send_errors += 1
@@ -66,7 +72,7 @@ class _RtcpProtocol(asyncio.DatagramProtocol):
 class RtpSession:
     """A G.711 (PCMU/PCMA) media session with RFC 4733 DTMF. Create with ``RtpPortPool.open_session``."""
 
-    def __init__(self, pool: RtpPortPool, host: str, port: int, start_tick: int,
+    def __init__(self, pool: SessionOwner, host: str, port: int, start_tick: int,
                  send_silence: bool = True, *, jitter_frames: int = 2,
                  rtcp_interval_ticks: int = 250) -> None:
         self.pool = pool
@@ -96,9 +102,12 @@ class RtpSession:
         self.rtcp.interval_ticks = rtcp_interval_ticks
         self.rtcp.schedule(start_tick)
 
-    def _attach(self, rtp: asyncio.DatagramTransport, rtcp: asyncio.DatagramTransport) -> None:
+    def attach(self, rtp: asyncio.DatagramTransport, rtcp: asyncio.DatagramTransport,
+               start_tick: int) -> None:
+        """The bound sockets, and the pool tick at which this session's clock starts."""
         self._rtp_transport = rtp
         self._rtcp_transport = rtcp
+        self._start_tick = start_tick
 
     # -- signalling-facing configuration -------------------------------------------------------
     @property
@@ -133,7 +142,8 @@ class RtpSession:
         self._send = direction in ("sendrecv", "sendonly")
         self._receive = direction in ("sendrecv", "recvonly")
 
-    def _latched(self, addr: Address) -> None:
+    def latched(self, addr: Address) -> None:
+        """The peer's RTP now comes from ``addr`` (symmetric RTP): send there, RTCP above it."""
         self._remote = addr
         if not self._rtcp_latched:
             self._remote_rtcp = (addr[0], addr[1] + 1)
@@ -211,7 +221,8 @@ class RtpSession:
         data = self.rtcp.build(self.inbound, self.outbound, self._rtp_ts_now(), now, bye)
         self._rtcp_transport.sendto(data, self._remote_rtcp)
 
-    def _on_rtcp(self, data: bytes, addr: Address) -> None:
+    def on_rtcp(self, data: bytes, addr: Address) -> None:
+        """One datagram on the RTCP port (latched like RTP, then parsed into the RTCP state)."""
         if self._remote_rtcp is None:
             return
         if addr != self._remote_rtcp:
@@ -328,7 +339,7 @@ class RtpSession:
         with contextlib.suppress(Exception):
             self._send_rtcp(time.monotonic(), bye=True)
         self.outbound.cancel_all()
-        self.pool._release(self)
+        self.pool.release(self)
         for transport in (self._rtp_transport, self._rtcp_transport):
             if transport is not None:
                 transport.close()
