@@ -17,8 +17,9 @@ from voicelane.adapters.artifacts import recordings_bucket
 from voicelane.local.platform import LocalPlatform
 from voicelane.settings import get_settings
 from voicelane_media.codecs.g711 import Int16Array
-from voicelane_media.media import AudioError, RtpPortPool
+from voicelane_media.media import AudioError
 from voicelane_media.media.audio import wav_to_pcm8k
+from voicelane_media.transports.sip.rtp import RtpPortPool
 
 from .helpers import connected_pair, dominant_hz
 

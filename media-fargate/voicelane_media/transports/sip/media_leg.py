@@ -23,11 +23,10 @@ from typing import Any
 import numpy as np
 
 from voicelane_media.agent.frames import DTMF, AudioIn
+from voicelane_media.calls.call import CallLeg
 from voicelane_media.codecs.g711 import Int16Array
 from voicelane_media.codecs.resample import resample_pcm16
-from voicelane_media.media.sender import Playback
-
-from .leg import CallLeg
+from voicelane_media.transports.sip.rtp.sender import Playback
 
 log = logging.getLogger(__name__)
 RTP_RATE = 8000
@@ -120,7 +119,7 @@ class RtpAgentLeg:
         return self.played_ms()
 
     async def send_dtmf(self, digits: str) -> None:
-        from .commands import send_dtmf
+        from voicelane_media.calls.commands import send_dtmf
 
         await send_dtmf(self.leg, digits)
 

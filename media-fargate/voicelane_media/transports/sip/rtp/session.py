@@ -20,8 +20,8 @@ import numpy.typing as npt
 
 from voicelane_media import quality
 from voicelane_media.codecs.g711 import Int16Array
+from voicelane_media.media import audio
 
-from . import audio
 from .receiver import Address, InboundStream
 from .recorder import Recorder
 from .rtcp_io import RtcpState

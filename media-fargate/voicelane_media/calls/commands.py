@@ -9,10 +9,10 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from .leg import CallLeg
+from .call import CallLeg
 
 if TYPE_CHECKING:
-    from .calls import CallManager
+    from .manager import CallManager
 
 log = logging.getLogger(__name__)
 DTMF_DIGITS = set("0123456789*#ABCDabcd")
@@ -177,7 +177,7 @@ Handler = Callable[[CallLeg, dict[str, Any]], Awaitable[None]]
 
 
 async def _answer(leg: CallLeg, body: dict[str, Any]) -> None:
-    from .inbound import answer
+    from voicelane_media.transports.sip.inbound import answer
 
     if leg.incoming is None or leg.dialog is not None or leg.finished:
         raise CommandError(409, "call_not_ringing", "answer needs an inbound call not yet answered")
@@ -185,7 +185,7 @@ async def _answer(leg: CallLeg, body: dict[str, Any]) -> None:
 
 
 async def _reject(leg: CallLeg, body: dict[str, Any]) -> None:
-    from .inbound import reject
+    from voicelane_media.transports.sip.inbound import reject
 
     if leg.incoming is None or leg.dialog is not None or leg.finished:
         raise CommandError(409, "call_not_ringing", "reject needs an inbound call not yet answered")
@@ -261,7 +261,7 @@ async def _unhold(leg: CallLeg, body: dict[str, Any]) -> None:
 
 
 async def _transfer(leg: CallLeg, body: dict[str, Any]) -> None:
-    from .transfer import transfer
+    from voicelane_media.transports.sip.transfer import transfer
 
     _require_answered(leg, "transfer")
     leg.spawn(transfer(leg, _text(body, "to", 256)))

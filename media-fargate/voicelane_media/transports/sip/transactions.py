@@ -25,7 +25,7 @@ from typing import Any
 from voicelane_media.sip import transaction as pure
 from voicelane_media.sip.message import SipMessage, SipRequest, SipResponse, make_response
 
-from .transport import Peer, SipTransport
+from .sockets import Peer, SipTransport
 
 log = logging.getLogger(__name__)
 

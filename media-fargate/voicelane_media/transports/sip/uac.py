@@ -14,8 +14,8 @@ from voicelane_media.sip.grammar import SipParseError
 from voicelane_media.sip.message import Headers, SipRequest, SipResponse
 
 from .dialog import Dialog
+from .sockets import Peer
 from .transactions import new_branch, new_tag
-from .transport import Peer
 from .ua import UserAgent
 
 log = logging.getLogger(__name__)

@@ -11,14 +11,14 @@ from voicelane.domain.call import CallStatus
 from voicelane.domain.models import Call
 
 from voicelane_media import sdp
+from voicelane_media.calls.call import CallLeg
 from voicelane_media.sip.message import SipResponse
 
-from .leg import CallLeg
-from .transport import Peer
+from .sockets import Peer
 from .uac import Credentials, OutgoingInvite
 
 if TYPE_CHECKING:
-    from .calls import CallManager
+    from voicelane_media.calls.manager import CallManager
 
 log = logging.getLogger(__name__)
 

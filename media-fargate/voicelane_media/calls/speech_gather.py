@@ -32,7 +32,7 @@ from voicelane_media.agent.providers import STTEngine, VADEngine
 from voicelane_media.agent.settings import LoopSettings
 
 if TYPE_CHECKING:
-    from .leg import CallLeg
+    from .call import CallLeg
 
 MAX_SPEECH_S = 60.0  # an answer, not a monologue
 FINAL_WAIT_S = 8.0  # the caller has answered: wait for the STT final longer than a live turn

@@ -10,12 +10,12 @@ import logging
 from voicelane.domain.call import CallStatus
 
 from voicelane_media import sdp
-from voicelane_media.media import bridge as media_bridge
+from voicelane_media.calls.call import CallLeg
+from voicelane_media.transports.sip.rtp import bridge as media_bridge
 
 from .dialog import peer_for_uri
-from .leg import CallLeg
 from .outbound import routes_for
-from .transport import Peer
+from .sockets import Peer
 from .uac import OutgoingInvite
 
 log = logging.getLogger(__name__)

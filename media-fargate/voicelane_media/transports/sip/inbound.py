@@ -13,13 +13,13 @@ from voicelane.domain.call import CallStatus
 from voicelane.domain.errors import LimitExceeded
 
 from voicelane_media import sdp
+from voicelane_media.calls.call import CallLeg
 
 from .inbound_acl import source_allowed
-from .leg import CallLeg
 from .ua import IncomingInvite
 
 if TYPE_CHECKING:
-    from .calls import CallManager
+    from voicelane_media.calls.manager import CallManager
 
 log = logging.getLogger(__name__)
 

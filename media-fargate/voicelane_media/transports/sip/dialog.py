@@ -14,8 +14,8 @@ from voicelane_media.sip.dialog import DialogState
 from voicelane_media.sip.message import SipRequest, SipResponse
 from voicelane_media.sip.uri import SipUri
 
+from .sockets import Peer
 from .transactions import ServerTransaction, new_branch
-from .transport import Peer
 
 if TYPE_CHECKING:
     from .ua import UserAgent

@@ -7,8 +7,9 @@ import logging
 
 from voicelane.container import get_container
 
+from voicelane_media.settings import MediaSettings
+
 from .node import MediaNode
-from .settings import MediaSettings
 
 
 async def serve(settings: MediaSettings | None = None) -> None:

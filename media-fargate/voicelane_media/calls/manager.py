@@ -10,13 +10,14 @@ from typing import Any
 from voicelane.domain.call import CallStatus
 from voicelane.services.clock import now_iso
 
-from .control import ControlPlane
-from .inbound import handle_inbound
-from .leg import CallLeg
-from .media_port import MediaPool
-from .outbound import place_outbound
-from .settings import MediaSettings
-from .ua import IncomingInvite, UserAgent
+from voicelane_media.node.control import ControlPlane
+from voicelane_media.settings import MediaSettings
+from voicelane_media.transports.sip.inbound import handle_inbound
+from voicelane_media.transports.sip.outbound import place_outbound
+from voicelane_media.transports.sip.rtp import RtpPortPool
+from voicelane_media.transports.sip.ua import IncomingInvite, UserAgent
+
+from .call import CallLeg
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ class CallManager:
     """Live calls of this node, keyed by call id."""
 
     def __init__(self, settings: MediaSettings, control: ControlPlane, ua: UserAgent,
-                 pool: MediaPool) -> None:
+                 pool: RtpPortPool) -> None:
         self.settings = settings
         self.control = control
         self.ua = ua

@@ -27,12 +27,12 @@ from voicelane.services.clock import now_iso
 
 from voicelane_media.agent import AgentOutcome, AgentSession, Engines
 from voicelane_media.agent.engines import EngineUnavailable, build_engines
+from voicelane_media.transports.sip.media_leg import RtpAgentLeg
 
-from .agent_leg import RtpAgentLeg
-from .leg import CallLeg
+from .call import CallLeg
 
 if TYPE_CHECKING:
-    from .calls import CallManager
+    from .manager import CallManager
 
 log = logging.getLogger(__name__)
 EngineFactory = Callable[[AgentSpec], Engines]

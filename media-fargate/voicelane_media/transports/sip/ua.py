@@ -11,13 +11,13 @@ import asyncio
 import logging
 from collections.abc import Callable
 
+from voicelane_media.settings import MediaSettings
 from voicelane_media.sip.dialog import DialogState
 from voicelane_media.sip.message import SipRequest, SipResponse, make_response
 
 from .dialog import Dialog
-from .settings import MediaSettings
+from .sockets import Peer, SipTransport
 from .transactions import ServerTransaction, TransactionLayer, new_tag
-from .transport import Peer, SipTransport
 
 log = logging.getLogger(__name__)
 

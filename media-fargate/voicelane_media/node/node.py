@@ -12,13 +12,14 @@ import socket
 import uvicorn
 from voicelane.container import Container
 
-from .calls import CallManager
+from voicelane_media.calls.manager import CallManager
+from voicelane_media.settings import MediaSettings
+from voicelane_media.transports.sip.rtp import RtpPortPool
+from voicelane_media.transports.sip.ua import UserAgent
+
 from .control import ControlPlane
 from .fleet import FleetSignals
 from .http import create_internal_app
-from .media_port import open_pool
-from .settings import MediaSettings
-from .ua import UserAgent
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ class MediaNode:
         self.container = container
         self.control = ControlPlane(container, settings.node_id)
         self.ua = UserAgent(settings)
-        self.pool = open_pool(settings.rtp_host, settings.rtp_port_min, settings.rtp_port_max)
+        self.pool = RtpPortPool(settings.rtp_host, settings.rtp_port_min, settings.rtp_port_max)
         self.manager = CallManager(settings, self.control, self.ua, self.pool)
         self.http_port = settings.internal_http_port
         self._server: uvicorn.Server | None = None

@@ -13,15 +13,15 @@ from voicelane.services.clock import now_iso
 
 from voicelane_media import sdp
 from voicelane_media.sip.message import SipRequest, make_response
-
-from .dialog import Dialog
-from .media_port import MediaSession
-from .transactions import ServerTransaction
+from voicelane_media.transports.sip.dialog import Dialog
+from voicelane_media.transports.sip.rtp import RtpSession
+from voicelane_media.transports.sip.transactions import ServerTransaction
 
 if TYPE_CHECKING:
-    from .calls import CallManager
-    from .ua import IncomingInvite
-    from .uac import OutgoingInvite
+    from voicelane_media.transports.sip.ua import IncomingInvite
+    from voicelane_media.transports.sip.uac import OutgoingInvite
+
+    from .manager import CallManager
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def dtmf_from_info(body: bytes) -> str | None:
 class CallLeg:
     """Signalling + media of one call; ends exactly once through :meth:`finish`."""
 
-    def __init__(self, manager: CallManager, call: Call, session: MediaSession) -> None:
+    def __init__(self, manager: CallManager, call: Call, session: RtpSession) -> None:
         self.manager = manager
         self.call = call
         self.session = session

@@ -54,7 +54,7 @@ class MediaSettings(BaseSettings):
     @field_validator("sip_trusted_sources")
     @classmethod
     def _networks(cls, value: str) -> str:
-        from .inbound_acl import parse_networks
+        from voicelane_media.transports.sip.inbound_acl import parse_networks
 
         parse_networks(value)  # refuse a bad network at start-up, not on the first INVITE
         return value
@@ -62,6 +62,6 @@ class MediaSettings(BaseSettings):
     @cached_property
     def trusted_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
         """`sip_trusted_sources`, parsed once."""
-        from .inbound_acl import parse_networks
+        from voicelane_media.transports.sip.inbound_acl import parse_networks
 
         return parse_networks(self.sip_trusted_sources)

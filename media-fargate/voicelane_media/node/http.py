@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from .commands import CommandError, execute
+from voicelane_media.calls.commands import CommandError, execute
 
 if TYPE_CHECKING:
-    from .calls import CallManager
+    from voicelane_media.calls.manager import CallManager
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
