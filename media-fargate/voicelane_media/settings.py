@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 from functools import cached_property
-from ipaddress import IPv4Network, IPv6Network
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(text: str) -> tuple[IpNetwork, ...]:
+    """Comma-separated addresses or CIDR networks; ValueError names a bad one."""
+    out = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            out.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise ValueError(f"not an IP address or CIDR network: {part!r}") from None
+    return tuple(out)
 
 
 def _default_node_id() -> str:
@@ -54,14 +70,10 @@ class MediaSettings(BaseSettings):
     @field_validator("sip_trusted_sources")
     @classmethod
     def _networks(cls, value: str) -> str:
-        from voicelane_media.transports.sip.inbound_acl import parse_networks
-
         parse_networks(value)  # refuse a bad network at start-up, not on the first INVITE
         return value
 
     @cached_property
-    def trusted_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+    def trusted_networks(self) -> tuple[IpNetwork, ...]:
         """`sip_trusted_sources`, parsed once."""
-        from voicelane_media.transports.sip.inbound_acl import parse_networks
-
         return parse_networks(self.sip_trusted_sources)

@@ -1,6 +1,6 @@
-"""Runs the AI agent on an answered SIP call and reports what it did through the control plane.
+"""Runs the AI agent on an answered call and reports what it did through the control plane.
 
-    if await start_agent(manager, leg):   # from CallManager.answered
+    if await start_agent(leg):   # from CallManager.answered
         return                            # the agent owns the call's audio now
 
 - The agent is the call's inline `agent` or the stored agent `agent_id` (loaded through the
@@ -9,7 +9,8 @@
   CallLifecycle.record_event, so they land in the outbox like every other call event.
 - At the end the redacted transcript is stored at CALL#{id}/TRANSCRIPT (what
   GET /v1/calls/{id}/transcript serves), `call.transcript.ready` is recorded, and the per-turn
-  metrics are handed to the leg, which writes them with the call's final transition.
+  metrics are handed to the call, which writes them with the call's final transition.
+- The agent hears and speaks through the transport's `MediaLeg` (`Transport.media_leg`).
 - Outside local mode the per-turn latencies are also printed as CloudWatch EMF (Powertools).
 """
 
@@ -18,21 +19,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import statistics
-import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from voicelane.domain.agent import AgentSpec, DtmfEvents
 from voicelane.services.clock import now_iso
 
 from voicelane_media.agent import AgentOutcome, AgentSession, Engines
 from voicelane_media.agent.engines import EngineUnavailable, build_engines
-from voicelane_media.transports.sip.media_leg import RtpAgentLeg
 
-from .call import CallLeg
-
-if TYPE_CHECKING:
-    from .manager import CallManager
+from .call import LiveCall
 
 log = logging.getLogger(__name__)
 EngineFactory = Callable[[AgentSpec], Engines]
@@ -52,29 +48,27 @@ def set_engine_factory(factory: EngineFactory | None) -> None:
     _engine_factory = factory or build_engines
 
 
-async def agent_spec_for(manager: CallManager, leg: CallLeg) -> AgentSpec | None:
+async def agent_spec_for(leg: LiveCall) -> AgentSpec | None:
     """The agent of the call: inline, or stored (with its recording flag applied)."""
     call = leg.call
     if call.agent is not None:
         return call.agent
     if not call.agent_id:
         return None
-    agent = await manager.control.agent(call.app_id, call.agent_id)
+    agent = await leg.control.agent(call.app_id, call.agent_id)
     if agent is None:
         return None
     return AgentSpec.model_validate(agent.model_dump(include=set(AgentSpec.model_fields)))
 
 
-async def start_agent(manager: CallManager, leg: CallLeg) -> bool:
+async def start_agent(leg: LiveCall) -> bool:
     """Start the agent on an answered call; False when the call has no agent."""
-    spec = await agent_spec_for(manager, leg)
+    spec = await agent_spec_for(leg)
     if spec is None:
         return False
     if spec.recording and not leg.recording:
-        leg.session.start_recording()
-        leg.recording = True
-        leg.recording_started = time.monotonic()
-    task: asyncio.Task[None] = asyncio.ensure_future(AgentRun(manager, leg, spec).run())
+        leg.start_recording()
+    task: asyncio.Task[None] = asyncio.ensure_future(AgentRun(leg, spec).run())
     leg.agent_masks_dtmf = spec.dtmf_events == DtmfEvents.MASKED
     leg.agent_task = task
     return True
@@ -94,11 +88,10 @@ def summarise(metrics: list[dict[str, Any]]) -> dict[str, Any]:
 class AgentRun:
     """One agent session on one call leg, and what it leaves behind."""
 
-    def __init__(self, manager: CallManager, leg: CallLeg, spec: AgentSpec) -> None:
-        self.manager = manager
+    def __init__(self, leg: LiveCall, spec: AgentSpec) -> None:
         self.leg = leg
         self.spec = spec
-        self.control = manager.control
+        self.control = leg.control
 
     async def _on_event(self, event_type: str, details: dict[str, Any]) -> None:
         if event_type == "agent.ended":  # the transcript goes to its own record, not the event
@@ -118,7 +111,7 @@ class AgentRun:
         except (EngineUnavailable, RuntimeError, ValueError) as exc:
             await self._unavailable(str(exc))
             return
-        rtp_leg = RtpAgentLeg(self.leg)
+        rtp_leg = self.leg.transport.media_leg()
         allow_private = await self.control.allows_private_urls(self.leg.call.app_id)
         session = AgentSession(self.spec, rtp_leg, engines, context=self.leg.call.context,
                                call_id=self.leg.call_id, on_event=self._on_event,
@@ -137,9 +130,7 @@ class AgentRun:
         await self.control.record_event(self.leg.call_id, "call.agent.failed",
                                         {"error": "engine_unavailable", "message": reason[:300]})
         if self.spec.greeting:
-            from .commands import speak
-
-            await speak(self.leg, self.spec.greeting, None)
+            await self.leg.speak(self.spec.greeting, None)
 
     async def _store(self, outcome: AgentOutcome) -> None:
         call = self.leg.call

@@ -1,54 +1,46 @@
-"""A live call on this node: its SIP dialog, its media session and how it ends."""
+"""A live call on this node, whatever carries it: its status and how it ends (once, through
+:meth:`LiveCall.finish`), its commands' state, recording, gather, the agent, limits, quality
+and metrics. Signalling and media belong to its :class:`~voicelane_media.transports.base.Transport`."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from voicelane.domain.call import CallStatus
 from voicelane.domain.models import Call
 from voicelane.services.clock import now_iso
 
-from voicelane_media import sdp
-from voicelane_media.sip.message import SipRequest, make_response
-from voicelane_media.transports.sip.dialog import Dialog
-from voicelane_media.transports.sip.rtp import RtpSession
-from voicelane_media.transports.sip.transactions import ServerTransaction
+from voicelane_media.codecs.g711 import Int16Array
+from voicelane_media.codecs.resample import resample_int16
+from voicelane_media.media import audio
+from voicelane_media.transports.base import Transport
 
-if TYPE_CHECKING:
-    from voicelane_media.transports.sip.ua import IncomingInvite
-    from voicelane_media.transports.sip.uac import OutgoingInvite
-
-    from .manager import CallManager
+from .gather import Gather
+from .ports import ControlPort
 
 log = logging.getLogger(__name__)
+SOURCE_RATE = 8000  # what media.audio's TTS and WAV sources produce
 
 
-def dtmf_from_info(body: bytes) -> str | None:
-    """The digit of an ``application/dtmf-relay`` INFO body (``Signal=5``)."""
-    for line in body.decode("latin-1").splitlines():
-        name, _, value = line.partition("=")
-        if name.strip().lower() == "signal" and value.strip()[:1] in "0123456789*#ABCDabcd":
-            return value.strip()[:1].upper() if value.strip() else None
-    return None
+class LiveCall:
+    """One call and its transport; ends exactly once through :meth:`finish`.
 
+    It is the transport's :class:`~voicelane_media.transports.base.CallEvents`: the transport
+    reports digits, hold and hangups here, and the call turns them into call events."""
 
-class CallLeg:
-    """Signalling + media of one call; ends exactly once through :meth:`finish`."""
-
-    def __init__(self, manager: CallManager, call: Call, session: RtpSession) -> None:
-        self.manager = manager
+    def __init__(self, control: ControlPort, call: Call, transport: Transport,
+                 on_finished: Callable[[LiveCall], None]) -> None:
+        self.control = control
         self.call = call
-        self.session = session
-        self.dialog: Dialog | None = None
-        self.outgoing: OutgoingInvite | None = None
-        self.incoming: IncomingInvite | None = None
-        self.offer: sdp.SessionDescription | None = None
-        self.sdp_version = 1
+        self.transport = transport
+        self._on_finished = on_finished
         self.status = call.status
         self.answered_at: float | None = None
+        self.up = asyncio.Event()  # answered (set with answered_at)
         self.ended = asyncio.Event()
         self.finished = False
         self.hangup_reason: str | None = None  # set when this side ends the call
@@ -57,157 +49,162 @@ class CallLeg:
         self.recording_started: float | None = None
         self.command_ids: dict[str, dict[str, Any]] = {}
         self.tasks: set[asyncio.Task[None]] = set()
-        self.gather: Any = None
-        self.bridged_to: CallLeg | None = None
-        self.refer_result: asyncio.Future[int] | None = None
+        self.gather: Gather | None = None
         self.status_write: asyncio.Future[Any] | None = None  # an in-flight status change
         self.agent_task: asyncio.Task[None] | None = None  # the AI agent running on this call
         self.agent_masks_dtmf = False  # its spec's dtmf_events is `masked`
         self.metrics: dict[str, Any] | None = None  # the agent's per-turn metrics
-        session.on_dtmf = self._on_dtmf
+        transport.bind(self)
 
     @property
     def call_id(self) -> str:
         return str(self.call.call_id)
 
-    def spawn(self, coro: Any) -> None:
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
+        return task
 
-    # -- media events ---------------------------------------------------------------------
+    async def record_event(self, event_type: str, details: dict[str, Any]) -> None:
+        await self.control.record_event(self.call_id, event_type, details)
 
-    def _on_dtmf(self, digit: str) -> None:
+    # -- what the transport reports -------------------------------------------------------
+
+    def dtmf_received(self, digit: str) -> None:
         masked = (self.agent_masks_dtmf and self.agent_task is not None
                   and not self.agent_task.done())
         details: dict[str, object] = {"masked": True} if masked else {"digit": digit}
-        self.spawn(self.manager.control.record_event(self.call_id, "call.dtmf.received", details))
+        self.spawn(self.record_event("call.dtmf.received", details))
         if self.gather is not None:
             self.gather.feed(digit)
 
-    # -- SDP ------------------------------------------------------------------------------
+    def remote_hangup(self) -> None:
+        remote = "hangup_by_caller" if self.call.direction == "inbound" else "hangup_by_callee"
+        self.hangup_reason = self.hangup_reason or remote
+        self.ended.set()
 
-    def local_sdp(self, direction: str = "sendrecv") -> sdp.SessionDescription:
-        settings = self.manager.settings
-        self.sdp_version += 1
-        return sdp.make_offer(settings.advertised_host, self.session.local_port,
-                              direction=direction, session_id=abs(hash(self.call_id)) % 10**9,
-                              version=self.sdp_version)
-
-    def apply_media(self, negotiated: sdp.NegotiatedAudio) -> None:
-        host = negotiated.remote_address or (self.dialog.peer.host if self.dialog else "127.0.0.1")
-        self.session.set_remote(host, negotiated.remote_port, negotiated.codec.payload_type,
-                                negotiated.telephone_event)
-        self.session.set_direction(negotiated.direction)
-
-    # -- in-dialog requests ---------------------------------------------------------------
-
-    async def on_dialog_request(self, dialog: Dialog, request: SipRequest,
-                                tx: ServerTransaction) -> None:
-        method = request.method
-        if method == "BYE":
-            await tx.respond(make_response(request, 200))
-            self.manager.ua.forget(dialog)
-            dialog.ended = True
-            remote = "hangup_by_caller" if self.call.direction == "inbound" else "hangup_by_callee"
-            self.hangup_reason = self.hangup_reason or remote
-            self.ended.set()
-        elif method == "INFO":
-            digit = dtmf_from_info(request.body) if request.content_type in (
-                "application/dtmf-relay", "application/dtmf") else None
-            await tx.respond(make_response(request, 200))
-            if digit:
-                self._on_dtmf(digit)
-        elif method == "INVITE":
-            await self._reinvite(dialog, request, tx)
-        elif method == "NOTIFY":
-            await tx.respond(make_response(request, 200))
-            self._refer_progress(request)
-        elif method == "REFER":
-            await tx.respond(make_response(request, 603, "Decline (transfer not accepted)"))
-        elif method == "OPTIONS":
-            await tx.respond(make_response(request, 200))
-        else:
-            await tx.respond(make_response(request, 501))
-
-    async def _reinvite(self, dialog: Dialog, request: SipRequest, tx: ServerTransaction) -> None:
-        dialog.update_target(request)
-        if not request.body:
-            await tx.respond(make_response(request, 488, "Not Acceptable Here (offerless re-INVITE)"))
-            return
-        try:
-            offer = sdp.SessionDescription.parse(request.body)
-            answer, negotiated = sdp.answer(offer, sdp.DEFAULT_CODECS,
-                                            self.manager.settings.advertised_host,
-                                            self.session.local_port,
-                                            version=self.sdp_version + 1)
-        except sdp.SdpError as exc:
-            await tx.respond(make_response(request, 488, f"Not Acceptable Here ({exc})"))
-            return
-        self.sdp_version += 1
-        self.apply_media(negotiated)
-        await tx.respond(make_response(request, 200, to_tag=dialog.local_tag,
-                                       headers=[("Contact", self.manager.ua.contact(dialog.transport))],
-                                       body=answer.serialize(), content_type="application/sdp"))
-        held = negotiated.direction in ("recvonly", "inactive")
+    def hold_changed(self, held: bool, by: str) -> None:
         if held != self.on_hold:
             self.on_hold = held
-            self.spawn(self.manager.control.record_event(
-                self.call_id, "call.hold" if held else "call.unhold", {"by": "remote"}))
+            self.spawn(self.record_event("call.hold" if held else "call.unhold", {"by": by}))
 
-    def _refer_progress(self, request: SipRequest) -> None:
-        if self.refer_result is None or self.refer_result.done():
+    def ringing(self, status: int) -> None:
+        self.status = CallStatus.RINGING
+        # Kept so `answered` can wait for it: the 200 often follows the 180 at once.
+        self.status_write = asyncio.ensure_future(self.control.transition(
+            self.call_id, CallStatus.RINGING, {}, {"sip_status": status}))
+
+    # -- media actions (with their call events) -------------------------------------------
+
+    def _native(self, pcm: Int16Array) -> Int16Array:
+        """Source audio at the transport's rate: the one resampling on this path."""
+        rate = self.transport.sample_rate
+        return pcm if rate == SOURCE_RATE else resample_int16(pcm, SOURCE_RATE, rate)
+
+    async def say(self, text: str, voice: str | None = None) -> int:
+        """Synthesize and play ``text``; samples played (AudioError on a TTS failure)."""
+        return await self.transport.play(self._native(await audio.synthesize(text, voice or "en-us")))
+
+    async def speak(self, text: str, voice: str | None) -> None:
+        await self.record_event("call.speak.started", {"text": text, "voice": voice})
+        started = time.monotonic()
+        try:
+            played = await self.say(text, voice)
+        except ValueError as exc:  # AudioError: bad voice, TTS failure
+            await self.record_event("call.speak.ended",
+                                    {"status": "failed", "error": str(exc)[:200]})
             return
-        body = request.body.decode("latin-1", "replace")
-        parts = body.split()
-        if len(parts) >= 2 and parts[0].startswith("SIP/") and parts[1].isdigit():
-            status = int(parts[1])
-            if status >= 200:
-                self.refer_result.set_result(status)
+        await self.record_event("call.speak.ended", {
+            "status": "completed", "played_samples": played,
+            "duration_s": round(played / self.transport.sample_rate, 3),
+            "elapsed_s": round(time.monotonic() - started, 3)})
+
+    async def play(self, url: str) -> None:
+        await self.record_event("call.playback.started", {"url": url})
+        try:
+            played = await self.transport.play(self._native(await audio.load(url)))
+        except Exception as exc:  # unreadable media is the app's problem, reported as an event
+            await self.record_event("call.playback.ended",
+                                    {"url": url, "status": "failed", "error": str(exc)[:200]})
+            return
+        await self.record_event("call.playback.ended", {
+            "url": url, "status": "completed", "played_samples": played,
+            "duration_s": round(played / self.transport.sample_rate, 3)})
+
+    async def send_dtmf(self, digits: str) -> None:
+        """Digits out; ``w`` waits half a second (IVR navigation)."""
+        for i, chunk in enumerate(digits.split("w")):
+            if i:
+                await asyncio.sleep(0.5)
+            if chunk:
+                try:
+                    await self.transport.send_dtmf(chunk)
+                except ValueError as exc:
+                    await self.record_event("call.dtmf.failed",
+                                            {"digits": digits, "error": str(exc)})
+                    return
+        await self.record_event("call.dtmf.sent", {"digits": digits})
+
+    # -- recording ------------------------------------------------------------------------
+
+    def start_recording(self) -> None:
+        self.transport.start_recording()
+        self.recording = True
+        self.recording_started = time.monotonic()
+
+    async def save_recording(self) -> None:
+        """Stop the recorder, upload the WAV, emit call.recording.saved."""
+        self.recording = False
+        try:
+            wav = self.transport.stop_recording()
+            duration = max(0.0, (len(wav) - 44) / (self.transport.sample_rate * 2 * 2))
+            key = await self.control.save_recording(self.call, wav, duration)
+        except Exception:
+            log.exception("recording of %s could not be saved", self.call_id)
+            return
+        await self.record_event("call.recording.saved", {"s3_key": key,
+                                                         "duration_s": round(duration, 3),
+                                                         "channels": 2, "format": "wav"})
 
     # -- ending ---------------------------------------------------------------------------
 
     async def hangup(self, reason: str) -> None:
-        """End from this side: BYE if answered, CANCEL/reject if not."""
+        """End from this side (the transport sends BYE, CANCEL or a refusal)."""
         self.hangup_reason = self.hangup_reason or reason
-        if self.dialog is not None and not self.dialog.ended:
-            self.spawn(self.dialog.bye())
-        elif self.outgoing is not None:
-            self.outgoing.cancel()
-        elif self.incoming is not None:
-            await self.incoming.reject(480 if reason == "not_answered" else 603)
+        await self.transport.hangup(reason)
         self.ended.set()
 
     def quality(self) -> dict[str, Any]:
         try:
-            stats = dict(self.session.stats())
+            stats = dict(self.transport.stats())
         except Exception:  # stats never block the end of a call
             log.exception("stats failed for %s", self.call_id)
             return {}
         return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in stats.items()}
 
-    async def finish(self, target: CallStatus, end_reason: str, sip_cause: int | None) -> None:
-        """Final transition with duration, end_reason, SIP cause and quality; once."""
+    async def finish(self, target: CallStatus, end_reason: str, cause: int | None) -> None:
+        """Final transition with duration, end_reason, cause (SIP) and quality; once."""
         if self.finished:
             return
         self.finished = True
         self.ended.set()
         if self.gather is not None:
             self.gather.cancel()
-        self.session.stop_playback()
+        self.transport.stop_playback()
         if self.recording:
-            await self.manager.save_recording(self)
+            await self.save_recording()
         if self.agent_task is not None:  # it stores the transcript and metrics before the end
             await asyncio.wait({self.agent_task}, timeout=15)
         quality = self.quality()
         duration = round(time.monotonic() - self.answered_at, 3) if self.answered_at else 0.0
         changes: dict[str, Any] = {"end_reason": end_reason, "ended_at": now_iso(),
                                    "duration_s": duration, "quality": quality}
-        if sip_cause is not None:
-            changes["sip_cause"] = sip_cause
+        if cause is not None:
+            changes["sip_cause"] = cause
         if self.metrics is not None:
             changes["metrics"] = self.metrics
-        details = {"end_reason": end_reason, "sip_cause": sip_cause, "duration_s": duration,
+        details = {"end_reason": end_reason, "sip_cause": cause, "duration_s": duration,
                    "quality": quality}
         if self.status_write is not None:
             # An earlier status write that failed must not keep the call from ending.
@@ -215,11 +212,11 @@ class CallLeg:
             if not self.status_write.cancelled() and self.status_write.exception() is not None:
                 log.warning("status write of %s failed: %r", self.call_id,
                             self.status_write.exception())
-        await self.manager.control.transition(self.call_id, target, changes, details)
+        await self.control.transition(self.call_id, target, changes, details)
         for task in list(self.tasks):
             if task is not asyncio.current_task():
                 task.cancel()
         try:
-            await self.session.close()
+            await self.transport.close()
         finally:
-            self.manager.release(self)
+            self._on_finished(self)

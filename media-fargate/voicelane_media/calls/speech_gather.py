@@ -1,6 +1,6 @@
 """Speech input for the `gather` command: the caller's spoken answer, recognised on this node.
 
-The call's audio (the RTP session's jitter-buffered 20 ms frames, through an audio tap) runs
+The call's audio (its transport's 20 ms frames at the native rate, through an audio tap) runs
 through the agent loop's own VAD and STT processors. The answer ends `endpointing_ms` after the
 caller stops speaking (once the STT final is in: reason `speech`), when nobody spoke or keyed
 anything for `timeout_s` (`timeout`), on DTMF completion for `dtmf_speech` (`max_digits`,
@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from voicelane.domain.agent import AgentSpec
@@ -31,8 +31,7 @@ from voicelane_media.agent.pipeline import Pipeline, Processor
 from voicelane_media.agent.providers import STTEngine, VADEngine
 from voicelane_media.agent.settings import LoopSettings
 
-if TYPE_CHECKING:
-    from .call import CallLeg
+from .call import LiveCall
 
 MAX_SPEECH_S = 60.0  # an answer, not a monologue
 FINAL_WAIT_S = 8.0  # the caller has answered: wait for the STT final longer than a live turn
@@ -87,7 +86,8 @@ class _Collector(Processor):
 
 
 class SpeechListener:
-    """Feed it 8 kHz 20 ms frames (`feed`, from an audio tap); `run` returns (speech, reason)."""
+    """Feed it 20 ms PCM16 frames at `sample_rate` (`feed`, from an audio tap); `run` returns
+    (speech, reason)."""
 
     def __init__(self, vad: VADEngine, stt: STTEngine, settings: LoopSettings,
                  timeout_s: float, sample_rate: int = 8000) -> None:
@@ -146,7 +146,7 @@ class SpeechListener:
         return None
 
 
-async def gather_speech(leg: CallLeg, body: dict[str, Any], digits: Any,
+async def gather_speech(leg: LiveCall, body: dict[str, Any], digits: Any,
                         spec: AgentSpec | None) -> dict[str, Any]:
     """Run a speech (or dtmf_speech) gather on `leg`; `digits` is the running DTMF Gather (its
     `result` ends the listen for dtmf_speech and on hangup). Returns the event details."""
@@ -157,15 +157,16 @@ async def gather_speech(leg: CallLeg, body: dict[str, Any], digits: Any,
         from voicelane_media.agent.settings import for_agent
 
         settings = for_agent(spec, settings)
-    listener = SpeechListener(vad, stt, settings, float(body.get("timeout_s", 5)))
+    listener = SpeechListener(vad, stt, settings, float(body.get("timeout_s", 5)),
+                              sample_rate=leg.transport.sample_rate)
     if mode == "dtmf_speech":
         digits.on_digit = listener.activity
-    leg.session.add_audio_tap(listener.feed)
+    leg.transport.add_audio_tap(listener.feed)
     try:
         stop = digits.result if mode == "dtmf_speech" else _hangup_only(digits)
         reason = await listener.run(stop)
     finally:
-        leg.session.remove_audio_tap(listener.feed)
+        leg.transport.remove_audio_tap(listener.feed)
     return {"digits": digits.digits if mode == "dtmf_speech" else "",
             "speech": listener.speech, "reason": reason}
 

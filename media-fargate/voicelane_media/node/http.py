@@ -4,15 +4,13 @@ token) and an unauthenticated health check."""
 from __future__ import annotations
 
 import hmac
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from voicelane_media.calls.commands import CommandError, execute
-
-if TYPE_CHECKING:
-    from voicelane_media.calls.manager import CallManager
+from voicelane_media.calls.manager import CallManager
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:

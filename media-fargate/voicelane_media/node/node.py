@@ -14,6 +14,8 @@ from voicelane.container import Container
 
 from voicelane_media.calls.manager import CallManager
 from voicelane_media.settings import MediaSettings
+from voicelane_media.transports.sip.context import SipContext
+from voicelane_media.transports.sip.room import SipRoom
 from voicelane_media.transports.sip.rtp import RtpPortPool
 from voicelane_media.transports.sip.ua import UserAgent
 
@@ -33,7 +35,8 @@ class MediaNode:
         self.control = ControlPlane(container, settings.node_id)
         self.ua = UserAgent(settings)
         self.pool = RtpPortPool(settings.rtp_host, settings.rtp_port_min, settings.rtp_port_max)
-        self.manager = CallManager(settings, self.control, self.ua, self.pool)
+        self.manager = CallManager(  # SIP/RTP is the node's one transport today
+            settings, self.control, SipRoom(SipContext(self.ua, self.pool, settings, self.control)))
         self.http_port = settings.internal_http_port
         self._server: uvicorn.Server | None = None
         self._tasks: list[asyncio.Task[None]] = []

@@ -8,17 +8,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
+from voicelane_media.settings import MediaSettings
 from voicelane_media.sip.dialog import DialogState
 from voicelane_media.sip.message import SipRequest, SipResponse
 from voicelane_media.sip.uri import SipUri
 
 from .sockets import Peer
-from .transactions import ServerTransaction, new_branch
-
-if TYPE_CHECKING:
-    from .ua import UserAgent
+from .transactions import ServerTransaction, TransactionLayer, new_branch
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +26,21 @@ class DialogHandler(Protocol):
 
     async def on_dialog_request(self, dialog: Dialog, request: SipRequest,
                                 tx: ServerTransaction) -> None: ...
+
+
+class DialogOwner(Protocol):
+    """What a dialog needs from its user agent (``ua.UserAgent``, which imports this module):
+    the headers it offers, the transaction layer, and the registry of live dialogs."""
+
+    settings: MediaSettings
+    layer: TransactionLayer
+    dialogs: dict[tuple[str, str], Dialog]
+
+    def via(self, transport: str, branch: str) -> str: ...
+
+    def contact(self, transport: str, user: str = "voicelane") -> str: ...
+
+    def forget(self, dialog: Dialog) -> None: ...
 
 
 def peer_for_uri(uri: str, default_transport: str) -> Peer:
@@ -41,7 +54,7 @@ def peer_for_uri(uri: str, default_transport: str) -> Peer:
 class Dialog(DialogState):
     """A live dialog of this node's user agent (the state is :class:`DialogState`)."""
 
-    ua: UserAgent
+    ua: DialogOwner
     transport: str
     peer: Peer  # where the dialog's first message came from / went to (fallback next hop)
     handler: DialogHandler | None = None
@@ -49,7 +62,7 @@ class Dialog(DialogState):
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, state: DialogState, ua: UserAgent, peer: Peer) -> Dialog:
+    def of(cls, state: DialogState, ua: DialogOwner, peer: Peer) -> Dialog:
         """A live dialog over ``peer``'s transport from its state; registers it with the UA."""
         values = {f.name: getattr(state, f.name) for f in fields(DialogState)}
         dialog = cls(**values, ua=ua, transport=peer.transport, peer=peer)

@@ -11,22 +11,10 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from voicelane.domain.models import Trunk
 
-IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+from voicelane_media.settings import IpNetwork, parse_networks
+
+__all__ = ["IpNetwork", "Resolver", "parse_networks", "source_allowed"]
 Resolver = Callable[[str], Awaitable[list[str]]]
-
-
-def parse_networks(text: str) -> tuple[IpNetwork, ...]:
-    """Comma-separated addresses or CIDR networks; ValueError names a bad one."""
-    out = []
-    for part in text.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        try:
-            out.append(ipaddress.ip_network(part, strict=False))
-        except ValueError:
-            raise ValueError(f"not an IP address or CIDR network: {part!r}") from None
-    return tuple(out)
 
 
 def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

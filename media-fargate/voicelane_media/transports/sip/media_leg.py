@@ -7,7 +7,8 @@
   `send_audio` never waits for playout.
 - `clear()` stops playback at the next tick and returns the running counter of agent audio
   actually put on the wire (what the caller heard), not what was queued.
-- call control (DTMF, hangup, transfer) goes through the call leg like the API's commands.
+- call control (DTMF, hangup) goes through the call like the API's commands; transfer through
+  the SIP leg (REFER, or dial and bridge).
 
 The session runs at 8 kHz (G.711); with `sample_rate=16000` audio is resampled both ways.
 """
@@ -17,16 +18,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import numpy as np
 
 from voicelane_media.agent.frames import DTMF, AudioIn
-from voicelane_media.calls.call import CallLeg
 from voicelane_media.codecs.g711 import Int16Array
 from voicelane_media.codecs.resample import resample_pcm16
-from voicelane_media.transports.sip.rtp.sender import Playback
+from voicelane_media.transports.base import CallEvents
+
+from .rtp import RtpSession
+from .rtp.sender import Playback
 
 log = logging.getLogger(__name__)
 RTP_RATE = 8000
@@ -34,13 +37,15 @@ MAX_QUEUED_FRAMES = 500  # 10 s of caller audio: a stalled agent must not grow m
 
 
 class RtpAgentLeg:
-    """`voicelane_media.agent.MediaLeg` on a live `CallLeg` (SIP dialog + RTP session)."""
+    """`voicelane_media.agent.MediaLeg` on a call's RTP session."""
 
-    def __init__(self, leg: CallLeg, sample_rate: int = RTP_RATE) -> None:
+    def __init__(self, session: RtpSession, call: CallEvents,
+                 transfer: Callable[[str], Awaitable[None]], sample_rate: int = RTP_RATE) -> None:
         if sample_rate not in (8000, 16000):
             raise ValueError("sample_rate must be 8000 or 16000")
-        self.leg = leg
-        self.session = leg.session
+        self.leg = call
+        self.session = session
+        self._transfer = transfer
         self.sample_rate = sample_rate
         self._queue: asyncio.Queue[AudioIn | DTMF | None] = asyncio.Queue()
         self._playbacks: list[Playback] = []
@@ -119,9 +124,7 @@ class RtpAgentLeg:
         return self.played_ms()
 
     async def send_dtmf(self, digits: str) -> None:
-        from voicelane_media.calls.commands import send_dtmf
-
-        await send_dtmf(self.leg, digits)
+        await self.leg.send_dtmf(digits)
 
     async def hangup(self, reason: str) -> None:
         """End the call, unless a transfer now owns it (REFER or bridge ends it themselves)."""
@@ -133,21 +136,16 @@ class RtpAgentLeg:
     async def transfer(self, target: str) -> None:
         """REFER the caller to `target` (or dial and bridge when REFER is refused); runs on in
         the background so the agent can end its part of the call."""
-        from .transfer import transfer
-
         async def run() -> None:
             try:
                 await self._played_out(timeout_s=30.0)  # the caller hears the announcement first
-                await transfer(self.leg, target)
+                await self._transfer(target)
             except Exception:
                 log.exception("transfer of %s to %s failed", self.leg.call_id, target)
                 with contextlib.suppress(Exception):
                     await self.leg.hangup("transfer_failed")
 
-        task: asyncio.Task[None] = asyncio.ensure_future(run())
-        self.transfer_task = task
-        self.leg.tasks.add(task)
-        task.add_done_callback(self.leg.tasks.discard)
+        self.transfer_task = self.leg.spawn(run())
 
     async def _played_out(self, timeout_s: float) -> None:
         """Wait until the agent audio queued so far has been sent (or was cleared)."""

@@ -1,47 +1,25 @@
-"""Outbound calls: dial through the app's trunks in priority order, report progress, run."""
+"""Outbound SIP calls: dial through the app's trunks in priority order, report ringing,
+fail over on 5xx and timeouts, and hand the answered leg back to its call."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from voicelane.domain.call import CallStatus
-from voicelane.domain.models import Call
 
 from voicelane_media import sdp
-from voicelane_media.calls.call import CallLeg
 from voicelane_media.sip.message import SipResponse
+from voicelane_media.transports.base import Ending
 
+from .context import SipContext
+from .leg import SipLeg
+from .routes import Route, routes_for
+from .rtp import RtpSession
 from .sockets import Peer
-from .uac import Credentials, OutgoingInvite
-
-if TYPE_CHECKING:
-    from voicelane_media.calls.manager import CallManager
+from .uac import OutgoingInvite
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Route:
-    """One way out: a trunk (or the node's fallback peer in development)."""
-
-    name: str
-    host: str
-    port: int
-    transport: str  # UDP | TCP
-    credentials: Credentials | None = None
-
-
-def parse_fallback(value: str) -> Route | None:
-    """``host:port[;transport=tcp]`` from settings, for apps without trunks (development)."""
-    if not value:
-        return None
-    hostport, _, params = value.partition(";")
-    host, _, port = hostport.rpartition(":")
-    transport = "TCP" if "transport=tcp" in params.lower() else "UDP"
-    return Route("fallback", host or hostport, int(port) if port.isdigit() else 5060, transport)
 
 
 def outcome(status: int, *, canceled_by_api: bool, ring_timeout: bool) -> tuple[CallStatus, str]:
@@ -64,123 +42,93 @@ def fails_over(response: SipResponse, got_provisional: bool) -> bool:
     return response.status == 408 and not got_provisional
 
 
-class OutboundDialer:
-    """Runs one claimed outbound call from INVITE to the final status."""
+class OutboundSipLeg(SipLeg):
+    """The SIP leg of one claimed outbound call, from INVITE to the answer (or its end)."""
 
-    def __init__(self, manager: CallManager, leg: CallLeg, routes: list[Route]) -> None:
-        self.manager = manager
-        self.leg = leg
-        self.routes = routes
+    def __init__(self, ctx: SipContext, session: RtpSession) -> None:
+        super().__init__(ctx, session)
+        self.outgoing: OutgoingInvite | None = None
         self.ringing_reported = False
         self.ring_timed_out = False
+
+    async def _abandon(self, reason: str) -> None:
+        if self.outgoing is not None:
+            self.outgoing.cancel()
 
     def _on_provisional(self, response: SipResponse) -> None:
         if response.status in (180, 183) and not self.ringing_reported:
             self.ringing_reported = True
-            self.leg.status = CallStatus.RINGING
-            # Kept so `answered` can wait for it: the 200 often follows the 180 at once.
-            self.leg.status_write = asyncio.ensure_future(self.manager.control.transition(
-                self.leg.call_id, CallStatus.RINGING, {}, {"sip_status": response.status}))
-            self.leg.spawn(self._ring_timer())
+            self.events.ringing(response.status)
+            self.events.spawn(self._ring_timer())
 
     async def _ring_timer(self) -> None:
-        await asyncio.sleep(self.manager.settings.ring_timeout_s)
-        if self.leg.outgoing is not None and self.leg.dialog is None:
+        await asyncio.sleep(self.ctx.settings.ring_timeout_s)
+        if self.outgoing is not None and self.dialog is None:
             self.ring_timed_out = True
-            self.leg.outgoing.cancel()
+            self.outgoing.cancel()
 
     def _invite(self, route: Route, offer: bytes) -> OutgoingInvite:
-        call = self.leg.call
-        settings = self.manager.settings
+        call = self.events.call
+        settings = self.ctx.settings
         target = f"sip:{call.to}@{route.host}:{route.port}"
         if route.transport == "TCP":
             target += ";transport=tcp"
         headers = [(k, v) for k, v in (call.sip_headers or {}).items() if k.startswith("X-")]
         headers.append(("X-Voicelane-Call-Id", call.call_id))
         return OutgoingInvite(
-            self.manager.ua, request_uri=target, peer=Peer(route.transport, route.host, route.port),
+            self.ctx.ua, request_uri=target, peer=Peer(route.transport, route.host, route.port),
             from_uri=f"sip:{call.from_}@{settings.advertised_host}", to_uri=target, sdp=offer,
             headers=headers, credentials=route.credentials, on_provisional=self._on_provisional)
 
-    async def run(self) -> None:
-        leg = self.leg
-        if not self.routes:
-            await leg.finish(CallStatus.FAILED, "no_trunk", None)
-            return
-        offer = leg.local_sdp()
+    async def dial(self) -> Ending | None:
+        call = self.events
+        trunks = await self.ctx.control.trunks(call.call.app_id)
+        routes = routes_for(list(trunks), self.ctx.settings.fallback_trunk)
+        if not routes:
+            return Ending(CallStatus.FAILED, "no_trunk")
+        offer = self.local_sdp()
         last: SipResponse | None = None
-        for route in self.routes:
-            if leg.hangup_reason is not None:
+        for route in routes:
+            if call.hangup_reason is not None:
                 break
             invite = self._invite(route, offer.serialize())
-            leg.outgoing = invite
+            self.outgoing = invite
             try:
                 response = await invite.send()
             except OSError as exc:  # TCP connect refused, unreachable host...
-                log.warning("call %s: trunk %s unreachable: %s", leg.call_id, route.name, exc)
+                log.warning("call %s: trunk %s unreachable: %s", call.call_id, route.name, exc)
                 continue
             last = response
             if 200 <= response.status < 300:
-                await self._answered(invite, offer, response)
-                return
+                return await self._answered(invite, offer, response)
             if not fails_over(response, invite.got_provisional):
                 break
-            log.info("call %s: trunk %s answered %s, failing over", leg.call_id, route.name,
+            log.info("call %s: trunk %s answered %s, failing over", call.call_id, route.name,
                      response.status)
-        leg.outgoing = None
+        self.outgoing = None
         if last is None:
-            await leg.finish(CallStatus.FAILED, "trunk_failure", None)
-            return
-        status, reason = outcome(last.status, canceled_by_api=leg.hangup_reason == "hangup_by_api",
+            return Ending(CallStatus.FAILED, "trunk_failure")
+        status, reason = outcome(last.status,
+                                 canceled_by_api=call.hangup_reason == "hangup_by_api",
                                  ring_timeout=self.ring_timed_out)
-        if leg.hangup_reason == "max_duration":
+        if call.hangup_reason == "max_duration":
             reason = "max_duration"
-        await leg.finish(status, reason, last.status)
+        return Ending(status, reason, last.status)
 
     async def _answered(self, invite: OutgoingInvite, offer: sdp.SessionDescription,
-                        response: SipResponse) -> None:
-        leg = self.leg
+                        response: SipResponse) -> Ending | None:
+        call = self.events
         assert invite.dialog is not None
-        leg.dialog = invite.dialog
-        leg.dialog.handler = leg
-        leg.outgoing = None
-        if leg.hangup_reason is not None:  # hung up while the 200 was on its way
-            await leg.hangup(leg.hangup_reason)
-            await leg.finish(CallStatus.CANCELED if leg.status != CallStatus.IN_PROGRESS
-                             else CallStatus.COMPLETED, leg.hangup_reason, 200)
-            return
+        dialog = self.dialog = invite.dialog
+        dialog.handler = self
+        self.outgoing = None
+        if call.hangup_reason is not None:  # hung up while the 200 was on its way
+            await self.hangup(call.hangup_reason)
+            return Ending(CallStatus.CANCELED, call.hangup_reason, 200)
         try:
-            leg.apply_media(sdp.accept_answer(offer, sdp.SessionDescription.parse(response.body)))
+            self.apply_media(sdp.accept_answer(offer, sdp.SessionDescription.parse(response.body)))
         except sdp.SdpError as exc:
-            log.warning("call %s: unusable SDP answer: %s", leg.call_id, exc)
-            await leg.dialog.bye("SIP;cause=488")
-            await leg.finish(CallStatus.FAILED, "media_negotiation_failed", 488)
-            return
-        await self.manager.answered(leg)
-
-
-def routes_for(manager: CallManager, trunks: list[object]) -> list[Route]:
-    routes = [Route(getattr(t, "name", "trunk"), t.host, t.port,  # type: ignore[attr-defined]
-                    t.transport.upper(),  # type: ignore[attr-defined]
-                    Credentials(t.username, t.password or "")  # type: ignore[attr-defined]
-                    if getattr(t, "username", None) else None)
-              for t in trunks]
-    if not routes:
-        fallback = parse_fallback(manager.settings.fallback_trunk)
-        if fallback is not None:
-            routes.append(fallback)
-    return routes
-
-
-async def place_outbound(manager: CallManager, call: Call) -> None:
-    """Dial a claimed call and keep it until it ends."""
-    session = await manager.pool.open_session()
-    leg = CallLeg(manager, call, session)
-    manager.adopt(leg)
-    trunks = await manager.control.trunks(call.app_id)
-    dialer = OutboundDialer(manager, leg, routes_for(manager, list(trunks)))
-    manager.spawn_max_duration(leg)
-    await dialer.run()
-    if leg.dialog is not None and not leg.finished:
-        await leg.ended.wait()
-        await manager.completed(leg)
+            log.warning("call %s: unusable SDP answer: %s", call.call_id, exc)
+            await dialog.bye("SIP;cause=488")
+            return Ending(CallStatus.FAILED, "media_negotiation_failed", 488)
+        return None

@@ -21,6 +21,7 @@ import numpy.typing as npt
 from voicelane_media import quality
 from voicelane_media.codecs.g711 import Int16Array
 from voicelane_media.media import audio
+from voicelane_media.rtp.dtmf import event_code
 
 from .receiver import Address, InboundStream
 from .recorder import Recorder
@@ -270,8 +271,6 @@ class RtpSession:
 
     async def send_dtmf(self, digits: str, duration_ms: int = 100) -> None:
         """Send RFC 4733 telephone-events, one digit after another; returns when all are sent."""
-        from voicelane_media.rtp.dtmf import event_code
-
         for digit in digits:
             event_code(digit)  # ValueError on anything that is not a DTMF digit
         if self.outbound.dtmf_payload_type is None:

@@ -1,0 +1,42 @@
+"""What the calls of a node need from the control plane (``node/control.py``'s ControlPlane
+implements it). Owned here so ``calls/`` never imports the node that wires it."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from voicelane.container import Container
+from voicelane.domain.call import CallStatus
+from voicelane.domain.models import Agent, Call, Number
+
+
+class ControlPort(Protocol):
+    """The control-plane methods live calls use (state changes, events, lookups, storage)."""
+
+    container: Container  # the agent runner stores transcripts through it (for now)
+
+    async def claim(self, call_id: str) -> Call | None: ...
+
+    async def transition(self, call_id: str, target: CallStatus,
+                         changes: dict[str, Any] | None = None,
+                         details: dict[str, Any] | None = None) -> Call | None: ...
+
+    async def record_event(self, call_id: str, event_type: str,
+                           details: dict[str, Any] | None = None) -> None: ...
+
+    async def create_inbound(self, number: Number, caller: str,
+                             sip_headers: dict[str, str]) -> Call: ...
+
+    async def agent(self, app_id: str, agent_id: str) -> Agent | None: ...
+
+    async def allows_private_urls(self, app_id: str) -> bool: ...
+
+    async def save_recording(self, call: Call, wav: bytes, duration_s: float) -> str: ...
+
+    async def receive_requests(self, wait_s: int, max_messages: int) -> list[dict[str, Any]]: ...
+
+    async def delete_request(self, receipt_handle: str) -> None: ...
+
+    async def release_requests(self, messages: list[dict[str, Any]]) -> None: ...
+
+    def call_id_of(self, message: dict[str, Any]) -> str | None: ...
