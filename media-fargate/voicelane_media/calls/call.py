@@ -14,8 +14,6 @@ from voicelane.domain.call import CallStatus
 from voicelane.domain.models import Call
 from voicelane.services.clock import now_iso
 
-from voicelane_media.codecs.g711 import Int16Array
-from voicelane_media.codecs.resample import resample_int16
 from voicelane_media.media import audio
 from voicelane_media.transports.base import Transport
 
@@ -23,7 +21,6 @@ from .gather import Gather
 from .ports import ControlPort
 
 log = logging.getLogger(__name__)
-SOURCE_RATE = 8000  # what media.audio's TTS and WAV sources produce
 
 
 class LiveCall:
@@ -97,14 +94,11 @@ class LiveCall:
 
     # -- media actions (with their call events) -------------------------------------------
 
-    def _native(self, pcm: Int16Array) -> Int16Array:
-        """Source audio at the transport's rate: the one resampling on this path."""
-        rate = self.transport.sample_rate
-        return pcm if rate == SOURCE_RATE else resample_int16(pcm, SOURCE_RATE, rate)
-
     async def say(self, text: str, voice: str | None = None) -> int:
-        """Synthesize and play ``text``; samples played (AudioError on a TTS failure)."""
-        return await self.transport.play(self._native(await audio.synthesize(text, voice or "en-us")))
+        """Synthesize and play ``text``; samples played (AudioError on a TTS failure). The
+        TTS output is resampled once, straight to the transport's native rate."""
+        pcm = await audio.synthesize(text, voice or "en-us", self.transport.sample_rate)
+        return await self.transport.play(pcm)
 
     async def speak(self, text: str, voice: str | None) -> None:
         await self.record_event("call.speak.started", {"text": text, "voice": voice})
@@ -123,7 +117,8 @@ class LiveCall:
     async def play(self, url: str) -> None:
         await self.record_event("call.playback.started", {"url": url})
         try:
-            played = await self.transport.play(self._native(await audio.load(url)))
+            played = await self.transport.play(
+                await audio.load(url, self.transport.sample_rate))
         except Exception as exc:  # unreadable media is the app's problem, reported as an event
             await self.record_event("call.playback.ended",
                                     {"url": url, "status": "failed", "error": str(exc)[:200]})

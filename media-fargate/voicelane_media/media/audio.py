@@ -85,8 +85,15 @@ def wav_to_pcm8k(data: bytes) -> Int16Array:
     return to_pcm8k(samples, rate)
 
 
-async def synthesize(text: str, voice: str = "en-us") -> Int16Array:
-    """espeak-ng in a subprocess (text on stdin, WAV on stdout) -> 8 kHz mono int16."""
+def wav_to_pcm(data: bytes, rate: int = RATE) -> Int16Array:
+    """Any supported WAV -> mono int16 at ``rate``, resampled once from the file's own rate
+    (a transport's native rate: audio is never resampled twice on its way out)."""
+    samples, source = decode_wav(data)
+    return to_int16(resample(samples, source, rate))
+
+
+async def synthesize(text: str, voice: str = "en-us", rate: int = RATE) -> Int16Array:
+    """espeak-ng in a subprocess (text on stdin, WAV on stdout) -> mono int16 at ``rate``."""
     if not text.strip():
         return np.zeros(0, dtype=np.int16)
     if len(text) > MAX_TEXT:
@@ -103,7 +110,7 @@ async def synthesize(text: str, voice: str = "en-us") -> Int16Array:
     out, err = await proc.communicate(text.encode("utf-8"))
     if proc.returncode != 0 or not out:
         raise AudioError(f"espeak-ng failed: {err.decode(errors='replace').strip()[:200]}")
-    return wav_to_pcm8k(out)
+    return wav_to_pcm(out, rate)
 
 
 async def fetch(url_or_s3_key: str) -> bytes:
@@ -152,7 +159,7 @@ def _s3_get(key: str) -> bytes:
     return body
 
 
-async def load(url_or_s3_key: str) -> Int16Array:
-    """Fetch and decode a WAV to 8 kHz mono int16 (decoding runs off the event loop)."""
+async def load(url_or_s3_key: str, rate: int = RATE) -> Int16Array:
+    """Fetch and decode a WAV to mono int16 at ``rate`` (decoding runs off the event loop)."""
     data = await fetch(url_or_s3_key)
-    return await asyncio.to_thread(wav_to_pcm8k, data)
+    return await asyncio.to_thread(wav_to_pcm, data, rate)
