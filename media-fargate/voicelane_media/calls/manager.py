@@ -151,7 +151,16 @@ class CallManager:
 
     async def place_outbound(self, call: Call) -> None:
         """Dial a claimed call and keep it until it ends."""
-        live = self.adopt(call, await self.room.open_outbound(call))
+        try:
+            transport = await self.room.open_outbound(call)
+        except Exception:  # no free media port...: the claimed call must still end
+            log.exception("no transport for outbound call %s", call.call_id)
+            await self.control.transition(call.call_id, CallStatus.FAILED,
+                                          {"end_reason": "media_node_error",
+                                           "ended_at": now_iso(), "duration_s": 0.0},
+                                          {"end_reason": "media_node_error"})
+            return
+        live = self.adopt(call, transport)
         self.spawn_max_duration(live)
         ending = await live.transport.dial()
         if ending is not None:

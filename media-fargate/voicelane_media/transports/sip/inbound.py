@@ -16,7 +16,7 @@ from voicelane_media.transports.base import CallHost, Ending
 from .context import SipContext
 from .inbound_acl import source_allowed
 from .leg import SipLeg
-from .rtp import RtpSession
+from .rtp import PortsExhausted, RtpSession
 from .ua import IncomingInvite
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,12 @@ async def offer_inbound(ctx: SipContext, host: CallHost, incoming: IncomingInvit
     except sdp.SdpError as exc:
         await incoming.reject(488, f"Not Acceptable Here ({exc})")
         return
-    leg = InboundSipLeg(ctx, await ctx.pool.open_session(), incoming, offer)
+    try:
+        session = await ctx.pool.open_session()
+    except PortsExhausted:
+        await incoming.reject(503, "Service Unavailable (no free media ports)")
+        return
+    leg = InboundSipLeg(ctx, session, incoming, offer)
     try:
         await host.inbound(number, caller_of(incoming), x_headers(incoming), leg)
     except LimitExceeded:
