@@ -46,6 +46,8 @@ MessageHandler = Callable[[SipMessage, Peer], None]
 
 @dataclass
 class TransportCounters:
+    """Messages in and out, and the datagrams dropped by reason (counted, never a crash)."""
+
     received: int = 0
     sent: int = 0
     dropped: int = 0

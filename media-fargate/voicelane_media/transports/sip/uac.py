@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Credentials:
+    """A trunk's digest credentials (RFC 3261 22), answered to a 401/407 challenge."""
+
     username: str
     password: str
 

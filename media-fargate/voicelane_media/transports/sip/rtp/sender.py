@@ -44,6 +44,8 @@ class Playback:
 
 @dataclass
 class DigitJob:
+    """Digits queued for RFC 4733 sending; ``done`` resolves when the last one is sent."""
+
     digits: str
     done: asyncio.Future[None]
     index: int = 0
