@@ -50,7 +50,7 @@ def new_loop() -> asyncio.AbstractEventLoop:
 
 # -- the node ---------------------------------------------------------------------------------
 async def node(peer_ports: list[int], warmup: float, seconds: float, record: bool) -> None:
-    from voicelane_media.media import RtpPortPool
+    from voicelane_media.transports.sip.rtp import RtpPortPool
 
     base_rss = rss_kb()
     pool = RtpPortPool("127.0.0.1", 30000, 30000 + 2 * len(peer_ports) + 200)

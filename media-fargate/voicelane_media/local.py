@@ -15,8 +15,8 @@ from typing import Any
 
 from voicelane.media_gateway import MediaGateway
 
-from voicelane_media.service.node import MediaNode
-from voicelane_media.service.settings import MediaSettings
+from voicelane_media.node.node import MediaNode
+from voicelane_media.settings import MediaSettings
 
 
 class LocalNode:

@@ -1,8 +1,8 @@
-"""Console entry point ``voicelane-media`` (see ``voicelane_media.service.main``)."""
+"""Console entry point ``voicelane-media`` (see ``voicelane_media.node.main``)."""
 
 from __future__ import annotations
 
-from voicelane_media.service.main import main
+from voicelane_media.node.main import main
 
 __all__ = ["main"]
 

@@ -148,9 +148,9 @@ def test_task_role_least_privilege_and_protection(resources_json: dict[str, Any]
 
 
 def test_the_scaling_metric_is_the_one_media_tasks_emit(resources_json: dict[str, Any]) -> None:
-    """The policy tracks exactly what voicelane_media.service.fleet writes: its namespace,
+    """The policy tracks exactly what voicelane_media.node.fleet writes: its namespace,
     name and `service` dimension, the task's POWERTOOLS_SERVICE_NAME."""
-    from voicelane_media.service.fleet import LIVE_CALLS, NAMESPACE
+    from voicelane_media.node.fleet import LIVE_CALLS, NAMESPACE
 
     (policy,) = of_type(resources_json, "AWS::ApplicationAutoScaling::ScalingPolicy").values()
     spec = props(policy)["TargetTrackingScalingPolicyConfiguration"][

@@ -8,8 +8,8 @@ import socket
 from collections.abc import AsyncIterator
 
 import pytest
-from voicelane_media.service.settings import MediaSettings
-from voicelane_media.service.ua import UserAgent
+from voicelane_media.settings import MediaSettings
+from voicelane_media.transports.sip.ua import UserAgent
 
 pytestmark = pytest.mark.timeout(20)
 

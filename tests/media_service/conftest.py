@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
-from voicelane_media.media import RtpPortPool
+from voicelane_media.transports.sip.rtp import RtpPortPool
 
 from .helpers import RawPeer, raw_peer
 

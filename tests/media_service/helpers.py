@@ -7,7 +7,7 @@ from typing import Any, cast
 
 import numpy as np
 from voicelane_media.codecs.g711 import Int16Array, ulaw_decode, ulaw_encode
-from voicelane_media.media import RtpPortPool, RtpSession
+from voicelane_media.transports.sip.rtp import RtpPortPool, RtpSession
 
 
 async def connected_pair(pool: RtpPortPool, payload_type: int = 0,

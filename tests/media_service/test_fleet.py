@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from voicelane_media.service.fleet import RENEW_AFTER_S, FleetSignals, live_calls_line
+from voicelane_media.node.fleet import RENEW_AFTER_S, FleetSignals, live_calls_line
 
 from tests.media_service.ecs_agent import EcsAgent
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from voicelane.domain.models import Trunk
-from voicelane_media.service.inbound_acl import parse_networks, source_allowed
+from voicelane_media.transports.sip.inbound_acl import parse_networks, source_allowed
 
 
 def trunk(host: str, inbound: list[str] | None = None) -> Trunk:

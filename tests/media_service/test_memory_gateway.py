@@ -16,12 +16,12 @@ from voicelane.domain.call import CallStatus, Channel, Direction
 from voicelane.domain.call_factory import new_call
 from voicelane.domain.errors import LimitExceeded, NotFound
 from voicelane.domain.models import App, Call, Number
+from voicelane_media.calls.manager import CallManager
 from voicelane_media.media import AudioError, audio
-from voicelane_media.service import calls as calls_module
-from voicelane_media.service.calls import CallManager
-from voicelane_media.service.control import ControlPlane
-from voicelane_media.service.inbound import handle_inbound
-from voicelane_media.service.settings import MediaSettings
+from voicelane_media.node.control import ControlPlane
+from voicelane_media.settings import MediaSettings
+from voicelane_media.transports.base import CallHost, Transport
+from voicelane_media.transports.sip.inbound import offer_inbound
 
 NOW = "2026-12-04T20:00:00.000Z"
 
@@ -36,9 +36,24 @@ def an_outbound(app: App) -> Call:
                     to_channel=Channel.PSTN)
 
 
+class NoTransports:
+    """A transport room that is never asked for a transport (the claim is under test)."""
+
+    def attach(self, host: CallHost) -> None:
+        pass
+
+    async def open_outbound(self, call: Call) -> Transport:
+        raise AssertionError("dialling is replaced in these tests")
+
+    def stop_accepting(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
+
 def manager_for(control: ControlPlane) -> CallManager:
-    ua = SimpleNamespace(on_invite=None, accepting=True)
-    return CallManager(MediaSettings(node_id=control.node_id), control, ua, None)  # type: ignore[arg-type]
+    return CallManager(MediaSettings(node_id=control.node_id), control, NoTransports())
 
 
 @pytest.fixture
@@ -56,7 +71,7 @@ def dialled(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     async def place(manager: CallManager, call: Call) -> None:
         placed.append(call.call_id)
 
-    monkeypatch.setattr(calls_module, "place_outbound", place)
+    monkeypatch.setattr(CallManager, "place_outbound", place)
     return placed
 
 
@@ -122,7 +137,8 @@ async def test_a_number_of_a_missing_app_is_refused_with_404_and_no_call_record(
         rejected.append(code)
 
     invite = SimpleNamespace(number=number.number, reject=reject)
-    await handle_inbound(manager_for(control), invite)  # type: ignore[arg-type]
+    context = SimpleNamespace(control=control)  # the number lookup answers before SIP matters
+    await offer_inbound(context, manager_for(control), invite)  # type: ignore[arg-type]
     assert rejected == [404]
     assert gateway.call_store.calls == {}
 
@@ -164,10 +180,10 @@ async def test_recordings_transcripts_and_audio_objects_go_through_the_gateway(
     assert key == f"recordings/app_1/{call.call_id}.wav"
     meta = gateway.artifacts.recordings[call.call_id]
     assert (meta.s3_key, meta.channels, meta.size_bytes) == (key, 2, len(tone_wav()))
-    pcm = await audio.load(key, gateway)  # play_url of a recordings-bucket key
+    pcm = await audio.load(key, objects=control)  # play_url of a recordings-bucket key
     assert len(pcm) == 800
     with pytest.raises(AudioError, match="cannot read"):
-        await audio.load("prompts/missing.wav", gateway)
+        await audio.load("prompts/missing.wav", objects=control)
     with pytest.raises(AudioError, match="no object store"):
         await audio.load(key)
     await control.save_transcript(call, {"turns": [{"role": "agent", "text": "hi"}]},

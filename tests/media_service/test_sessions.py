@@ -11,7 +11,7 @@ from typing import cast
 import numpy as np
 import pytest
 from voicelane_media.codecs.g711 import Int16Array
-from voicelane_media.media import RtpPortPool, bridge, gather
+from voicelane_media.transports.sip.rtp import RtpPortPool, bridge, gather
 
 from .helpers import RawPeer, connected_pair, dominant_hz, find_frames, g711_exact_noise, tone
 

@@ -17,8 +17,10 @@ from voicelane.adapters.artifacts import recordings_bucket
 from voicelane.settings import get_settings
 from voicelane_local.platform import LocalPlatform
 from voicelane_media.codecs.g711 import Int16Array
-from voicelane_media.media import AudioError, RtpPortPool
+from voicelane_media.media import AudioError
 from voicelane_media.media.audio import wav_to_pcm8k
+from voicelane_media.node.control import ControlPlane
+from voicelane_media.transports.sip.rtp import RtpPortPool
 
 from .helpers import connected_pair, dominant_hz
 
@@ -81,8 +83,8 @@ async def test_play_s3_key_reads_the_stages_recordings_bucket_when_the_setting_i
     monkeypatch.delenv("VOICELANE_RECORDINGS_BUCKET", raising=False)
     get_settings.cache_clear()
     try:
-        # the node reads stored audio through its media gateway (MediaNode sets pool.objects)
-        pool.objects = local_platform.container.media_gateway
+        # the node reads stored audio through its gateway (MediaNode sets pool.objects)
+        pool.objects = ControlPlane(local_platform.container.media_gateway, "sources-test")
         await _play_from_the_stage_bucket(pool)
     finally:
         get_settings.cache_clear()

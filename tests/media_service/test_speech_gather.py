@@ -8,8 +8,8 @@ import asyncio
 import pytest
 from voicelane_media.agent.fakes import EnergyVAD, QueuedSTT
 from voicelane_media.agent.settings import LoopSettings
-from voicelane_media.media import RtpPortPool
-from voicelane_media.service.speech_gather import SpeechListener, speech_engines
+from voicelane_media.calls.speech_gather import SpeechListener, speech_engines
+from voicelane_media.transports.sip.rtp import RtpPortPool
 
 from .helpers import connected_pair
 

@@ -1,4 +1,4 @@
-"""The asyncio transaction driver (service/transactions.py) over a real UDP socket, T1 = 20 ms:
+"""The asyncio transaction driver (transports/sip/transactions.py) over a real UDP socket, T1 = 20 ms:
 retransmission, the synthetic 408, the ACK of a non-2xx, 2xx retransmission until its ACK,
 absorbed request retransmissions. A raw UDP socket plays the peer."""
 
@@ -11,9 +11,9 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 
 import pytest
-from voicelane_media.service.transactions import ServerTransaction, TransactionLayer
-from voicelane_media.service.transport import Peer, SipTransport
 from voicelane_media.sip.message import SipMessage, SipRequest, SipResponse, make_response, parse
+from voicelane_media.transports.sip.sockets import Peer, SipTransport
+from voicelane_media.transports.sip.transactions import ServerTransaction, TransactionLayer
 
 T1 = 0.02
 

@@ -12,8 +12,8 @@ import pytest
 from phone_harness import EngineRouter, Outcome, Scenario, ToolServer, latency_lines, run_scenario
 from scenarios import build_scenarios
 from voicelane_local.platform import LocalPlatform
+from voicelane_media.calls import agent_runner
 from voicelane_media.local import LocalNode, local_settings
-from voicelane_media.service import agent_runner
 
 _REPORT: list[str] = []
 

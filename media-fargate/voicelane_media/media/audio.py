@@ -27,9 +27,10 @@ class AudioError(ValueError):
 
 
 class ObjectReader(Protocol):
-    """Reads stored objects (the media gateway does: the recordings bucket, s3:// URLs)."""
+    """Reads stored objects: the recordings bucket, s3:// URLs (the node's ControlPlane does,
+    through the media gateway, off the event loop)."""
 
-    def read_object(self, key: str, max_bytes: int) -> bytes: ...
+    async def read_object(self, key: str, max_bytes: int) -> bytes: ...
 
 
 def decode_wav(data: bytes) -> tuple[FloatArray, int]:
@@ -93,8 +94,15 @@ def wav_to_pcm8k(data: bytes) -> Int16Array:
     return to_pcm8k(samples, rate)
 
 
-async def synthesize(text: str, voice: str = "en-us") -> Int16Array:
-    """espeak-ng in a subprocess (text on stdin, WAV on stdout) -> 8 kHz mono int16."""
+def wav_to_pcm(data: bytes, rate: int = RATE) -> Int16Array:
+    """Any supported WAV -> mono int16 at ``rate``, resampled once from the file's own rate
+    (a transport's native rate: audio is never resampled twice on its way out)."""
+    samples, source = decode_wav(data)
+    return to_int16(resample(samples, source, rate))
+
+
+async def synthesize(text: str, voice: str = "en-us", rate: int = RATE) -> Int16Array:
+    """espeak-ng in a subprocess (text on stdin, WAV on stdout) -> mono int16 at ``rate``."""
     if not text.strip():
         return np.zeros(0, dtype=np.int16)
     if len(text) > MAX_TEXT:
@@ -111,7 +119,7 @@ async def synthesize(text: str, voice: str = "en-us") -> Int16Array:
     out, err = await proc.communicate(text.encode("utf-8"))
     if proc.returncode != 0 or not out:
         raise AudioError(f"espeak-ng failed: {err.decode(errors='replace').strip()[:200]}")
-    return wav_to_pcm8k(out)
+    return wav_to_pcm(out, rate)
 
 
 async def fetch(url_or_s3_key: str, objects: ObjectReader | None = None) -> bytes:
@@ -137,12 +145,14 @@ async def fetch(url_or_s3_key: str, objects: ObjectReader | None = None) -> byte
     if objects is None:
         raise AudioError(f"no object store to read {url_or_s3_key!r} from")
     try:
-        return await asyncio.to_thread(objects.read_object, url_or_s3_key, MAX_AUDIO_BYTES)
+        return await objects.read_object(url_or_s3_key, MAX_AUDIO_BYTES)
     except ObjectUnreadable as exc:
         raise AudioError(exc.message) from exc
 
 
-async def load(url_or_s3_key: str, objects: ObjectReader | None = None) -> Int16Array:
-    """Fetch and decode a WAV to 8 kHz mono int16 (decoding runs off the event loop)."""
+async def load(url_or_s3_key: str, rate: int = RATE,
+               objects: ObjectReader | None = None) -> Int16Array:
+    """Fetch and decode a WAV to mono int16 at ``rate`` (decoding runs off the event loop);
+    recordings-bucket keys and s3:// URLs are read through ``objects``."""
     data = await fetch(url_or_s3_key, objects)
-    return await asyncio.to_thread(wav_to_pcm8k, data)
+    return await asyncio.to_thread(wav_to_pcm, data, rate)

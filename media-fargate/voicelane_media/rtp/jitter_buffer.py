@@ -1,6 +1,6 @@
 """Adaptive RTP jitter buffer driven by a 20 ms playout tick (pure and synchronous).
 
-The caller (the media pool's tick in ``media/receiver.py``) ``put``s every audio packet as it
+The caller (the media pool's tick in ``transports/sip/rtp/receiver.py``) ``put``s every audio packet as it
 arrives and ``get``s one frame's payload per 20 ms tick; ``None`` means nothing to play for that
 frame, so the caller conceals it (PLC) or plays silence. Both take the current time but the buffer
 needs no clock of its own: it counts ticks, so it is deterministic under test.

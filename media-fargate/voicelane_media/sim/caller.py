@@ -26,12 +26,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from voicelane_media import sdp
-from voicelane_media.media import RtpPortPool, RtpSession
-from voicelane_media.service.dialog import Dialog
-from voicelane_media.service.settings import MediaSettings
-from voicelane_media.service.transactions import ServerTransaction
-from voicelane_media.service.ua import IncomingInvite, UserAgent
+from voicelane_media.settings import MediaSettings
 from voicelane_media.sip.message import SipRequest, make_response
+from voicelane_media.transports.sip.dialog import Dialog
+from voicelane_media.transports.sip.rtp import RtpPortPool, RtpSession
+from voicelane_media.transports.sip.transactions import ServerTransaction
+from voicelane_media.transports.sip.ua import IncomingInvite, UserAgent
 
 from .impair import ImpairedRelay, Impairment
 from .voice import RATE, Ears, speech_bounds, synthesize_8k

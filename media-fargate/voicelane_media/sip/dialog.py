@@ -3,7 +3,7 @@ target, and the requests built inside the dialog.
 
 A dialog comes from an INVITE and its 2xx: :meth:`DialogState.as_uas` (we answered) or
 :meth:`DialogState.as_uac` (we called). "Local" is always this side. Sending, and which address
-the next hop resolves to, belong to the transport above (``service/dialog.py``).
+the next hop resolves to, belong to the transport above (``transports/sip/dialog.py``).
 """
 
 from __future__ import annotations

@@ -1,0 +1,217 @@
+"""A live call on this node, whatever carries it: its status and how it ends (once, through
+:meth:`LiveCall.finish`), its commands' state, recording, gather, the agent, limits, quality
+and metrics. Signalling and media belong to its :class:`~voicelane_media.transports.base.Transport`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from voicelane.domain.call import CallStatus
+from voicelane.domain.clock import now_iso
+from voicelane.domain.models import Call
+
+from voicelane_media.media import audio
+from voicelane_media.transports.base import Transport
+
+from .gather import Gather
+from .ports import ControlPort
+
+log = logging.getLogger(__name__)
+
+
+class LiveCall:
+    """One call and its transport; ends exactly once through :meth:`finish`.
+
+    It is the transport's :class:`~voicelane_media.transports.base.CallEvents`: the transport
+    reports digits, hold and hangups here, and the call turns them into call events."""
+
+    def __init__(self, control: ControlPort, call: Call, transport: Transport,
+                 on_finished: Callable[[LiveCall], None]) -> None:
+        self.control = control
+        self.call = call
+        self.transport = transport
+        self._on_finished = on_finished
+        self.status = call.status
+        self.answered_at: float | None = None
+        self.up = asyncio.Event()  # answered (set with answered_at)
+        self.ended = asyncio.Event()
+        self.finished = False
+        self.hangup_reason: str | None = None  # set when this side ends the call
+        self.on_hold = False
+        self.recording = False
+        self.recording_started: float | None = None
+        self.command_ids: dict[str, dict[str, Any]] = {}
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.gather: Gather | None = None
+        self.status_write: asyncio.Future[Any] | None = None  # an in-flight status change
+        self.agent_task: asyncio.Task[None] | None = None  # the AI agent running on this call
+        self.agent_masks_dtmf = False  # its spec's dtmf_events is `masked`
+        self.metrics: dict[str, Any] | None = None  # the agent's per-turn metrics
+        transport.bind(self)
+
+    @property
+    def call_id(self) -> str:
+        return str(self.call.call_id)
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+    async def record_event(self, event_type: str, details: dict[str, Any]) -> None:
+        await self.control.record_event(self.call_id, event_type, details)
+
+    # -- what the transport reports -------------------------------------------------------
+
+    def dtmf_received(self, digit: str) -> None:
+        masked = (self.agent_masks_dtmf and self.agent_task is not None
+                  and not self.agent_task.done())
+        details: dict[str, object] = {"masked": True} if masked else {"digit": digit}
+        self.spawn(self.record_event("call.dtmf.received", details))
+        if self.gather is not None:
+            self.gather.feed(digit)
+
+    def remote_hangup(self) -> None:
+        remote = "hangup_by_caller" if self.call.direction == "inbound" else "hangup_by_callee"
+        self.hangup_reason = self.hangup_reason or remote
+        self.ended.set()
+
+    def hold_changed(self, held: bool, by: str) -> None:
+        if held != self.on_hold:
+            self.on_hold = held
+            self.spawn(self.record_event("call.hold" if held else "call.unhold", {"by": by}))
+
+    def ringing(self, status: int) -> None:
+        self.status = CallStatus.RINGING
+        # Kept so `answered` can wait for it: the 200 often follows the 180 at once.
+        self.status_write = asyncio.ensure_future(self.control.transition(
+            self.call_id, CallStatus.RINGING, {}, {"sip_status": status}))
+
+    # -- media actions (with their call events) -------------------------------------------
+
+    async def say(self, text: str, voice: str | None = None) -> int:
+        """Synthesize and play ``text``; samples played (AudioError on a TTS failure). The
+        TTS output is resampled once, straight to the transport's native rate."""
+        pcm = await audio.synthesize(text, voice or "en-us", self.transport.sample_rate)
+        return await self.transport.play(pcm)
+
+    async def speak(self, text: str, voice: str | None) -> None:
+        await self.record_event("call.speak.started", {"text": text, "voice": voice})
+        started = time.monotonic()
+        try:
+            played = await self.say(text, voice)
+        except ValueError as exc:  # AudioError: bad voice, TTS failure
+            await self.record_event("call.speak.ended",
+                                    {"status": "failed", "error": str(exc)[:200]})
+            return
+        await self.record_event("call.speak.ended", {
+            "status": "completed", "played_samples": played,
+            "duration_s": round(played / self.transport.sample_rate, 3),
+            "elapsed_s": round(time.monotonic() - started, 3)})
+
+    async def play(self, url: str) -> None:
+        await self.record_event("call.playback.started", {"url": url})
+        try:
+            played = await self.transport.play(
+                await audio.load(url, self.transport.sample_rate, objects=self.control))
+        except Exception as exc:  # unreadable media is the app's problem, reported as an event
+            await self.record_event("call.playback.ended",
+                                    {"url": url, "status": "failed", "error": str(exc)[:200]})
+            return
+        await self.record_event("call.playback.ended", {
+            "url": url, "status": "completed", "played_samples": played,
+            "duration_s": round(played / self.transport.sample_rate, 3)})
+
+    async def send_dtmf(self, digits: str) -> None:
+        """Digits out; ``w`` waits half a second (IVR navigation)."""
+        for i, chunk in enumerate(digits.split("w")):
+            if i:
+                await asyncio.sleep(0.5)
+            if chunk:
+                try:
+                    await self.transport.send_dtmf(chunk)
+                except ValueError as exc:
+                    await self.record_event("call.dtmf.failed",
+                                            {"digits": digits, "error": str(exc)})
+                    return
+        await self.record_event("call.dtmf.sent", {"digits": digits})
+
+    # -- recording ------------------------------------------------------------------------
+
+    def start_recording(self) -> None:
+        self.transport.start_recording()
+        self.recording = True
+        self.recording_started = time.monotonic()
+
+    async def save_recording(self) -> None:
+        """Stop the recorder, upload the WAV, emit call.recording.saved."""
+        self.recording = False
+        try:
+            wav = self.transport.stop_recording()
+            duration = max(0.0, (len(wav) - 44) / (self.transport.sample_rate * 2 * 2))
+            key = await self.control.save_recording(self.call, wav, duration)
+        except Exception:
+            log.exception("recording of %s could not be saved", self.call_id)
+            return
+        await self.record_event("call.recording.saved", {"s3_key": key,
+                                                         "duration_s": round(duration, 3),
+                                                         "channels": 2, "format": "wav"})
+
+    # -- ending ---------------------------------------------------------------------------
+
+    async def hangup(self, reason: str) -> None:
+        """End from this side (the transport sends BYE, CANCEL or a refusal)."""
+        self.hangup_reason = self.hangup_reason or reason
+        await self.transport.hangup(reason)
+        self.ended.set()
+
+    def quality(self) -> dict[str, Any]:
+        try:
+            stats = dict(self.transport.stats())
+        except Exception:  # stats never block the end of a call
+            log.exception("stats failed for %s", self.call_id)
+            return {}
+        return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in stats.items()}
+
+    async def finish(self, target: CallStatus, end_reason: str, cause: int | None) -> None:
+        """Final transition with duration, end_reason, cause (SIP) and quality; once."""
+        if self.finished:
+            return
+        self.finished = True
+        self.ended.set()
+        if self.gather is not None:
+            self.gather.cancel()
+        self.transport.stop_playback()
+        if self.recording:
+            await self.save_recording()
+        if self.agent_task is not None:  # it stores the transcript and metrics before the end
+            await asyncio.wait({self.agent_task}, timeout=15)
+        quality = self.quality()
+        duration = round(time.monotonic() - self.answered_at, 3) if self.answered_at else 0.0
+        changes: dict[str, Any] = {"end_reason": end_reason, "ended_at": now_iso(),
+                                   "duration_s": duration, "quality": quality}
+        if cause is not None:
+            changes["sip_cause"] = cause
+        if self.metrics is not None:
+            changes["metrics"] = self.metrics
+        details = {"end_reason": end_reason, "sip_cause": cause, "duration_s": duration,
+                   "quality": quality}
+        if self.status_write is not None:
+            # An earlier status write that failed must not keep the call from ending.
+            await asyncio.wait([self.status_write])
+            if not self.status_write.cancelled() and self.status_write.exception() is not None:
+                log.warning("status write of %s failed: %r", self.call_id,
+                            self.status_write.exception())
+        await self.control.transition(self.call_id, target, changes, details)
+        for task in list(self.tasks):
+            if task is not asyncio.current_task():
+                task.cancel()
+        try:
+            await self.transport.close()
+        finally:
+            self._on_finished(self)

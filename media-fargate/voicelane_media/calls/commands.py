@@ -1,0 +1,224 @@
+"""Live call commands on this node. Each is accepted at once (or refused with 409 when the
+call's state does not allow it) and reports its results as call events."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from voicelane.domain.call import CallStatus
+
+from .agent_runner import agent_spec_for
+from .call import LiveCall
+from .gather import Gather
+from .manager import CallManager
+from .speech_gather import gather_speech
+
+log = logging.getLogger(__name__)
+DTMF_DIGITS = set("0123456789*#ABCDabcd")
+
+
+class CommandError(Exception):
+    """A refused command: HTTP status, machine-readable code, message."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def _require_answered(leg: LiveCall, action: str) -> None:
+    if leg.finished or not leg.transport.connected:
+        raise CommandError(409, "call_not_answered", f"{action} needs an answered, live call")
+
+
+def _text(body: dict[str, Any], name: str, limit: int = 4096) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value.strip() or len(value) > limit:
+        raise CommandError(422, "invalid_argument", f"{name} must be a non-empty string")
+    return value
+
+
+# -- gather ----------------------------------------------------------------------------------
+
+async def gather(leg: LiveCall, body: dict[str, Any]) -> None:
+    """DTMF digits, or with `input` speech / dtmf_speech the spoken answer too
+    (speech_gather.py); emits call.gather.ended with digits (speech too when asked) and reason."""
+    max_digits = body.get("max_digits", 1)
+    terminator = body.get("terminator", "#")
+    timeout_s = body.get("timeout_s", body.get("timeout", 5))
+    g = Gather(int(max_digits), terminator, float(timeout_s))
+    leg.gather = g
+    prompt = body.get("prompt_text") or body.get("speak")
+    if isinstance(prompt, str) and prompt:
+        leg.spawn(_prompt(leg, prompt, str(body.get("voice") or "en-us")))
+    if body.get("input", "dtmf") in ("speech", "dtmf_speech"):
+        details = await _gather_speech(leg, body, g)
+    else:
+        reason = await g.run()  # digits are read once the gather has ended
+        details = {"digits": g.digits, "reason": reason}
+    leg.gather = None
+    await leg.record_event("call.gather.ended", details)
+
+
+async def _prompt(leg: LiveCall, text: str, voice: str) -> None:
+    await leg.say(text, voice)
+
+
+async def _gather_speech(leg: LiveCall, body: dict[str, Any], digits: Gather) -> dict[str, Any]:
+    try:
+        return await gather_speech(leg, body, digits, await agent_spec_for(leg))
+    except (RuntimeError, ValueError, ImportError) as exc:  # no STT engine on this node
+        log.warning("speech gather on call %s cannot run: %s", leg.call_id, exc)
+        return {"digits": digits.digits, "speech": "", "reason": "stt_unavailable"}
+
+
+# -- validation + dispatch -----------------------------------------------------------------
+
+def _validate_gather(body: dict[str, Any]) -> None:
+    max_digits = body.get("max_digits", 1)
+    if not isinstance(max_digits, int) or not 1 <= max_digits <= 128:
+        raise CommandError(422, "invalid_argument", "max_digits must be 1-128")
+    term = body.get("terminator")
+    if term is not None and (not isinstance(term, str) or term not in DTMF_DIGITS):
+        raise CommandError(422, "invalid_argument", "terminator must be one DTMF digit")
+    timeout = body.get("timeout_s", body.get("timeout", 5))
+    if not isinstance(timeout, int | float) or not 0.5 <= timeout <= 120:
+        raise CommandError(422, "invalid_argument", "timeout_s must be 0.5-120")
+    if body.get("input", "dtmf") not in ("dtmf", "speech", "dtmf_speech"):
+        raise CommandError(422, "invalid_argument", "input must be dtmf, speech or dtmf_speech")
+
+
+Handler = Callable[[CallManager, LiveCall, dict[str, Any]], Awaitable[None]]
+
+
+async def _answer(manager: CallManager, leg: LiveCall, body: dict[str, Any]) -> None:
+    if not leg.transport.ringing or leg.finished:
+        raise CommandError(409, "call_not_ringing", "answer needs an inbound call not yet answered")
+    leg.spawn(manager.answer(leg))
+
+
+async def _reject(manager: CallManager, leg: LiveCall, body: dict[str, Any]) -> None:
+    if not leg.transport.ringing or leg.finished:
+        raise CommandError(409, "call_not_ringing", "reject needs an inbound call not yet answered")
+    leg.spawn(manager.reject(leg, str(body.get("cause") or body.get("reason") or "rejected")))
+
+
+async def _hangup(manager: CallManager, leg: LiveCall, body: dict[str, Any]) -> None:
+    if leg.finished:
+        raise CommandError(409, "call_ended", "the call has already ended")
+    pending_inbound = leg.transport.ringing
+    await leg.hangup("hangup_by_api")
+    if pending_inbound:
+        leg.spawn(leg.finish(CallStatus.CANCELED, "hangup_by_api", 603))
+
+
+async def _play(manager: CallManager, leg: LiveCall, body: dict[str, Any]) -> None:
+    _require_answered(leg, "play")
+    url = body.get("url") or body.get("s3_key")
+    if not isinstance(url, str) or not url:
+        raise CommandError(422, "invalid_argument", "play needs url (http(s) or s3://) or s3_key")
+    leg.spawn(leg.play(url))
+
+
+async def _speak(manager: CallManager, leg: LiveCall, body: dict[str, Any]) -> None:
+    _require_answered(leg, "speak")
+    leg.spawn(leg.speak(_text(body, "text"), body.get("voice")))
+
+
+async def _gather(manager: CallManager, leg: LiveCall, body: dict[str, Any]) -> None:
+    _require_answered(leg, "gather")
+    _validate_gather(body)
+    if leg.gather is not None:
+        raise CommandError(409, "gather_in_progress", "a gather is already running")
+    leg.spawn(gather(leg, body))
+
+
+async def _send_dtmf(manager: CallManager, leg: LiveCall, body: dict[str, Any]) -> None:
+    _require_answered(leg, "send_dtmf")
+    digits = _text(body, "digits", 64)
+    if not set(digits) <= DTMF_DIGITS | {"w"}:
+        raise CommandError(422, "invalid_argument", "digits may contain 0-9, *, #, A-D, w")
+    leg.spawn(leg.send_dtmf(digits))
+
+
+async def _hold(manager: CallManager, leg: LiveCall, body: dict[str, Any],
+                hold: bool = True) -> None:
+    _require_answered(leg, "hold" if hold else "unhold")
+    if leg.on_hold == hold:
+        raise CommandError(409, "already_on_hold" if hold else "not_on_hold",
+                           "the call is already in that hold state")
+    leg.on_hold = hold
+
+    async def run() -> None:
+        failure = await leg.transport.hold(hold)
+        if failure is None:
+            await leg.record_event("call.hold" if hold else "call.unhold", {"by": "api"})
+        else:
+            leg.on_hold = not hold
+            await leg.record_event("call.hold.failed" if hold else "call.unhold.failed", failure)
+
+    leg.spawn(run())
+
+
+async def _unhold(manager: CallManager, leg: LiveCall, body: dict[str, Any]) -> None:
+    await _hold(manager, leg, body, hold=False)
+
+
+async def _transfer(manager: CallManager, leg: LiveCall, body: dict[str, Any]) -> None:
+    _require_answered(leg, "transfer")
+    leg.spawn(leg.transport.transfer(_text(body, "to", 256)))
+
+
+async def _record(leg: LiveCall, op: str) -> None:
+    _require_answered(leg, f"record_{op}")
+    if op == "start":
+        if leg.recording:
+            raise CommandError(409, "already_recording", "the call is already being recorded")
+        leg.start_recording()
+        return
+    if not leg.recording:
+        raise CommandError(409, "not_recording", "the call is not being recorded")
+    if op == "stop":
+        leg.spawn(leg.save_recording())
+    elif op == "pause":
+        leg.transport.pause_recording()
+    else:
+        leg.transport.resume_recording()
+
+
+def _recorder(op: str) -> Handler:
+    async def run(manager: CallManager, leg: LiveCall, body: dict[str, Any]) -> None:
+        await _record(leg, op)
+
+    return run
+
+
+ACTIONS: dict[str, Handler] = {
+    "answer": _answer, "reject": _reject, "hangup": _hangup, "play": _play, "speak": _speak,
+    "gather": _gather, "send_dtmf": _send_dtmf, "hold": _hold, "unhold": _unhold,
+    "transfer": _transfer, "record_start": _recorder("start"), "record_stop": _recorder("stop"),
+    "record_pause": _recorder("pause"), "record_resume": _recorder("resume"),
+}
+
+
+async def execute(manager: CallManager, call_id: str, action: str,
+                  body: dict[str, Any]) -> dict[str, Any]:
+    """Run ``action`` on a live call of this node; a repeated ``command_id`` replays."""
+    handler = ACTIONS.get(action)
+    if handler is None:
+        raise CommandError(404, "unknown_action", f"unknown action {action!r}")
+    leg = manager.calls.get(call_id)
+    if leg is None:
+        raise CommandError(404, "call_not_here", "this node holds no live call with that id")
+    command_id = body.get("command_id")
+    if isinstance(command_id, str) and command_id in leg.command_ids:
+        return leg.command_ids[command_id]
+    await handler(manager, leg, body)
+    result = {"accepted": True, "action": action, "call_id": call_id}
+    if isinstance(command_id, str):
+        leg.command_ids[command_id] = result
+    return result
+

@@ -1,0 +1,291 @@
+"""The call manager: claims queued calls, accepts inbound ones, and owns every live call.
+
+It runs each call from its first signal to its end the same way on any transport: outbound
+(claim, dial, answered, wait for the end) and inbound (ring, answer at once for an agent or
+wait for the app's answer/reject commands, 480 after the answer timeout). The transport comes
+from a :class:`TransportRoom` the node plugs in (SIP/RTP today)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any, Protocol
+
+from voicelane.domain.call import CallStatus
+from voicelane.domain.clock import now_iso
+from voicelane.domain.models import Call, Number
+
+from voicelane_media.settings import MediaSettings
+from voicelane_media.transports.base import CallHost, Transport
+
+from .agent_runner import start_agent
+from .call import LiveCall
+from .ports import ControlPort
+
+log = logging.getLogger(__name__)
+
+
+class TransportRoom(Protocol):
+    """What the manager needs from a transport's room: a transport for a claimed outbound
+    call, inbound calls offered back through :class:`CallHost`, and a stop for new ones."""
+
+    def attach(self, host: CallHost) -> None: ...
+
+    async def open_outbound(self, call: Call) -> Transport: ...
+
+    def stop_accepting(self) -> None: ...
+
+    async def close(self) -> None:
+        """Cancel call set-ups still in the transport's hands (the node is stopping)."""
+        ...
+
+
+class CallManager:
+    """Live calls of this node, keyed by call id."""
+
+    def __init__(self, settings: MediaSettings, control: ControlPort, room: TransportRoom) -> None:
+        self.settings = settings
+        self.control = control
+        self.room = room
+        self.calls: dict[str, LiveCall] = {}
+        self.draining = False
+        self.claiming = 0  # requests received and being claimed (not yet live calls)
+        self.all_done = asyncio.Event()
+        self.all_done.set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        room.attach(self)
+
+    # -- bookkeeping ----------------------------------------------------------------------
+
+    @property
+    def live_calls(self) -> int:
+        return len(self.calls)
+
+    @property
+    def limit(self) -> int:
+        return min(self.settings.capacity, self.settings.max_concurrent)
+
+    def has_capacity(self) -> bool:
+        return not self.draining and self.live_calls + self.claiming < self.limit
+
+    def spawn(self, coro: Any) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("call task failed", exc_info=task.exception())
+
+    def adopt(self, call: Call, transport: Transport) -> LiveCall:
+        live = LiveCall(self.control, call, transport, self.release)
+        self.calls[live.call_id] = live
+        self.all_done.clear()
+        return live
+
+    def release(self, live: LiveCall) -> None:
+        self.calls.pop(live.call_id, None)
+        if not self.calls:
+            self.all_done.set()
+
+    def spawn_max_duration(self, live: LiveCall) -> None:
+        async def limit() -> None:
+            await asyncio.sleep(live.call.max_duration_s)
+            if not live.finished:
+                await live.hangup("max_duration")
+
+        live.spawn(limit())
+
+    # -- outbound -------------------------------------------------------------------------
+
+    async def poll_forever(self) -> None:
+        """Long-poll ``call-requests`` while below capacity and not draining."""
+        while not self.draining:
+            if not self.has_capacity():
+                await asyncio.sleep(0.2)
+                continue
+            try:
+                free = self.limit - self.live_calls - self.claiming
+                messages = await self.control.receive_requests(self.settings.poll_wait_s, free)
+            except Exception as exc:  # the queue being briefly unreachable must not kill the node
+                log.warning("call-requests poll failed: %s", exc)
+                await asyncio.sleep(1)
+                continue
+            if self.draining:  # stopped while the long poll was in flight: hand them back now
+                await self.control.release_requests(messages)
+                break
+            for message in messages:  # claimed concurrently: each claim is its own write
+                self.claiming += 1
+                self.spawn(self.take(message))
+
+    async def take(self, message: dict[str, Any]) -> None:
+        """Claim (conditional write) and dial; a redelivered or foreign call is dropped."""
+        try:
+            call_id = self.control.call_id_of(message)
+            receipt = str(message.get("ReceiptHandle", ""))
+            if call_id is None or self.draining:
+                if call_id is None:
+                    await self.control.delete_request(receipt)
+                return  # draining: leave it for another node (visibility timeout)
+            call = await self.control.claim(call_id)
+            await self.control.delete_request(receipt)
+            if call is None:
+                log.info("call %s not claimed (already taken, canceled or unknown)", call_id)
+                return
+        finally:
+            self.claiming -= 1
+        self.spawn(self._run_outbound(call))
+
+    async def _run_outbound(self, call: Call) -> None:
+        try:
+            await self.place_outbound(call)
+        except Exception:
+            log.exception("outbound call %s crashed", call.call_id)
+            live = self.calls.get(call.call_id)
+            if live is not None and not live.finished:
+                await live.hangup("media_node_error")
+                await live.finish(CallStatus.FAILED if live.answered_at is None
+                                  else CallStatus.COMPLETED, "media_node_error", None)
+
+    async def place_outbound(self, call: Call) -> None:
+        """Dial a claimed call and keep it until it ends."""
+        try:
+            transport = await self.room.open_outbound(call)
+        except Exception:  # no free media port...: the claimed call must still end
+            log.exception("no transport for outbound call %s", call.call_id)
+            await self.control.transition(call.call_id, CallStatus.FAILED,
+                                          {"end_reason": "media_node_error",
+                                           "ended_at": now_iso(), "duration_s": 0.0},
+                                          {"end_reason": "media_node_error"})
+            return
+        live = self.adopt(call, transport)
+        self.spawn_max_duration(live)
+        ending = await live.transport.dial()
+        if ending is not None:
+            await live.finish(ending.status, ending.reason, ending.cause)
+            return
+        await self.answered(live)
+        if not live.finished:
+            await live.ended.wait()
+            await self.completed(live)
+
+    # -- inbound --------------------------------------------------------------------------
+
+    async def inbound(self, number: Number, caller: str, headers: dict[str, str],
+                      transport: Transport) -> None:
+        """An inbound call the transport accepted: its record, then the call to its end."""
+        call = await self.control.create_inbound(number, caller, headers)
+        live = self.adopt(call, transport)
+        try:
+            await transport.ring()
+            if call.agent_id:
+                await self.answer(live)
+            else:
+                await self._wait_for_app(live)
+            if live.answered_at is not None and not live.finished:
+                self.spawn_max_duration(live)
+                await live.ended.wait()
+                await self.completed(live)
+        except Exception:
+            log.exception("inbound call %s crashed", call.call_id)
+            await live.hangup("media_node_error")
+            await live.finish(CallStatus.COMPLETED if live.answered_at else CallStatus.FAILED,
+                              "media_node_error", None)
+
+    async def _wait_for_app(self, live: LiveCall) -> None:
+        """Wait for ``answer``/``reject`` (commands) or the caller's CANCEL, else 480."""
+        canceled = asyncio.ensure_future(live.transport.canceled.wait())
+        decided = asyncio.ensure_future(live.ended.wait())
+        answered = asyncio.ensure_future(live.up.wait())
+        done, pending = await asyncio.wait({canceled, decided, answered},
+                                           timeout=self.settings.inbound_answer_timeout_s,
+                                           return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        if live.answered_at is not None or live.finished:
+            return
+        if canceled in done:
+            await live.finish(CallStatus.CANCELED, "hangup_by_caller", 487)
+        elif not done:
+            cause = await live.transport.reject("not_answered")
+            await live.finish(CallStatus.NO_ANSWER, "not_answered", cause)
+
+    async def answer(self, live: LiveCall) -> None:
+        """Answer an inbound call (the agent's at once, the app's on its command)."""
+        ending = await live.transport.answer()
+        if ending is not None:
+            await live.finish(ending.status, ending.reason, ending.cause)
+            return
+        await self.answered(live)
+
+    async def reject(self, live: LiveCall, reason: str) -> None:
+        """The app refuses the call: busy -> 486 (busy), unavailable -> 480, else 603."""
+        cause = await live.transport.reject(reason)
+        if reason == "busy":
+            await live.finish(CallStatus.BUSY, "rejected_busy", cause)
+        elif reason == "unavailable":
+            await live.finish(CallStatus.FAILED, "rejected_unavailable", cause)
+        else:
+            await live.finish(CallStatus.FAILED, "rejected", cause)
+
+    # -- both -----------------------------------------------------------------------------
+
+    async def answered(self, live: LiveCall) -> None:
+        """The call is up: record it, start recording, greet if an agent owns it."""
+        live.answered_at = time.monotonic()
+        live.up.set()
+        live.status = CallStatus.IN_PROGRESS
+        previous = live.status_write
+        answered_at = now_iso()
+
+        async def write_answered() -> None:
+            if previous is not None:
+                await asyncio.wait([previous])  # ringing first (even if it failed), then answered
+            await self.control.transition(live.call_id, CallStatus.IN_PROGRESS,
+                                          {"answered_at": answered_at}, {})
+
+        # The caller hears the greeting without waiting for the answered write (a DynamoDB
+        # round trip); events of the call wait for it (see AgentRun._on_event), so the
+        # timeline still reads answered first.
+        live.status_write = asyncio.ensure_future(write_answered())
+        if live.call.recording:
+            live.start_recording()
+        if await start_agent(live):  # the agent greets and converses
+            return
+        greeting = await self._greeting(live)
+        if greeting:
+            live.spawn(live.speak(greeting, None))
+
+    async def _greeting(self, live: LiveCall) -> str | None:
+        call = live.call
+        if call.agent is not None:
+            return call.agent.greeting or None
+        if call.agent_id:
+            agent = await self.control.agent(call.app_id, call.agent_id)
+            if agent is not None:
+                if agent.recording and not live.recording:
+                    live.start_recording()
+                return agent.greeting or None
+        return None
+
+    async def completed(self, live: LiveCall) -> None:
+        await live.finish(CallStatus.COMPLETED, live.hangup_reason or "hangup", None)
+
+    # -- drain ----------------------------------------------------------------------------
+
+    async def drain(self) -> None:
+        """No new claims or inbound calls; wait for live calls to end (or hit max duration)."""
+        self.draining = True
+        self.room.stop_accepting()
+        await self.all_done.wait()
+
+    async def shutdown(self) -> None:
+        for live in list(self.calls.values()):
+            await live.hangup("media_node_shutdown")
+            await live.finish(CallStatus.COMPLETED if live.answered_at else CallStatus.FAILED,
+                              "media_node_shutdown", None)
+        for task in list(self._tasks):
+            task.cancel()
+        await self.room.close()

@@ -1,0 +1,50 @@
+"""What the calls of a node need from the control plane (``node/control.py``'s ControlPlane
+implements it). Owned here so ``calls/`` never imports the node that wires it."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from voicelane.domain.call import CallStatus
+from voicelane.domain.models import Agent, Call, Number
+from voicelane.settings import Settings
+
+
+class ControlPort(Protocol):
+    """The control-plane methods live calls use (state changes, events, lookups, storage)."""
+
+    @property
+    def settings(self) -> Settings:
+        """The control plane's settings (local mode decides whether metrics are emitted)."""
+        ...
+
+    async def claim(self, call_id: str) -> Call | None: ...
+
+    async def transition(self, call_id: str, target: CallStatus,
+                         changes: dict[str, Any] | None = None,
+                         details: dict[str, Any] | None = None) -> Call | None: ...
+
+    async def record_event(self, call_id: str, event_type: str,
+                           details: dict[str, Any] | None = None) -> None: ...
+
+    async def create_inbound(self, number: Number, caller: str,
+                             sip_headers: dict[str, str]) -> Call: ...
+
+    async def agent(self, app_id: str, agent_id: str) -> Agent | None: ...
+
+    async def allows_private_urls(self, app_id: str) -> bool: ...
+
+    async def save_recording(self, call: Call, wav: bytes, duration_s: float) -> str: ...
+
+    async def save_transcript(self, call: Call, content: dict[str, Any], reason: str | None,
+                              transferred_to: str | None) -> None: ...
+
+    async def read_object(self, key: str, max_bytes: int) -> bytes: ...
+
+    async def receive_requests(self, wait_s: int, max_messages: int) -> list[dict[str, Any]]: ...
+
+    async def delete_request(self, receipt_handle: str) -> None: ...
+
+    async def release_requests(self, messages: list[dict[str, Any]]) -> None: ...
+
+    def call_id_of(self, message: dict[str, Any]) -> str | None: ...

@@ -1,0 +1,1 @@
+"""How calls reach this node: one package per transport (SIP/RTP today)."""

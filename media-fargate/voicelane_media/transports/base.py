@@ -1,0 +1,177 @@
+"""What a call and its transport know of each other, for every transport (SIP/RTP today).
+
+The call (``calls/call.py``) drives a :class:`Transport`: answer, reject, dial, hang up, hold,
+transfer, send DTMF, play audio, tap the caller's audio, record. The transport reports back
+through :class:`CallEvents` (a digit, a remote hangup or hold, ringing) and, for what it runs on
+its own (a REFER transfer, a bridge), records the call's events and ends it through the same
+object. Both Protocols live here, below ``calls/``, so a transport never imports the call and
+the call never imports a transport: the node plugs one into the other.
+
+Audio crosses this boundary as PCM16 mono at the transport's native ``sample_rate`` (8 kHz for
+G.711); whoever produces audio at another rate resamples it once, on its side of the boundary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from voicelane.domain.call import CallStatus
+from voicelane.domain.models import Call, Number
+
+from voicelane_media.agent.leg import MediaLeg
+from voicelane_media.codecs.g711 import Int16Array
+
+AudioTap = Callable[[Int16Array], None]
+
+
+@dataclass(frozen=True)
+class Ending:
+    """How a call ended before (or while) it was answered: final status, end_reason, cause."""
+
+    status: CallStatus
+    reason: str
+    cause: int | None = None
+
+
+class CallEvents(Protocol):
+    """What a transport needs from its call (implemented by ``calls.call.LiveCall``)."""
+
+    ended: asyncio.Event  # set once the call is over for its transport (hangup, BYE, finish)
+
+    @property
+    def call(self) -> Call: ...
+
+    @property
+    def call_id(self) -> str: ...
+
+    @property
+    def finished(self) -> bool: ...
+
+    @property
+    def hangup_reason(self) -> str | None: ...
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run ``coro`` as part of the call (cancelled when the call finishes)."""
+        ...
+
+    def dtmf_received(self, digit: str) -> None: ...
+
+    def remote_hangup(self) -> None:
+        """The other side ended the call (a BYE, a closed socket)."""
+        ...
+
+    def hold_changed(self, held: bool, by: str) -> None: ...
+
+    def ringing(self, status: int) -> None:
+        """An outbound call rings (``status``: the transport's progress code, e.g. SIP 180)."""
+        ...
+
+    async def record_event(self, event_type: str, details: dict[str, Any]) -> None: ...
+
+    async def send_dtmf(self, digits: str) -> None:
+        """Digits with the call's events (``call.dtmf.sent``); ``w`` pauses half a second."""
+        ...
+
+    async def hangup(self, reason: str) -> None: ...
+
+    async def finish(self, target: CallStatus, end_reason: str, cause: int | None) -> None: ...
+
+
+class Transport(Protocol):
+    """One call's signalling and media on one transport (``transports/sip/leg.py`` for SIP)."""
+
+    sample_rate: int  # of the PCM16 it plays, taps and records
+    canceled: asyncio.Event  # an inbound caller gave up before the answer
+
+    def bind(self, events: CallEvents) -> None:
+        """The call this transport reports to (set once, before any other call)."""
+        ...
+
+    @property
+    def connected(self) -> bool:
+        """Answered and not yet hung up: media commands may run."""
+        ...
+
+    @property
+    def ringing(self) -> bool:
+        """An inbound call offered to the app, not answered or rejected yet."""
+        ...
+
+    async def ring(self) -> None: ...
+
+    async def answer(self) -> Ending | None:
+        """Answer an inbound call; ``None`` once media flows, else how the call ended."""
+        ...
+
+    async def reject(self, reason: str) -> int:
+        """Refuse an inbound call (``busy``, ``unavailable``, ``not_answered``, other);
+        returns the cause sent (a SIP status)."""
+        ...
+
+    async def dial(self) -> Ending | None:
+        """Place an outbound call; ``None`` once answered with media flowing."""
+        ...
+
+    async def hangup(self, reason: str) -> None:
+        """End from this side, whatever the state (BYE, CANCEL or a final refusal)."""
+        ...
+
+    async def hold(self, held: bool) -> dict[str, Any] | None:
+        """Hold or resume; ``None`` when done, else the details of the failure."""
+        ...
+
+    async def transfer(self, to: str) -> None:
+        """Hand the caller to ``to``; reports ``call.transfer.*`` / ``call.bridged`` itself."""
+        ...
+
+    async def send_dtmf(self, digits: str) -> None:
+        """Send digits (ValueError when the peer cannot receive them)."""
+        ...
+
+    async def play(self, pcm: Int16Array) -> int:
+        """Play PCM16 at ``sample_rate``; returns samples played (fewer when cut short)."""
+        ...
+
+    def stop_playback(self) -> int: ...
+
+    def add_audio_tap(self, tap: AudioTap) -> None:
+        """Also deliver every 20 ms frame of the caller's audio (at ``sample_rate``) to ``tap``."""
+        ...
+
+    def remove_audio_tap(self, tap: AudioTap) -> None: ...
+
+    def start_recording(self) -> None: ...
+
+    def pause_recording(self) -> None: ...
+
+    def resume_recording(self) -> None: ...
+
+    def stop_recording(self) -> bytes:
+        """The recording as a stereo WAV at ``sample_rate`` (caller left, platform right)."""
+        ...
+
+    def stats(self) -> dict[str, Any]:
+        """Quality figures (loss, jitter, MOS...) for the call's final record."""
+        ...
+
+    def media_leg(self) -> MediaLeg:
+        """The agent loop's view of this transport."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class CallHost(Protocol):
+    """What a transport needs from the node's calls to offer them an inbound call
+    (implemented by ``calls.manager.CallManager``)."""
+
+    def has_capacity(self) -> bool: ...
+
+    async def inbound(self, number: Number, caller: str, headers: dict[str, str],
+                      transport: Transport) -> None:
+        """Create the call record and run the call to its end; raises
+        ``voicelane.domain.errors.LimitExceeded`` (nothing created) when the app is at its cap."""
+        ...

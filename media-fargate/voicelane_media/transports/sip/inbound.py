@@ -1,0 +1,127 @@
+"""Inbound SIP calls: an INVITE to an app's number, from one of its trunks, is offered to the
+node's calls (``CallHost.inbound``), which ring it and answer it at once for an agent or on the
+app's command; the caller's CANCEL, the app's reject or the answer timeout end it unanswered."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from voicelane.domain.call import CallStatus
+from voicelane.domain.errors import LimitExceeded, NotFound
+
+from voicelane_media import sdp
+from voicelane_media.transports.base import CallHost, Ending
+
+from .context import SipContext
+from .inbound_acl import source_allowed
+from .leg import SipLeg
+from .rtp import PortsExhausted, RtpSession
+from .ua import IncomingInvite
+
+log = logging.getLogger(__name__)
+REJECTIONS = {"busy": (486, None), "unavailable": (480, None),
+              "not_answered": (480, "Temporarily Unavailable (not answered)")}
+
+
+async def _resolve(host: str) -> list[str]:
+    """A trunk host's addresses (none if it does not resolve within 2 s)."""
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await asyncio.wait_for(loop.getaddrinfo(host, None), 2.0)
+    except (OSError, TimeoutError):
+        return []
+    return [str(info[4][0]) for info in infos]
+
+
+def caller_of(incoming: IncomingInvite) -> str:
+    uri = incoming.request.from_addr.sip_uri
+    return uri.user or uri.host
+
+
+def x_headers(incoming: IncomingInvite) -> dict[str, str]:
+    return {name: value for name, value in incoming.request.headers
+            if name.lower().startswith("x-")}
+
+
+async def offer_inbound(ctx: SipContext, host: CallHost, incoming: IncomingInvite) -> None:
+    """Check an INVITE (number, source, SDP) and offer it to the node's calls."""
+    number = await ctx.control.number(incoming.number)
+    if number is None:
+        await incoming.reject(404, "Not Found (no such number)")
+        return
+    trunks = await ctx.control.trunks(number.app_id)
+    if not await source_allowed(incoming.peer.host, ctx.settings.trusted_networks, trunks,
+                                _resolve):
+        log.warning("refused an INVITE to %s from %s: not a trunk of its app", incoming.number,
+                    incoming.peer.host)
+        await incoming.reject(403, "Forbidden (not from a trunk of this number's app)")
+        return
+    try:
+        offer = sdp.SessionDescription.parse(incoming.request.body)
+    except sdp.SdpError as exc:
+        await incoming.reject(488, f"Not Acceptable Here ({exc})")
+        return
+    try:
+        session = await ctx.pool.open_session()
+    except PortsExhausted:
+        await incoming.reject(503, "Service Unavailable (no free media ports)")
+        return
+    leg = InboundSipLeg(ctx, session, incoming, offer)
+    try:
+        await host.inbound(number, caller_of(incoming), x_headers(incoming), leg)
+    except LimitExceeded:
+        await incoming.reject(486, "Busy Here (app at its concurrent-call cap)")
+        await leg.close()
+    except NotFound:  # the app went away between the number lookup and the call record
+        await incoming.reject(404, "Not Found (no such app)")
+        await leg.close()
+    except Exception:
+        if not leg.bound:  # no call took it over: its ports are still ours to free
+            await leg.close()
+        raise
+
+
+class InboundSipLeg(SipLeg):
+    """The SIP leg of an inbound call: the INVITE's transaction until it is answered."""
+
+    def __init__(self, ctx: SipContext, session: RtpSession, incoming: IncomingInvite,
+                 offer: sdp.SessionDescription) -> None:
+        super().__init__(ctx, session)
+        self.incoming = incoming
+        self.offer = offer
+        self.canceled = incoming.canceled
+
+    @property
+    def ringing(self) -> bool:
+        return self.dialog is None
+
+    async def ring(self) -> None:
+        await self.incoming.ring()
+
+    async def answer(self) -> Ending | None:
+        """Send 200 with our SDP answer; ``None`` once media is set up."""
+        incoming = self.incoming
+        try:
+            answer_sdp, negotiated = sdp.answer(self.offer, sdp.DEFAULT_CODECS,
+                                                self.ctx.settings.advertised_host,
+                                                self.session.local_port)
+        except sdp.SdpError as exc:
+            await incoming.reject(488, f"Not Acceptable Here ({exc})")
+            return Ending(CallStatus.FAILED, "media_negotiation_failed", 488)
+        if incoming.canceled.is_set():
+            return Ending(CallStatus.CANCELED, "hangup_by_caller", 487)
+        dialog = await incoming.answer(answer_sdp.serialize())
+        dialog.handler = self
+        self.dialog = dialog
+        self.apply_media(negotiated)
+        return None
+
+    async def reject(self, reason: str) -> int:
+        """busy -> 486, unavailable -> 480, not_answered -> 480, anything else -> 603."""
+        status, phrase = REJECTIONS.get(reason, (603, None))
+        await self.incoming.reject(status, phrase)
+        return status
+
+    async def _abandon(self, reason: str) -> None:
+        await self.incoming.reject(480 if reason == "not_answered" else 603)

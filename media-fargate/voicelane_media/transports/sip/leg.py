@@ -1,0 +1,233 @@
+"""One call's SIP/RTP transport: its dialog and its RTP session (a ``transports.base.Transport``).
+
+The inbound and outbound set-up (``inbound.py``, ``outbound.py``) subclass :class:`SipLeg`;
+what follows the answer is the same both ways: in-dialog requests (BYE, INFO digits, re-INVITE
+hold, NOTIFY of a REFER), hangup, hold, transfer and the media operations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from voicelane_media import sdp
+from voicelane_media.agent.leg import MediaLeg
+from voicelane_media.codecs.g711 import Int16Array
+from voicelane_media.sip.message import SipRequest, make_response
+from voicelane_media.transports.base import AudioTap, CallEvents, Ending
+
+from .context import SipContext
+from .dialog import Dialog
+from .media_leg import RtpAgentLeg
+from .rtp import RtpSession
+from .transactions import ServerTransaction
+from .transfer import transfer
+
+log = logging.getLogger(__name__)
+
+
+def dtmf_from_info(body: bytes) -> str | None:
+    """The digit of an ``application/dtmf-relay`` INFO body (``Signal=5``)."""
+    for line in body.decode("latin-1").splitlines():
+        name, _, value = line.partition("=")
+        if name.strip().lower() == "signal" and value.strip()[:1] in "0123456789*#ABCDabcd":
+            return value.strip()[:1].upper() if value.strip() else None
+    return None
+
+
+class SipLeg:
+    """The SIP dialog + RTP session of one call, driven by its call through ``Transport``."""
+
+    sample_rate = 8000  # G.711
+
+    def __init__(self, ctx: SipContext, session: RtpSession) -> None:
+        self.ctx = ctx
+        self.session = session
+        self.dialog: Dialog | None = None
+        self.sdp_version = 1
+        self.refer_result: asyncio.Future[int] | None = None
+        self.canceled = asyncio.Event()
+        self._events: CallEvents | None = None
+        session.on_dtmf = self._on_dtmf
+
+    def bind(self, events: CallEvents) -> None:
+        self._events = events
+
+    @property
+    def bound(self) -> bool:
+        return self._events is not None
+
+    @property
+    def events(self) -> CallEvents:
+        if self._events is None:
+            raise RuntimeError("the SIP leg is not bound to a call yet")
+        return self._events
+
+    @property
+    def connected(self) -> bool:
+        return self.dialog is not None and not self.dialog.ended
+
+    @property
+    def ringing(self) -> bool:
+        return False
+
+    # -- set-up (the inbound and outbound legs implement their side) -----------------------
+
+    async def ring(self) -> None:
+        raise RuntimeError("only an inbound leg rings")
+
+    async def answer(self) -> Ending | None:
+        raise RuntimeError("only an inbound leg answers")
+
+    async def reject(self, reason: str) -> int:
+        raise RuntimeError("only an inbound leg is rejected")
+
+    async def dial(self) -> Ending | None:
+        raise RuntimeError("only an outbound leg dials")
+
+    async def _abandon(self, reason: str) -> None:
+        """End a call that has no dialog yet (CANCEL, or a final refusal)."""
+
+    # -- media events ---------------------------------------------------------------------
+
+    def _on_dtmf(self, digit: str) -> None:
+        self.events.dtmf_received(digit)
+
+    # -- SDP ------------------------------------------------------------------------------
+
+    def local_sdp(self, direction: str = "sendrecv") -> sdp.SessionDescription:
+        self.sdp_version += 1
+        return sdp.make_offer(self.ctx.settings.advertised_host, self.session.local_port,
+                              direction=direction,
+                              session_id=abs(hash(self.events.call_id)) % 10**9,
+                              version=self.sdp_version)
+
+    def apply_media(self, negotiated: sdp.NegotiatedAudio) -> None:
+        host = negotiated.remote_address or (self.dialog.peer.host if self.dialog else "127.0.0.1")
+        self.session.set_remote(host, negotiated.remote_port, negotiated.codec.payload_type,
+                                negotiated.telephone_event)
+        self.session.set_direction(negotiated.direction)
+
+    # -- in-dialog requests ---------------------------------------------------------------
+
+    async def on_dialog_request(self, dialog: Dialog, request: SipRequest,
+                                tx: ServerTransaction) -> None:
+        method = request.method
+        if method == "BYE":
+            await tx.respond(make_response(request, 200))
+            self.ctx.ua.forget(dialog)
+            dialog.ended = True
+            self.events.remote_hangup()
+        elif method == "INFO":
+            digit = dtmf_from_info(request.body) if request.content_type in (
+                "application/dtmf-relay", "application/dtmf") else None
+            await tx.respond(make_response(request, 200))
+            if digit:
+                self._on_dtmf(digit)
+        elif method == "INVITE":
+            await self._reinvite(dialog, request, tx)
+        elif method == "NOTIFY":
+            await tx.respond(make_response(request, 200))
+            self._refer_progress(request)
+        elif method == "REFER":
+            await tx.respond(make_response(request, 603, "Decline (transfer not accepted)"))
+        elif method == "OPTIONS":
+            await tx.respond(make_response(request, 200))
+        else:
+            await tx.respond(make_response(request, 501))
+
+    async def _reinvite(self, dialog: Dialog, request: SipRequest, tx: ServerTransaction) -> None:
+        dialog.update_target(request)
+        if not request.body:
+            await tx.respond(make_response(request, 488, "Not Acceptable Here (offerless re-INVITE)"))
+            return
+        try:
+            offer = sdp.SessionDescription.parse(request.body)
+            answer, negotiated = sdp.answer(offer, sdp.DEFAULT_CODECS,
+                                            self.ctx.settings.advertised_host,
+                                            self.session.local_port,
+                                            version=self.sdp_version + 1)
+        except sdp.SdpError as exc:
+            await tx.respond(make_response(request, 488, f"Not Acceptable Here ({exc})"))
+            return
+        self.sdp_version += 1
+        self.apply_media(negotiated)
+        await tx.respond(make_response(request, 200, to_tag=dialog.local_tag,
+                                       headers=[("Contact", self.ctx.ua.contact(dialog.transport))],
+                                       body=answer.serialize(), content_type="application/sdp"))
+        self.events.hold_changed(negotiated.direction in ("recvonly", "inactive"), "remote")
+
+    def _refer_progress(self, request: SipRequest) -> None:
+        if self.refer_result is None or self.refer_result.done():
+            return
+        body = request.body.decode("latin-1", "replace")
+        parts = body.split()
+        if len(parts) >= 2 and parts[0].startswith("SIP/") and parts[1].isdigit():
+            status = int(parts[1])
+            if status >= 200:
+                self.refer_result.set_result(status)
+
+    # -- call control ---------------------------------------------------------------------
+
+    async def hangup(self, reason: str) -> None:
+        """BYE if answered, else CANCEL / a final refusal (the set-up side decides)."""
+        if self.dialog is not None and not self.dialog.ended:
+            self.events.spawn(self._bye())
+        else:
+            await self._abandon(reason)
+
+    async def _bye(self) -> None:
+        assert self.dialog is not None
+        await self.dialog.bye()
+
+    async def hold(self, held: bool) -> dict[str, Any] | None:
+        """A re-INVITE with ``sendonly`` (hold) or ``sendrecv``; the failure's SIP status."""
+        assert self.dialog is not None
+        direction = "sendonly" if held else "sendrecv"
+        response = await self.dialog.reinvite(self.local_sdp(direction).serialize())
+        if 200 <= response.status < 300:
+            self.session.set_direction(direction)
+            return None
+        return {"sip_status": response.status}
+
+    async def transfer(self, to: str) -> None:
+        await transfer(self, to)
+
+    # -- media ----------------------------------------------------------------------------
+
+    async def send_dtmf(self, digits: str) -> None:
+        await self.session.send_dtmf(digits)
+
+    async def play(self, pcm: Int16Array) -> int:
+        return await self.session.play(pcm)
+
+    def stop_playback(self) -> int:
+        return self.session.stop_playback()
+
+    def add_audio_tap(self, tap: AudioTap) -> None:
+        self.session.add_audio_tap(tap)
+
+    def remove_audio_tap(self, tap: AudioTap) -> None:
+        self.session.remove_audio_tap(tap)
+
+    def start_recording(self) -> None:
+        self.session.start_recording()
+
+    def pause_recording(self) -> None:
+        self.session.pause_recording()
+
+    def resume_recording(self) -> None:
+        self.session.resume_recording()
+
+    def stop_recording(self) -> bytes:
+        return self.session.stop_recording()
+
+    def stats(self) -> dict[str, Any]:
+        return self.session.stats()
+
+    def media_leg(self) -> MediaLeg:
+        return RtpAgentLeg(self.session, self.events, self.transfer)
+
+    async def close(self) -> None:
+        await self.session.close()

@@ -1,0 +1,164 @@
+"""The agent loop's transport on a SIP call: a `MediaLeg` over the call's RTP session.
+
+- inbound: every 20 ms frame the session pulls out of its jitter buffer (an audio tap, so
+  bridges and other taps keep working) and every RFC 4733 digit, through one asyncio queue;
+  it ends when the call ends.
+- outbound: agent audio is queued as session playbacks (paced by the pool's 20 ms clock);
+  `send_audio` never waits for playout.
+- `clear()` stops playback at the next tick and returns the running counter of agent audio
+  actually put on the wire (what the caller heard), not what was queued.
+- call control (DTMF, hangup) goes through the call like the API's commands; transfer through
+  the SIP leg (REFER, or dial and bridge).
+
+The session runs at 8 kHz (G.711); with `sample_rate=16000` audio is resampled both ways.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import numpy as np
+
+from voicelane_media.agent.frames import DTMF, AudioIn
+from voicelane_media.codecs.g711 import Int16Array
+from voicelane_media.codecs.resample import resample_pcm16
+from voicelane_media.transports.base import CallEvents
+
+from .rtp import RtpSession
+from .rtp.sender import Playback
+
+log = logging.getLogger(__name__)
+RTP_RATE = 8000
+MAX_QUEUED_FRAMES = 500  # 10 s of caller audio: a stalled agent must not grow memory forever
+
+
+class RtpAgentLeg:
+    """`voicelane_media.agent.MediaLeg` on a call's RTP session."""
+
+    def __init__(self, session: RtpSession, call: CallEvents,
+                 transfer: Callable[[str], Awaitable[None]], sample_rate: int = RTP_RATE) -> None:
+        if sample_rate not in (8000, 16000):
+            raise ValueError("sample_rate must be 8000 or 16000")
+        self.leg = call
+        self.session = session
+        self._transfer = transfer
+        self.sample_rate = sample_rate
+        self._queue: asyncio.Queue[AudioIn | DTMF | None] = asyncio.Queue()
+        self._playbacks: list[Playback] = []
+        self._played_samples = 0  # of playbacks already finished
+        self.dropped_frames = 0
+        self.transfer_task: asyncio.Task[None] | None = None
+
+    # -- caller side -----------------------------------------------------------------------
+    def _on_audio(self, pcm: Int16Array) -> None:
+        if self._queue.qsize() >= MAX_QUEUED_FRAMES:
+            self.dropped_frames += 1
+            return
+        data = pcm.astype("<i2", copy=False).tobytes()
+        if self.sample_rate != RTP_RATE:
+            data = resample_pcm16(data, RTP_RATE, self.sample_rate)
+        self._queue.put_nowait(AudioIn(pcm=data, sample_rate=self.sample_rate))
+
+    async def _pump_digits(self) -> None:
+        with self.session.digits() as digits:
+            while True:
+                self._queue.put_nowait(DTMF(digit=await digits.get()))
+
+    async def _watch_end(self) -> None:
+        await self.leg.ended.wait()
+        self._queue.put_nowait(None)
+
+    async def inbound(self) -> AsyncIterator[AudioIn | DTMF]:
+        """Caller frames until the call ends (BYE, hangup, transfer done)."""
+        self.session.add_audio_tap(self._on_audio)
+        helpers = [asyncio.create_task(self._pump_digits(), name="agent-leg-digits"),
+                   asyncio.create_task(self._watch_end(), name="agent-leg-end")]
+        try:
+            while (item := await self._queue.get()) is not None:
+                yield item
+        finally:
+            self.session.remove_audio_tap(self._on_audio)
+            for task in helpers:
+                task.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)
+
+    # -- agent side ------------------------------------------------------------------------
+    async def send_audio(self, pcm: bytes) -> None:
+        """Queue agent audio (PCM16 at `sample_rate`) behind what is already playing."""
+        if self.leg.finished or self.session.closed or not pcm:
+            return
+        if self.sample_rate != RTP_RATE:
+            pcm = resample_pcm16(pcm, self.sample_rate, RTP_RATE)
+        samples: Int16Array = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype="<i2").astype(np.int16)
+        if not samples.shape[0]:
+            return
+        item = Playback(samples, asyncio.get_running_loop().create_future())
+        self._prune()
+        self._playbacks.append(item)
+        self.session.outbound.queue.append(item)
+
+    def _prune(self) -> None:
+        """Fold finished playbacks into the counter (their position is final)."""
+        while self._playbacks and self._playbacks[0].done.done():
+            self._played_samples += self._playbacks.pop(0).position
+
+    def _played_samples_now(self) -> int:
+        self._prune()
+        return self._played_samples + sum(item.position for item in self._playbacks)
+
+    def played_ms(self) -> float:
+        return self._played_samples_now() / RTP_RATE * 1000.0
+
+    async def clear(self) -> float:
+        """Stop agent audio at the next 20 ms tick; returns ms of agent audio actually sent."""
+        mine = {id(item) for item in self._playbacks}
+        queue = self.session.outbound.queue
+        for item in [item for item in queue if id(item) in mine]:
+            queue.remove(item)
+            if not item.done.done():
+                item.done.set_result(item.position)
+        return self.played_ms()
+
+    async def send_dtmf(self, digits: str) -> None:
+        await self.leg.send_dtmf(digits)
+
+    async def hangup(self, reason: str) -> None:
+        """End the call, unless a transfer now owns it (REFER or bridge ends it themselves)."""
+        if reason == "transferred" and self.transfer_task is not None:
+            return
+        if not self.leg.finished:
+            await self.leg.hangup(reason)
+
+    async def transfer(self, target: str) -> None:
+        """REFER the caller to `target` (or dial and bridge when REFER is refused); runs on in
+        the background so the agent can end its part of the call."""
+        async def run() -> None:
+            try:
+                await self._played_out(timeout_s=30.0)  # the caller hears the announcement first
+                await self._transfer(target)
+            except Exception:
+                log.exception("transfer of %s to %s failed", self.leg.call_id, target)
+                with contextlib.suppress(Exception):
+                    await self.leg.hangup("transfer_failed")
+
+        self.transfer_task = self.leg.spawn(run())
+
+    async def _played_out(self, timeout_s: float) -> None:
+        """Wait until the agent audio queued so far has been sent (or was cleared)."""
+        loop = asyncio.get_running_loop()
+        soon = loop.time() + 3.0  # the announcement may still be on its way from TTS
+        self._prune()
+        while not self._playbacks and loop.time() < soon and not self.leg.finished:
+            await asyncio.sleep(0.02)
+        deadline = loop.time() + timeout_s
+        while any(not item.done.done() for item in self._playbacks):
+            if loop.time() > deadline or self.leg.finished:
+                return
+            await asyncio.sleep(0.02)
+
+    def stats(self) -> dict[str, Any]:
+        return {"played_ms": round(self.played_ms(), 1), "dropped_frames": self.dropped_frames}

@@ -1,0 +1,134 @@
+"""Outbound SIP calls: dial through the app's trunks in priority order, report ringing,
+fail over on 5xx and timeouts, and hand the answered leg back to its call."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from voicelane.domain.call import CallStatus
+
+from voicelane_media import sdp
+from voicelane_media.sip.message import SipResponse
+from voicelane_media.transports.base import Ending
+
+from .context import SipContext
+from .leg import SipLeg
+from .routes import Route, routes_for
+from .rtp import RtpSession
+from .sockets import Peer
+from .uac import OutgoingInvite
+
+log = logging.getLogger(__name__)
+
+
+def outcome(status: int, *, canceled_by_api: bool, ring_timeout: bool) -> tuple[CallStatus, str]:
+    """Final status and end_reason of a non-2xx final answer to our INVITE."""
+    if status == 487 and canceled_by_api:
+        return CallStatus.CANCELED, "hangup_by_api"
+    if status in (486, 600):
+        return CallStatus.BUSY, "busy"
+    if status in (408, 480, 487) or ring_timeout:
+        return CallStatus.NO_ANSWER, "no_answer"
+    if status >= 500:
+        return CallStatus.FAILED, "trunk_failure"
+    return CallStatus.FAILED, "call_rejected"
+
+
+def fails_over(response: SipResponse, got_provisional: bool) -> bool:
+    """Try the next trunk on timeout (no answer at all), 503 or any 5xx."""
+    if response.status >= 500 and response.status < 600:
+        return True
+    return response.status == 408 and not got_provisional
+
+
+class OutboundSipLeg(SipLeg):
+    """The SIP leg of one claimed outbound call, from INVITE to the answer (or its end)."""
+
+    def __init__(self, ctx: SipContext, session: RtpSession) -> None:
+        super().__init__(ctx, session)
+        self.outgoing: OutgoingInvite | None = None
+        self.ringing_reported = False
+        self.ring_timed_out = False
+
+    async def _abandon(self, reason: str) -> None:
+        if self.outgoing is not None:
+            self.outgoing.cancel()
+
+    def _on_provisional(self, response: SipResponse) -> None:
+        if response.status in (180, 183) and not self.ringing_reported:
+            self.ringing_reported = True
+            self.events.ringing(response.status)
+            self.events.spawn(self._ring_timer())
+
+    async def _ring_timer(self) -> None:
+        await asyncio.sleep(self.ctx.settings.ring_timeout_s)
+        if self.outgoing is not None and self.dialog is None:
+            self.ring_timed_out = True
+            self.outgoing.cancel()
+
+    def _invite(self, route: Route, offer: bytes) -> OutgoingInvite:
+        call = self.events.call
+        settings = self.ctx.settings
+        target = f"sip:{call.to}@{route.host}:{route.port}"
+        if route.transport == "TCP":
+            target += ";transport=tcp"
+        headers = [(k, v) for k, v in (call.sip_headers or {}).items() if k.startswith("X-")]
+        headers.append(("X-Voicelane-Call-Id", call.call_id))
+        return OutgoingInvite(
+            self.ctx.ua, request_uri=target, peer=Peer(route.transport, route.host, route.port),
+            from_uri=f"sip:{call.from_}@{settings.advertised_host}", to_uri=target, sdp=offer,
+            headers=headers, credentials=route.credentials, on_provisional=self._on_provisional)
+
+    async def dial(self) -> Ending | None:
+        call = self.events
+        trunks = await self.ctx.control.trunks(call.call.app_id)
+        routes = routes_for(list(trunks), self.ctx.settings.fallback_trunk)
+        if not routes:
+            return Ending(CallStatus.FAILED, "no_trunk")
+        offer = self.local_sdp()
+        last: SipResponse | None = None
+        for route in routes:
+            if call.hangup_reason is not None:
+                break
+            invite = self._invite(route, offer.serialize())
+            self.outgoing = invite
+            try:
+                response = await invite.send()
+            except OSError as exc:  # TCP connect refused, unreachable host...
+                log.warning("call %s: trunk %s unreachable: %s", call.call_id, route.name, exc)
+                continue
+            last = response
+            if 200 <= response.status < 300:
+                return await self._answered(invite, offer, response)
+            if not fails_over(response, invite.got_provisional):
+                break
+            log.info("call %s: trunk %s answered %s, failing over", call.call_id, route.name,
+                     response.status)
+        self.outgoing = None
+        if last is None:
+            return Ending(CallStatus.FAILED, "trunk_failure")
+        status, reason = outcome(last.status,
+                                 canceled_by_api=call.hangup_reason == "hangup_by_api",
+                                 ring_timeout=self.ring_timed_out)
+        if call.hangup_reason == "max_duration":
+            reason = "max_duration"
+        return Ending(status, reason, last.status)
+
+    async def _answered(self, invite: OutgoingInvite, offer: sdp.SessionDescription,
+                        response: SipResponse) -> Ending | None:
+        call = self.events
+        assert invite.dialog is not None
+        dialog = self.dialog = invite.dialog
+        dialog.handler = self
+        self.outgoing = None
+        if call.hangup_reason is not None:  # hung up while the 200 was on its way
+            await self.hangup(call.hangup_reason)
+            return Ending(CallStatus.CANCELED, call.hangup_reason, 200)
+        try:
+            self.apply_media(sdp.accept_answer(offer, sdp.SessionDescription.parse(response.body)))
+        except sdp.SdpError as exc:
+            log.warning("call %s: unusable SDP answer: %s", call.call_id, exc)
+            await dialog.bye("SIP;cause=488")
+            return Ending(CallStatus.FAILED, "media_negotiation_failed", 488)
+        return None

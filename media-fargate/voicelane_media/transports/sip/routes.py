@@ -1,0 +1,43 @@
+"""Where an outbound SIP call (or a bridged transfer) goes: the app's trunks in priority
+order, or the node's fallback peer in development."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from voicelane.domain.models import Trunk
+
+from .uac import Credentials
+
+
+@dataclass(frozen=True)
+class Route:
+    """One way out: a trunk (or the node's fallback peer in development)."""
+
+    name: str
+    host: str
+    port: int
+    transport: str  # UDP | TCP
+    credentials: Credentials | None = None
+
+
+def parse_fallback(value: str) -> Route | None:
+    """``host:port[;transport=tcp]`` from settings, for apps without trunks (development)."""
+    if not value:
+        return None
+    hostport, _, params = value.partition(";")
+    host, _, port = hostport.rpartition(":")
+    transport = "TCP" if "transport=tcp" in params.lower() else "UDP"
+    return Route("fallback", host or hostport, int(port) if port.isdigit() else 5060, transport)
+
+
+def routes_for(trunks: list[Trunk], fallback_trunk: str) -> list[Route]:
+    """The app's trunks as routes; the fallback peer when it has none."""
+    routes = [Route(t.name, t.host, t.port, t.transport.upper(),
+                    Credentials(t.username, t.password or "") if t.username else None)
+              for t in trunks]
+    if not routes:
+        fallback = parse_fallback(fallback_trunk)
+        if fallback is not None:
+            routes.append(fallback)
+    return routes

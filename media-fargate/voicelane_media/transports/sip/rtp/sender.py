@@ -1,0 +1,172 @@
+"""The send half of an RTP session: playback queue, live (bridged) audio, RFC 4733 digits,
+sequence numbers and timestamps on the session's media clock.
+
+``next_frame`` runs once per session per 20 ms tick; it returns the datagram to send and the
+G.711 codes it carries (for the recording), so a tick costs one table lookup and one pack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import struct
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from voicelane_media.codecs.g711 import ALAW_ENCODE, ULAW_ENCODE, Int16Array, UInt8Array
+from voicelane_media.rtp.dtmf import DtmfSender
+
+from .receiver import FRAME_SAMPLES, PCMA, PCMU, SILENCE_CODE
+
+_HEADER = struct.Struct("!BBHII")
+LIVE_MAX_FRAMES = 5  # bridged audio queued beyond 100 ms is dropped, oldest first
+DTMF_GAP_FRAMES = 3  # pause between digits
+
+
+def encode_table(payload_type: int) -> UInt8Array:
+    if payload_type == PCMU:
+        return ULAW_ENCODE
+    if payload_type == PCMA:
+        return ALAW_ENCODE
+    raise ValueError(f"unsupported payload type {payload_type} (only 0 PCMU and 8 PCMA)")
+
+
+@dataclass
+class Playback:
+    """One queued ``play``: samples, how far it got, and the future its caller awaits."""
+
+    samples: Int16Array
+    done: asyncio.Future[int]
+    position: int = 0
+
+
+@dataclass
+class DigitJob:
+    """Digits queued for RFC 4733 sending; ``done`` resolves when the last one is sent."""
+
+    digits: str
+    done: asyncio.Future[None]
+    index: int = 0
+
+
+class OutboundStream:
+    """Produces this session's outgoing packets, one per tick."""
+
+    def __init__(self, send_silence: bool = True) -> None:
+        self.ssrc = random.getrandbits(32)
+        self.seq = random.getrandbits(16)
+        self.ts_base = random.getrandbits(32)
+        self.payload_type = PCMU
+        self.dtmf_payload_type: int | None = 101
+        self.send_silence = send_silence
+        self.packets_sent = 0
+        self.octets_sent = 0
+        self.last_ts = self.ts_base
+        self.queue: deque[Playback] = deque()
+        self.live: deque[Int16Array] = deque()
+        self._table = ULAW_ENCODE
+        self._silence = bytes([SILENCE_CODE[PCMU]]) * FRAME_SAMPLES
+        self._marker = True
+        self._digits: deque[DigitJob] = deque()
+        self._dtmf_packets: deque[bytes] = deque()
+        self._dtmf_gap = 0
+        self._dtmf_sender = DtmfSender(101)
+
+    def configure(self, payload_type: int, dtmf_payload_type: int | None) -> None:
+        self._table = encode_table(payload_type)
+        self.payload_type = payload_type
+        self.dtmf_payload_type = dtmf_payload_type
+        self._dtmf_sender.payload_type = dtmf_payload_type if dtmf_payload_type is not None else 101
+        self._silence = bytes([SILENCE_CODE[payload_type]]) * FRAME_SAMPLES
+
+    @property
+    def silence(self) -> bytes:
+        return self._silence
+
+    def queue_digits(self, job: DigitJob) -> None:
+        self._digits.append(job)
+
+    def stop_playback(self) -> int:
+        """Finish every queued playback now; returns the samples the current one had sent."""
+        played = 0
+        while self.queue:
+            item = self.queue.popleft()
+            played = played or item.position
+            if not item.done.done():
+                item.done.set_result(item.position)
+        return played
+
+    def cancel_all(self) -> None:
+        self.stop_playback()
+        self.live.clear()
+        self._dtmf_packets.clear()
+        while self._digits:
+            job = self._digits.popleft()
+            if not job.done.done():
+                job.done.set_result(None)
+
+    def next_frame(self, tick: int) -> tuple[bytes, bytes | None]:
+        """The datagram for media-clock frame ``tick`` and the audio codes it carries
+        (None for DTMF or comfort silence). Returns (b"", None) when there is nothing to send."""
+        ts = (self.ts_base + tick * FRAME_SAMPLES) & 0xFFFFFFFF
+        if self._dtmf_packets or self._digits:
+            packet = self._next_dtmf(ts)
+            if packet:
+                return packet, None
+        pcm: Int16Array | None = None
+        if self.queue:
+            item = self.queue[0]
+            start = item.position
+            pcm = item.samples[start : start + FRAME_SAMPLES]
+            item.position = start + pcm.shape[0]
+            if item.position >= item.samples.shape[0]:
+                self.queue.popleft()
+                if not item.done.done():
+                    item.done.set_result(item.position)
+            if pcm.shape[0] < FRAME_SAMPLES:
+                pcm = np.concatenate([pcm, np.zeros(FRAME_SAMPLES - pcm.shape[0], np.int16)])
+        elif self.live:
+            pcm = self.live.popleft()
+        if pcm is not None:
+            codes: bytes | None = self._table[pcm.view(np.uint16)].tobytes()
+        elif self.send_silence:
+            codes = None
+        else:
+            self._marker = True
+            return b"", None
+        payload = codes if codes is not None else self._silence
+        seq = self.seq
+        self.seq = (seq + 1) & 0xFFFF
+        self.last_ts = ts
+        marker = 0x80 if self._marker else 0
+        self._marker = False
+        self.packets_sent += 1
+        self.octets_sent += len(payload)
+        return _HEADER.pack(0x80, marker | self.payload_type, seq, ts, self.ssrc) + payload, codes
+
+    def _next_dtmf(self, ts: int) -> bytes:
+        if not self._dtmf_packets:
+            if self._dtmf_gap:
+                self._dtmf_gap -= 1
+                return b""
+            job = self._digits[0]
+            if job.index >= len(job.digits):
+                self._digits.popleft()
+                if not job.done.done():
+                    job.done.set_result(None)
+                return b""
+            digit = job.digits[job.index]
+            job.index += 1
+            packets = self._dtmf_sender.packets(digit, ssrc=self.ssrc, sequence_number=self.seq,
+                                                timestamp=ts)
+            self._dtmf_packets.extend(p.serialize() for p in packets)
+            self._dtmf_gap = DTMF_GAP_FRAMES
+        data = self._dtmf_packets.popleft()
+        self.seq = (self.seq + 1) & 0xFFFF
+        self.packets_sent += 1
+        self.octets_sent += len(data) - 12
+        self.last_ts = ts
+        self._marker = True
+        return data

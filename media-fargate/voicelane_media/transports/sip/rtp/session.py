@@ -1,0 +1,348 @@
+"""One RTP/RTCP media session (one call leg): the public surface the SIP layer codes against.
+
+A session owns an even RTP port and the RTCP port above it. It does no timing of its own: the
+pool's single 20 ms tick calls :meth:`RtpSession.tick` for every session, which pulls one frame
+out of the jitter buffer (``on_audio``), sends one frame (playback, bridged audio, DTMF or
+comfort silence), feeds the recorder and, every ~5 s, sends RTCP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from voicelane_media import quality
+from voicelane_media.codecs.g711 import Int16Array
+from voicelane_media.media import audio
+from voicelane_media.media.audio import ObjectReader
+from voicelane_media.rtp.dtmf import event_code
+
+from .receiver import Address, InboundStream
+from .recorder import Recorder
+from .rtcp_io import RtcpState
+from .sender import DigitJob, OutboundStream, Playback
+
+log = logging.getLogger(__name__)
+DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
+AudioCallback = Callable[[Int16Array], None]
+DigitCallback = Callable[[str], None]
+
+
+class SessionOwner(Protocol):
+    """What a session needs from whoever opened it (the port pool): to give its ports back.
+    Owned here so the pool imports the session and never the other way round."""
+
+    objects: ObjectReader | None  # where stored audio (play_url of a key) is read
+
+    def release(self, session: RtpSession) -> None: ...
+
+
+class RtpProtocol(asyncio.DatagramProtocol):
+    """The per-packet path: straight into the inbound stream, nothing else."""
+
+    def __init__(self, session: RtpSession) -> None:
+        self.session = session
+        self.feed = session.inbound.feed
+
+    def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
+        latched = self.feed(data, (addr[0], addr[1]), time.monotonic())
+        if latched is not None:
+            self.session.latched(latched)
+
+    def error_received(self, exc: Exception) -> None:
+        self.session.send_errors += 1  # ICMP port unreachable and the like: the peer's problem
+
+
+class RtcpProtocol(asyncio.DatagramProtocol):
+    """The RTCP port: reports go to the session's RTCP state."""
+
+    def __init__(self, session: RtpSession) -> None:
+        self.session = session
+
+    def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
+        self.session.on_rtcp(data, (addr[0], addr[1]))
+
+    def error_received(self, exc: Exception) -> None:
+        self.session.send_errors += 1
+
+
+class RtpSession:
+    """A G.711 (PCMU/PCMA) media session with RFC 4733 DTMF. Create with ``RtpPortPool.open_session``."""
+
+    def __init__(self, pool: SessionOwner, host: str, port: int, start_tick: int,
+                 send_silence: bool = True, *, jitter_frames: int = 2,
+                 rtcp_interval_ticks: int = 250) -> None:
+        self.pool = pool
+        self.local_host = host
+        self.local_port = port
+        self.inbound = InboundStream(jitter_frames)
+        self.outbound = OutboundStream(send_silence)
+        self.recorder = Recorder()
+        self.rtcp = RtcpState(f"voicelane@{host}:{port}")
+        self.direction = "sendrecv"
+        self.on_audio: AudioCallback | None = None
+        self.on_dtmf: DigitCallback | None = None
+        self.send_errors = 0
+        self.closed = False
+        self._start_tick = start_tick
+        self._tick = start_tick
+        self._send = True
+        self._receive = True
+        self._remote: Address | None = None
+        self._remote_rtcp: Address | None = None
+        self._rtcp_latched = False
+        self._rtp_transport: asyncio.DatagramTransport | None = None
+        self._rtcp_transport: asyncio.DatagramTransport | None = None
+        self._audio_taps: list[AudioCallback] = []
+        self._digit_queues: list[asyncio.Queue[str]] = []
+        self.inbound.on_digit = self._digit
+        self.rtcp.interval_ticks = rtcp_interval_ticks
+        self.rtcp.schedule(start_tick)
+
+    def attach(self, rtp: asyncio.DatagramTransport, rtcp: asyncio.DatagramTransport,
+               start_tick: int) -> None:
+        """The bound sockets, and the pool tick at which this session's clock starts."""
+        self._rtp_transport = rtp
+        self._rtcp_transport = rtcp
+        self._start_tick = start_tick
+
+    # -- signalling-facing configuration -------------------------------------------------------
+    @property
+    def remote(self) -> Address | None:
+        """Where RTP goes: the SDP address, or the latched source of the peer's packets."""
+        return self._remote
+
+    @property
+    def payload_type(self) -> int:
+        return self.outbound.payload_type
+
+    def set_remote(self, host: str, port: int, payload_type: int = 0,
+                   dtmf_payload_type: int | None = 101, *, symmetric: bool = True) -> None:
+        """Point the session at the peer's SDP address and codec (0 PCMU, 8 PCMA). With
+        ``symmetric`` the session latches to the source address of the first valid packet."""
+        remote = (host, int(port))
+        self.inbound.configure(remote, payload_type, dtmf_payload_type, symmetric)
+        codec_changed = payload_type != self.outbound.payload_type
+        self.outbound.configure(payload_type, dtmf_payload_type)
+        if codec_changed:
+            self.recorder.codec_changed(payload_type)
+        if remote != self._remote:
+            self._remote = remote
+            self._remote_rtcp = (host, int(port) + 1)
+            self._rtcp_latched = False
+
+    def set_direction(self, direction: str) -> None:
+        """SDP direction from our side: sendrecv, sendonly, recvonly or inactive (hold)."""
+        if direction not in DIRECTIONS:
+            raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}")
+        self.direction = direction
+        self._send = direction in ("sendrecv", "sendonly")
+        self._receive = direction in ("sendrecv", "recvonly")
+
+    def latched(self, addr: Address) -> None:
+        """The peer's RTP now comes from ``addr`` (symmetric RTP): send there, RTCP above it."""
+        self._remote = addr
+        if not self._rtcp_latched:
+            self._remote_rtcp = (addr[0], addr[1] + 1)
+
+    def _digit(self, digit: str) -> None:
+        if not self._receive:
+            return
+        if self.on_dtmf is not None:
+            try:
+                self.on_dtmf(digit)
+            except Exception:
+                log.exception("on_dtmf callback failed")
+        for queue in self._digit_queues:
+            queue.put_nowait(digit)
+
+    @contextlib.contextmanager
+    def digits(self) -> Iterator[asyncio.Queue[str]]:
+        """A queue that receives every DTMF digit while the block runs (used by ``gather``)."""
+        queue: asyncio.Queue[str] = asyncio.Queue()
+        self._digit_queues.append(queue)
+        try:
+            yield queue
+        finally:
+            self._digit_queues.remove(queue)
+
+    def add_audio_tap(self, tap: AudioCallback) -> None:
+        """Also deliver every received 20 ms frame to ``tap`` (bridges, media streams)."""
+        self._audio_taps.append(tap)
+
+    def remove_audio_tap(self, tap: AudioCallback) -> None:
+        with contextlib.suppress(ValueError):
+            self._audio_taps.remove(tap)
+
+    def feed_live(self, pcm: Int16Array) -> None:
+        """Queue one 160-sample frame of live audio (sent when no playback is running)."""
+        live = self.outbound.live
+        live.append(pcm)
+        if len(live) > 5:
+            live.popleft()
+
+    # -- the pool's tick -------------------------------------------------------------------
+    def tick(self, index: int, now: float) -> None:
+        """Run one 20 ms frame of this session (called by the pool only)."""
+        self._tick = index
+        inbound = self.inbound
+        received: bytes | None = None
+        if inbound.started:
+            received, pcm = inbound.pull(now)
+            if self._receive:
+                if self.on_audio is not None:
+                    self.on_audio(pcm)
+                for tap in self._audio_taps:
+                    tap(pcm)
+            else:
+                received = None
+        sent: bytes | None = None
+        remote = self._remote
+        if self._send and remote is not None and self._rtp_transport is not None:
+            data, sent = self.outbound.next_frame(index - self._start_tick)
+            if data:
+                self._rtp_transport.sendto(data, remote)
+        recorder = self.recorder
+        if recorder.active and not recorder.paused:
+            recorder.add(received, sent, self.outbound.silence)
+        if index >= self.rtcp.next_tick:
+            self.rtcp.schedule(index)
+            self._send_rtcp(now)
+
+    def _rtp_ts_now(self) -> int:
+        return (self.outbound.ts_base + (self._tick - self._start_tick) * 160) & 0xFFFFFFFF
+
+    def _send_rtcp(self, now: float, bye: bool = False) -> None:
+        if self._remote_rtcp is None or self._rtcp_transport is None:
+            return
+        data = self.rtcp.build(self.inbound, self.outbound, self._rtp_ts_now(), now, bye)
+        self._rtcp_transport.sendto(data, self._remote_rtcp)
+
+    def on_rtcp(self, data: bytes, addr: Address) -> None:
+        """One datagram on the RTCP port (latched like RTP, then parsed into the RTCP state)."""
+        if self._remote_rtcp is None:
+            return
+        if addr != self._remote_rtcp:
+            if self._rtcp_latched or not self.inbound.symmetric:
+                self.rtcp.rejected += 1
+                return
+            self._remote_rtcp = addr
+        self._rtcp_latched = True
+        self.rtcp.receive(data, self.outbound.ssrc, time.monotonic())
+
+    # -- media operations ------------------------------------------------------------------
+    async def play(self, pcm_int16_8k: npt.NDArray[Any]) -> int:
+        """Send 8 kHz mono int16 audio paced at 20 ms; returns the samples actually sent
+        (less than the input when ``stop_playback`` or ``close`` cut it short)."""
+        samples = np.ascontiguousarray(pcm_int16_8k).reshape(-1)
+        if samples.dtype != np.int16:
+            raise TypeError(f"play() takes int16 samples, got {samples.dtype}")
+        if self.closed or not samples.shape[0]:
+            return 0
+        item = Playback(samples, asyncio.get_running_loop().create_future())
+        self.outbound.queue.append(item)
+        try:
+            return await item.done
+        except asyncio.CancelledError:
+            with contextlib.suppress(ValueError):
+                self.outbound.queue.remove(item)
+            raise
+
+    def stop_playback(self) -> int:
+        """Stop playback at once (the next frame is silence); queued plays end too.
+        Returns the samples the running playback had sent."""
+        return self.outbound.stop_playback()
+
+    @property
+    def playing(self) -> bool:
+        return bool(self.outbound.queue)
+
+    async def speak(self, text: str, voice: str = "en-us") -> int:
+        """Synthesize ``text`` with espeak-ng and play it; returns samples played."""
+        return await self.play(await audio.synthesize(text, voice))
+
+    async def play_url(self, url_or_s3_key: str) -> int:
+        """Play a WAV from an http(s) URL or a key in the recordings bucket (or s3://bucket/key)."""
+        return await self.play(await audio.load(url_or_s3_key, objects=self.pool.objects))
+
+    async def send_dtmf(self, digits: str, duration_ms: int = 100) -> None:
+        """Send RFC 4733 telephone-events, one digit after another; returns when all are sent."""
+        for digit in digits:
+            event_code(digit)  # ValueError on anything that is not a DTMF digit
+        if self.outbound.dtmf_payload_type is None:
+            raise ValueError("the peer did not negotiate telephone-event")
+        if self.closed or not digits:
+            return
+        job = DigitJob(digits, asyncio.get_running_loop().create_future())
+        self.outbound.queue_digits(job)
+        await job.done
+
+    # -- recording ---------------------------------------------------------------------------
+    def start_recording(self) -> None:
+        """Start (or restart) a dual-channel recording: caller left, platform right."""
+        self.recorder.start(self.outbound.payload_type)
+
+    def pause_recording(self) -> None:
+        self.recorder.paused = True
+
+    def resume_recording(self) -> None:
+        self.recorder.paused = False
+
+    def stop_recording(self) -> bytes:
+        """Stop and return the recording as a stereo 8 kHz 16-bit WAV (empty bytes if none)."""
+        if not self.recorder.active:
+            return b""
+        return self.recorder.stop()
+
+    @property
+    def recording(self) -> bool:
+        return self.recorder.active
+
+    # -- figures and teardown --------------------------------------------------------------
+    def stats(self) -> dict[str, Any]:
+        """Packet counts, loss, jitter and an E-model MOS estimate for this session."""
+        inbound = self.inbound
+        received = inbound.received_total
+        lost = inbound.lost_total
+        expected = received + lost
+        loss_pct = round(100.0 * lost / expected, 3) if expected else 0.0
+        jitter_ms = round(inbound.stats.jitter_ms, 3) if inbound.stats else 0.0
+        rtt = self.rtcp.rtt_ms
+        delay = (rtt / 2 if rtt is not None else 0.0) + inbound.jitter_buffer.delay_ms
+        return {
+            "packets_sent": self.outbound.packets_sent,
+            "packets_received": inbound.packets_received,
+            "packets_lost": lost,
+            "loss_pct": loss_pct,
+            "jitter_ms": jitter_ms,
+            "jitter_p99_ms": inbound.jitter_percentile_ms(0.99),
+            "mos": quality.mos(loss_pct, jitter_ms, delay),
+            "rtt_ms": rtt,
+            "packets_rejected": inbound.rejected,
+            "late_packets": inbound.jitter_buffer.late,
+            "jitter_buffer_ms": inbound.jitter_buffer.delay_ms,
+            "remote_loss_pct": round(100.0 * self.rtcp.remote_fraction_lost, 2),
+            "rtcp_sent": self.rtcp.reports_sent,
+            "rtcp_received": self.rtcp.reports_received,
+        }
+
+    async def close(self) -> None:
+        """Send RTCP BYE, end pending plays and digit sends, free the ports."""
+        if self.closed:
+            return
+        self.closed = True
+        with contextlib.suppress(Exception):
+            self._send_rtcp(time.monotonic(), bye=True)
+        self.outbound.cancel_all()
+        self.pool.release(self)
+        for transport in (self._rtp_transport, self._rtcp_transport):
+            if transport is not None:
+                transport.close()
+        await asyncio.sleep(0)

@@ -1,0 +1,189 @@
+"""The transport-agnostic call (calls/call.py) on a fake transport: one finish, its events,
+gather and DTMF, hold, and audio produced at the transport's native rate (no SIP, no RTP)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import numpy as np
+from voicelane.domain.call import CallStatus
+from voicelane.domain.models import Call
+from voicelane_media.agent.leg import InMemoryLeg, MediaLeg
+from voicelane_media.calls.call import LiveCall
+from voicelane_media.calls.gather import Gather
+from voicelane_media.codecs.g711 import Int16Array
+from voicelane_media.transports.base import AudioTap, CallEvents, Ending, Transport
+
+
+class FakeTransport:
+    """A `Transport` that records what the call asked of it."""
+
+    def __init__(self, sample_rate: int = 16000) -> None:
+        self.sample_rate = sample_rate
+        self.canceled = asyncio.Event()
+        self.events: CallEvents | None = None
+        self.played: list[Int16Array] = []
+        self.digits: list[str] = []
+        self.hangups: list[str] = []
+        self.closed = 0
+        self.connected = True
+        self.ringing = False
+
+    def bind(self, events: CallEvents) -> None:
+        self.events = events
+
+    async def ring(self) -> None: ...
+
+    async def answer(self) -> Ending | None:
+        return None
+
+    async def reject(self, reason: str) -> int:
+        return 603
+
+    async def dial(self) -> Ending | None:
+        return None
+
+    async def hangup(self, reason: str) -> None:
+        self.hangups.append(reason)
+
+    async def hold(self, held: bool) -> dict[str, Any] | None:
+        return None
+
+    async def transfer(self, to: str) -> None: ...
+
+    async def send_dtmf(self, digits: str) -> None:
+        if "A" in digits:
+            raise ValueError("the peer did not negotiate telephone-event")
+        self.digits.append(digits)
+
+    async def play(self, pcm: Int16Array) -> int:
+        self.played.append(pcm)
+        return int(pcm.shape[0])
+
+    def stop_playback(self) -> int:
+        return 0
+
+    def add_audio_tap(self, tap: AudioTap) -> None: ...
+
+    def remove_audio_tap(self, tap: AudioTap) -> None: ...
+
+    def start_recording(self) -> None: ...
+
+    def pause_recording(self) -> None: ...
+
+    def resume_recording(self) -> None: ...
+
+    def stop_recording(self) -> bytes:
+        return b""
+
+    def stats(self) -> dict[str, Any]:
+        return {"mos": 4.123456, "packets_sent": 10}
+
+    def media_leg(self) -> MediaLeg:
+        return InMemoryLeg()
+
+    async def close(self) -> None:
+        self.closed += 1
+
+
+class FakeControl:
+    """The control-plane methods a call uses, writing into lists."""
+
+    def __init__(self) -> None:
+        self.transitions: list[tuple[str, CallStatus, dict[str, Any]]] = []
+        self.events: list[tuple[str, dict[str, Any]]] = []
+
+    async def transition(self, call_id: str, target: CallStatus,
+                         changes: dict[str, Any] | None = None,
+                         details: dict[str, Any] | None = None) -> None:
+        self.transitions.append((call_id, target, changes or {}))
+
+    async def record_event(self, call_id: str, event_type: str,
+                           details: dict[str, Any] | None = None) -> None:
+        self.events.append((event_type, details or {}))
+
+    def __getattr__(self, name: str) -> Any:  # the rest of ControlPort is not used here
+        raise AssertionError(f"unexpected control-plane call {name}")
+
+
+def _call(direction: str = "inbound") -> Call:
+    return Call.model_validate({
+        "call_id": "call_1", "app_id": "app_1", "direction": direction, "status": "initiated",
+        "from": "+15550001", "to": "+15550002", "from_channel": "pstn", "to_channel": "pstn",
+        "created_at": "2026-12-04T00:00:00Z"})
+
+
+def _live(transport: FakeTransport, control: FakeControl,
+          released: list[LiveCall] | None = None) -> LiveCall:
+    out = released if released is not None else []
+    typed: Transport = transport  # mypy: the fake is a whole Transport
+    return LiveCall(control, _call(), typed, out.append)  # type: ignore[arg-type]  # control
+
+
+async def test_finish_runs_once_closes_the_transport_and_writes_rounded_quality() -> None:
+    transport, control = FakeTransport(), FakeControl()
+    released: list[LiveCall] = []
+    live = _live(transport, control, released)
+    assert transport.events is live
+    await live.finish(CallStatus.COMPLETED, "hangup", None)
+    await live.finish(CallStatus.FAILED, "media_node_error", None)
+    assert [(t[1], t[2]["end_reason"]) for t in control.transitions] == [
+        (CallStatus.COMPLETED, "hangup")]
+    assert control.transitions[0][2]["quality"] == {"mos": 4.123, "packets_sent": 10}
+    assert transport.closed == 1 and released == [live] and live.ended.is_set()
+
+
+async def test_remote_hangup_names_the_side_and_ours_wins() -> None:
+    live = _live(FakeTransport(), FakeControl())
+    live.remote_hangup()
+    assert live.hangup_reason == "hangup_by_caller" and live.ended.is_set()
+    ours = _live(FakeTransport(), FakeControl())
+    await ours.hangup("max_duration")
+    ours.remote_hangup()
+    assert ours.hangup_reason == "max_duration"
+
+
+async def test_digits_become_events_and_feed_a_running_gather() -> None:
+    control = FakeControl()
+    live = _live(FakeTransport(), control)
+    live.gather = Gather(2, "#", 5)
+    live.dtmf_received("4")
+    live.dtmf_received("2")
+    await asyncio.sleep(0)
+    assert live.gather.result.result() == "max_digits" and live.gather.digits == "42"
+    assert [e for e in control.events if e[0] == "call.dtmf.received"] == [
+        ("call.dtmf.received", {"digit": "4"}), ("call.dtmf.received", {"digit": "2"})]
+
+
+async def test_remote_hold_is_reported_once_per_change() -> None:
+    control = FakeControl()
+    live = _live(FakeTransport(), control)
+    for held in (True, True, False):
+        live.hold_changed(held, "remote")
+    await asyncio.sleep(0)
+    assert [e[0] for e in control.events] == ["call.hold", "call.unhold"]
+
+
+async def test_send_dtmf_pauses_on_w_and_reports_a_refusal() -> None:
+    transport, control = FakeTransport(), FakeControl()
+    live = _live(transport, control)
+    await live.send_dtmf("1w2")
+    assert transport.digits == ["1", "2"]
+    await live.send_dtmf("A")
+    assert [e[0] for e in control.events] == ["call.dtmf.sent", "call.dtmf.failed"]
+    assert control.events[0][1] == {"digits": "1w2"}
+
+
+async def test_speech_is_synthesized_at_the_transports_native_rate() -> None:
+    for rate in (8000, 16000):
+        transport, control = FakeTransport(rate), FakeControl()
+        live = _live(transport, control)
+        await live.speak("Hello there", None)
+        ended = control.events[-1][1]
+        assert ended["status"] == "completed"
+        samples = transport.played[0].shape[0]
+        # the same words last as long at either rate: the samples scale with the rate
+        assert abs(ended["duration_s"] - samples / rate) < 1e-3
+        assert 0.4 < ended["duration_s"] < 3.0
+        assert transport.played[0].dtype == np.int16
