@@ -3,7 +3,7 @@
 - no import cycles in any of our packages (type-only and function-level imports included);
 - `voicelane.domain` imports nothing of ours outside itself, and no AWS SDK;
 - the media plane takes from `voicelane` only the domain, the contracts, the media gateway
-  port and the settings;
+  port and the settings, and reads top-down: node -> calls -> transports -> protocol core;
 - the Lambda layer (`voicelane`) and the functions import neither the media plane nor the
   local dev harness, and nothing of moto;
 - the table's key layout (``pk``/``sk`` attributes, ``CALL#...``-style key prefixes) is
@@ -17,12 +17,19 @@ import re
 
 import pytest
 
-from tests.architecture.import_graph import build_graph, parse_python
+from tests.architecture.import_graph import ImportGraph, build_graph, parse_python
 
 GRAPH = build_graph()
 
 MEDIA_MAY_USE = ("voicelane.domain", "voicelane.contracts", "voicelane.media_gateway",
                  "voicelane.settings")
+# the media plane's folders, top-down: (importer, what it must not import)
+MEDIA_CORE = ("sip", "rtp", "codecs", "sdp")
+MEDIA_LAYERS = [
+    ("calls", ("node", "transports.sip")),  # calls know the Transport interface, no transport
+    ("transports", ("calls", "node")),
+    *((core, ("calls", "node", "transports", "agent")) for core in MEDIA_CORE),
+]
 KEY_OWNERS = ("voicelane.adapters.dynamo", "voicelane.resources")
 KEY_PREFIX = re.compile(r"^[A-Z][A-Z_]*#")
 
@@ -51,6 +58,23 @@ def test_the_graph_sees_every_package() -> None:
 
 def test_no_import_cycles() -> None:
     assert GRAPH.cycles() == []
+
+
+def test_the_cycle_finder_sees_a_cycle() -> None:
+    graph = ImportGraph(files={m: GRAPH.files["voicelane"] for m in "abcd"},
+                        edges={"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}})
+    assert graph.cycles() == [["a", "b", "c"]]
+
+
+def test_the_media_folders_read_top_down() -> None:
+    upward = [
+        (module, target)
+        for importer, forbidden in MEDIA_LAYERS
+        for module in GRAPH.modules_under(f"voicelane_media.{importer}")
+        for target in sorted(GRAPH.imports_of(module))
+        if _within(target, tuple(f"voicelane_media.{f}" for f in forbidden))
+    ]
+    assert upward == []
 
 
 def test_domain_imports_nothing_of_ours() -> None:
