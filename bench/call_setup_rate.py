@@ -22,9 +22,9 @@ from typing import Any
 
 import httpx
 from voicelane.domain.models import RateLimits
+from voicelane_local.media_node import LocalNode, local_settings
 from voicelane_local.moto_server import free_port
 from voicelane_local.platform import LocalPlatform
-from voicelane_media.local import LocalNode, local_settings
 
 
 def _pct(values: list[float], q: float) -> float:

@@ -1,7 +1,7 @@
 """The webhook no-loss scenario, longer than the suite's 1,000 lifecycles: call lifecycles on
 the local stack (moto in its own process, the real router and dispatcher handlers run by the
 local runner) against a loopback receiver failing ~30 % of requests (503, answers after the
-0.5 s timeout, connection resets). Prints what tests/webhooks/no_loss.py checked: every event
+0.5 s timeout, connection resets). Prints what tests/voicelane/webhooks/no_loss.py checked: every event
 arrived, duplicates kept their webhook-id, no sequence gap, every signature verified.
 
     .venv/bin/python bench/webhooks_no_loss.py [--lifecycles 3000]
@@ -21,7 +21,7 @@ os.environ.setdefault("VOICELANE_MOTO_PROCESS", "1")
 from voicelane_local.moto_server import free_port
 from voicelane_local.platform import LocalPlatform
 
-from tests.webhooks.no_loss import run_no_loss
+from tests.voicelane.webhooks.no_loss import run_no_loss
 
 
 def main() -> None:

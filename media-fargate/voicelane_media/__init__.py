@@ -1,7 +1,7 @@
 """Voicelane media plane: SIP/RTP, media streams, recording, agent loop.
 
 The package reads top-down; no module imports one that imports it
-(``tests/media/test_import_layers.py`` checks both):
+(``tests/architecture/test_import_rules.py`` checks both):
 
 - ``node/``: one media node process (wiring, internal command API, fleet signals, the
   control-plane facade).

@@ -7,8 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from function_helpers import Deployment, LambdaContext
 from voicelane.container import Container
+
+from tests.functions.function_helpers import Deployment, LambdaContext
 
 
 @pytest.fixture

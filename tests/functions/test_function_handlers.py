@@ -7,10 +7,11 @@ import json
 from typing import Any
 
 import pytest
-from function_helpers import EVENTS_DIR, Deployment, LambdaContext, load_event
 from voicelane.domain.call import CallStatus
 from voicelane.ports import CallFilter
 from voicelane.resources import FUNCTIONS
+
+from tests.functions.function_helpers import EVENTS_DIR, Deployment, LambdaContext, load_event
 
 MODULES = ("api_calls", "api_agents", "api_numbers", "api_sessions", "api_health",
            "create_call", "dispatch_scheduled")

@@ -7,8 +7,9 @@ import json
 import time
 from typing import Any
 
-from function_helpers import EVENTS_DIR, Deployment, LambdaContext, load_event
 from voicelane.resources import FUNCTIONS
+
+from tests.functions.function_helpers import EVENTS_DIR, Deployment, LambdaContext, load_event
 
 
 def handler(module: str) -> Any:

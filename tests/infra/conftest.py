@@ -18,7 +18,7 @@ for _path in (_REPO / "infra", _REPO / "layers" / "voicelane"):
 for _flag in ("DEPRECATED", "END_OF_LIFE"):
     os.environ.setdefault(f"JSII_SILENCE_WARNING_{_flag}_NODE_VERSION", "18,20")
 
-from helpers_infra import STAGE, synth  # noqa: E402
+from tests.infra.helpers_infra import STAGE, synth  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk.assertions import Match
-from helpers_infra import STAGE, of_type, props
 from voicelane import resources
+
+from tests.infra.helpers_infra import STAGE, of_type, props
 
 
 def test_table_matches_shared_definition(template: Any) -> None:

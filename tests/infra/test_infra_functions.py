@@ -7,9 +7,10 @@ import json
 from typing import Any
 
 import pytest
-from helpers_infra import REPO, STAGE, function_by_name, of_type, props, ref_ids
 from voicelane import resources
 from voicelane.settings import Settings
+
+from tests.infra.helpers_infra import REPO, STAGE, function_by_name, of_type, props, ref_ids
 
 FUNCTIONS_DIR = REPO / "functions"
 OPENAPI = REPO / "docs" / "openapi.json"

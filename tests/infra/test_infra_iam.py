@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from helpers_infra import as_list, of_type, props, ref_ids, statements
+from tests.infra.helpers_infra import as_list, of_type, props, ref_ids, statements
 
 # Actions that have no resource type (AWS requires "Resource": "*").
 RESOURCELESS = {

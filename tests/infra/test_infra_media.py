@@ -7,7 +7,8 @@ import json
 from typing import Any
 
 from aws_cdk.assertions import Match
-from helpers_infra import of_type, props, ref_ids
+
+from tests.infra.helpers_infra import of_type, props, ref_ids
 
 DRAIN_S = 120
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from helpers_infra import of_type, props, ref_ids
 from voicelane import resources
+
+from tests.infra.helpers_infra import of_type, props, ref_ids
 
 
 def test_alarm_on_every_dlq(resources_json: dict[str, Any]) -> None:

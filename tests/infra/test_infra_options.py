@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match
-from helpers_infra import of_type, synth
+
+from tests.infra.helpers_infra import of_type, synth
 
 CERT = "arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-0000-0000-000000000000"
 

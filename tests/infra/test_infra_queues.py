@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from helpers_infra import STAGE, of_type, props, ref_ids
 from voicelane import resources
+
+from tests.infra.helpers_infra import STAGE, of_type, props, ref_ids
 
 
 def _dead_letter_targets(resources_json: dict[str, Any]) -> set[str]:

@@ -5,8 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from helpers_infra import STAGE, as_list, function_by_name, of_type, props, ref_ids, statements
 from voicelane import resources
+
+from tests.infra.helpers_infra import (
+    STAGE,
+    as_list,
+    function_by_name,
+    of_type,
+    props,
+    ref_ids,
+    statements,
+)
 
 DLQ_NAME = resources.WEBHOOK_DELIVERIES_QUEUE.dlq_physical_name(STAGE)
 

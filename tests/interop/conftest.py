@@ -15,10 +15,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sipp_helpers import SIPP, Api, Sipp, free_udp_port
 from voicelane.domain.models import RateLimits
+from voicelane_local.media_node import LocalNode, local_settings
 from voicelane_local.platform import LocalPlatform
-from voicelane_media.local import LocalNode, local_settings
+
+from tests.interop.sipp_helpers import SIPP, Api, Sipp, free_udp_port
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from sipp_helpers import SCENARIOS, Api, Sipp, new_number, requires_sipp
-from voicelane_media.local import LocalNode
+from voicelane_local.media_node import LocalNode
+
+from tests.interop.sipp_helpers import SCENARIOS, Api, Sipp, new_number, requires_sipp
 
 pytestmark = [pytest.mark.sipp, requires_sipp, pytest.mark.timeout(60)]
 

@@ -8,11 +8,11 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from sipp_helpers import Api, Sipp, new_number, requires_sipp
+from voicelane_local.media_node import LocalNode, local_settings
 from voicelane_local.platform import LocalPlatform
-from voicelane_media.local import LocalNode, local_settings
 
-from tests.media_service.ecs_agent import EcsAgent
+from tests.interop.sipp_helpers import Api, Sipp, new_number, requires_sipp
+from tests.voicelane_media.node.ecs_agent import EcsAgent
 
 pytestmark = [pytest.mark.sipp, requires_sipp, pytest.mark.timeout(60)]
 

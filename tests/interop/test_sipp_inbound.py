@@ -12,7 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sipp_helpers import (
+from voicelane_local.media_node import LocalNode
+from voicelane_media.codecs.g711 import ALAW_DECODE, pcma_from_pcm
+
+from tests.interop.sipp_helpers import (
     SCENARIOS,
     Api,
     Sipp,
@@ -21,8 +24,6 @@ from sipp_helpers import (
     requires_sipp,
     wav_channels,
 )
-from voicelane_media.codecs.g711 import ALAW_DECODE, pcma_from_pcm
-from voicelane_media.local import LocalNode
 
 pytestmark = [pytest.mark.sipp, requires_sipp, pytest.mark.timeout(60)]
 

@@ -9,9 +9,10 @@ import time
 from collections.abc import Callable
 
 import pytest
-from sipp_helpers import Api, Sipp, final_status, new_number, requires_sipp
+from voicelane_local.media_node import LocalNode, local_settings
 from voicelane_local.platform import LocalPlatform
-from voicelane_media.local import LocalNode, local_settings
+
+from tests.interop.sipp_helpers import Api, Sipp, final_status, new_number, requires_sipp
 
 pytestmark = [pytest.mark.sipp, requires_sipp, pytest.mark.timeout(60)]
 

@@ -7,7 +7,9 @@ import re
 from collections.abc import Callable
 
 import pytest
-from sipp_helpers import (
+from voicelane_local.media_node import LocalNode
+
+from tests.interop.sipp_helpers import (
     SCENARIOS,
     Api,
     Sipp,
@@ -16,7 +18,6 @@ from sipp_helpers import (
     requires_sipp,
     wav_channels,
 )
-from voicelane_media.local import LocalNode
 
 pytestmark = [pytest.mark.sipp, requires_sipp, pytest.mark.timeout(60)]
 

@@ -9,11 +9,19 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from phone_harness import EngineRouter, Outcome, Scenario, ToolServer, latency_lines, run_scenario
-from scenarios import build_scenarios
+from voicelane_local.media_node import LocalNode, local_settings
 from voicelane_local.platform import LocalPlatform
 from voicelane_media.calls import agent_runner
-from voicelane_media.local import LocalNode, local_settings
+
+from tests.phone.phone_harness import (
+    EngineRouter,
+    Outcome,
+    Scenario,
+    ToolServer,
+    latency_lines,
+    run_scenario,
+)
+from tests.phone.scenarios import build_scenarios
 
 _REPORT: list[str] = []
 

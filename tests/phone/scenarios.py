@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from phone_harness import Scenario
 from voicelane_media.sim import CallerLine, Impairment
+
+from tests.phone.phone_harness import Scenario
 
 TRANSFER_TARGET = "+14155550123"
 

@@ -7,8 +7,9 @@ import json
 from typing import Any
 
 import pytest
-from phone_harness import Outcome
-from scenarios import TRANSFER_TARGET
+
+from tests.phone.phone_harness import Outcome
+from tests.phone.scenarios import TRANSFER_TARGET
 
 pytestmark = [pytest.mark.timeout(300)]
 

@@ -82,7 +82,7 @@ class LocalPlatform:
     def _start_media(self) -> None:
         """Start a media node on loopback when the media package is installed."""
         try:
-            from voicelane_media.local import start_local_node  # type: ignore[import-not-found]
+            from voicelane_local.media_node import start_local_node
         except ImportError:
             return
         self.extras.append(start_local_node(self))

@@ -1,0 +1,140 @@
+"""The live event stream's AWS path: the events-ws function keeps connections in DynamoDB and
+the event-router function pushes each event to the app's connections through the API Gateway
+Management API (a real botocore client, SigV4 and all, against a loopback server that answers
+as API Gateway does: 200 for a live connection, 410 GoneException for a closed one)."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import pytest
+from voicelane.adapters.dynamo.ws_connections import DynamoWsConnections
+from voicelane.adapters.webhook_io import ApiGatewayLiveStream
+from voicelane.container import Container
+from voicelane_local.webhook_jobs import LocalLambdaContext, load_handler
+
+from tests.conftest import Tenant
+
+EVENTS = Path(__file__).resolve().parents[3] / "events"
+
+
+class ManagementApi:
+    """POST /@connections/{id}: records what each live connection was sent."""
+
+    def __init__(self, live: set[str]) -> None:
+        self.live = live
+        self.posts: list[tuple[str, dict[str, Any], str]] = []  # connection, payload, auth
+        api = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                data = self.rfile.read(int(self.headers.get("content-length", 0)))
+                connection = unquote(self.path).removeprefix("/@connections/")
+                if connection in api.live:
+                    api.posts.append((connection, json.loads(data),
+                                      self.headers.get("authorization", "")))
+                    self._answer(200, b"", {})
+                else:
+                    body = json.dumps({"message": "Gone"}).encode()
+                    self._answer(410, body, {"x-amzn-ErrorType": "GoneException"})
+
+            def _answer(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+                self.send_response(status)
+                for name, value in {**headers, "content-length": str(len(body))}.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self) -> ManagementApi:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def ws_event(route: str, connection_id: str, api_key: str = "") -> dict[str, Any]:
+    event: dict[str, Any] = json.loads((EVENTS / "events_ws.json").read_text()
+                                       .replace("{{API_KEY}}", api_key)
+                                       .replace("{{CONNECTION_ID}}", connection_id))
+    event["requestContext"]["routeKey"] = route
+    return event
+
+
+def stream_event(app_id: str, event_id: str) -> dict[str, Any]:
+    text = (EVENTS / "event_router.json").read_text()
+    text = text.replace("app_01sample0000000000000000", app_id)
+    text = text.replace("evt_01sample0000000000000000", event_id)
+    text = text.replace("https://example.com/hooks", "")  # no webhook: only the live stream
+    return json.loads(text)  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def api_gateway_push(container: Container) -> Iterator[ManagementApi]:
+    """The router's live stream swapped for the AWS one, pointed at a loopback API."""
+    router = container.event_router
+    saved = router.live
+    live: set[str] = set()
+    with ManagementApi(live) as api:
+        settings = container.settings.model_copy(update={"events_ws_management_url": api.url})
+        router.live = ApiGatewayLiveStream(settings, DynamoWsConnections(container.table))
+        try:
+            yield api
+        finally:
+            router.live = saved
+
+
+def test_events_reach_the_apps_connections_only_and_gone_ones_are_forgotten(
+        container: Container, new_tenant: Any, api_gateway_push: ManagementApi) -> None:
+    events_ws, router = load_handler("events_ws"), load_handler("event_router")
+    ctx = LocalLambdaContext("events-ws")
+    mine: Tenant = new_tenant("ws-mine")
+    other: Tenant = new_tenant("ws-other")
+    suffix = str(time.time_ns())
+    conn = {name: f"{name}-{suffix}=" for name in ("mine-1", "mine-2", "mine-gone", "other")}
+    for name, tenant in (("mine-1", mine), ("mine-2", mine), ("mine-gone", mine),
+                         ("other", other)):
+        answer = events_ws(ws_event("$connect", conn[name], tenant.api_key), ctx)
+        assert answer["statusCode"] == 200, answer
+    assert events_ws(ws_event("$connect", f"bad-{suffix}", "sk_test_nope"), ctx)[
+        "statusCode"] == 401
+    api_gateway_push.live.update({conn["mine-1"], conn["mine-2"], conn["other"]})
+    connections = DynamoWsConnections(container.table)
+    assert sorted(connections.for_app(mine.app.app_id)) == sorted(
+        [conn["mine-1"], conn["mine-2"], conn["mine-gone"]])
+
+    event_id = f"evt_01ws{suffix[-20:]}"
+    result = router(stream_event(mine.app.app_id, event_id), LocalLambdaContext("event-router"))
+    assert result == {"batchItemFailures": []}
+
+    got = {c: payload for c, payload, _ in api_gateway_push.posts}
+    assert set(got) == {conn["mine-1"], conn["mine-2"]}  # never the other app's connection
+    assert all(p["id"] == event_id and p["type"] == "call.answered" for p in got.values())
+    assert all(auth.startswith("AWS4-HMAC-SHA256 ") for _, _, auth in api_gateway_push.posts)
+    # API Gateway said the closed connection is gone: it is no longer pushed to
+    assert sorted(connections.for_app(mine.app.app_id)) == sorted([conn["mine-1"], conn["mine-2"]])
+
+    assert events_ws(ws_event("$disconnect", conn["mine-1"]), ctx)["statusCode"] == 200
+    assert connections.for_app(mine.app.app_id) == [conn["mine-2"]]
+    assert connections.for_app(other.app.app_id) == [conn["other"]]

@@ -1,0 +1,220 @@
+"""Two real RTP sessions on loopback UDP talking to each other through the shared 20 ms clock."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import wave
+from collections.abc import Awaitable, Callable
+from typing import cast
+
+import numpy as np
+import pytest
+from voicelane_media.codecs.g711 import Int16Array
+from voicelane_media.transports.sip.rtp import RtpPortPool, bridge, gather
+
+from tests.voicelane_media.helpers import (
+    RawPeer,
+    connected_pair,
+    dominant_hz,
+    find_frames,
+    g711_exact_noise,
+    tone,
+)
+
+PeerFactory = Callable[[], Awaitable[RawPeer]]
+
+
+@pytest.mark.parametrize("payload_type", [0, 8])
+async def test_audio_arrives_bit_exact_through_g711(pool: RtpPortPool, payload_type: int) -> None:
+    a, b = await connected_pair(pool, payload_type, jitter_buffer_ms=100)
+    frames: list[Int16Array] = []
+    b.on_audio = lambda pcm: frames.append(pcm.copy())
+    signal = g711_exact_noise(8000)
+    if payload_type == 8:  # A-law quantizes differently: pass the noise through A-law once
+        from voicelane_media.codecs.g711 import alaw_decode, alaw_encode
+        signal = alaw_decode(alaw_encode(signal))
+    played = await a.play(signal)
+    await asyncio.sleep(0.2)
+    assert played == 8000
+    received = np.concatenate(frames)
+    assert find_frames(received, signal) >= 0
+    assert b.stats()["packets_received"] >= 50
+
+
+async def test_play_returns_after_real_time_and_stop_cuts_within_a_frame(pool: RtpPortPool, udp_peer: PeerFactory) -> None:
+    a = await pool.open_session()
+    peer = await udp_peer()
+    a.set_remote("127.0.0.1", peer.port, 0, 101)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    assert await a.play(tone(440, 0.5)) == 4000
+    assert loop.time() - started >= 0.45  # paced at 20 ms, not blasted out
+
+    task = asyncio.create_task(a.play(tone(440, 3.0)))
+    await asyncio.sleep(0.3)
+    stopped_at = loop.time()
+    a.stop_playback()
+    played = await task
+    await asyncio.sleep(0.2)
+    assert 0.2 * 8000 <= played <= 0.45 * 8000
+    voiced = [t for t, data in peer.packets if data[12:] != b"\xff" * 160 and len(data) == 172]
+    assert voiced and voiced[-1] - stopped_at <= 0.040
+    # comfort silence keeps flowing after the stop
+    assert any(t > stopped_at + 0.1 for t, _ in peer.packets)
+
+
+async def test_dtmf_each_digit_once_and_gather(pool: RtpPortPool) -> None:
+    a, b = await connected_pair(pool)
+    digits: list[str] = []
+    b.on_dtmf = digits.append
+    await a.send_dtmf("159#*0")
+    await asyncio.sleep(0.1)
+    assert digits == list("159#*0")
+
+    result, _ = await asyncio.gather(gather(b, max_digits=5, terminator="#", timeout=2), a.send_dtmf("42#7"))
+    assert (result.digits, result.reason) == ("42", "terminator")
+    result, _ = await asyncio.gather(gather(b, max_digits=2, terminator=None, timeout=2), a.send_dtmf("987"))
+    assert (result.digits, result.reason) == ("98", "max_digits")
+    result = await gather(b, max_digits=3, timeout=0.2)
+    assert (result.digits, result.reason) == ("", "timeout")
+    with pytest.raises(ValueError):
+        await a.send_dtmf("1x")
+
+
+async def test_recording_caller_left_platform_right(pool: RtpPortPool) -> None:
+    platform, caller = await connected_pair(pool)
+    platform.start_recording()
+    await asyncio.gather(platform.play(tone(1000, 1.0)), caller.play(tone(300, 1.0)))
+    await asyncio.sleep(0.2)
+    platform.pause_recording()
+    await asyncio.sleep(0.3)  # paused time is left out
+    platform.resume_recording()
+    await asyncio.sleep(0.1)
+    data = platform.stop_recording()
+    with wave.open(io.BytesIO(data)) as w:
+        assert (w.getnchannels(), w.getsampwidth(), w.getframerate()) == (2, 2, 8000)
+        stereo = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").reshape(-1, 2)
+    seconds = len(stereo) / 8000
+    assert 1.25 <= seconds <= 1.45, seconds  # 1.0 + 0.2 + 0.1 s recorded, not the 0.3 s pause
+    left, right = stereo[:, 0], stereo[:, 1]
+    assert abs(dominant_hz(left) - 300) < 10 and abs(dominant_hz(right) - 1000) < 10
+    # the right channel is exactly what went on the wire: the tone through mu-law, from frame 0
+    from voicelane_media.codecs.g711 import ulaw_decode, ulaw_encode
+    assert np.array_equal(right[:8000], ulaw_decode(ulaw_encode(tone(1000, 1.0))))
+    assert not right[8000:].any()  # silence sent after the playback: silence recorded
+
+
+async def test_hold_stops_sending_and_unhold_resumes(pool: RtpPortPool, udp_peer: PeerFactory) -> None:
+    a = await pool.open_session()
+    peer = await udp_peer()
+    a.set_remote("127.0.0.1", peer.port, 0, 101)
+    await asyncio.sleep(0.2)
+    for direction in ("inactive", "recvonly"):
+        a.set_direction(direction)
+        await asyncio.sleep(0.03)
+        count = len(peer.packets)
+        await asyncio.sleep(0.3)
+        assert len(peer.packets) == count, direction
+    a.set_direction("sendrecv")
+    await asyncio.sleep(0.3)
+    assert len(peer.packets) >= count + 10
+    with pytest.raises(ValueError):
+        a.set_direction("sideways")
+
+
+class LossyRelay(asyncio.DatagramProtocol):
+    """Forwards A<->B and drops every ``drop_every``-th packet from A."""
+
+    def __init__(self, drop_every: int) -> None:
+        self.drop_every = drop_every
+        self.a: tuple[str, int] | None = None
+        self.b: tuple[str, int] = ("", 0)
+        self.count = 0
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        assert self.transport is not None
+        if addr[1] == self.b[1]:
+            if self.a:
+                self.transport.sendto(data, self.a)
+            return
+        self.a = addr
+        self.count += 1
+        if self.count % self.drop_every:
+            self.transport.sendto(data, self.b)
+
+
+async def test_stats_count_packets_and_loss_through_a_lossy_relay(pool: RtpPortPool) -> None:
+    a = await pool.open_session()
+    b = await pool.open_session()
+    loop = asyncio.get_running_loop()
+    transport, relay = await loop.create_datagram_endpoint(lambda: LossyRelay(10), local_addr=("127.0.0.1", 0))
+    relay.b = ("127.0.0.1", b.local_port)
+    a.set_remote("127.0.0.1", transport.get_extra_info("sockname")[1], 0, 101)
+    b.set_remote("127.0.0.1", 9, 0, 101)  # SDP says discard port: B latches to the relay
+    try:
+        await asyncio.sleep(1.2)
+    finally:
+        transport.close()
+    stats = b.stats()
+    assert stats["packets_received"] >= 45
+    assert 8.0 <= stats["loss_pct"] <= 12.0, stats
+    assert stats["packets_lost"] == pytest.approx(stats["packets_received"] / 9, abs=2)
+    assert 1.0 <= stats["mos"] < 4.4
+    assert a.stats()["packets_sent"] >= 55
+
+
+async def test_rtcp_reports_flow_and_give_round_trip_time(pool: RtpPortPool) -> None:
+    a, _b = await connected_pair(pool)  # the pool's RTCP interval is 0.2 s in tests
+    await asyncio.sleep(0.8)
+    stats = a.stats()
+    assert stats["rtcp_sent"] >= 2 and stats["rtcp_received"] >= 2
+    assert stats["rtt_ms"] is not None and 0 <= stats["rtt_ms"] < 50
+    assert stats["loss_pct"] == 0.0 and stats["remote_loss_pct"] == 0.0
+    assert stats["mos"] > 4.0
+
+
+async def test_symmetric_rtp_latches_to_the_first_source(pool: RtpPortPool, udp_peer: PeerFactory) -> None:
+    a, b = await connected_pair(pool)
+    b.set_remote("127.0.0.1", 9, 0, 101)  # wrong SDP address (NAT): B must answer A's source
+    await asyncio.sleep(0.3)
+    assert b.remote == ("127.0.0.1", a.local_port)
+    assert a.stats()["packets_received"] >= 5
+    intruder = await udp_peer()
+    assert intruder.transport is not None
+    rejected = b.stats()["packets_rejected"]
+    intruder.transport.sendto(b"\x80\x00" + bytes(10) + b"\xff" * 160, ("127.0.0.1", b.local_port))
+    intruder.transport.sendto(b"garbage", ("127.0.0.1", b.local_port))
+    await asyncio.sleep(0.05)
+    assert b.remote == ("127.0.0.1", a.local_port)
+    assert b.stats()["packets_rejected"] == rejected + 2
+
+
+async def test_bridge_relays_audio_both_ways(pool: RtpPortPool) -> None:
+    caller, leg_a = await connected_pair(pool)
+    agent, leg_b = await connected_pair(pool)
+    heard_by_agent: list[Int16Array] = []
+    heard_by_caller: list[Int16Array] = []
+    agent.on_audio = lambda pcm: heard_by_agent.append(pcm.copy())
+    caller.on_audio = lambda pcm: heard_by_caller.append(pcm.copy())
+    link = bridge(leg_a, leg_b)
+    await asyncio.gather(caller.play(tone(400, 0.6)), agent.play(tone(1200, 0.6)))
+    await asyncio.sleep(0.2)
+    link.stop()
+    assert abs(dominant_hz(np.concatenate(heard_by_agent)) - 400) < 15
+    assert abs(dominant_hz(np.concatenate(heard_by_caller)) - 1200) < 15
+
+
+async def test_close_frees_the_port_and_ends_playback(pool: RtpPortPool) -> None:
+    a = await pool.open_session()
+    a.set_remote("127.0.0.1", 9, 0, 101)
+    assert a.local_port % 2 == 0
+    task = asyncio.create_task(a.play(tone(500, 5.0)))
+    await asyncio.sleep(0.1)
+    await a.close()
+    assert 0 < await task < 8000
+    assert a not in pool.sessions
