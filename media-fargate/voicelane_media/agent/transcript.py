@@ -5,49 +5,14 @@ from __future__ import annotations
 import time
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+# The stored transcript has the shape the API serves: one definition, in the contracts.
+from voicelane.contracts.artifacts import ToolCallView as ToolCallRecord
+from voicelane.contracts.artifacts import TranscriptTurn as Turn
+from voicelane.contracts.artifacts import TurnMetricsView as TurnMetrics
 
 from voicelane_media.agent.redaction import Redactor, redact
 
-
-class ToolCallRecord(BaseModel):
-    name: str
-    arguments: dict[str, Any] = Field(default_factory=dict)
-    result: Any = None
-
-
-class TurnMetrics(BaseModel):
-    """Latencies of one agent reply, in milliseconds (None when the stage did not happen).
-
-    - stt_final_ms: end of caller speech -> STT final transcript
-    - endpoint_ms: end of caller speech -> turn committed (endpointing window + STT wait)
-    - llm_first_token_ms: turn committed -> first LLM text
-    - tts_first_audio_ms: turn committed -> first synthesised audio
-    - voice_to_voice_ms: end of caller speech -> first agent audio sent to the leg
-    - platform_added_ms: voice_to_voice minus the endpointing window (what the loop adds)
-    - barge_in_stop_ms: caller speech confirmed -> agent audio stopped (leg cleared)
-    """
-
-    turn_index: int
-    stt_final_ms: float | None = None
-    endpoint_ms: float | None = None
-    llm_first_token_ms: float | None = None
-    tts_first_audio_ms: float | None = None
-    voice_to_voice_ms: float | None = None
-    platform_added_ms: float | None = None
-    barge_in_stop_ms: float | None = None
-
-
-class Turn(BaseModel):
-    """One transcript turn; offsets are milliseconds since the agent session started."""
-
-    role: Literal["agent", "caller", "dtmf"]
-    text: str
-    start_ms: float
-    end_ms: float
-    interrupted: bool = False
-    heard_text: str | None = None
-    tool_calls: list[ToolCallRecord] = Field(default_factory=list)
+__all__ = ["ToolCallRecord", "Transcript", "Turn", "TurnMetrics"]
 
 
 class Transcript:

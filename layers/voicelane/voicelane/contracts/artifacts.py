@@ -1,13 +1,13 @@
 """A call's transcript and recording as GET /v1/calls/{id}/transcript and /recording serve them.
 
 The media node writes both records (its agent runner and recorder); these models describe
-what the API answers. They allow extra keys so a field the media plane adds is served, not
+what the API answers, and the transcript models are also what the media node writes. They allow extra keys so a field the media plane adds is served, not
 dropped, until it is described here.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -27,7 +27,7 @@ class TranscriptTurn(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    role: str = Field(description="agent, caller or dtmf")
+    role: Literal["agent", "caller", "dtmf"] = Field(description="agent, caller or dtmf")
     text: str
     start_ms: float
     end_ms: float
@@ -40,7 +40,16 @@ class TranscriptTurn(BaseModel):
 
 class TurnMetricsView(BaseModel):
     """Latencies of one agent reply in milliseconds (none when the stage did not happen);
-    docs/agents.md says what each one measures."""
+    docs/agents.md says more.
+
+    - stt_final_ms: end of caller speech -> STT final transcript
+    - endpoint_ms: end of caller speech -> turn committed (endpointing window + STT wait)
+    - llm_first_token_ms: turn committed -> first LLM text
+    - tts_first_audio_ms: turn committed -> first synthesised audio
+    - voice_to_voice_ms: end of caller speech -> first agent audio sent to the leg
+    - platform_added_ms: voice_to_voice minus the endpointing window (what the loop adds)
+    - barge_in_stop_ms: caller speech confirmed -> agent audio stopped (leg cleared)
+    """
 
     model_config = ConfigDict(extra="allow")
 
