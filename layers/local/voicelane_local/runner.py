@@ -80,3 +80,9 @@ class LocalRunner:
 def node_sweeper(c: Container) -> Job:
     """The node-sweeper function's part locally: end calls of silent media nodes."""
     return Job("node-sweeper", c.nodes.sweep, 5.0)
+
+
+@register
+def session_expiry(c: Container) -> Job:
+    """The node-sweeper function's other part locally: end sessions nobody connected to."""
+    return Job("session-expiry", c.sessions.expire_due, 1.0)

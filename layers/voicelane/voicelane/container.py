@@ -154,6 +154,7 @@ class Container:
         from voicelane.adapters.artifacts import S3Objects
         from voicelane.adapters.dynamo.artifacts import DynamoArtifactRecords
         from voicelane.adapters.dynamo.directory import DynamoAppRepository
+        from voicelane.adapters.dynamo.sessions import DynamoSessionStore
         from voicelane.adapters.media_gateway import ServiceMediaGateway
         from voicelane.adapters.queues import SqsCallRequests
 
@@ -161,7 +162,8 @@ class Container:
             self.settings, calls=self.call_repo, apps=DynamoAppRepository(self.table),
             numbers=self.number_repo, agents=self.agent_repo, trunks=self.trunks,
             nodes=self.nodes, records=DynamoArtifactRecords(self.table),
-            objects=S3Objects(self.settings), requests=SqsCallRequests(self.settings))
+            objects=S3Objects(self.settings), requests=SqsCallRequests(self.settings),
+            sessions=DynamoSessionStore(self.table))
 
     @cached_property
     def commands(self) -> CommandService:

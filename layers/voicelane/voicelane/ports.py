@@ -42,6 +42,8 @@ class SessionRecord:
     sample_rate: int | None
     created_at: str
     expires_at_iso: str
+    state: str = "pending"  # pending -> connected (claimed by a node) | expired
+    node_id: str | None = None
 
 
 @dataclass
@@ -58,7 +60,21 @@ class CallCreation:
 
 
 class SessionStore(Protocol):
+    """Session records; their state changes are conditional writes (a token is used once)."""
+
     def get(self, session_id: str) -> SessionRecord | None: ...
+
+    def mark_connected(self, session_id: str, node_id: str) -> bool:
+        """pending -> connected on ``node_id``; False when it is not (or no longer) pending."""
+        ...
+
+    def mark_expired(self, session_id: str) -> bool:
+        """pending -> expired; False when a node connected it (or it expired) meanwhile."""
+        ...
+
+    def pending_expired(self, now_iso: str) -> list[SessionRecord]:
+        """Sessions still pending whose token lifetime ended before ``now_iso``."""
+        ...
 
 
 class CallRepository(Protocol):

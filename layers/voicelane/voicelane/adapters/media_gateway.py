@@ -24,9 +24,11 @@ from voicelane.media_gateway import CallRequest, RecordingMetadata, TranscriptRe
 from voicelane.ports import (
     CallCreation,
     CallRepository,
+    SessionStore,
 )
 from voicelane.services.lifecycle import CallLifecycle, make_event
 from voicelane.services.nodes import NodeService
+from voicelane.services.sessions import claim_session
 from voicelane.services.trunks import TrunkService
 from voicelane.settings import Settings
 
@@ -76,7 +78,7 @@ class ServiceMediaGateway:
     def __init__(self, settings: Settings, *, calls: CallRepository, apps: AppReader,
                  numbers: NumberReader, agents: AgentReader, trunks: TrunkService,
                  nodes: NodeService, records: ArtifactRecords, objects: AudioObjects,
-                 requests: RequestQueue) -> None:
+                 requests: RequestQueue, sessions: SessionStore) -> None:
         self._settings = settings
         self.calls = calls
         self.lifecycle = CallLifecycle(calls)
@@ -88,6 +90,7 @@ class ServiceMediaGateway:
         self.records = records
         self.objects = objects
         self.requests = requests
+        self.sessions = sessions
 
     @property
     def settings(self) -> Settings:
@@ -105,6 +108,10 @@ class ServiceMediaGateway:
                 {"media_node": node_id})
         except (IllegalTransition, Conflict, NotFound):
             return None
+
+    def claim_session(self, session_id: str, token_claims: dict[str, Any],
+                      node_id: str) -> Call | None:
+        return claim_session(self.sessions, self.lifecycle, session_id, token_claims, node_id)
 
     def transition(self, call_id: str, target: CallStatus, changes: dict[str, Any],
                    details: dict[str, Any], node_id: str | None = None) -> Call:

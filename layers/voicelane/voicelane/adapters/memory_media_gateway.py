@@ -13,6 +13,7 @@ The moto-backed tests stay the integration proof of the AWS adapters.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import threading
 import time
@@ -160,6 +161,35 @@ class MemoryCalls:
         return self.idempotency.get((app_id, key))
 
 
+class MemorySessions:
+    """SessionStore over the calls' session records (same lock: one table)."""
+
+    def __init__(self, calls: MemoryCalls) -> None:
+        self.calls = calls
+
+    def get(self, session_id: str) -> SessionRecord | None:
+        return self.calls.sessions.get(session_id)
+
+    def _leave_pending(self, session_id: str, state: str, node_id: str | None) -> bool:
+        with self.calls._lock:
+            record = self.calls.sessions.get(session_id)
+            if record is None or record.state != "pending":
+                return False
+            self.calls.sessions[session_id] = dataclasses.replace(record, state=state,
+                                                                   node_id=node_id)
+            return True
+
+    def mark_connected(self, session_id: str, node_id: str) -> bool:
+        return self._leave_pending(session_id, "connected", node_id)
+
+    def mark_expired(self, session_id: str) -> bool:
+        return self._leave_pending(session_id, "expired", None)
+
+    def pending_expired(self, now_iso: str) -> list[SessionRecord]:
+        return [r for r in list(self.calls.sessions.values())
+                if r.state == "pending" and r.expires_at_iso < now_iso]
+
+
 class MemoryNodes:
     """NodeRepository; a node's live calls are read from the calls."""
 
@@ -268,11 +298,13 @@ class InMemoryMediaGateway(ServiceMediaGateway):
         self.node_store = MemoryNodes(self.call_store)
         self.artifacts = MemoryArtifacts()
         self.queue = MemoryRequestQueue()
+        self.session_store = MemorySessions(self.call_store)
         super().__init__(
             settings or Settings(local=True), calls=self.call_store, apps=self.directory,
             numbers=_Numbers(self.directory), agents=_Agents(self.directory),
             trunks=TrunkService(self.directory), nodes=NodeService(self.node_store, CallLifecycle(self.call_store)),
-            records=self.artifacts, objects=self.artifacts, requests=self.queue)
+            records=self.artifacts, objects=self.artifacts, requests=self.queue,
+            sessions=self.session_store)
 
     def add_app(self, app: App) -> App:
         self.directory.apps[app.app_id] = app

@@ -50,6 +50,29 @@ class CreateSessionRequest(BaseModel):
         return self
 
 
+class TelnyxStreaming(BaseModel):
+    """The parameters to put in Telnyx's ``streaming_start`` command (or on a dial)."""
+
+    stream_url: str
+    stream_track: str = "inbound_track"
+    stream_bidirectional_mode: str = "rtp"
+    stream_bidirectional_codec: str = "PCMU"
+
+
+class ConnectInstructions(BaseModel):
+    """What to paste into the provider (or a client) so its stream reaches this session.
+
+    The token rides in the URL's query string, except for Twilio, whose stream URL takes no
+    query string: there it is a ``<Parameter name="token">`` of the TwiML (the stream's
+    ``start`` message carries it as a custom parameter)."""
+
+    url: str = Field(description="The wss:// URL to connect to (token included, Twilio aside).")
+    twiml: str | None = Field(default=None, description="twilio: <Connect><Stream> TwiML.")
+    plivo_xml: str | None = Field(default=None, description="plivo: <Stream bidirectional> XML.")
+    telnyx: TelnyxStreaming | None = Field(default=None,
+                                           description="telnyx: streaming_start parameters.")
+
+
 class SessionView(BaseModel):
     """A session as the API shows it: where to connect and (once) the token to connect with."""
 
@@ -59,6 +82,8 @@ class SessionView(BaseModel):
     sample_rate: int | None
     connect_url: str
     token: str | None = Field(default=None, description="Returned once, at creation.")
+    instructions: ConnectInstructions | None = Field(
+        default=None, description="Stream sessions, at creation: what to give the provider.")
     expires_at: str
     created_at: str
     status: str

@@ -1,7 +1,7 @@
 """The media plane's one port to the control plane.
 
 Everything a media node asks of the control plane goes through :class:`MediaGateway`: claim a
-queued call, apply a status transition with its event (the same conditional transaction and
+queued call or a media-stream session, apply a status transition with its event (the same conditional transaction and
 outbox as the API), append an event, create an inbound call, the directory reads a call needs,
 save a transcript or a recording, read an audio object, the ``call-requests`` queue, and the
 node registry. Methods are synchronous (boto3 is); the media node runs them in worker threads.
@@ -90,6 +90,14 @@ class MediaGateway(Protocol):
     def claim(self, call_id: str, node_id: str) -> Call | None:
         """queued -> initiated with ``media_node = node_id``; None when the call is not (or no
         longer) queued: another node or an earlier delivery took it, or it was canceled."""
+        ...
+
+    def claim_session(self, session_id: str, token_claims: dict[str, Any],
+                      node_id: str) -> Call | None:
+        """Connect a media-stream session on ``node_id``: the claims of its verified token
+        must name it; the session goes pending -> connected and its call queued -> initiated
+        (conditional writes, so a token connects once). None when the token is another
+        session's or app's, or the session was already connected, expired or canceled."""
         ...
 
     def transition(self, call_id: str, target: CallStatus, changes: dict[str, Any],

@@ -1,15 +1,24 @@
-"""Sessions: a browser or websocket media leg, its call record and a signed connect token."""
+"""Sessions: a browser or websocket media leg, its call record and a signed connect token.
+
+A session's token connects once: the media node that accepts the stream verifies the token,
+then :func:`claim_session` moves the session pending -> connected and the call queued ->
+initiated, both conditional writes. A session nobody connects to within the token's lifetime
+is ended by :meth:`SessionService.expire_due` (the node-sweeper function in AWS, a runner job
+locally): pending -> expired, and the call queued -> failed with ``session_expired``, which
+frees the app's concurrent-call slot."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from voicelane.contracts.sessions import ConnectionType, CreateSessionRequest, SessionView
 from voicelane.domain.call import CallStatus, Channel, Direction
 from voicelane.domain.call_factory import new_call
-from voicelane.domain.errors import NotFound, ValidationFailed
+from voicelane.domain.errors import Conflict, IllegalTransition, NotFound, ValidationFailed
 from voicelane.domain.ids import new_id
-from voicelane.domain.models import App
+from voicelane.domain.models import App, Call
 from voicelane.domain.tokens import sign
 from voicelane.ports import (
     AgentRepository,
@@ -19,10 +28,39 @@ from voicelane.ports import (
     SessionStore,
 )
 from voicelane.services.clock import iso
-from voicelane.services.lifecycle import make_event
+from voicelane.services.lifecycle import CallLifecycle, make_event
+from voicelane.services.stream_instructions import connect_instructions
 from voicelane.settings import Settings
 
 TOKEN_TTL_S = 300
+log = logging.getLogger(__name__)
+
+
+def claims_match(record: SessionRecord, claims: dict[str, Any]) -> bool:
+    """The token was minted for this session (its call, app and connection type)."""
+    return (claims.get("sid") == record.session_id and claims.get("call_id") == record.call_id
+            and claims.get("app_id") == record.app_id
+            and claims.get("ct") == record.connection_type)
+
+
+def claim_session(sessions: SessionStore, lifecycle: CallLifecycle, session_id: str,
+                  claims: dict[str, Any], node_id: str) -> Call | None:
+    """Connect a session on ``node_id`` with a verified token's ``claims``: its call, now
+    initiated on that node; None when the token is not this session's, or the session was
+    already connected (a reused token), expired, or its call ended meanwhile."""
+    record = sessions.get(session_id)
+    if record is None or not claims_match(record, claims):
+        return None
+    if not sessions.mark_connected(session_id, node_id):
+        return None
+    try:
+        return lifecycle.transition(
+            record.call_id, CallStatus.INITIATED,
+            {"media_node": node_id, "started_at": iso(datetime.now(UTC))},
+            {"media_node": node_id, "session_id": session_id,
+             "connection_type": record.connection_type})
+    except (IllegalTransition, Conflict, NotFound):
+        return None  # canceled through the API before the stream connected
 
 
 class SessionService:
@@ -32,6 +70,7 @@ class SessionService:
         self.agents = agents
         self.settings = settings
         self.sessions = sessions
+        self.lifecycle = CallLifecycle(calls)
 
     def create(self, app: App, req: CreateSessionRequest) -> SessionView:
         if req.agent_id and req.agent:
@@ -84,6 +123,24 @@ class SessionService:
         )
         return self._view(record, call.status.value, token)
 
+    def expire_due(self, now: datetime | None = None) -> list[str]:
+        """End the calls of sessions nobody connected to in time (``session_expired``)."""
+        ended: list[str] = []
+        for record in self.sessions.pending_expired(iso(now or datetime.now(UTC))):
+            if not self.sessions.mark_expired(record.session_id):
+                continue  # a node connected it at the last moment
+            try:
+                self.lifecycle.transition(
+                    record.call_id, CallStatus.FAILED,
+                    {"end_reason": "session_expired", "ended_at": iso(datetime.now(UTC)),
+                     "duration_s": 0.0},
+                    {"end_reason": "session_expired", "session_id": record.session_id})
+            except (IllegalTransition, Conflict, NotFound) as exc:
+                log.info("session %s: call not expired (%s)", record.session_id, exc)
+                continue
+            ended.append(record.call_id)
+        return ended
+
     def get(self, app: App, session_id: str) -> SessionView:
         record = self.sessions.get(session_id)
         if record is None or record.app_id != app.app_id:
@@ -93,13 +150,16 @@ class SessionService:
 
     def _view(self, record: SessionRecord, status: str, token: str | None) -> SessionView:
         base = self.settings.media_connect_url.rstrip("/")
+        url = f"{base}/{record.connection_type}/{record.session_id}"
+        connection_type = ConnectionType(record.connection_type)
         return SessionView(
             id=record.session_id,
             call_id=record.call_id,
-            connection_type=ConnectionType(record.connection_type),
+            connection_type=connection_type,
             sample_rate=record.sample_rate,
-            connect_url=f"{base}/{record.connection_type}/{record.session_id}",
+            connect_url=url,
             token=token,
+            instructions=connect_instructions(connection_type, url, token) if token else None,
             expires_at=record.expires_at_iso,
             created_at=record.created_at,
             status=status,
