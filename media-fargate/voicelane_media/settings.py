@@ -46,6 +46,11 @@ class MediaSettings(BaseSettings):
     rtp_port_max: int = Field(default=20999, ge=1024, le=65535)
     internal_http_host: str = "0.0.0.0"
     internal_http_port: int = Field(default=8080, ge=0, le=65535)
+    public_http_host: str = Field(
+        default="0.0.0.0", description="The public listener: WebSocket media (behind the ALB)."
+    )
+    public_http_port: int = Field(default=8081, ge=0, le=65535)
+    ws_max_message_bytes: int = Field(default=256 * 1024, ge=1024, le=16 * 1024 * 1024)
     internal_url: str = Field(
         default="", description="URL the control plane uses to reach this node; derived if empty."
     )

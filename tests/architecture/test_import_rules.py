@@ -26,7 +26,7 @@ MEDIA_MAY_USE = ("voicelane.domain", "voicelane.contracts", "voicelane.media_gat
 # the media plane's folders, top-down: (importer, what it must not import)
 MEDIA_CORE = ("sip", "rtp", "codecs", "sdp")
 MEDIA_LAYERS = [
-    ("calls", ("node", "transports.sip")),  # calls know the Transport interface, no transport
+    ("calls", ("node", "transports.sip", "transports.ws")),  # calls know the Transport interface, no transport
     ("transports", ("calls", "node")),
     *((core, ("calls", "node", "transports", "agent")) for core in MEDIA_CORE),
 ]

@@ -194,6 +194,21 @@ class CallManager:
             await live.finish(CallStatus.COMPLETED if live.answered_at else CallStatus.FAILED,
                               "media_node_error", None)
 
+    async def accept(self, call: Call, transport: Transport) -> None:
+        """A media stream claimed its session's call: answered at once, run to its end."""
+        live = self.adopt(call, transport)
+        try:
+            await self.answer(live)
+            if live.answered_at is not None and not live.finished:
+                self.spawn_max_duration(live)
+                await live.ended.wait()
+                await self.completed(live)
+        except Exception:
+            log.exception("stream call %s crashed", call.call_id)
+            await live.hangup("media_node_error")
+            await live.finish(CallStatus.COMPLETED if live.answered_at else CallStatus.FAILED,
+                              "media_node_error", None)
+
     async def _wait_for_app(self, live: LiveCall) -> None:
         """Wait for ``answer``/``reject`` (commands) or the caller's CANCEL, else 480."""
         canceled = asyncio.ensure_future(live.transport.canceled.wait())

@@ -50,6 +50,11 @@ class ControlPlane:
         delivery) already took it, or it was canceled."""
         return await self._run(self.gateway.claim, call_id, self.node_id)
 
+    async def claim_session(self, session_id: str, claims: dict[str, Any]) -> Call | None:
+        """Connect a media-stream session here (its token's verified ``claims``): its call,
+        initiated on this node; ``None`` when the token was used, or is another session's."""
+        return await self._run(self.gateway.claim_session, session_id, claims, self.node_id)
+
     async def transition(self, call_id: str, target: CallStatus,
                          changes: dict[str, Any] | None = None,
                          details: dict[str, Any] | None = None) -> Call | None:

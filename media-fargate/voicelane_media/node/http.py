@@ -1,16 +1,18 @@
-"""The node's internal HTTP endpoint: live commands from the control plane (Bearer internal
-token) and an unauthenticated health check."""
+"""The node's HTTP apps: the internal endpoint (live commands from the control plane, Bearer
+internal token, and an unauthenticated health check) and the public one (WebSocket media
+streams, authenticated by their session tokens), each on its own port."""
 
 from __future__ import annotations
 
 import hmac
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, WebSocket
 from fastapi.responses import JSONResponse
 
 from voicelane_media.calls.commands import CommandError, execute
 from voicelane_media.calls.manager import CallManager
+from voicelane_media.transports.ws.endpoint import WsEndpoint
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
@@ -43,5 +45,22 @@ def create_internal_app(manager: CallManager, internal_token: str, node_id: str)
         except CommandError as exc:
             return _error(exc.status, exc.code, exc.message)
         return JSONResponse(result, status_code=202)
+
+    return app
+
+
+def create_public_app(endpoint: WsEndpoint) -> FastAPI:
+    """What the load balancer forwards: media streams and a health check for its probes."""
+    app = FastAPI(title="voicelane media node (public)", docs_url=None, redoc_url=None,
+                  openapi_url=None)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, Any]:
+        return {"ok": True}
+
+    @app.websocket("/v1/media/{connection_type}/{session_id}")
+    async def media(websocket: WebSocket, connection_type: str, session_id: str) -> None:
+        await endpoint.serve(websocket, connection_type, session_id,
+                             websocket.query_params.get("token"))
 
     return app

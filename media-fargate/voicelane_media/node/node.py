@@ -1,5 +1,5 @@
-"""One media node process: SIP user agent, media pool, call manager, internal HTTP,
-node registry heartbeats and the SIGTERM drain."""
+"""One media node process: SIP user agent, media pool, call manager, internal HTTP, the public
+listener (WebSocket media streams), node registry heartbeats and the SIGTERM drain."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import contextlib
 import logging
 import signal
 import socket
+from typing import Any
 
 import uvicorn
 from voicelane.media_gateway import MediaGateway
@@ -18,10 +19,11 @@ from voicelane_media.transports.sip.context import SipContext
 from voicelane_media.transports.sip.room import SipRoom
 from voicelane_media.transports.sip.rtp import RtpPortPool
 from voicelane_media.transports.sip.ua import UserAgent
+from voicelane_media.transports.ws.endpoint import DialectFactory, WsEndpoint
 
 from .control import ControlPlane
 from .fleet import FleetSignals
-from .http import create_internal_app
+from .http import create_internal_app, create_public_app
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +31,8 @@ log = logging.getLogger(__name__)
 class MediaNode:
     """``await start()``, then ``await run_until_stopped()``; ``request_stop()`` drains."""
 
-    def __init__(self, settings: MediaSettings, gateway: MediaGateway) -> None:
+    def __init__(self, settings: MediaSettings, gateway: MediaGateway,
+                 dialects: DialectFactory | None = None) -> None:
         self.settings = settings
         self.gateway = gateway
         self.control = ControlPlane(gateway, settings.node_id)
@@ -39,15 +42,16 @@ class MediaNode:
         self.manager = CallManager(  # SIP/RTP is the node's one transport today
             settings, self.control, SipRoom(SipContext(self.ua, self.pool, settings, self.control)))
         self.http_port = settings.internal_http_port
-        self._server: uvicorn.Server | None = None
+        self.public_port = settings.public_http_port
+        self.ws = WsEndpoint(self.manager, self.control, gateway.settings.session_token_secret,
+                             dialects or _no_dialects)
+        self._servers: list[tuple[uvicorn.Server, socket.socket, asyncio.Future[None]]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._stop = asyncio.Event()
         self.stopped = asyncio.Event()
         self._drain_task: asyncio.Future[None] | None = None
         self._poller: asyncio.Future[None] | None = None
         self._node: object | None = None
-        self._http_socket: socket.socket | None = None
-        self._http_task: asyncio.Future[None] | None = None
         # the LiveCalls metric and scale-in protection (never from a local node)
         self.fleet = FleetSignals(service="" if gateway.settings.local else None)
 
@@ -60,28 +64,44 @@ class MediaNode:
         host = self.settings.advertised_host
         return self.settings.internal_url or f"http://{host}:{self.http_port}"
 
-    async def start(self) -> None:
-        await self.ua.start()
+    @property
+    def public_url(self) -> str:
+        """Where this node's media streams connect (``ws://host:port/v1/media``)."""
+        return f"ws://{self.settings.advertised_host}:{self.public_port}/v1/media"
+
+    async def _serve(self, app: Any, host: str, port: int, **config: Any) -> int:
+        """Start one uvicorn server on its own socket; the port it bound."""
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.settings.internal_http_host, self.settings.internal_http_port))
-        self.http_port = int(sock.getsockname()[1])
-        app = create_internal_app(self.manager, self.gateway.settings.internal_token,
-                                  self.settings.node_id)
-        config = uvicorn.Config(app, log_level="warning", lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._http_socket = sock
-        self._http_task = asyncio.ensure_future(self._server.serve(sockets=[sock]))
-        while not self._server.started:
+        sock.bind((host, port))
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off",
+                                               **config))
+        task = asyncio.ensure_future(server.serve(sockets=[sock]))
+        self._servers.append((server, sock, task))
+        while not server.started:
+            if task.done():
+                task.result()  # raises why it stopped
             await asyncio.sleep(0.02)
+        return int(sock.getsockname()[1])
+
+    async def start(self) -> None:
+        await self.ua.start()
+        self.http_port = await self._serve(
+            create_internal_app(self.manager, self.gateway.settings.internal_token,
+                                self.settings.node_id),
+            self.settings.internal_http_host, self.settings.internal_http_port)
+        self.public_port = await self._serve(
+            create_public_app(self.ws), self.settings.public_http_host,
+            self.settings.public_http_port, ws_max_size=self.settings.ws_max_message_bytes,
+            ws_ping_interval=20.0, ws_ping_timeout=20.0)
         self._node = await self.control.register(
             self.internal_url, self.settings.capacity,
             f"{self.settings.advertised_host}:{self.sip_port}")
         self._tasks.append(asyncio.ensure_future(self._heartbeat()))
         self._poller = asyncio.ensure_future(self.manager.poll_forever())
         self._drain_task = asyncio.ensure_future(self._drain_on_request())
-        log.info("media node %s: SIP %s, internal %s", self.settings.node_id, self.sip_port,
-                 self.internal_url)
+        log.info("media node %s: SIP %s, internal %s, media streams %s", self.settings.node_id,
+                 self.sip_port, self.internal_url, self.public_url)
 
     async def _heartbeat(self) -> None:
         while True:
@@ -127,13 +147,12 @@ class MediaNode:
         await self.manager.shutdown()
         for task in self._tasks:
             task.cancel()
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._http_task is not None:
+        for server, _, _ in self._servers:
+            server.should_exit = True
+        for _, sock, serving in self._servers:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._http_task, timeout=5)
-        if self._http_socket is not None:
-            self._http_socket.close()
+                await asyncio.wait_for(serving, timeout=5)
+            sock.close()
         with contextlib.suppress(Exception):
             await self.control.deregister()
         await self.ua.stop()
@@ -143,3 +162,7 @@ class MediaNode:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_stop)
+
+
+def _no_dialects(connection_type: str, sample_rate: int | None) -> Any:
+    raise ValueError(f"no WebSocket dialect for {connection_type!r} yet")  # until they land

@@ -175,3 +175,8 @@ class CallHost(Protocol):
         """Create the call record and run the call to its end; raises
         ``voicelane.domain.errors.LimitExceeded`` (nothing created) when the app is at its cap."""
         ...
+
+    async def accept(self, call: Call, transport: Transport) -> None:
+        """Run a call whose media already flows (a media stream that claimed its session's
+        call, now initiated on this node) from its answer to its end."""
+        ...

@@ -1,0 +1,120 @@
+"""The agent loop's transport on a media stream: a `MediaLeg` over a :class:`WsTransport`.
+
+- inbound: the caller's 20 ms frames (an audio tap) and digits through one queue, until the
+  call ends; resampled once when the stream's rate is not the agent's.
+- outbound: each `send_audio` is one playout segment, followed by a mark; it never waits.
+- `clear()` drops the agent's queued audio, sends the dialect's clear and returns what the
+  far end heard, read from the marks' echoes (see ``playout.py``), not what was sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
+
+import numpy as np
+
+from voicelane_media.agent.frames import DTMF, AudioIn
+from voicelane_media.codecs.g711 import Int16Array
+from voicelane_media.codecs.resample import resample_pcm16
+from voicelane_media.transports.base import AudioTap, CallEvents
+
+from .playout import Playout
+
+MAX_QUEUED_FRAMES = 500  # 10 s of caller audio: a stalled agent must not grow memory forever
+
+
+class StreamHost(Protocol):
+    """What the leg needs of its stream (``transport.WsTransport``)."""
+
+    sample_rate: int
+    playout: Playout
+
+    @property
+    def closed(self) -> bool: ...
+
+    def digits(self) -> contextlib.AbstractContextManager[asyncio.Queue[str]]: ...
+
+    def add_audio_tap(self, tap: AudioTap) -> None: ...
+
+    def remove_audio_tap(self, tap: AudioTap) -> None: ...
+
+    async def clear_agent_audio(self) -> None: ...
+
+    async def transfer(self, to: str) -> None: ...
+
+
+class WsAgentLeg:
+    """`voicelane_media.agent.MediaLeg` on a call's media stream."""
+
+    def __init__(self, transport: StreamHost, call: CallEvents) -> None:
+        self.transport = transport
+        self.leg = call
+        self.sample_rate = 16000 if transport.sample_rate >= 16000 else 8000
+        self._queue: asyncio.Queue[AudioIn | DTMF | None] = asyncio.Queue()
+        self.dropped_frames = 0
+
+    def _on_audio(self, pcm: Int16Array) -> None:
+        if self._queue.qsize() >= MAX_QUEUED_FRAMES:
+            self.dropped_frames += 1
+            return
+        data = pcm.astype("<i2", copy=False).tobytes()
+        if self.sample_rate != self.transport.sample_rate:
+            data = resample_pcm16(data, self.transport.sample_rate, self.sample_rate)
+        self._queue.put_nowait(AudioIn(pcm=data, sample_rate=self.sample_rate))
+
+    async def _pump_digits(self) -> None:
+        with self.transport.digits() as digits:
+            while True:
+                self._queue.put_nowait(DTMF(digit=await digits.get()))
+
+    async def _watch_end(self) -> None:
+        await self.leg.ended.wait()
+        self._queue.put_nowait(None)
+
+    async def inbound(self) -> AsyncIterator[AudioIn | DTMF]:
+        """Caller frames until the call ends (stop, closed socket, hangup)."""
+        self.transport.add_audio_tap(self._on_audio)
+        helpers = [asyncio.create_task(self._pump_digits(), name="ws-leg-digits"),
+                   asyncio.create_task(self._watch_end(), name="ws-leg-end")]
+        try:
+            while (item := await self._queue.get()) is not None:
+                yield item
+        finally:
+            self.transport.remove_audio_tap(self._on_audio)
+            for task in helpers:
+                task.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)
+
+    async def send_audio(self, pcm: bytes) -> None:
+        """Queue agent audio (PCM16 at `sample_rate`) behind what is already playing."""
+        if self.leg.finished or self.transport.closed or not pcm:
+            return
+        if self.sample_rate != self.transport.sample_rate:
+            pcm = resample_pcm16(pcm, self.sample_rate, self.transport.sample_rate)
+        samples: Int16Array = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype="<i2").astype(np.int16)
+        self.transport.playout.enqueue(samples, agent=True)
+
+    def played_ms(self) -> float:
+        now = asyncio.get_running_loop().time()
+        return self.transport.playout.agent_heard_samples(now) / self.transport.sample_rate * 1000
+
+    async def clear(self) -> float:
+        """Barge-in: the agent's audio stops; ms of it the far end played (by its marks)."""
+        await self.transport.clear_agent_audio()
+        return self.played_ms()
+
+    async def send_dtmf(self, digits: str) -> None:
+        await self.leg.send_dtmf(digits)  # reported as call.dtmf.failed: a stream has no DTMF out
+
+    async def hangup(self, reason: str) -> None:
+        if not self.leg.finished:
+            await self.leg.hangup(reason)
+
+    async def transfer(self, target: str) -> None:
+        await self.transport.transfer(target)
+
+    def stats(self) -> dict[str, Any]:
+        return {"played_ms": round(self.played_ms(), 1), "dropped_frames": self.dropped_frames}

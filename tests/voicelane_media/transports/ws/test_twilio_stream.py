@@ -1,0 +1,185 @@
+"""A Twilio media stream into a Voicelane agent, on real sockets: a provider peer (the
+``websockets`` library) against a loopback media node, the session made through the API."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pytest
+from voicelane.container import get_container
+from voicelane.domain.tokens import sign
+from voicelane_local.media_node import LocalNode
+from voicelane_media.media.audio import synthesize
+
+from tests.interop.sipp_helpers import Api
+from tests.voicelane_media.transports.ws import fake_twilio as tw
+from tests.voicelane_media.transports.ws.conftest import CALLER_SAYS
+from tests.voicelane_media.transports.ws.provider import STREAM_SID, TwilioPeer
+
+AGENT = {"name": "ws-agent", "greeting": "Hello from Voicelane", "dtmf_events": "digits"}
+needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None,
+                                  reason="espeak-ng not installed")
+
+
+def _session(api: Api, **fields: Any) -> dict[str, Any]:
+    body = {"connection_type": "twilio", "agent": AGENT, **fields}
+    session: dict[str, Any] = api.ok(api.post("/v1/sessions", body))
+    return session
+
+
+def _wait_final(api: Api, call_id: str, timeout_s: float = 20) -> dict[str, Any]:
+    return api.wait_status(call_id, {"completed", "failed", "canceled"}, timeout_s)
+
+
+def _wait_event(api: Api, call_id: str, event_type: str, timeout_s: float = 10) -> None:
+    deadline = time.monotonic() + timeout_s
+    while event_type not in api.event_types(call_id):
+        assert time.monotonic() < deadline, f"no {event_type}: {api.event_types(call_id)}"
+        time.sleep(0.2)
+
+
+@needs_espeak
+def test_a_twilio_stream_runs_an_agent_call_to_its_end(api: Api, ws_node: LocalNode) -> None:
+    session = _session(api)
+    assert session["connect_url"].startswith(ws_node.public_url)
+    assert "<Parameter name=\"token\"" in session["instructions"]["twiml"]
+
+    async def caller() -> TwilioPeer:
+        speech = await synthesize(CALLER_SAYS, "en-us", 8000)
+        async with TwilioPeer(session["instructions"]["url"]) as peer:
+            await peer.begin(session["token"])
+            await peer.silence(2500)  # the greeting plays
+            await peer.stream(speech)
+            await peer.silence(2500)  # the agent answers
+            await peer.send(tw.dtmf(STREAM_SID, "5"))
+            await peer.silence(600)
+            await peer.send(tw.stop(STREAM_SID))
+            await peer.silence(300)
+        return peer
+
+    peer = asyncio.run(caller())
+    call = _wait_final(api, session["call_id"])
+    assert call["status"] == "completed" and call["end_reason"] == "hangup_by_caller"
+    types = api.event_types(session["call_id"])
+    assert types[:3] == ["call.queued", "call.initiated", "call.answered"]
+    assert types[-1] == "call.completed"
+    dtmf = [e for e in api.events(session["call_id"]) if e["type"] == "call.dtmf.received"]
+    assert [e["details"].get("digit") for e in dtmf] == ["5"]
+    # the greeting came back as media followed by a mark, and the marks were echoed
+    heard = peer.heard
+    assert heard.media_frames > 25 and heard.marks_after_media >= 1
+    assert heard.echoed and set(heard.echoed) <= set(heard.marks)
+    voiced = [f for f in heard.audio if np.abs(f.astype(np.int32)).mean() > 300]
+    assert len(voiced) > 10
+    quality = call["quality"]
+    assert quality["dialect"] == "twilio" and quality["frames_in"] > 200
+    assert quality["marks_sent"] >= 1 and quality["marks_acked"] >= 1
+    transcript = api.ok(api.get(f"/v1/calls/{session['call_id']}/transcript"))
+    roles = [turn["role"] for turn in transcript["turns"]]
+    assert "agent" in roles and "caller" in roles
+
+
+def _refused(url: str, token: str | None, *, query: bool = False) -> tuple[int | None, str | None,
+                                                                          int]:
+    async def run() -> tuple[int | None, str | None, int]:
+        target = f"{url}?token={token}" if query and token else url
+        async with TwilioPeer(target) as peer:
+            if not query:
+                await peer.begin(token)
+            await asyncio.wait({peer._reader}, timeout=5)
+        return peer.heard.close_code, peer.heard.close_reason, peer.heard.media_frames
+
+    return asyncio.run(run())
+
+
+def test_a_wrong_expired_or_reused_token_is_refused_before_audio(
+        api: Api, ws_node: LocalNode) -> None:
+    session = _session(api)
+    other = _session(api)
+    url = session["connect_url"]
+    assert _refused(url, None) == (4401, "token_required", 0)
+    assert _refused(url, "not-a-token") == (4401, "invalid_token", 0)
+    assert _refused(url, other["token"]) == (4403, "token_not_for_this_session", 0)
+    secret = ws_node.gateway.settings.session_token_secret
+    claims = {"sid": session["id"], "call_id": session["call_id"], "app_id": api.app_id,
+              "ct": "twilio", "sr": None}
+    expired = sign(claims, secret, -10)
+    assert _refused(url, expired) == (4401, "token_expired", 0)
+    forged_app = sign({**claims, "app_id": "app_someone_else"}, secret, 60)
+    assert _refused(url, forged_app) == (4409, "session_not_available", 0)
+    assert api.call(session["call_id"])["status"] == "queued"  # nothing claimed it
+
+    async def connect_then_hang_up() -> None:
+        async with TwilioPeer(url) as peer:
+            await peer.begin(session["token"])
+            await peer.silence(400)
+
+    asyncio.run(connect_then_hang_up())
+    assert _refused(url, session["token"]) == (4409, "session_not_available", 0)  # reused
+    assert _wait_final(api, session["call_id"])["status"] == "completed"
+
+
+@pytest.mark.parametrize(("bad", "code", "reason"), [
+    (b"\x00\x01binary", 1003, "binary_not_expected"),
+    ("x" * (70 * 1024), 1009, None),  # over the node's ws_max_message_bytes
+])
+def test_fatal_bad_input_closes_with_a_reason_and_the_call_ends(
+        api: Api, ws_node: LocalNode, bad: str | bytes, code: int, reason: str | None) -> None:
+    session = _session(api)
+
+    async def run() -> TwilioPeer:
+        async with TwilioPeer(session["connect_url"]) as peer:
+            await peer.begin(session["token"])
+            await peer.silence(300)
+            await peer.send(bad)
+            await asyncio.wait({peer._reader}, timeout=5)
+        return peer
+
+    peer = asyncio.run(run())
+    assert peer.heard.close_code == code
+    if reason is not None:
+        assert peer.heard.close_reason == reason
+    call = _wait_final(api, session["call_id"])
+    assert call["status"] == "completed"
+    assert call["end_reason"] in ("stream_protocol_error", "hangup_by_caller")
+    if reason is not None:
+        assert call["end_reason"] == "stream_protocol_error"
+
+
+def test_malformed_and_unknown_messages_are_counted_drops(api: Api, ws_node: LocalNode) -> None:
+    session = _session(api)
+
+    async def run() -> TwilioPeer:
+        async with TwilioPeer(session["connect_url"]) as peer:
+            await peer.begin(session["token"])
+            await peer.silence(200)
+            for message in ("{not json", "[1, 2]", '{"event": "wat"}', '{"event": "media"}'):
+                await peer.send(message)
+            await peer.silence(400)  # still streaming: nothing closed
+            await peer.send(tw.stop(STREAM_SID))
+            await asyncio.wait({peer._reader}, timeout=5)
+        return peer
+
+    peer = asyncio.run(run())
+    call = _wait_final(api, session["call_id"])
+    assert call["status"] == "completed" and call["end_reason"] == "hangup_by_caller"
+    assert call["quality"]["bad_messages"] == 4 and peer.heard.close_code == 1000
+
+
+def test_an_unclaimed_session_expires_and_frees_its_slot(api: Api, ws_node: LocalNode) -> None:
+    session = _session(api)
+    app_before = api.ok(api.get("/v1/calls", params={"status": "queued"}))
+    assert any(c["id"] == session["call_id"] for c in app_before["data"])
+    # what the node-sweeper function (a runner job locally) does once the token lifetime is over
+    ended = get_container().sessions.expire_due(datetime.now(UTC) + timedelta(seconds=301))
+    assert session["call_id"] in ended
+    call = api.call(session["call_id"])
+    assert call["status"] == "failed" and call["end_reason"] == "session_expired"
+    assert _refused(session["connect_url"], session["token"])[0] == 4409
+    assert session["call_id"] not in [
+        c["id"] for c in api.ok(api.get("/v1/calls", params={"status": "queued"}))["data"]]
