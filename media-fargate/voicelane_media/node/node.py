@@ -137,6 +137,7 @@ class MediaNode:
         with contextlib.suppress(Exception):
             await self.control.deregister()
         await self.ua.stop()
+        await self.pool.close()  # the RTP clock task, and the ports of any leg left behind
         self.stopped.set()
 
     def install_signal_handlers(self) -> None:
