@@ -88,7 +88,7 @@ class StreamStart:
     encoding: Encoding
     sample_rate: int
     tracks: tuple[str, ...] = ("inbound",)
-    custom_parameters: dict[str, str] = field(default_factory=dict)
+    custom_parameters: dict[str, str] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
@@ -97,6 +97,8 @@ class StreamMedia:
 
     ``sequence`` is the provider's media chunk counter (Twilio, Telnyx and Plivo ``chunk``),
     which counts media messages only, so it has no gaps for interleaved dtmf or marks.
+    ``timestamp_ms`` is the provider's media timestamp: milliseconds since the stream started
+    for Twilio and Telnyx, Unix time in milliseconds for Plivo; None for ours.
     """
 
     payload: bytes

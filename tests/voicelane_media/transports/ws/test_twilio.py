@@ -97,3 +97,21 @@ def test_dtmf_letters_and_symbols() -> None:
         msg = json.dumps({"event": "dtmf", "streamSid": "MZ1", "sequenceNumber": "3",
                           "dtmf": {"track": "inbound_track", "digit": key}})
         assert d.parse(msg) == StreamDtmf(key)
+
+
+def test_a_pipecat_bot_unchanged() -> None:
+    # TwilioFrameSerializer writes json.dumps(...) with default separators: media, clear
+    d = TwilioDialect()
+    start = d.parse(fixture("twilio", "start"))
+    assert isinstance(start, StreamStart)
+    twilio = d.provider_side(start)
+    payload = base64.b64encode(_payload()).decode("utf-8")
+    sent = json.dumps({"event": "media", "streamSid": MZ, "media": {"payload": payload}})
+    assert twilio.parse_bot(sent) == StreamMedia(_payload())
+    assert twilio.parse_bot(json.dumps({"event": "clear", "streamSid": MZ})) == StreamClear()
+    # and what it reads from us: start.streamSid / callSid / customParameters, dtmf.digit
+    first = loads(twilio.start())
+    assert first["start"]["streamSid"] == MZ and first["start"]["callSid"] == start.call_ref
+    assert first["start"]["customParameters"] == start.custom_parameters
+    assert loads(twilio.dtmf("7"))["dtmf"]["digit"] == "7"
+    assert hash(start)  # frames are hashable values

@@ -79,3 +79,20 @@ def test_provider_role_round_trips() -> None:
     assert server.parse_bot(d.mark("s", "m")) == StreamMark("m")
     assert server.parse_bot(d.clear("s")) == StreamClear()
     assert isinstance(StreamConnected(), StreamConnected)
+
+
+def test_the_docs_client_example_is_valid_python_speaking_this_dialect() -> None:
+    import ast
+    import json
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[4] / "docs" / "media-streams.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", doc, flags=re.S)
+    assert len(blocks) == 1
+    ast.parse(blocks[0])
+    d = WebSocketDialect(16000)
+    sent = re.findall(r"ws\.send\(json\.dumps\((\{.*\})\)\)", blocks[0])
+    assert len(sent) == 2
+    for literal in sent:  # the control messages the example sends, as literals
+        assert d.parse(json.dumps(ast.literal_eval(literal))) is not None
