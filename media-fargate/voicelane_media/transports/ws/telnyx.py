@@ -11,7 +11,9 @@ the codecs and rates from the ``streaming_start`` command
   stream_id}; ``media`` {sequence_number, media {track, chunk, timestamp, payload}, stream_id};
   ``dtmf`` {stream_id, occurred_at, sequence_number, dtmf {digit}}; ``mark`` {.., mark {name}};
   ``error`` {.., payload {code, title, detail}}; ``stop`` {sequence_number, stop {user_id,
-  call_control_id}, stream_id}. Counters are strings.
+  call_control_id}, stream_id}. Counters are strings. ``media_format.encoding`` is a codec
+  name (``PCMU``, ``PCMA``, ``L16``, what Pipecat compares against) or, in the ``streaming_start``
+  page's older example, a MIME name (``audio/x-mulaw``); both are accepted, codec names sent.
 - app -> Telnyx: ``media`` {media {payload}} (base64 RTP payload, 20 ms to 30 s), ``mark``
   {mark {name}}, ``clear``; Pipecat's ``TelnyxFrameSerializer`` (``pipecat/serializers/telnyx.py``)
   sends exactly these, without a stream_id.
@@ -40,8 +42,12 @@ from .frames import (
     StreamStop,
 )
 
-_ENCODINGS: dict[str, Encoding] = {"PCMU": "pcmu", "PCMA": "pcma", "L16": "l16"}
-_NAMES = {v: k for k, v in _ENCODINGS.items()}
+_NAMES: dict[Encoding, str] = {"pcmu": "PCMU", "pcma": "PCMA", "l16": "L16"}
+# the codec names of streaming_start, and the MIME names of the older start example
+_ENCODINGS: dict[str, Encoding] = {
+    "PCMU": "pcmu", "PCMA": "pcma", "L16": "l16",
+    "AUDIO/X-MULAW": "pcmu", "AUDIO/X-ALAW": "pcma", "AUDIO/L16": "l16", "AUDIO/X-L16": "l16",
+}
 _RATES: dict[Encoding, tuple[int, ...]] = {"pcmu": (8000,), "pcma": (8000,), "l16": (8000, 16000)}
 
 

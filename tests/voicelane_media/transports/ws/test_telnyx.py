@@ -30,6 +30,9 @@ def test_the_docs_frames_parse() -> None:
     d = TelnyxDialect()
     assert d.parse(fixture("telnyx", "connected")) == StreamConnected()
     assert d.parse(fixture("telnyx", "start")) == StreamStart(SID, CC, "pcmu", 8000)
+    assert d.parse(fixture("telnyx", "start_mime")) == StreamStart(
+        "32de0dea-53cb-4b21-89a4-9e1819c043bc",
+        "v3:MdI91X4lWFEs7IgbBEOT9M4AigoY08M0WWZFISt1Yw2axZ_IiE4pqg", "pcmu", 8000)
     assert d.parse(fixture("telnyx", "media")) == StreamMedia(_b64("media"), 2, 5, "inbound")
     assert d.parse(fixture("telnyx", "dtmf")) == StreamDtmf("1")
     assert d.parse(fixture("telnyx", "mark")) == StreamMark("my label")
