@@ -17,21 +17,18 @@ from typing import Any
 from voicelane.media_gateway import MediaGateway
 from voicelane_media.node.node import MediaNode
 from voicelane_media.settings import MediaSettings
-from voicelane_media.transports.ws.endpoint import DialectFactory
 
 
 class LocalNode:
     """A started node: ``sip_port``, ``internal_url``, ``node``; ``stop()`` ends it."""
 
-    def __init__(self, settings: MediaSettings, gateway: MediaGateway,
-                 dialects: DialectFactory | None = None) -> None:
+    def __init__(self, settings: MediaSettings, gateway: MediaGateway) -> None:
         # A local node serves the local dev app, which allows loopback (allow_private_webhooks):
         # its agents' HTTP tools listen on 127.0.0.1. Agent sessions not told the app's flag
         # read this (LoopSettings.allow_private_tool_urls).
         os.environ.setdefault("VOICELANE_AGENT_ALLOW_PRIVATE_TOOL_URLS", "true")
         self.settings = settings
         self.gateway = gateway
-        self.dialects = dialects
         self.loop = asyncio.new_event_loop()
         self.node: MediaNode | None = None
         self._ready = threading.Event()
@@ -51,7 +48,7 @@ class LocalNode:
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
         try:
-            self.node = MediaNode(self.settings, self.gateway, self.dialects)
+            self.node = MediaNode(self.settings, self.gateway)
             self.loop.run_until_complete(self.node.start())
         except BaseException as exc:  # reported to start()
             self._error = exc

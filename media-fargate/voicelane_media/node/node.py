@@ -19,7 +19,8 @@ from voicelane_media.transports.sip.context import SipContext
 from voicelane_media.transports.sip.room import SipRoom
 from voicelane_media.transports.sip.rtp import RtpPortPool
 from voicelane_media.transports.sip.ua import UserAgent
-from voicelane_media.transports.ws.endpoint import DialectFactory, WsEndpoint
+from voicelane_media.transports.ws import dialect_for
+from voicelane_media.transports.ws.endpoint import WsEndpoint
 
 from .control import ControlPlane
 from .fleet import FleetSignals
@@ -31,8 +32,7 @@ log = logging.getLogger(__name__)
 class MediaNode:
     """``await start()``, then ``await run_until_stopped()``; ``request_stop()`` drains."""
 
-    def __init__(self, settings: MediaSettings, gateway: MediaGateway,
-                 dialects: DialectFactory | None = None) -> None:
+    def __init__(self, settings: MediaSettings, gateway: MediaGateway) -> None:
         self.settings = settings
         self.gateway = gateway
         self.control = ControlPlane(gateway, settings.node_id)
@@ -44,7 +44,7 @@ class MediaNode:
         self.http_port = settings.internal_http_port
         self.public_port = settings.public_http_port
         self.ws = WsEndpoint(self.manager, self.control, gateway.settings.session_token_secret,
-                             dialects or _no_dialects)
+                             dialect_for)
         self._servers: list[tuple[uvicorn.Server, socket.socket, asyncio.Future[None]]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._stop = asyncio.Event()
@@ -156,6 +156,7 @@ class MediaNode:
         with contextlib.suppress(Exception):
             await self.control.deregister()
         await self.ua.stop()
+        await self.pool.close()  # the RTP clock task, and the ports of any leg left behind
         self.stopped.set()
 
     def install_signal_handlers(self) -> None:
@@ -163,6 +164,3 @@ class MediaNode:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_stop)
 
-
-def _no_dialects(connection_type: str, sample_rate: int | None) -> Any:
-    raise ValueError(f"no WebSocket dialect for {connection_type!r} yet")  # until they land

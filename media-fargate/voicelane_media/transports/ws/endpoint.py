@@ -21,7 +21,7 @@ from voicelane.domain.tokens import verify
 
 from voicelane_media.transports.base import CallHost
 
-from ._pending import (
+from .frames import (
     Dialect,
     StreamConnected,
     StreamMedia,

@@ -190,9 +190,6 @@ class Playout:
         self._agent_open = still_open
         return self._agent_heard + sum(self.heard(s, now) for s in still_open)
 
-    def agent_pending(self) -> bool:
-        return any(not s.acked and not s.cleared for s in self._agent_open)
-
     def stats(self) -> dict[str, int]:
         return {"frames_sent": self.frames_sent, "marks_sent": self.marks_sent,
                 "marks_acked": self.marks_acked, "stale_marks": self.stale_marks,

@@ -33,7 +33,7 @@ from voicelane_media.codecs.g711 import (
 )
 from voicelane_media.transports.base import AudioTap, CallEvents, Ending
 
-from ._pending import (
+from .frames import (
     Dialect,
     StreamConnected,
     StreamDtmf,
@@ -45,6 +45,7 @@ from ._pending import (
 )
 from .media_leg import WsAgentLeg
 from .playout import Playout
+from .telnyx import Reorderer
 
 log = logging.getLogger(__name__)
 MAX_BAD_MESSAGES = 50
@@ -108,6 +109,8 @@ class WsTransport:
         self._pending_in = np.zeros(0, dtype=np.int16)
         self._send_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
+        # Telnyx: "media frame order is not guaranteed"; the others arrive in order
+        self._reorder = Reorderer() if dialect.name == "telnyx" else None
         self.failure: str | None = None  # why this side closed the stream on bad input
         self.frames_in = 0
         self.bad_messages = 0
@@ -208,8 +211,10 @@ class WsTransport:
             await self._drop()
             return
         if isinstance(frame, StreamMedia):
-            if frame.track in ("inbound", "inbound_track"):
-                self._on_audio(decode(self.encoding, frame.payload))
+            if frame.track not in ("inbound", "inbound_track"):
+                return
+            for media in self._reorder.push(frame) if self._reorder else [frame]:
+                self._on_audio(decode(self.encoding, media.payload))
         elif isinstance(frame, StreamDtmf):
             self.dtmf_in += 1
             self.events.dtmf_received(frame.digit)
@@ -339,7 +344,9 @@ class WsTransport:
         return {"transport": "websocket", "dialect": self.dialect.name,
                 "codec": self.encoding, "sample_rate": self.sample_rate,
                 "frames_in": self.frames_in, "bad_messages": self.bad_messages,
-                "dtmf_in": self.dtmf_in, "close_code": self.close_code,
+                "dtmf_in": self.dtmf_in,
+                "reordered_dropped": self._reorder.dropped if self._reorder else 0,
+                "close_code": self.close_code,
                 "close_reason": self.close_reason, **self.playout.stats()}
 
     def media_leg(self) -> MediaLeg:

@@ -16,7 +16,6 @@ from voicelane_media.agent.providers import Engines
 from voicelane_media.calls import agent_runner
 
 from tests.interop.sipp_helpers import Api
-from tests.voicelane_media.transports.ws.fake_twilio import fake_dialects
 
 CALLER_SAYS = "I would like to book a table"
 AGENT_REPLIES = "Sure, for how many people"
@@ -29,15 +28,14 @@ def ws_node(local_platform: LocalPlatform) -> Iterator[LocalNode]:
                               rtp_port_min=base, rtp_port_max=base + 199,
                               node_id=f"ws-{random.randrange(16**6):06x}", poll_wait_s=1,
                               heartbeat_s=2, ws_max_message_bytes=64 * 1024)
-    node = LocalNode(settings, local_platform.container.media_gateway,
-                     dialects=fake_dialects).start()
+    node = LocalNode(settings, local_platform.container.media_gateway).start()
     try:
         yield node
     finally:
         node.stop()
 
 
-@pytest.fixture(scope="module", autouse=True)
+@pytest.fixture(scope="module")
 def fake_engines() -> Iterator[None]:
     """Instant engines: the test is about the stream, not the models."""
     def build(spec: object) -> Engines:

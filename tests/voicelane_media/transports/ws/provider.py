@@ -1,63 +1,84 @@
-"""The provider's side of a Twilio media stream, on a real socket (``websockets``): it sends
-connected/start, streams 20 ms mu-law frames in real time, plays what it receives on its own
-20 ms clock and echoes each mark once the audio before it has played (all pending marks at a
-clear, as Twilio does)."""
+"""The provider's side of a media stream on a real socket (the ``websockets`` library), in any
+dialect (its ``provider_side``): it sends what the provider sends (connected, start, 20 ms
+audio frames in real time, dtmf, stop), plays what it receives on its own clock and echoes
+each mark once the audio before it has played (every pending mark at a clear, as Twilio does).
+"""
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from voicelane_media.codecs.g711 import Int16Array, pcm_from_pcmu, pcmu_from_pcm
+from voicelane_media.codecs.g711 import Int16Array
+from voicelane_media.transports.ws import dialect_for
+from voicelane_media.transports.ws.frames import (
+    StreamClear,
+    StreamMark,
+    StreamMedia,
+    StreamProtocolError,
+    StreamStart,
+)
+from voicelane_media.transports.ws.transport import decode, encode
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.voicelane_media.transports.ws import fake_twilio as tw
-
-STREAM_SID = "MZ" + "a" * 32
+STREAM_ID = "MZ" + "a" * 32
 
 
 @dataclass
 class Heard:
-    """What the provider received and when."""
+    """What the provider received."""
 
     media_frames: int = 0
     audio: list[Int16Array] = field(default_factory=list)
-    marks: list[str] = field(default_factory=list)  # in arrival order
+    marks: list[str] = field(default_factory=list)
     marks_after_media: int = 0  # marks that followed at least one media frame
     clears: int = 0
     echoed: list[str] = field(default_factory=list)
+    unparsed: int = 0
     close_code: int | None = None
     close_reason: str | None = None
-    first_media_at: float | None = None
 
 
-class TwilioPeer:
-    """One stream as Twilio runs it, against ``url``."""
+class StreamPeer:
+    """One stream as a provider runs it, against ``url``."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, connection_type: str = "twilio", *, sample_rate: int = 8000,
+                 token: str | None = None) -> None:
         self.url = url
+        self.connection_type = connection_type
+        self.sample_rate = sample_rate
+        encoding: Any = "l16" if connection_type == "websocket" else "pcmu"
+        self.encoding = encoding
+        params = {"token": token} if token else {}
+        self.start_frame = StreamStart(stream_id=STREAM_ID, call_ref="CA" + "1" * 32,
+                                       encoding=encoding, sample_rate=sample_rate,
+                                       custom_parameters=params)
+        dialect = dialect_for(connection_type,
+                              sample_rate if connection_type == "websocket" else None)
+        self.side = dialect.provider_side(self.start_frame)
         self.heard = Heard()
-        self._buffered_s = 0.0  # audio received and not yet "played"
-        self._pending: list[tuple[float, str]] = []  # (play-out time, mark)
-        self._chunk = 0
+        self._pending: list[tuple[float, str]] = []  # (played-out time, mark)
+        self._ms = 0
         self._ws: ClientConnection | None = None
+        self._reader: asyncio.Task[None] | None = None
 
-    async def __aenter__(self) -> TwilioPeer:
+    async def __aenter__(self) -> StreamPeer:
         self._ws = await connect(self.url, max_size=2**22, open_timeout=10)
         self._reader = asyncio.create_task(self._read())
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
-        if self._ws is not None:
-            await self._ws.close()
-        await asyncio.wait({self._reader}, timeout=5)
+        await self.ws.close()
+        await self.closed(5)
+
+    async def closed(self, timeout_s: float) -> None:
+        assert self._reader is not None
+        await asyncio.wait({self._reader}, timeout=timeout_s)
 
     @property
     def ws(self) -> ClientConnection:
@@ -67,24 +88,35 @@ class TwilioPeer:
     async def send(self, message: str | bytes) -> None:
         await self.ws.send(message)
 
-    async def begin(self, token: str | None) -> None:
-        await self.send(tw.connected())
-        await self.send(tw.start(STREAM_SID, token))
+    async def begin(self) -> None:
+        # a client of ours sends start (optional) and audio; `connected` is the provider's
+        connected = None if self.connection_type == "websocket" else self.side.connected()
+        if connected is not None:
+            await self.send(connected)
+        await self.send(self.side.start())
+
+    async def dtmf(self, digit: str) -> None:
+        await self.send(self.side.dtmf(digit))
+
+    async def stop(self) -> None:
+        await self.send(self.side.stop())
 
     async def stream(self, pcm: Int16Array) -> None:
-        """Send ``pcm`` (8 kHz) as 20 ms mu-law frames in real time."""
+        """Send ``pcm`` (at ``sample_rate``) as 20 ms frames in real time."""
+        size = self.sample_rate // 50
         started = time.monotonic()
-        for i in range(0, pcm.shape[0] - 159, 160):
-            self._chunk += 1
+        for n, i in enumerate(range(0, pcm.shape[0] - size + 1, size)):
+            self._ms += 20
             try:
-                await self.send(tw.media(STREAM_SID, pcmu_from_pcm(pcm[i : i + 160]), self._chunk))
+                await self.send(self.side.media(encode(self.encoding, pcm[i : i + size]),
+                                                timestamp_ms=self._ms))
             except ConnectionClosed:
                 return
-            await asyncio.sleep(max(0.0, started + (i // 160 + 1) * 0.02 - time.monotonic()))
+            await asyncio.sleep(max(0.0, started + (n + 1) * 0.02 - time.monotonic()))
             await self._play_out()
 
     async def silence(self, ms: int) -> None:
-        await self.stream(np.zeros(8 * ms, dtype=np.int16))
+        await self.stream(np.zeros(self.sample_rate * ms // 1000, dtype=np.int16))
 
     async def _play_out(self) -> None:
         now = time.monotonic()
@@ -96,33 +128,37 @@ class TwilioPeer:
     async def _echo(self, name: str) -> None:
         self.heard.echoed.append(name)
         with contextlib.suppress(ConnectionClosed):
-            await self.send(tw.mark(STREAM_SID, name))
+            await self.send(self.side.mark(name))
 
     async def _read(self) -> None:
         clock = time.monotonic()
-        seen_media = False
         try:
             async for message in self.ws:
-                msg = json.loads(message)
                 now = time.monotonic()
-                if msg["event"] == "media":
+                try:
+                    frame = self.side.parse_bot(message)
+                except StreamProtocolError:
+                    self.heard.unparsed += 1
+                    continue
+                if isinstance(frame, StreamMedia):
+                    pcm = decode(self.encoding, frame.payload)
                     self.heard.media_frames += 1
-                    self.heard.first_media_at = self.heard.first_media_at or now
-                    payload = base64.b64decode(msg["media"]["payload"])
-                    self.heard.audio.append(pcm_from_pcmu(payload))
-                    clock = max(clock, now) + len(payload) / 8000
-                    seen_media = True
-                elif msg["event"] == "mark":
-                    name = msg["mark"]["name"]
-                    self.heard.marks.append(name)
-                    self.heard.marks_after_media += int(seen_media)
-                    self._pending.append((max(clock, now), name))
-                elif msg["event"] == "clear":
+                    self.heard.audio.append(pcm)
+                    clock = max(clock, now) + pcm.shape[0] / self.sample_rate
+                elif isinstance(frame, StreamMark):
+                    self.heard.marks.append(frame.name)
+                    self.heard.marks_after_media += int(self.heard.media_frames > 0)
+                    self._pending.append((max(clock, now), frame.name))
+                elif isinstance(frame, StreamClear):
                     self.heard.clears += 1
                     pending, self._pending = self._pending, []
                     clock = now
                     for _, name in pending:
                         await self._echo(name)
+                    cleared = self.side.cleared()
+                    if cleared is not None:
+                        with contextlib.suppress(ConnectionClosed):
+                            await self.send(cleared)
         except ConnectionClosed:
             pass
         self.heard.close_code = self.ws.close_code

@@ -1,5 +1,5 @@
-"""A Twilio media stream into a Voicelane agent, on real sockets: a provider peer (the
-``websockets`` library) against a loopback media node, the session made through the API."""
+"""Media streams into a Voicelane agent, on real sockets: a provider peer (the ``websockets``
+library, each dialect's provider side) against a loopback media node, sessions made through the API."""
 
 from __future__ import annotations
 
@@ -17,17 +17,18 @@ from voicelane_local.media_node import LocalNode
 from voicelane_media.media.audio import synthesize
 
 from tests.interop.sipp_helpers import Api
-from tests.voicelane_media.transports.ws import fake_twilio as tw
 from tests.voicelane_media.transports.ws.conftest import CALLER_SAYS
-from tests.voicelane_media.transports.ws.provider import STREAM_SID, TwilioPeer
+from tests.voicelane_media.transports.ws.provider import StreamPeer
+
+pytestmark = pytest.mark.usefixtures("fake_engines")
 
 AGENT = {"name": "ws-agent", "greeting": "Hello from Voicelane", "dtmf_events": "digits"}
 needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None,
                                   reason="espeak-ng not installed")
 
 
-def _session(api: Api, **fields: Any) -> dict[str, Any]:
-    body = {"connection_type": "twilio", "agent": AGENT, **fields}
+def _session(api: Api, connection_type: str = "twilio", **fields: Any) -> dict[str, Any]:
+    body = {"connection_type": connection_type, "agent": AGENT, **fields}
     session: dict[str, Any] = api.ok(api.post("/v1/sessions", body))
     return session
 
@@ -44,22 +45,30 @@ def _wait_event(api: Api, call_id: str, event_type: str, timeout_s: float = 10) 
 
 
 @needs_espeak
-def test_a_twilio_stream_runs_an_agent_call_to_its_end(api: Api, ws_node: LocalNode) -> None:
-    session = _session(api)
+@pytest.mark.parametrize("connection_type", ["twilio", "telnyx", "plivo", "websocket"])
+def test_a_stream_runs_an_agent_call_to_its_end(api: Api, ws_node: LocalNode,
+                                                connection_type: str) -> None:
+    rate = 16000 if connection_type == "websocket" else 8000
+    session = _session(api, connection_type,
+                       **({"sample_rate": rate} if connection_type == "websocket" else {}))
     assert session["connect_url"].startswith(ws_node.public_url)
-    assert "<Parameter name=\"token\"" in session["instructions"]["twiml"]
+    instructions = session["instructions"]
+    if connection_type == "twilio":  # no query string: the token rides in the start
+        assert "<Parameter name=\"token\"" in instructions["twiml"]
 
-    async def caller() -> TwilioPeer:
-        speech = await synthesize(CALLER_SAYS, "en-us", 8000)
-        async with TwilioPeer(session["instructions"]["url"]) as peer:
-            await peer.begin(session["token"])
+    async def caller() -> StreamPeer:
+        speech = await synthesize(CALLER_SAYS, "en-us", rate)
+        token = session["token"] if connection_type == "twilio" else None
+        async with StreamPeer(instructions["url"], connection_type, sample_rate=rate,
+                              token=token) as peer:
+            await peer.begin()
             await peer.silence(2500)  # the greeting plays
             await peer.stream(speech)
             await peer.silence(2500)  # the agent answers
-            await peer.send(tw.dtmf(STREAM_SID, "5"))
+            await peer.dtmf("5")
             await peer.silence(600)
-            await peer.send(tw.stop(STREAM_SID))
-            await peer.silence(300)
+            await peer.stop()
+            await peer.closed(5)
         return peer
 
     peer = asyncio.run(caller())
@@ -72,12 +81,13 @@ def test_a_twilio_stream_runs_an_agent_call_to_its_end(api: Api, ws_node: LocalN
     assert [e["details"].get("digit") for e in dtmf] == ["5"]
     # the greeting came back as media followed by a mark, and the marks were echoed
     heard = peer.heard
-    assert heard.media_frames > 25 and heard.marks_after_media >= 1
+    assert heard.media_frames > 25 and heard.marks_after_media >= 1 and not heard.unparsed
     assert heard.echoed and set(heard.echoed) <= set(heard.marks)
     voiced = [f for f in heard.audio if np.abs(f.astype(np.int32)).mean() > 300]
     assert len(voiced) > 10
     quality = call["quality"]
-    assert quality["dialect"] == "twilio" and quality["frames_in"] > 200
+    assert quality["dialect"] == connection_type and quality["sample_rate"] == rate
+    assert quality["frames_in"] > 200 and quality["bad_messages"] == 0
     assert quality["marks_sent"] >= 1 and quality["marks_acked"] >= 1
     transcript = api.ok(api.get(f"/v1/calls/{session['call_id']}/transcript"))
     roles = [turn["role"] for turn in transcript["turns"]]
@@ -88,10 +98,9 @@ def _refused(url: str, token: str | None, *, query: bool = False) -> tuple[int |
                                                                           int]:
     async def run() -> tuple[int | None, str | None, int]:
         target = f"{url}?token={token}" if query and token else url
-        async with TwilioPeer(target) as peer:
-            if not query:
-                await peer.begin(token)
-            await asyncio.wait({peer._reader}, timeout=5)
+        async with StreamPeer(target, token=None if query else token) as peer:
+            await peer.begin()
+            await peer.closed(5)
         return peer.heard.close_code, peer.heard.close_reason, peer.heard.media_frames
 
     return asyncio.run(run())
@@ -115,8 +124,8 @@ def test_a_wrong_expired_or_reused_token_is_refused_before_audio(
     assert api.call(session["call_id"])["status"] == "queued"  # nothing claimed it
 
     async def connect_then_hang_up() -> None:
-        async with TwilioPeer(url) as peer:
-            await peer.begin(session["token"])
+        async with StreamPeer(url, token=session["token"]) as peer:
+            await peer.begin()
             await peer.silence(400)
 
     asyncio.run(connect_then_hang_up())
@@ -132,12 +141,12 @@ def test_fatal_bad_input_closes_with_a_reason_and_the_call_ends(
         api: Api, ws_node: LocalNode, bad: str | bytes, code: int, reason: str | None) -> None:
     session = _session(api)
 
-    async def run() -> TwilioPeer:
-        async with TwilioPeer(session["connect_url"]) as peer:
-            await peer.begin(session["token"])
+    async def run() -> StreamPeer:
+        async with StreamPeer(session["connect_url"], token=session["token"]) as peer:
+            await peer.begin()
             await peer.silence(300)
             await peer.send(bad)
-            await asyncio.wait({peer._reader}, timeout=5)
+            await peer.closed(5)
         return peer
 
     peer = asyncio.run(run())
@@ -154,15 +163,15 @@ def test_fatal_bad_input_closes_with_a_reason_and_the_call_ends(
 def test_malformed_and_unknown_messages_are_counted_drops(api: Api, ws_node: LocalNode) -> None:
     session = _session(api)
 
-    async def run() -> TwilioPeer:
-        async with TwilioPeer(session["connect_url"]) as peer:
-            await peer.begin(session["token"])
+    async def run() -> StreamPeer:
+        async with StreamPeer(session["connect_url"], token=session["token"]) as peer:
+            await peer.begin()
             await peer.silence(200)
             for message in ("{not json", "[1, 2]", '{"event": "wat"}', '{"event": "media"}'):
                 await peer.send(message)
             await peer.silence(400)  # still streaming: nothing closed
-            await peer.send(tw.stop(STREAM_SID))
-            await asyncio.wait({peer._reader}, timeout=5)
+            await peer.stop()
+            await peer.closed(5)
         return peer
 
     peer = asyncio.run(run())
