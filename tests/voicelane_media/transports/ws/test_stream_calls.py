@@ -192,3 +192,31 @@ def test_an_unclaimed_session_expires_and_frees_its_slot(api: Api, ws_node: Loca
     assert _refused(session["connect_url"], session["token"])[0] == 4409
     assert session["call_id"] not in [
         c["id"] for c in api.ok(api.get("/v1/calls", params={"status": "queued"}))["data"]]
+
+
+@needs_espeak
+def test_barge_in_sends_clear_and_heard_text_follows_the_mark_echoes(
+        api: Api, ws_node: LocalNode) -> None:
+    greeting = " ".join(["Welcome to the booking line, I can help you with a table."] * 3)
+    session = api.ok(api.post("/v1/sessions", {
+        "connection_type": "twilio", "agent": {**AGENT, "greeting": greeting}}))
+
+    async def caller() -> StreamPeer:
+        speech = await synthesize(CALLER_SAYS, "en-us", 8000)
+        async with StreamPeer(session["connect_url"], token=session["token"]) as peer:
+            await peer.begin()
+            await peer.silence(1500)  # part of the greeting plays
+            await peer.stream(speech)  # the caller talks over it
+            await peer.silence(2000)
+            await peer.stop()
+            await peer.closed(5)
+        return peer
+
+    peer = asyncio.run(caller())
+    assert _wait_final(api, session["call_id"])["status"] == "completed"
+    assert peer.heard.clears >= 1  # the dialect's clear, at the barge-in
+    transcript = api.ok(api.get(f"/v1/calls/{session['call_id']}/transcript"))
+    first = transcript["turns"][0]
+    assert first["role"] == "agent" and first["interrupted"] is True
+    heard = first["heard_text"]
+    assert heard and greeting.startswith(heard.rstrip(".… ")) and len(heard) < len(greeting) / 2
