@@ -220,3 +220,46 @@ def test_barge_in_sends_clear_and_heard_text_follows_the_mark_echoes(
     assert first["role"] == "agent" and first["interrupted"] is True
     heard = first["heard_text"]
     assert heard and greeting.startswith(heard.rstrip(".… ")) and len(heard) < len(greeting) / 2
+
+
+def test_live_commands_on_a_stream(api: Api, ws_node: LocalNode) -> None:
+    """speak plays on the stream (media then a mark), hold and transfer fail with a clear
+    error event, the stream's digits reach gather, hangup closes the socket; the call ends
+    completed, hangup_by_api."""
+    session = api.ok(api.post("/v1/sessions", {"connection_type": "twilio"}))  # no agent
+    call_id = session["call_id"]
+
+    async def caller() -> StreamPeer:
+        async with StreamPeer(session["connect_url"], token=session["token"]) as peer:
+            await peer.begin()
+            await peer.silence(600)
+            await asyncio.to_thread(_commands)
+            await peer.silence(2500)
+            await asyncio.to_thread(api.ok, api.post(f"/v1/calls/{call_id}/actions/gather",
+                                                     {"max_digits": 2, "timeout_s": 5}))
+            await peer.silence(300)
+            for digit in "42":
+                await peer.dtmf(digit)
+                await peer.silence(100)
+            await asyncio.to_thread(_wait_event, api, call_id, "call.gather.ended")
+            await asyncio.to_thread(
+                api.ok, api.post(f"/v1/calls/{call_id}/actions/hangup", {}))
+            await peer.closed(5)
+        return peer
+
+    def _commands() -> None:
+        _wait_event(api, call_id, "call.answered")
+        for action, body in (("speak", {"text": "One moment please"}), ("hold", {}),
+                             ("transfer", {"to": "sip:desk@example.com"})):
+            api.ok(api.post(f"/v1/calls/{call_id}/actions/{action}", body))
+
+    peer = asyncio.run(caller())
+    call = _wait_final(api, call_id)
+    assert call["status"] == "completed" and call["end_reason"] == "hangup_by_api"
+    assert peer.heard.close_code == 1000 and peer.heard.close_reason == "hangup_by_api"
+    assert peer.heard.media_frames > 20 and peer.heard.marks_after_media >= 1
+    events = {e["type"]: e["details"] for e in api.events(call_id)}
+    assert events["call.speak.ended"]["status"] == "completed"
+    assert events["call.hold.failed"]["error"] == "not_supported"
+    assert events["call.transfer.failed"]["error"] == "not_supported"
+    assert events["call.gather.ended"]["digits"] == "42"
