@@ -7,7 +7,9 @@ Load-balancer story (see docs/deploy.md):
 - RTP: tasks run in public subnets with their own public IPs; the security group opens the RTP
   UDP range (rtpPortMin-rtpPortMax) to rtpAllowedCidrs. No load balancer forwards RTP.
 - WebSocket media streams and WebRTC signalling: an internet-facing ALB (HTTPS when
-  certificateArn is given) to the node's HTTP port 8080, health-checked on /healthz.
+  certificateArn is given) to the node's public listener on 8081, health-checked on /healthz.
+  The internal command API (8080) is reachable only from inside the VPC (the functions'
+  security group, the NLB's health checks), never through the ALB.
 - Scaling: target tracking on Voicelane/LiveCalls (average per task); tasks with live calls
   protect themselves from scale-in through the ECS agent endpoint (ecs:UpdateTaskProtection)
   and drain on SIGTERM within stopTimeout (120 s, the Fargate maximum) while the load balancers
@@ -39,7 +41,8 @@ from .names import env
 from .network import Network
 from .paths import MEDIA_DOCKERFILE, REPO
 
-HTTP_PORT = 8080
+HTTP_PORT = 8080  # the internal command API (VPC only)
+PUBLIC_PORT = 8081  # WebSocket media streams, behind the ALB
 SIP_PORT = 5060
 HEALTH_PATH = "/healthz"
 DRAIN = Duration.seconds(120)  # Fargate's maximum stopTimeout; deregistration delay matches
@@ -174,6 +177,8 @@ class Media(Construct):
                 ecs.PortMapping(container_port=SIP_PORT, protocol=ecs.Protocol.UDP, name="sip-udp"),
                 ecs.PortMapping(container_port=SIP_PORT, protocol=ecs.Protocol.TCP, name="sip-tcp"),
                 ecs.PortMapping(container_port=HTTP_PORT, protocol=ecs.Protocol.TCP, name="http"),
+                ecs.PortMapping(container_port=PUBLIC_PORT, protocol=ecs.Protocol.TCP,
+                                name="public"),
             ],
             health_check=ecs.HealthCheck(
                 command=[
@@ -246,7 +251,7 @@ class Media(Construct):
             default_target_groups=[self.sip_target_group],
         )
 
-        # -- WebSocket / WebRTC signalling: ALB -> 8080 ------------------------------------
+        # -- WebSocket / WebRTC signalling: ALB -> the public listener ---------------------
         self.alb = elbv2.ApplicationLoadBalancer(
             self,
             "Alb",
@@ -261,13 +266,13 @@ class Media(Construct):
             self,
             "WsTargets",
             vpc=vpc,
-            port=HTTP_PORT,
+            port=PUBLIC_PORT,
             protocol=elbv2.ApplicationProtocol.HTTP,
             target_type=elbv2.TargetType.IP,
             deregistration_delay=DRAIN,
             health_check=elbv2.HealthCheck(
                 path=HEALTH_PATH,
-                port=str(HTTP_PORT),
+                port=str(PUBLIC_PORT),
                 healthy_http_codes="200",
                 interval=Duration.seconds(10),
                 timeout=Duration.seconds(5),
@@ -276,7 +281,7 @@ class Media(Construct):
             ),
         )
         self.service.load_balancer_target(
-            container_name="media", container_port=HTTP_PORT, protocol=ecs.Protocol.TCP
+            container_name="media", container_port=PUBLIC_PORT, protocol=ecs.Protocol.TCP
         ).attach_to_application_target_group(self.ws_target_group)
         if config.certificate_arn:
             certificate = acm.Certificate.from_certificate_arn(
@@ -301,7 +306,8 @@ class Media(Construct):
             )
             self.ws_url = f"ws://{self.alb.load_balancer_dns_name}"
         self.task_sg.add_ingress_rule(
-            self.alb.connections.security_groups[0], ec2.Port.tcp(HTTP_PORT), "ALB to media HTTP"
+            self.alb.connections.security_groups[0], ec2.Port.tcp(PUBLIC_PORT),
+            "ALB to the media streams listener"
         )
         self.sip_endpoint = f"{self.nlb.load_balancer_dns_name}:{SIP_PORT}"
 
@@ -337,6 +343,8 @@ class Media(Construct):
             env("event_bus_name"): props.events.bus.event_bus_name,
             # Media-plane settings (voicelane_media reads them; names documented in deploy.md).
             "VOICELANE_MEDIA_HTTP_PORT": str(HTTP_PORT),
+            "VOICELANE_MEDIA_INTERNAL_HTTP_PORT": str(HTTP_PORT),  # MediaSettings' names
+            "VOICELANE_MEDIA_PUBLIC_HTTP_PORT": str(PUBLIC_PORT),
             "VOICELANE_MEDIA_SIP_PORT": str(SIP_PORT),
             "VOICELANE_MEDIA_RTP_PORT_MIN": str(config.rtp_port_min),
             "VOICELANE_MEDIA_RTP_PORT_MAX": str(config.rtp_port_max),

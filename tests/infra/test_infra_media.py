@@ -30,7 +30,7 @@ def test_service_in_public_subnets_with_public_ips(template: Any) -> None:
             "LoadBalancers": Match.array_with(
                 [
                     Match.object_like({"ContainerPort": 5060}),
-                    Match.object_like({"ContainerPort": 8080}),
+                    Match.object_like({"ContainerPort": 8081}),
                 ]
             ),
         },
@@ -41,7 +41,7 @@ def test_container_ports_drain_and_image_asset(resources_json: dict[str, Any]) -
     (task,) = of_type(resources_json, "AWS::ECS::TaskDefinition").values()
     (container,) = props(task)["ContainerDefinitions"]
     ports = {(p["ContainerPort"], p["Protocol"]) for p in container["PortMappings"]}
-    assert {(5060, "udp"), (5060, "tcp"), (8080, "tcp")} <= ports
+    assert {(5060, "udp"), (5060, "tcp"), (8080, "tcp"), (8081, "tcp")} <= ports
     assert container["StopTimeout"] == DRAIN_S
     assert container["LinuxParameters"]["InitProcessEnabled"] is True
     # an image asset (built at deploy time), not a public image name
@@ -81,8 +81,9 @@ def test_alb_health_checks_media_http(template: Any) -> None:
     template.has_resource_properties(
         "AWS::ElasticLoadBalancingV2::TargetGroup",
         {
-            "Port": 8080,
+            "Port": 8081,  # the public listener: the internal command API is not behind the ALB
             "Protocol": "HTTP",
+            "HealthCheckPort": "8081",
             "TargetType": "ip",
             "HealthCheckPath": "/healthz",
             "TargetGroupAttributes": Match.array_with(

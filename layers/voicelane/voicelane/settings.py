@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     dispatch_scheduled_function_arn: str = ""
     session_token_secret: str = Field(default="dev-only-session-secret", min_length=16)
     internal_token: str = Field(default="dev-only-internal-token", min_length=16)
-    media_connect_url: str = "ws://127.0.0.1:8080/v1/media"
+    media_connect_url: str = "ws://127.0.0.1:8081/v1/media"  # the media node's public listener
     idempotency_ttl_s: int = 24 * 3600
     local: bool = False
     # Webhooks (docs/webhooks.md): delays in seconds before each attempt, comma-separated.
