@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     scheduler_role_arn: str = ""
     dispatch_scheduled_function_arn: str = ""
     session_token_secret: str = Field(default="dev-only-session-secret", min_length=16)
+    session_token_ttl_s: int = Field(
+        default=300, ge=1, le=3600,
+        description="How long a session's token connects; then the session expires.")
     internal_token: str = Field(default="dev-only-internal-token", min_length=16)
     media_connect_url: str = "ws://127.0.0.1:8081/v1/media"  # the media node's public listener
     idempotency_ttl_s: int = 24 * 3600

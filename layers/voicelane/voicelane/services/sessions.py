@@ -32,7 +32,6 @@ from voicelane.services.lifecycle import CallLifecycle, make_event
 from voicelane.services.stream_instructions import connect_instructions
 from voicelane.settings import Settings
 
-TOKEN_TTL_S = 300
 log = logging.getLogger(__name__)
 
 
@@ -101,7 +100,8 @@ class SessionService:
         )
         event = make_event(call, "call.queued")
         call = call.model_copy(update={"event_seq": event.sequence})
-        expires = now + timedelta(seconds=TOKEN_TTL_S)
+        ttl_s = self.settings.session_token_ttl_s
+        expires = now + timedelta(seconds=ttl_s)
         record = SessionRecord(
             session_id=session_id,
             call_id=call.call_id,
@@ -119,7 +119,7 @@ class SessionService:
             {"sid": session_id, "call_id": call.call_id, "app_id": app.app_id,
              "ct": req.connection_type.value, "sr": req.sample_rate},
             self.settings.session_token_secret,
-            TOKEN_TTL_S,
+            ttl_s,
         )
         return self._view(record, call.status.value, token)
 

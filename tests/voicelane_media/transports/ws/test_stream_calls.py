@@ -263,3 +263,13 @@ def test_live_commands_on_a_stream(api: Api, ws_node: LocalNode) -> None:
     assert events["call.hold.failed"]["error"] == "not_supported"
     assert events["call.transfer.failed"]["error"] == "not_supported"
     assert events["call.gather.ended"]["digits"] == "42"
+
+
+def test_the_local_runner_expires_a_session_nobody_connects_to(
+        api: Api, ws_node: LocalNode, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(get_container().settings, "session_token_ttl_s", 1)
+    session = _session(api)
+    # the runner's session-expiry job (every second) ends it: no one sweeps by hand here
+    call = api.wait_status(session["call_id"], {"failed"}, timeout_s=10)
+    assert call["end_reason"] == "session_expired"
+    assert _refused(session["connect_url"], session["token"])[:2] == (4401, "token_expired")
