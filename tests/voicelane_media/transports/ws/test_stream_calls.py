@@ -4,6 +4,7 @@ library, each dialect's provider side) against a loopback media node, sessions m
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import time
 from datetime import UTC, datetime, timedelta
@@ -273,3 +274,24 @@ def test_the_local_runner_expires_a_session_nobody_connects_to(
     call = api.wait_status(session["call_id"], {"failed"}, timeout_s=10)
     assert call["end_reason"] == "session_expired"
     assert _refused(session["connect_url"], session["token"])[:2] == (4401, "token_expired")
+
+
+def test_bad_input_before_the_start_is_refused_and_claims_nothing(
+        api: Api, ws_node: LocalNode) -> None:
+    session = _session(api)
+    alaw_start = json.dumps({"event": "start", "streamSid": "MZ1", "start": {
+        "streamSid": "MZ1", "callSid": "CA1", "customParameters": {"token": session["token"]},
+        "mediaFormat": {"encoding": "audio/x-alaw", "sampleRate": 8000, "channels": 1}}})
+
+    async def send(messages: list[str | bytes]) -> tuple[int | None, str | None]:
+        async with StreamPeer(session["connect_url"]) as peer:
+            for message in messages:
+                await peer.send(message)
+            await peer.closed(12)
+        return peer.heard.close_code, peer.heard.close_reason
+
+    assert asyncio.run(send([alaw_start])) == (1003, "wrong_codec")
+    assert asyncio.run(send([b"\x00" * 160])) == (1003, "binary_not_expected")
+    assert asyncio.run(send(['{"event": "dtmf", "dtmf": {"digit": "1"}}'])) == (
+        4400, "start_expected")
+    assert api.call(session["call_id"])["status"] == "queued"
