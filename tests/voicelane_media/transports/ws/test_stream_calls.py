@@ -93,6 +93,7 @@ def test_a_stream_runs_an_agent_call_to_its_end(api: Api, ws_node: LocalNode,
     transcript = api.ok(api.get(f"/v1/calls/{session['call_id']}/transcript"))
     roles = [turn["role"] for turn in transcript["turns"]]
     assert "agent" in roles and "caller" in roles
+    assert call["metrics"] and transcript["metrics"]  # per-turn figures, as on a phone call
 
 
 def _refused(url: str, token: str | None, *, query: bool = False) -> tuple[int | None, str | None,
