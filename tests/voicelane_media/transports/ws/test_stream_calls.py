@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import shutil
 import time
 from datetime import UTC, datetime, timedelta
@@ -296,3 +297,28 @@ def test_bad_input_before_the_start_is_refused_and_claims_nothing(
     assert asyncio.run(send(['{"event": "dtmf", "dtmf": {"digit": "1"}}'])) == (
         4400, "start_expected")
     assert api.call(session["call_id"])["status"] == "queued"
+
+
+def test_a_flood_of_garbage_closes_the_stream_and_the_node_carries_on(
+        api: Api, ws_node: LocalNode) -> None:
+    session = _session(api)
+    rng = random.Random(7)
+    garbage = [json.dumps({"event": rng.choice(["media", "mark", "dtmf", "start", "x"]),
+                           "media": rng.choice([None, 1, "a", {"payload": "%%%"}]),
+                           "dtmf": {"digit": rng.choice(["Z", "", 5])}})
+               for _ in range(80)]
+
+    async def run() -> tuple[int | None, str | None]:
+        async with StreamPeer(session["connect_url"], token=session["token"]) as peer:
+            await peer.begin()
+            await peer.silence(200)
+            for message in garbage:
+                await peer.send(message)
+            await peer.closed(5)
+        return peer.heard.close_code, peer.heard.close_reason
+
+    assert asyncio.run(run()) == (1008, "too_many_bad_messages")
+    call = _wait_final(api, session["call_id"])
+    assert call["status"] == "completed" and call["end_reason"] == "stream_protocol_error"
+    # the node still takes the next stream
+    test_malformed_and_unknown_messages_are_counted_drops(api, ws_node)
