@@ -69,6 +69,15 @@ class CallManager:
     def has_capacity(self) -> bool:
         return not self.draining and self.live_calls + self.claiming < self.limit
 
+    def try_reserve(self) -> bool:
+        if not self.has_capacity():
+            return False
+        self.claiming += 1
+        return True
+
+    def unreserve(self) -> None:
+        self.claiming -= 1
+
     def spawn(self, coro: Any) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)
         self._tasks.add(task)

@@ -170,6 +170,13 @@ class CallHost(Protocol):
 
     def has_capacity(self) -> bool: ...
 
+    def try_reserve(self) -> bool:
+        """Hold a slot for a call being admitted (False when full or draining); give it back
+        with :meth:`unreserve` once the call is handed over or refused."""
+        ...
+
+    def unreserve(self) -> None: ...
+
     async def inbound(self, number: Number, caller: str, headers: dict[str, str],
                       transport: Transport) -> None:
         """Create the call record and run the call to its end; raises

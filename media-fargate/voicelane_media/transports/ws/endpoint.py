@@ -1,6 +1,7 @@
 """The public WebSocket endpoint of a node: ``/v1/media/{connection_type}/{session_id}``.
 
-One connection, in order: accept; refuse at once if the node is full or draining; read the
+One connection, in order: accept; refuse at once if the node is full or draining (else hold a
+slot while the connection is admitted); read the
 token (the ``token`` query parameter, or for Twilio, whose stream URL takes no query string,
 the ``token`` custom parameter of its ``start`` message); verify it; claim the session's call
 through the control plane (a conditional write: a token connects once); then hand the call
@@ -83,8 +84,15 @@ class WsEndpoint:
         """Run one connection to its end (the call's end, or a refusal)."""
         await socket.accept()
         try:
-            call, transport = await self._admit(socket, connection_type, session_id,
-                                                query_token)
+            if connection_type not in STREAM_TYPES:
+                raise Refused(CLOSE_NOT_FOUND, "unknown_connection_type")
+            if not self.host.try_reserve():
+                raise Refused(CLOSE_TRY_LATER, "node_unavailable")
+            try:
+                call, transport = await self._admit(socket, connection_type, session_id,
+                                                    query_token)
+            finally:
+                self.host.unreserve()  # the call itself counts from here (accept adopts it)
         except Refused as exc:
             self.refused[exc.reason] = self.refused.get(exc.reason, 0) + 1
             log.info("stream for %s refused: %s", session_id, exc.reason)
@@ -97,10 +105,6 @@ class WsEndpoint:
 
     async def _admit(self, socket: AcceptingSocket, connection_type: str, session_id: str,
                      query_token: str | None) -> tuple[Call, WsTransport]:
-        if connection_type not in STREAM_TYPES:
-            raise Refused(CLOSE_NOT_FOUND, "unknown_connection_type")
-        if not self.host.has_capacity():
-            raise Refused(CLOSE_TRY_LATER, "node_unavailable")
         claims = self._verify(query_token, session_id, connection_type) if query_token else None
         rate = claims.get("sr") if claims else None
         try:

@@ -322,3 +322,30 @@ def test_a_flood_of_garbage_closes_the_stream_and_the_node_carries_on(
     assert call["status"] == "completed" and call["end_reason"] == "stream_protocol_error"
     # the node still takes the next stream
     test_malformed_and_unknown_messages_are_counted_drops(api, ws_node)
+
+
+def test_a_full_node_refuses_a_stream_without_claiming_its_session(
+        api: Api, ws_node: LocalNode) -> None:
+    manager = ws_node.node.manager if ws_node.node else None
+    assert manager is not None
+    busy = _session(api)
+    waiting = _session(api)
+    limit = manager.settings.capacity
+    manager.settings.capacity = 1  # one call fills the node
+
+    async def run() -> tuple[int | None, str | None]:
+        async with StreamPeer(busy["connect_url"], token=busy["token"]) as first:
+            await first.begin()
+            await first.silence(400)
+            async with StreamPeer(waiting["connect_url"], token=waiting["token"]) as second:
+                await second.closed(5)  # refused at once, before it could send anything
+            await first.stop()
+            await first.closed(5)
+        return second.heard.close_code, second.heard.close_reason
+
+    try:
+        assert asyncio.run(run()) == (1013, "node_unavailable")
+    finally:
+        manager.settings.capacity = limit
+    assert api.call(waiting["call_id"])["status"] == "queued"  # still connectable elsewhere
+    assert _wait_final(api, busy["call_id"])["status"] == "completed"
