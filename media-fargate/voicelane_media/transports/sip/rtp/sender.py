@@ -2,7 +2,7 @@
 sequence numbers and timestamps on the session's media clock.
 
 ``next_frame`` runs once per session per 20 ms tick; it returns the datagram to send and the
-G.711 codes it carries (for the recording), so a tick costs one table lookup and one pack.
+G.711 codes it carries (for the playout taps), so a tick costs one table lookup and one pack.
 """
 
 from __future__ import annotations
@@ -80,10 +80,6 @@ class OutboundStream:
         self.dtmf_payload_type = dtmf_payload_type
         self._dtmf_sender.payload_type = dtmf_payload_type if dtmf_payload_type is not None else 101
         self._silence = bytes([SILENCE_CODE[payload_type]]) * FRAME_SAMPLES
-
-    @property
-    def silence(self) -> bytes:
-        return self._silence
 
     def queue_digits(self, job: DigitJob) -> None:
         self._digits.append(job)
