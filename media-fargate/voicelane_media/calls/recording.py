@@ -40,6 +40,7 @@ from voicelane_media.codecs.g711 import Int16Array
 
 CALLER, PLAYOUT = 0, 1
 MAX_LAG_MS = 100  # a channel further behind the other than this has a gap: padded with silence
+_PCM16 = np.dtype("<i2")  # the WAV's sample format
 
 
 class CallRecorder:
@@ -113,15 +114,17 @@ class CallRecorder:
     def _add(self, channel: int, pcm: Int16Array) -> None:
         if not self.active or self.paused:
             return
+        if pcm.dtype != _PCM16:
+            pcm = pcm.astype(_PCM16)
+        data = pcm.tobytes()  # a copy: the transport may reuse or keep its frame
         delivered = self._delivered
         clock = self._segment + delivered[1 - channel]
-        lag = clock - self._written[channel]
-        if lag > (self._frame if not delivered[channel] else self._max_lag):
+        if clock - self._written[channel] > (self._max_lag if delivered[channel] else self._frame):
             self._pad(channel, clock)
-        samples = np.ascontiguousarray(pcm, dtype="<i2").reshape(-1)
-        self._data[channel].extend(samples.data)
-        self._written[channel] += samples.shape[0]
-        delivered[channel] += samples.shape[0]
+        self._data[channel].extend(data)
+        samples = len(data) >> 1
+        self._written[channel] += samples
+        delivered[channel] += samples
 
     def _pad(self, channel: int, position: int) -> None:
         missing = position - self._written[channel]

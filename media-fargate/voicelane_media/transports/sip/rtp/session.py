@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from voicelane_media import quality
-from voicelane_media.codecs.g711 import Int16Array
+from voicelane_media.codecs.g711 import Int16Array, UInt8Array
 from voicelane_media.media import audio
 from voicelane_media.media.audio import ObjectReader
 from voicelane_media.rtp.dtmf import event_code
@@ -211,15 +211,14 @@ class RtpSession:
                     self.on_audio(pcm)
                 for tap in self._audio_taps:
                     tap(pcm)
-        sent: bytes | None = None
+        sent: UInt8Array | None = None
         remote = self._remote
         if self._send and remote is not None and self._rtp_transport is not None:
             data, sent = self.outbound.next_frame(index - self._start_tick)
             if data:
                 self._rtp_transport.sendto(data, remote)
         if self._playout_taps:
-            frame = ZERO_FRAME if sent is None else self._sent_decode[
-                np.frombuffer(sent, dtype=np.uint8)]
+            frame = ZERO_FRAME if sent is None else self._sent_decode.take(sent)
             for tap in self._playout_taps:
                 tap(frame)
         if index >= self.rtcp.next_tick:
