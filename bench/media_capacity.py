@@ -50,6 +50,7 @@ def new_loop() -> asyncio.AbstractEventLoop:
 
 # -- the node ---------------------------------------------------------------------------------
 async def node(peer_ports: list[int], warmup: float, seconds: float, record: bool) -> None:
+    from voicelane_media.calls.recording import CallRecorder
     from voicelane_media.transports.sip.rtp import RtpPortPool
 
     base_rss = rss_kb()
@@ -65,8 +66,11 @@ async def node(peer_ports: list[int], warmup: float, seconds: float, record: boo
         s = await pool.open_session()
         s.set_remote("127.0.0.1", port, 0, 101)
         s.on_audio = consume
-        if record:
-            s.start_recording()
+        if record:  # as a call records: its recorder on the session's two taps
+            recorder = CallRecorder(8000)
+            recorder.start()
+            s.add_audio_tap(recorder.caller)
+            s.add_playout_tap(recorder.playout)
         sessions.append(s)
     plays = [asyncio.ensure_future(s.play(tone)) for s in sessions]
     print(json.dumps({"ports": [s.local_port for s in sessions]}), flush=True)

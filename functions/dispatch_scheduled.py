@@ -25,21 +25,16 @@ def _dispatch(event: dict[str, Any], _context: Any) -> dict[str, Any]:
         obs.count("DispatchRejected")
         return validation_error_object(exc)
     obs.logger.append_keys(call_id=command.call_id, app_id=command.app_id)
-    c = get_container()
-    current = c.call_repo.get(command.call_id)
-    if current is None or current.app_id != command.app_id:
+    outcome = get_container().calls.dispatch_scheduled(command.call_id, command.app_id)
+    status = outcome.status.value if outcome.status else None
+    if not outcome.found:
         obs.count("DispatchSkipped")
         obs.logger.warning("scheduled call not found")
-        return {"call_id": command.call_id, "dispatched": False, "status": None}
-    queued = c.calls.dispatch_scheduled(command.call_id)
-    if queued is None:
+    elif not outcome.dispatched:
         obs.count("DispatchSkipped")
-        latest = c.call_repo.get(command.call_id)
-        status = latest.status.value if latest else None
         obs.logger.info("call is no longer scheduled", extra={"status": status})
-        return {"call_id": command.call_id, "dispatched": False, "status": status}
-    obs.count("ScheduledCallsDispatched")
-    return {"call_id": command.call_id, "dispatched": True, "status": queued.status.value}
-
+    else:
+        obs.count("ScheduledCallsDispatched")
+    return {"call_id": command.call_id, "dispatched": outcome.dispatched, "status": status}
 
 handler = instrument(obs, _dispatch)

@@ -19,6 +19,7 @@ from voicelane_media.transports.base import Transport
 
 from .gather import Gather
 from .ports import ControlPort
+from .recording import CallRecorder
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +43,9 @@ class LiveCall:
         self.finished = False
         self.hangup_reason: str | None = None  # set when this side ends the call
         self.on_hold = False
-        self.recording = False
+        self.recording = False  # a recording runs (paused or not) until saved
         self.recording_started: float | None = None
+        self.recorder: CallRecorder | None = None
         self.command_ids: dict[str, dict[str, Any]] = {}
         self.tasks: set[asyncio.Task[None]] = set()
         self.gather: Gather | None = None
@@ -144,16 +146,45 @@ class LiveCall:
     # -- recording ------------------------------------------------------------------------
 
     def start_recording(self) -> None:
-        self.transport.start_recording()
+        """Record both directions from the transport's taps (caller left, platform right)."""
+        self.recorder = CallRecorder(self.transport.sample_rate)
+        self.recorder.start()
+        self._tap_recorder(self.recorder)
         self.recording = True
         self.recording_started = time.monotonic()
+
+    def pause_recording(self) -> None:
+        """Stop feeding the recording; the paused time is left out of it."""
+        recorder = self.recorder
+        if recorder is not None and recorder.active and not recorder.paused:
+            self._untap_recorder(recorder)
+            recorder.pause()
+
+    def resume_recording(self) -> None:
+        recorder = self.recorder
+        if recorder is not None and recorder.active and recorder.paused:
+            recorder.resume()
+            self._tap_recorder(recorder)
+
+    def _tap_recorder(self, recorder: CallRecorder) -> None:
+        self.transport.add_audio_tap(recorder.caller)
+        self.transport.add_playout_tap(recorder.playout)
+
+    def _untap_recorder(self, recorder: CallRecorder) -> None:
+        self.transport.remove_audio_tap(recorder.caller)
+        self.transport.remove_playout_tap(recorder.playout)
 
     async def save_recording(self) -> None:
         """Stop the recorder, upload the WAV, emit call.recording.saved."""
         self.recording = False
+        recorder, self.recorder = self.recorder, None
+        if recorder is None:
+            return
         try:
-            wav = self.transport.stop_recording()
-            duration = max(0.0, (len(wav) - 44) / (self.transport.sample_rate * 2 * 2))
+            if not recorder.paused:
+                self._untap_recorder(recorder)
+            duration = recorder.duration_s
+            wav = recorder.stop()
             key = await self.control.save_recording(self.call, wav, duration)
         except Exception:
             log.exception("recording of %s could not be saved", self.call_id)

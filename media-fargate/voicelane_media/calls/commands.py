@@ -184,9 +184,9 @@ async def _record(leg: LiveCall, op: str) -> None:
     if op == "stop":
         leg.spawn(leg.save_recording())
     elif op == "pause":
-        leg.transport.pause_recording()
+        leg.pause_recording()
     else:
-        leg.transport.resume_recording()
+        leg.resume_recording()
 
 
 def _recorder(op: str) -> Handler:

@@ -1,7 +1,8 @@
 """What a call and its transport know of each other, for every transport (SIP/RTP today).
 
 The call (``calls/call.py``) drives a :class:`Transport`: answer, reject, dial, hang up, hold,
-transfer, send DTMF, play audio, tap the caller's audio, record. The transport reports back
+transfer, send DTMF, play audio, tap the audio each way (the call records from the two taps,
+``calls/recording.py``). The transport reports back
 through :class:`CallEvents` (a digit, a remote hangup or hold, ringing) and, for what it runs on
 its own (a REFER transfer, a bridge), records the call's events and ends it through the same
 object. Both Protocols live here, below ``calls/``, so a transport never imports the call and
@@ -83,7 +84,7 @@ class CallEvents(Protocol):
 class Transport(Protocol):
     """One call's signalling and media on one transport (``transports/sip/leg.py`` for SIP)."""
 
-    sample_rate: int  # of the PCM16 it plays, taps and records
+    sample_rate: int  # of the PCM16 it plays and taps
     canceled: asyncio.Event  # an inbound caller gave up before the answer
 
     def bind(self, events: CallEvents) -> None:
@@ -143,15 +144,13 @@ class Transport(Protocol):
 
     def remove_audio_tap(self, tap: AudioTap) -> None: ...
 
-    def start_recording(self) -> None: ...
-
-    def pause_recording(self) -> None: ...
-
-    def resume_recording(self) -> None: ...
-
-    def stop_recording(self) -> bytes:
-        """The recording as a stereo WAV at ``sample_rate`` (caller left, platform right)."""
+    def add_playout_tap(self, tap: AudioTap) -> None:
+        """Also deliver to ``tap`` every 20 ms frame sent toward the caller (at ``sample_rate``):
+        while connected, one per 20 ms of the transport's media clock, silence included when
+        nothing plays, so the frames keep real time (the recording's platform channel)."""
         ...
+
+    def remove_playout_tap(self, tap: AudioTap) -> None: ...
 
     def stats(self) -> dict[str, Any]:
         """Quality figures (loss, jitter, MOS...) for the call's final record."""

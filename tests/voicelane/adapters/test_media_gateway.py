@@ -32,6 +32,7 @@ def test_recording_and_transcript_written_by_the_gateway_are_served_by_the_api(
     recording = container.artifacts.recording(app, call.call_id)
     assert recording["s3_key"] == meta.s3_key == f"recordings/{call.app_id}/{call.call_id}.wav"
     assert float(recording["duration_s"]) == 1.235 and int(recording["size_bytes"]) == len(wav)
+    assert int(recording["sample_rate"]) == 8000  # no readable WAV header: G.711's rate
     assert recording["download_url"]
     assert gateway.read_object(meta.s3_key, 1024) == wav
     transcript = container.artifacts.transcript(app, call.call_id)

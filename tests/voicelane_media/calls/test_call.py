@@ -4,6 +4,8 @@ gather and DTMF, hold, and audio produced at the transport's native rate (no SIP
 from __future__ import annotations
 
 import asyncio
+import io
+import wave
 from typing import Any
 
 import numpy as np
@@ -29,6 +31,8 @@ class FakeTransport:
         self.closed = 0
         self.connected = True
         self.ringing = False
+        self.audio_taps: list[AudioTap] = []
+        self.playout_taps: list[AudioTap] = []
 
     def bind(self, events: CallEvents) -> None:
         self.events = events
@@ -64,18 +68,26 @@ class FakeTransport:
     def stop_playback(self) -> int:
         return 0
 
-    def add_audio_tap(self, tap: AudioTap) -> None: ...
+    def add_audio_tap(self, tap: AudioTap) -> None:
+        self.audio_taps.append(tap)
 
-    def remove_audio_tap(self, tap: AudioTap) -> None: ...
+    def remove_audio_tap(self, tap: AudioTap) -> None:
+        self.audio_taps.remove(tap)
 
-    def start_recording(self) -> None: ...
+    def add_playout_tap(self, tap: AudioTap) -> None:
+        self.playout_taps.append(tap)
 
-    def pause_recording(self) -> None: ...
+    def remove_playout_tap(self, tap: AudioTap) -> None:
+        self.playout_taps.remove(tap)
 
-    def resume_recording(self) -> None: ...
-
-    def stop_recording(self) -> bytes:
-        return b""
+    def tick(self, caller: Int16Array | None, sent: Int16Array) -> None:
+        """One 20 ms frame of its media clock: the caller's (None: nothing came), then the
+        one sent toward the caller."""
+        if caller is not None:
+            for tap in list(self.audio_taps):
+                tap(caller)
+        for tap in list(self.playout_taps):
+            tap(sent)
 
     def stats(self) -> dict[str, Any]:
         return {"mos": 4.123456, "packets_sent": 10}
@@ -93,6 +105,7 @@ class FakeControl:
     def __init__(self) -> None:
         self.transitions: list[tuple[str, CallStatus, dict[str, Any]]] = []
         self.events: list[tuple[str, dict[str, Any]]] = []
+        self.recordings: list[tuple[bytes, float]] = []
 
     async def transition(self, call_id: str, target: CallStatus,
                          changes: dict[str, Any] | None = None,
@@ -102,6 +115,10 @@ class FakeControl:
     async def record_event(self, call_id: str, event_type: str,
                            details: dict[str, Any] | None = None) -> None:
         self.events.append((event_type, details or {}))
+
+    async def save_recording(self, call: Call, wav: bytes, duration_s: float) -> str:
+        self.recordings.append((wav, duration_s))
+        return f"recordings/{call.app_id}/{call.call_id}.wav"
 
     def __getattr__(self, name: str) -> Any:  # the rest of ControlPort is not used here
         raise AssertionError(f"unexpected control-plane call {name}")
@@ -187,3 +204,38 @@ async def test_speech_is_synthesized_at_the_transports_native_rate() -> None:
         assert abs(ended["duration_s"] - samples / rate) < 1e-3
         assert 0.4 < ended["duration_s"] < 3.0
         assert transport.played[0].dtype == np.int16
+
+
+async def test_the_call_records_from_the_transports_taps_and_pauses_by_detaching_them() -> None:
+    rate = 16000
+    transport, control = FakeTransport(rate), FakeControl()
+    live = _live(transport, control)
+    frame = rate // 50
+    caller, sent = np.full(frame, 1, np.int16), np.full(frame, 2, np.int16)
+    live.start_recording()
+    assert len(transport.audio_taps) == len(transport.playout_taps) == 1
+    for tick in range(10):  # the caller's audio starts 100 ms in: silence before it
+        transport.tick(caller if tick >= 5 else None, sent)
+    live.pause_recording()
+    live.pause_recording()
+    assert transport.audio_taps == transport.playout_taps == []
+    for _ in range(3):  # paused: left out
+        transport.tick(caller, sent)
+    live.resume_recording()
+    live.resume_recording()  # taps attached once, not twice
+    assert len(transport.audio_taps) == len(transport.playout_taps) == 1
+    for _ in range(5):
+        transport.tick(caller, sent)
+    await live.finish(CallStatus.COMPLETED, "hangup", None)  # saves the running recording
+    assert transport.audio_taps == transport.playout_taps == [] and not live.recording
+    [(wav, duration)] = control.recordings
+    assert duration == 0.3
+    with wave.open(io.BytesIO(wav)) as w:
+        assert (w.getnchannels(), w.getsampwidth(), w.getframerate()) == (2, 2, rate)
+        stereo = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").reshape(-1, 2)
+    assert stereo.shape == (15 * frame, 2)
+    assert not stereo[: 5 * frame, 0].any() and (stereo[5 * frame:, 0] == 1).all()
+    assert (stereo[:, 1] == 2).all()
+    saved = [d for e, d in control.events if e == "call.recording.saved"]
+    assert saved == [{"s3_key": "recordings/app_1/call_1.wav", "duration_s": 0.3,
+                      "channels": 2, "format": "wav"}]

@@ -162,12 +162,12 @@ async def test_transitions_follow_the_state_machine_with_gap_free_events(
     assert gateway.app("app_1").active_calls == 0  # type: ignore[union-attr]
 
 
-def tone_wav() -> bytes:
+def tone_wav(rate: int = 8000) -> bytes:
     out = io.BytesIO()
     with wave.open(out, "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
-        w.setframerate(8000)
+        w.setframerate(rate)
         w.writeframes((np.sin(np.arange(800) / 3) * 8000).astype("<i2").tobytes())
     return out.getvalue()
 
@@ -180,6 +180,10 @@ async def test_recordings_transcripts_and_audio_objects_go_through_the_gateway(
     assert key == f"recordings/app_1/{call.call_id}.wav"
     meta = gateway.artifacts.recordings[call.call_id]
     assert (meta.s3_key, meta.channels, meta.size_bytes) == (key, 2, len(tone_wav()))
+    assert meta.sample_rate == 8000
+    await control.save_recording(call, tone_wav(16000), 0.05)  # a wideband transport's call
+    assert gateway.artifacts.recordings[call.call_id].sample_rate == 16000  # its WAV header's
+    await control.save_recording(call, tone_wav(), 0.1)
     pcm = await audio.load(key, objects=control)  # play_url of a recordings-bucket key
     assert len(pcm) == 800
     with pytest.raises(AudioError, match="cannot read"):

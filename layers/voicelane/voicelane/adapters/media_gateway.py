@@ -20,7 +20,12 @@ from voicelane.domain.call_factory import new_inbound_call, require_app
 from voicelane.domain.clock import now_iso
 from voicelane.domain.errors import Conflict, IllegalTransition, NotFound
 from voicelane.domain.models import Agent, App, Call, CallEvent, MediaNode, Number, Trunk
-from voicelane.media_gateway import CallRequest, RecordingMetadata, TranscriptRecord
+from voicelane.media_gateway import (
+    CallRequest,
+    RecordingMetadata,
+    TranscriptRecord,
+    wav_sample_rate,
+)
 from voicelane.ports import (
     CallCreation,
     CallRepository,
@@ -155,7 +160,7 @@ class ServiceMediaGateway:
         self.objects.put_wav(key, wav)
         meta = RecordingMetadata(call_id=call.call_id, app_id=call.app_id, s3_key=key,
                                  duration_s=duration_s, size_bytes=len(wav),
-                                 created_at=now_iso())
+                                 created_at=now_iso(), sample_rate=wav_sample_rate(wav))
         self.records.put_recording(meta)
         return meta
 

@@ -14,6 +14,8 @@ and S3, and the same class over dictionaries in ``voicelane.adapters.memory_medi
 
 from __future__ import annotations
 
+import io
+import wave
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -24,7 +26,17 @@ from voicelane.domain.models import Agent, App, Call, CallEvent, MediaNode, Numb
 if TYPE_CHECKING:
     from voicelane.settings import Settings
 
-RECORDING_SAMPLE_RATE = 8000  # dual-channel G.711 calls are recorded at their own rate
+RECORDING_SAMPLE_RATE = 8000  # of a recording whose WAV header cannot be read (G.711 calls)
+
+
+def wav_sample_rate(wav: bytes) -> int:
+    """The sample rate a WAV's header states (a call is recorded at its transport's rate),
+    else :data:`RECORDING_SAMPLE_RATE`."""
+    try:
+        with wave.open(io.BytesIO(wav)) as w:
+            return w.getframerate() or RECORDING_SAMPLE_RATE
+    except (wave.Error, EOFError):
+        return RECORDING_SAMPLE_RATE
 
 
 class ObjectUnreadable(VoicelaneError):
@@ -128,7 +140,8 @@ class MediaGateway(Protocol):
     def save_transcript(self, record: TranscriptRecord) -> None: ...
 
     def save_recording(self, call: Call, wav: bytes, duration_s: float) -> RecordingMetadata:
-        """Store the WAV object and the record that points at it."""
+        """Store the WAV object and the record that points at it (its ``sample_rate`` the
+        WAV header's)."""
         ...
 
     def read_object(self, key: str, max_bytes: int) -> bytes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -258,17 +259,33 @@ class CallService:
         self.media.command(call, "hangup", {"command_id": f"hangup-{call_id}"})
         return self.lifecycle.load(call_id, app.app_id)
 
-    def dispatch_scheduled(self, call_id: str) -> Call | None:
-        """A scheduled call is due: queue it (idempotent: a second run changes nothing)."""
+    def dispatch_scheduled(self, call_id: str, app_id: str | None = None) -> DispatchOutcome:
+        """A scheduled call is due: queue it (idempotent: a second run changes nothing).
+
+        With ``app_id`` (the schedule's own), a call of another app is treated as not found."""
         call = self.calls.get(call_id)
-        if call is None or call.status != CallStatus.SCHEDULED:
-            return None
+        if call is None or (app_id is not None and call.app_id != app_id):
+            return DispatchOutcome(call_id, found=False, dispatched=False, status=None)
+        if call.status != CallStatus.SCHEDULED:
+            return DispatchOutcome(call_id, found=True, dispatched=False, status=call.status)
         try:
             queued = self.lifecycle.transition(call_id, CallStatus.QUEUED)
-        except Conflict:
-            return None
+        except Conflict:  # dispatched or canceled meanwhile: report what it is now
+            latest = self.calls.get(call_id)
+            return DispatchOutcome(call_id, found=True, dispatched=False,
+                                   status=latest.status if latest else None)
         self._hand_off(queued)
-        return queued
+        return DispatchOutcome(call_id, found=True, dispatched=True, status=queued.status)
+
+
+@dataclass(frozen=True)
+class DispatchOutcome:
+    """What dispatching a due scheduled call did."""
+
+    call_id: str
+    found: bool
+    dispatched: bool
+    status: CallStatus | None
 
 
 def _require_identifier(value: str, field: str) -> None:

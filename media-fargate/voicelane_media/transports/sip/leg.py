@@ -211,17 +211,11 @@ class SipLeg:
     def remove_audio_tap(self, tap: AudioTap) -> None:
         self.session.remove_audio_tap(tap)
 
-    def start_recording(self) -> None:
-        self.session.start_recording()
+    def add_playout_tap(self, tap: AudioTap) -> None:
+        self.session.add_playout_tap(tap)
 
-    def pause_recording(self) -> None:
-        self.session.pause_recording()
-
-    def resume_recording(self) -> None:
-        self.session.resume_recording()
-
-    def stop_recording(self) -> bytes:
-        return self.session.stop_recording()
+    def remove_playout_tap(self, tap: AudioTap) -> None:
+        self.session.remove_playout_tap(tap)
 
     def stats(self) -> dict[str, Any]:
         return self.session.stats()

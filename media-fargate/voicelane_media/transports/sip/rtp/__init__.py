@@ -1,5 +1,6 @@
 """The SIP transport's audio side: RTP sessions on real UDP sockets, paced by one shared 20 ms
-clock per port pool, with G.711, RFC 4733 DTMF, jitter buffering, recording and RTCP.
+clock per port pool, with G.711, RFC 4733 DTMF, jitter buffering, RTCP and a tap on each
+direction (the call's recording is built from them).
 
 Usage from the SIP layer::
 

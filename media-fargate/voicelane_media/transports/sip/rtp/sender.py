@@ -2,7 +2,7 @@
 sequence numbers and timestamps on the session's media clock.
 
 ``next_frame`` runs once per session per 20 ms tick; it returns the datagram to send and the
-G.711 codes it carries (for the recording), so a tick costs one table lookup and one pack.
+G.711 codes it carries (for the playout taps), so a tick costs one table lookup and one pack.
 """
 
 from __future__ import annotations
@@ -81,10 +81,6 @@ class OutboundStream:
         self._dtmf_sender.payload_type = dtmf_payload_type if dtmf_payload_type is not None else 101
         self._silence = bytes([SILENCE_CODE[payload_type]]) * FRAME_SAMPLES
 
-    @property
-    def silence(self) -> bytes:
-        return self._silence
-
     def queue_digits(self, job: DigitJob) -> None:
         self._digits.append(job)
 
@@ -107,7 +103,7 @@ class OutboundStream:
             if not job.done.done():
                 job.done.set_result(None)
 
-    def next_frame(self, tick: int) -> tuple[bytes, bytes | None]:
+    def next_frame(self, tick: int) -> tuple[bytes, UInt8Array | None]:
         """The datagram for media-clock frame ``tick`` and the audio codes it carries
         (None for DTMF or comfort silence). Returns (b"", None) when there is nothing to send."""
         ts = (self.ts_base + tick * FRAME_SAMPLES) & 0xFFFFFFFF
@@ -129,14 +125,15 @@ class OutboundStream:
                 pcm = np.concatenate([pcm, np.zeros(FRAME_SAMPLES - pcm.shape[0], np.int16)])
         elif self.live:
             pcm = self.live.popleft()
+        codes: UInt8Array | None = None
         if pcm is not None:
-            codes: bytes | None = self._table[pcm.view(np.uint16)].tobytes()
+            codes = self._table[pcm.view(np.uint16)]
+            payload = codes.tobytes()
         elif self.send_silence:
-            codes = None
+            payload = self._silence
         else:
             self._marker = True
             return b"", None
-        payload = codes if codes is not None else self._silence
         seq = self.seq
         self.seq = (seq + 1) & 0xFFFF
         self.last_ts = ts

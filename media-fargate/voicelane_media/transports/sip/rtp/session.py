@@ -2,8 +2,9 @@
 
 A session owns an even RTP port and the RTCP port above it. It does no timing of its own: the
 pool's single 20 ms tick calls :meth:`RtpSession.tick` for every session, which pulls one frame
-out of the jitter buffer (``on_audio``), sends one frame (playback, bridged audio, DTMF or
-comfort silence), feeds the recorder and, every ~5 s, sends RTCP.
+out of the jitter buffer (``on_audio`` and the audio taps), sends one frame (playback, bridged
+audio, DTMF or comfort silence) and hands it to the playout taps, and, every ~5 s, sends RTCP.
+Recording is the call's (``calls/recording.py``), fed by those two taps.
 """
 
 from __future__ import annotations
@@ -19,13 +20,12 @@ import numpy as np
 import numpy.typing as npt
 
 from voicelane_media import quality
-from voicelane_media.codecs.g711 import Int16Array
+from voicelane_media.codecs.g711 import Int16Array, UInt8Array
 from voicelane_media.media import audio
 from voicelane_media.media.audio import ObjectReader
 from voicelane_media.rtp.dtmf import event_code
 
-from .receiver import Address, InboundStream
-from .recorder import Recorder
+from .receiver import PCMU, ZERO_FRAME, Address, InboundStream, decode_table
 from .rtcp_io import RtcpState
 from .sender import DigitJob, OutboundStream, Playback
 
@@ -84,7 +84,6 @@ class RtpSession:
         self.local_port = port
         self.inbound = InboundStream(jitter_frames)
         self.outbound = OutboundStream(send_silence)
-        self.recorder = Recorder()
         self.rtcp = RtcpState(f"voicelane@{host}:{port}")
         self.direction = "sendrecv"
         self.on_audio: AudioCallback | None = None
@@ -101,6 +100,8 @@ class RtpSession:
         self._rtp_transport: asyncio.DatagramTransport | None = None
         self._rtcp_transport: asyncio.DatagramTransport | None = None
         self._audio_taps: list[AudioCallback] = []
+        self._playout_taps: list[AudioCallback] = []
+        self._sent_decode = decode_table(PCMU)  # what went on the wire, for the playout taps
         self._digit_queues: list[asyncio.Queue[str]] = []
         self.inbound.on_digit = self._digit
         self.rtcp.interval_ticks = rtcp_interval_ticks
@@ -129,10 +130,8 @@ class RtpSession:
         ``symmetric`` the session latches to the source address of the first valid packet."""
         remote = (host, int(port))
         self.inbound.configure(remote, payload_type, dtmf_payload_type, symmetric)
-        codec_changed = payload_type != self.outbound.payload_type
         self.outbound.configure(payload_type, dtmf_payload_type)
-        if codec_changed:
-            self.recorder.codec_changed(payload_type)
+        self._sent_decode = decode_table(payload_type)
         if remote != self._remote:
             self._remote = remote
             self._remote_rtcp = (host, int(port) + 1)
@@ -174,12 +173,24 @@ class RtpSession:
             self._digit_queues.remove(queue)
 
     def add_audio_tap(self, tap: AudioCallback) -> None:
-        """Also deliver every received 20 ms frame to ``tap`` (bridges, media streams)."""
+        """Also deliver every received 20 ms frame to ``tap`` (bridges, media streams, the
+        call's recording): from the peer's first packet on, concealed when one was lost,
+        none while not receiving (hold)."""
         self._audio_taps.append(tap)
 
     def remove_audio_tap(self, tap: AudioCallback) -> None:
         with contextlib.suppress(ValueError):
             self._audio_taps.remove(tap)
+
+    def add_playout_tap(self, tap: AudioCallback) -> None:
+        """Also deliver every 20 ms frame sent toward the peer to ``tap``, every tick: the
+        G.711 it carried, decoded (exactly what went on the wire), or silence when the tick
+        sent none (comfort silence, DTMF, hold, nothing to send)."""
+        self._playout_taps.append(tap)
+
+    def remove_playout_tap(self, tap: AudioCallback) -> None:
+        with contextlib.suppress(ValueError):
+            self._playout_taps.remove(tap)
 
     def feed_live(self, pcm: Int16Array) -> None:
         """Queue one 160-sample frame of live audio (sent when no playback is running)."""
@@ -193,25 +204,23 @@ class RtpSession:
         """Run one 20 ms frame of this session (called by the pool only)."""
         self._tick = index
         inbound = self.inbound
-        received: bytes | None = None
         if inbound.started:
-            received, pcm = inbound.pull(now)
+            _, pcm = inbound.pull(now)
             if self._receive:
                 if self.on_audio is not None:
                     self.on_audio(pcm)
                 for tap in self._audio_taps:
                     tap(pcm)
-            else:
-                received = None
-        sent: bytes | None = None
+        sent: UInt8Array | None = None
         remote = self._remote
         if self._send and remote is not None and self._rtp_transport is not None:
             data, sent = self.outbound.next_frame(index - self._start_tick)
             if data:
                 self._rtp_transport.sendto(data, remote)
-        recorder = self.recorder
-        if recorder.active and not recorder.paused:
-            recorder.add(received, sent, self.outbound.silence)
+        if self._playout_taps:
+            frame = ZERO_FRAME if sent is None else self._sent_decode.take(sent)
+            for tap in self._playout_taps:
+                tap(frame)
         if index >= self.rtcp.next_tick:
             self.rtcp.schedule(index)
             self._send_rtcp(now)
@@ -283,27 +292,6 @@ class RtpSession:
         job = DigitJob(digits, asyncio.get_running_loop().create_future())
         self.outbound.queue_digits(job)
         await job.done
-
-    # -- recording ---------------------------------------------------------------------------
-    def start_recording(self) -> None:
-        """Start (or restart) a dual-channel recording: caller left, platform right."""
-        self.recorder.start(self.outbound.payload_type)
-
-    def pause_recording(self) -> None:
-        self.recorder.paused = True
-
-    def resume_recording(self) -> None:
-        self.recorder.paused = False
-
-    def stop_recording(self) -> bytes:
-        """Stop and return the recording as a stereo 8 kHz 16-bit WAV (empty bytes if none)."""
-        if not self.recorder.active:
-            return b""
-        return self.recorder.stop()
-
-    @property
-    def recording(self) -> bool:
-        return self.recorder.active
 
     # -- figures and teardown --------------------------------------------------------------
     def stats(self) -> dict[str, Any]:

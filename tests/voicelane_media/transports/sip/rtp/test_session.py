@@ -10,8 +10,15 @@ from typing import cast
 
 import numpy as np
 import pytest
-from voicelane_media.codecs.g711 import Int16Array
-from voicelane_media.transports.sip.rtp import RtpPortPool, bridge, gather
+from voicelane_media.calls.recording import CallRecorder
+from voicelane_media.codecs.g711 import (
+    Int16Array,
+    alaw_decode,
+    alaw_encode,
+    ulaw_decode,
+    ulaw_encode,
+)
+from voicelane_media.transports.sip.rtp import RtpPortPool, RtpSession, bridge, gather
 
 from tests.voicelane_media.helpers import (
     RawPeer,
@@ -32,7 +39,6 @@ async def test_audio_arrives_bit_exact_through_g711(pool: RtpPortPool, payload_t
     b.on_audio = lambda pcm: frames.append(pcm.copy())
     signal = g711_exact_noise(8000)
     if payload_type == 8:  # A-law quantizes differently: pass the noise through A-law once
-        from voicelane_media.codecs.g711 import alaw_decode, alaw_encode
         signal = alaw_decode(alaw_encode(signal))
     played = await a.play(signal)
     await asyncio.sleep(0.2)
@@ -82,16 +88,34 @@ async def test_dtmf_each_digit_once_and_gather(pool: RtpPortPool) -> None:
         await a.send_dtmf("1x")
 
 
-async def test_recording_caller_left_platform_right(pool: RtpPortPool) -> None:
-    platform, caller = await connected_pair(pool)
-    platform.start_recording()
+def _tap(session: RtpSession, recorder: CallRecorder) -> None:
+    session.add_audio_tap(recorder.caller)
+    session.add_playout_tap(recorder.playout)
+
+
+def _untap(session: RtpSession, recorder: CallRecorder) -> None:
+    session.remove_audio_tap(recorder.caller)
+    session.remove_playout_tap(recorder.playout)
+
+
+@pytest.mark.parametrize("payload_type", [0, 8])
+async def test_the_taps_record_the_caller_left_and_what_went_on_the_wire_right(
+        pool: RtpPortPool, payload_type: int) -> None:
+    # the call's recorder on the session's two taps, paused the way LiveCall pauses it
+    platform, caller = await connected_pair(pool, payload_type)
+    recorder = CallRecorder(8000)
+    recorder.start()
+    _tap(platform, recorder)
     await asyncio.gather(platform.play(tone(1000, 1.0)), caller.play(tone(300, 1.0)))
     await asyncio.sleep(0.2)
-    platform.pause_recording()
+    _untap(platform, recorder)
+    recorder.pause()
     await asyncio.sleep(0.3)  # paused time is left out
-    platform.resume_recording()
+    recorder.resume()
+    _tap(platform, recorder)
     await asyncio.sleep(0.1)
-    data = platform.stop_recording()
+    _untap(platform, recorder)
+    data = recorder.stop()
     with wave.open(io.BytesIO(data)) as w:
         assert (w.getnchannels(), w.getsampwidth(), w.getframerate()) == (2, 2, 8000)
         stereo = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").reshape(-1, 2)
@@ -99,10 +123,27 @@ async def test_recording_caller_left_platform_right(pool: RtpPortPool) -> None:
     assert 1.25 <= seconds <= 1.45, seconds  # 1.0 + 0.2 + 0.1 s recorded, not the 0.3 s pause
     left, right = stereo[:, 0], stereo[:, 1]
     assert abs(dominant_hz(left) - 300) < 10 and abs(dominant_hz(right) - 1000) < 10
-    # the right channel is exactly what went on the wire: the tone through mu-law, from frame 0
-    from voicelane_media.codecs.g711 import ulaw_decode, ulaw_encode
-    assert np.array_equal(right[:8000], ulaw_decode(ulaw_encode(tone(1000, 1.0))))
+    # the right channel is exactly what went on the wire: the tone through G.711, from frame 0
+    wire = (ulaw_decode(ulaw_encode(tone(1000, 1.0))) if payload_type == 0
+            else alaw_decode(alaw_encode(tone(1000, 1.0))))
+    assert np.array_equal(right[:8000], wire)
     assert not right[8000:].any()  # silence sent after the playback: silence recorded
+
+
+async def test_the_playout_tap_keeps_real_time_with_silence_when_nothing_is_sent(
+        pool: RtpPortPool) -> None:
+    platform, _ = await connected_pair(pool)
+    sent: list[Int16Array] = []
+    platform.add_playout_tap(sent.append)
+    await asyncio.sleep(0.2)  # nothing plays: comfort silence
+    platform.set_direction("recvonly")  # held: nothing is sent at all
+    await asyncio.sleep(0.2)
+    platform.remove_playout_tap(sent.append)
+    count = len(sent)
+    await asyncio.sleep(0.06)
+    assert len(sent) == count  # removed: no more frames
+    assert 17 <= count <= 23, count  # one 20 ms frame per tick of the 0.4 s
+    assert all(frame.shape == (160,) and not frame.any() for frame in sent)
 
 
 async def test_hold_stops_sending_and_unhold_resumes(pool: RtpPortPool, udp_peer: PeerFactory) -> None:
