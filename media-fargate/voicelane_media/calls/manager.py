@@ -2,8 +2,10 @@
 
 It runs each call from its first signal to its end the same way on any transport: outbound
 (claim, dial, answered, wait for the end) and inbound (ring, answer at once for an agent or
-wait for the app's answer/reject commands, 480 after the answer timeout). The transport comes
-from a :class:`TransportRoom` the node plugs in (SIP/RTP today)."""
+wait for the app's answer/reject commands, 480 after the answer timeout), and media streams
+(:meth:`CallManager.accept`: a call claimed by the node's WebSocket endpoint, answered at
+once). Outbound and SIP inbound transports come from the :class:`TransportRoom` the node
+plugs in."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""What a call and its transport know of each other, for every transport (SIP/RTP today).
+"""What a call and its transport know of each other, for every transport (SIP/RTP, WebSocket
+media streams).
 
 The call (``calls/call.py``) drives a :class:`Transport`: answer, reject, dial, hang up, hold,
 transfer, send DTMF, play audio, tap the audio each way (the call records from the two taps,

@@ -328,18 +328,6 @@ class WsTransport:
         if tap in self.playout.taps:
             self.playout.taps.remove(tap)
 
-    def start_recording(self) -> None:  # until recording moves into the call
-        return None
-
-    def pause_recording(self) -> None:
-        return None
-
-    def resume_recording(self) -> None:
-        return None
-
-    def stop_recording(self) -> bytes:
-        return b""
-
     def stats(self) -> dict[str, Any]:
         return {"transport": "websocket", "dialect": self.dialect.name,
                 "codec": self.encoding, "sample_rate": self.sample_rate,

@@ -4,10 +4,12 @@ library, each dialect's provider side) against a loopback media node, sessions m
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import random
 import shutil
 import time
+import wave
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -349,3 +351,32 @@ def test_a_full_node_refuses_a_stream_without_claiming_its_session(
         manager.settings.capacity = limit
     assert api.call(waiting["call_id"])["status"] == "queued"  # still connectable elsewhere
     assert _wait_final(api, busy["call_id"])["status"] == "completed"
+
+
+@needs_espeak
+def test_a_recorded_stream_call_keeps_both_channels(api: Api, ws_node: LocalNode) -> None:
+    session = _session(api, recording=True)
+
+    async def caller() -> None:
+        speech = await synthesize(CALLER_SAYS, "en-us", 8000)
+        async with StreamPeer(session["connect_url"], token=session["token"]) as peer:
+            await peer.begin()
+            await peer.silence(2500)  # the greeting
+            await peer.stream(speech)
+            await peer.silence(500)
+            await peer.stop()
+            await peer.closed(5)
+
+    asyncio.run(caller())
+    assert _wait_final(api, session["call_id"])["status"] == "completed"
+    _wait_event(api, session["call_id"], "call.recording.saved")
+    meta = api.ok(api.get(f"/v1/calls/{session['call_id']}/recording"))
+    assert meta["channels"] == 2 and meta["sample_rate"] == 8000
+    assert 3.0 < float(meta["duration_s"]) < 12.0
+    wav = get_container().media_gateway.read_object(meta["s3_key"], 10_000_000)
+    with wave.open(io.BytesIO(wav)) as reader:
+        assert reader.getnchannels() == 2 and reader.getframerate() == 8000
+        frames = np.frombuffer(reader.readframes(reader.getnframes()), dtype="<i2")
+    caller_side, platform_side = frames[0::2], frames[1::2]
+    assert np.abs(caller_side.astype(np.int32)).mean() > 50  # the caller's speech
+    assert np.abs(platform_side.astype(np.int32)).mean() > 50  # the agent's greeting
