@@ -30,7 +30,7 @@ from voicelane_media.agent.frames import (
 )
 from voicelane_media.agent.pipeline import Processor
 from voicelane_media.agent.providers import ChatMessage, LLMEngine, TextDelta, ToolCallRequest
-from voicelane_media.agent.recorder import CallRecorder
+from voicelane_media.agent.recorder import ConversationRecorder
 from voicelane_media.agent.settings import LoopSettings
 from voicelane_media.agent.tools import ToolRunner
 from voicelane_media.agent.transcript import ToolCallRecord
@@ -52,7 +52,7 @@ class Brain(Processor):
         self,
         llm: LLMEngine,
         tools: ToolRunner,
-        recorder: CallRecorder,
+        recorder: ConversationRecorder,
         settings: LoopSettings,
         prompt: str,
     ) -> None:

@@ -25,7 +25,7 @@ EventSink = Callable[[str, dict[str, Any]], Awaitable[None]]
 _CREDENTIAL = re.compile(r"(?i)(bearer\s+|sk-|api[_-]?key[=:]\s*|AKIA|ASIA)[A-Za-z0-9._/+=-]{4,}")
 
 
-class CallRecorder:
+class ConversationRecorder:
     """Transcript + metrics + an event queue; `last_activity` feeds the inactivity timer."""
 
     def __init__(self, on_event: EventSink | None = None, endpointing_ms: float = 500.0) -> None:

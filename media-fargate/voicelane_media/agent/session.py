@@ -26,7 +26,7 @@ from voicelane_media.agent.leg import MediaLeg
 from voicelane_media.agent.listen import STTProcessor, VADProcessor
 from voicelane_media.agent.pipeline import Pipeline
 from voicelane_media.agent.providers import Engines
-from voicelane_media.agent.recorder import CallRecorder, EventSink
+from voicelane_media.agent.recorder import ConversationRecorder, EventSink
 from voicelane_media.agent.settings import LoopSettings, for_agent
 from voicelane_media.agent.speech import OutputProcessor, TTSProcessor
 from voicelane_media.agent.tools import ToolRunner
@@ -70,7 +70,7 @@ class AgentSession:
         self.leg = leg
         self.engines = engines
         self.settings = for_agent(spec, settings or LoopSettings())
-        self.recorder = CallRecorder(on_event, endpointing_ms=self.settings.endpointing_ms)
+        self.recorder = ConversationRecorder(on_event, endpointing_ms=self.settings.endpointing_ms)
         if allow_private_tools is None:  # the app's allow_private_webhooks, when known
             allow_private_tools = self.settings.allow_private_tool_urls
         self.tools = ToolRunner(

@@ -27,7 +27,7 @@ from voicelane_media.agent.frames import (
 from voicelane_media.agent.leg import MediaLeg
 from voicelane_media.agent.pipeline import Processor
 from voicelane_media.agent.providers import TTSEngine
-from voicelane_media.agent.recorder import CallRecorder
+from voicelane_media.agent.recorder import ConversationRecorder
 from voicelane_media.codecs.resample import resample_pcm16
 
 _SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")
@@ -36,7 +36,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")
 class TTSProcessor(Processor):
     """Cuts the token stream into sentences and synthesises them in order, one worker per turn."""
 
-    def __init__(self, engine: TTSEngine, sample_rate: int, recorder: CallRecorder) -> None:
+    def __init__(self, engine: TTSEngine, sample_rate: int, recorder: ConversationRecorder) -> None:
         super().__init__()
         self.engine = engine
         self.sample_rate = sample_rate
@@ -137,7 +137,7 @@ class OutputProcessor(Processor):
     """Hands agent audio to the leg, measures voice-to-voice, and stops playout on barge-in."""
 
     def __init__(
-        self, leg: MediaLeg, recorder: CallRecorder, speech_end: Callable[[int], float | None]
+        self, leg: MediaLeg, recorder: ConversationRecorder, speech_end: Callable[[int], float | None]
     ) -> None:
         super().__init__()
         self.leg = leg

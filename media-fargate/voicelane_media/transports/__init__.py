@@ -1,1 +1,1 @@
-"""How calls reach this node: one package per transport (SIP/RTP today)."""
+"""How calls reach this node: one package per transport (sip/: SIP and RTP; ws/: WebSocket media streams)."""
