@@ -57,6 +57,14 @@ def test_bad_create_call_answers_its_error_and_writes_nothing(
     assert user.call_ids() == []
 
 
+def test_a_webrtc_session_is_refused_until_a_node_serves_webrtc(user: ApiUser) -> None:
+    # minted, it would hold a concurrency slot with nothing able to connect to it
+    error = assert_error(user.request("POST", "/v1/sessions", json={"connection_type": "webrtc"}),
+                         422, "channel_not_supported")
+    assert error["details"] == {"field": "connection_type"}
+    assert user.call_ids() == []
+
+
 def test_malformed_json_is_a_validation_error(user: ApiUser) -> None:
     r = user.request("POST", "/v1/calls", content=b"{not json",
                      headers={"Content-Type": "application/json"})

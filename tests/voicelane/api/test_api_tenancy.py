@@ -50,7 +50,7 @@ def test_an_app_sees_only_its_own_resources(new_user: Callable[..., ApiUser]) ->
     a, b = new_user(), new_user()
     agent_id = a.request("POST", "/v1/agents", json={"name": "A"}).json()["id"]
     call_id = a.create_call(agent_id=agent_id).json()["id"]
-    session = a.request("POST", "/v1/sessions", json={"connection_type": "webrtc"}).json()
+    session = a.request("POST", "/v1/sessions", json={"connection_type": "websocket"}).json()
     for method, path, code in [
         ("GET", f"/v1/calls/{call_id}", "call_not_found"),
         ("GET", f"/v1/calls/{call_id}/events", "call_not_found"),

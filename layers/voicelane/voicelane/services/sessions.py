@@ -16,7 +16,13 @@ from typing import Any
 from voicelane.contracts.sessions import ConnectionType, CreateSessionRequest, SessionView
 from voicelane.domain.call import CallStatus, Channel, Direction
 from voicelane.domain.call_factory import new_call
-from voicelane.domain.errors import Conflict, IllegalTransition, NotFound, ValidationFailed
+from voicelane.domain.errors import (
+    Conflict,
+    IllegalTransition,
+    NotFound,
+    NotSupported,
+    ValidationFailed,
+)
 from voicelane.domain.ids import new_id
 from voicelane.domain.models import App, Call
 from voicelane.domain.tokens import sign
@@ -72,13 +78,19 @@ class SessionService:
         self.lifecycle = CallLifecycle(calls)
 
     def create(self, app: App, req: CreateSessionRequest) -> SessionView:
+        if req.connection_type == ConnectionType.WEBRTC:
+            # No node serves WebRTC yet: a session minted for it would only hold a slot until
+            # it expired. Refused like the whatsapp channel until the transport exists.
+            raise NotSupported("webrtc sessions are not supported yet",
+                               code="channel_not_supported",
+                               details={"field": "connection_type"})
         if req.agent_id and req.agent:
             raise ValidationFailed("give agent_id or agent, not both", code="agent_conflict")
         if req.agent_id and self.agents.get(app.app_id, req.agent_id) is None:
             raise ValidationFailed("agent_id is not an agent of this app", code="agent_not_found")
         now = datetime.now(UTC)
         session_id = new_id("sess")
-        channel = Channel.WEBRTC if req.connection_type == ConnectionType.WEBRTC else Channel.WEBSOCKET
+        channel = Channel.WEBSOCKET  # every session type served today is a media stream
         call = new_call(
             app,
             direction=Direction.INBOUND,
