@@ -6,6 +6,7 @@ and listens). The agent runs with the local engines (silero VAD, faster-whisper 
 `scripted` dialogue engine, piper TTS): greeting, caller turns recognised by STT, a booking
 through an HTTP tool, a barge-in, and the agent ends the call. Everything shown comes from the
 public API (live events over WS /v1/events/stream, then GET calls/transcript/recording).
+Then the same agent takes one call over a Twilio Media Stream (``demo_stream``).
 """
 
 from __future__ import annotations
