@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from voicelane_local.demo import Timeline, check, print_summary, print_transcript
+from voicelane_local.demo_output import Timeline, check, print_summary, print_transcript
 from voicelane_local.stream_provider import StreamPeer
 
 STREAM_CALLER_SAYS = "Hi! What are your opening hours?"
