@@ -21,7 +21,7 @@ import httpx
 from voicelane_local.demo_output import Timeline, check, print_summary, print_transcript
 from voicelane_local.stream_provider import StreamPeer
 
-STREAM_CALLER_SAYS = "Hi! What are your opening hours?"
+STREAM_CALLER_SAYS = "What are your opening hours?"  # one breath: one caller turn
 FINAL = ("completed", "failed", "busy", "no_answer", "canceled")
 
 
