@@ -6,6 +6,7 @@ and listens). The agent runs with the local engines (silero VAD, faster-whisper 
 `scripted` dialogue engine, piper TTS): greeting, caller turns recognised by STT, a booking
 through an HTTP tool, a barge-in, and the agent ends the call. Everything shown comes from the
 public API (live events over WS /v1/events/stream, then GET calls/transcript/recording).
+Then the same agent takes one call over a Twilio Media Stream (``demo_stream``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from voicelane_local.demo_output import Timeline, check, print_summary, print_transcript
 from voicelane_local.platform import LocalPlatform
 
 CALLER_NUMBER = "+14155550199"
@@ -129,41 +131,15 @@ class BookingServer:
         self.server.server_close()
 
 
-def _check(resp: httpx.Response) -> Any:
-    if resp.status_code >= 400:
-        raise SystemExit(f"demo failed: {resp.request.method} {resp.request.url} -> "
-                         f"{resp.status_code} {resp.text}")
-    return resp.json() if resp.content else None
-
-
-def describe(event_type: str, details: dict[str, Any]) -> str:
-    """One line for an event of the live timeline."""
-    if event_type == "call.agent.turn":
-        who = {"agent": "AGENT ", "caller": "CALLER", "dtmf": "KEYED "}.get(str(details.get("role")), "?")
-        text = details.get("heard_text") if details.get("interrupted") else details.get("text")
-        cut = "  [interrupted: caller heard only this]" if details.get("interrupted") else ""
-        return f"{who}: {text}{cut}"
-    if event_type == "call.agent.tool_called":
-        return (f"tool {details.get('name')}({json.dumps(details.get('arguments'))}) -> "
-                f"{json.dumps(details.get('result'))}")
-    if event_type == "call.agent.interrupted":
-        return f"barge-in: agent audio stopped {details.get('barge_in_stop_ms')} ms after " \
-               "the caller's speech was confirmed"
-    keep = {k: v for k, v in details.items() if k in ("end_reason", "sip_status", "s3_key",
-                                                       "turns", "reason", "duration_s")}
-    return f"{event_type} {json.dumps(keep) if keep else ''}".rstrip()
-
-
-class LiveEvents:
+class LiveEvents(Timeline):
     """Prints the call's events as they happen, from WS /v1/events/stream."""
 
     def __init__(self, api_url: str, api_key: str) -> None:
+        super().__init__()
         self.url = api_url.replace("http://", "ws://") + "/v1/events/stream"
         self.api_key = api_key
         self.call_id: str | None = None
         self.started = time.monotonic()
-        self.seen: set[str] = set()
-        self.origin = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="demo-events", daemon=True)
 
@@ -177,14 +153,6 @@ class LiveEvents:
             return
         self.print_event(str(payload.get("id")), str(payload.get("type")),
                          str(payload.get("created_at")), data.get("payload") or {})
-
-    def print_event(self, event_id: str, event_type: str, created_at: str,
-                    details: dict[str, Any]) -> None:
-        """`[t]` is when the event was written, in seconds since the call was created."""
-        self.seen.add(event_id)
-        at = datetime.fromisoformat(created_at.replace("Z", "+00:00")).timestamp()
-        self.origin = self.origin or at
-        print(f"  [{at - self.origin:5.1f}s] {describe(event_type, details)}", flush=True)
 
     def _run(self) -> None:
         from websockets.sync.client import connect
@@ -215,25 +183,7 @@ def _warm_up() -> None:
 
 
 def _print_results(call: dict[str, Any], transcript: dict[str, Any], phone: Any) -> None:
-    print("\n== transcript (GET /v1/calls/{id}/transcript)")
-    for turn in transcript.get("turns", []):
-        text = turn["text"]
-        if turn.get("interrupted"):
-            text = f"{turn.get('heard_text')} [...interrupted; planned: {text}]"
-        tools = "".join(f"  -> {t['name']}({json.dumps(t['arguments'])})"
-                        for t in turn.get("tool_calls") or [])
-        print(f"  {turn['start_ms'] / 1000:6.1f}s {turn['role']:>6}: {text}{tools}")
-    print("\n== per-turn latency, ms (call.metrics; voice-to-voice = end of caller speech "
-          "-> first agent audio sent)")
-    print(f"  {'turn':>4} {'stt_final':>9} {'endpoint':>8} {'llm_1st':>7} {'tts_1st':>7} "
-          f"{'v2v':>6} {'added':>6} {'barge_stop':>10}")
-    for m in transcript.get("metrics", []):
-        cells = [m.get(k) for k in ("stt_final_ms", "endpoint_ms", "llm_first_token_ms",
-                                    "tts_first_audio_ms", "voice_to_voice_ms",
-                                    "platform_added_ms", "barge_in_stop_ms")]
-        shown = ["-" if c is None else f"{c:.0f}" for c in cells]
-        print(f"  {m['turn_index']:>4} {shown[0]:>9} {shown[1]:>8} {shown[2]:>7} {shown[3]:>7} "
-              f"{shown[4]:>6} {shown[5]:>6} {shown[6]:>10}")
+    print_transcript(transcript)
     print("\n== as heard on the phone (through RTP, jitter buffer and pacing)")
     for line in phone.lines:
         extra = []
@@ -243,22 +193,21 @@ def _print_results(call: dict[str, Any], transcript: dict[str, Any], phone: Any)
             extra.append(f"agent went quiet {line.agent_stop_ms:.0f} ms after the caller "
                          "started talking over it")
         print(f"  caller ({line.when}): {line.text!r}: {'; '.join(extra) or '-'}")
-    print(f"\ncall {call['id']}: {call['status']}, end_reason {call['end_reason']}, "
-          f"{call['duration_s']} s, MOS {(call.get('quality') or {}).get('mos')}")
+    print_summary(call)
 
 
 def _scheduled_callback(api: httpx.Client) -> None:
     """The rest of the Calls API: schedule a callback, list calls, cancel the callback."""
     when = (datetime.now(UTC) + timedelta(days=1)).isoformat(timespec="seconds")
-    callback = _check(api.post("/v1/calls", json={
+    callback = check(api.post("/v1/calls", json={
         "from": AGENT_NUMBER, "to": CALLER_NUMBER, "scheduled_at": when,
         "metadata": {"source": "demo", "kind": "callback"}}))
     print(f"\n== scheduled a callback {callback['id']} for {callback['scheduled_at']} "
           f"(status {callback['status']})")
-    listed = _check(api.get("/v1/calls", params={"limit": 5}))["data"]
+    listed = check(api.get("/v1/calls", params={"limit": 5}))["data"]
     print("GET /v1/calls: " + ", ".join(f"{c['id']} {c['status']}" for c in listed))
-    canceled = _check(api.post(f"/v1/calls/{callback['id']}/hangup"))
-    timeline = _check(api.get(f"/v1/calls/{callback['id']}/events"))["data"]
+    canceled = check(api.post(f"/v1/calls/{callback['id']}/hangup"))
+    timeline = check(api.get(f"/v1/calls/{callback['id']}/events"))["data"]
     print(f"canceled it: status {canceled['status']}, end_reason {canceled['end_reason']}; "
           "timeline " + " -> ".join(f"#{e['sequence']} {e['type']}" for e in timeline))
 
@@ -280,14 +229,14 @@ def run_demo(api_port: int = 8000, output: Path = Path("demo-output")) -> int:
         print(f"simulated phone {CALLER_NUMBER} listening on sip:127.0.0.1:{phone.port}")
         api = httpx.Client(base_url=platform.api_url, timeout=30,
                            headers={"Authorization": f"Bearer {platform.api_key}"})
-        _check(api.post("/v1/trunks", json={"name": "sim-phone", "host": "127.0.0.1",
+        check(api.post("/v1/trunks", json={"name": "sim-phone", "host": "127.0.0.1",
                                             "port": phone.port, "transport": "udp"}))
-        agent = _check(api.post("/v1/agents", json=demo_agent(booking.url)))
-        _check(api.post("/v1/numbers", json={"number": AGENT_NUMBER, "agent_id": agent["id"]}))
+        agent = check(api.post("/v1/agents", json=demo_agent(booking.url)))
+        check(api.post("/v1/numbers", json={"number": AGENT_NUMBER, "agent_id": agent["id"]}))
         print(f"agent {agent['id']} ({agent['name']}): engines {agent.get('engines')}")
         live = LiveEvents(platform.api_url, platform.api_key).start()
         time.sleep(0.3)
-        call = _check(api.post("/v1/calls", json={
+        call = check(api.post("/v1/calls", json={
             "from": AGENT_NUMBER, "to": CALLER_NUMBER, "agent_id": agent["id"],
             "context": {"customer": "Sam", "clinic": "Acme Dental"},
             "metadata": {"source": "demo"}}, headers={"Idempotency-Key": f"demo-{time.time()}"}))
@@ -295,20 +244,17 @@ def run_demo(api_port: int = 8000, output: Path = Path("demo-output")) -> int:
         print(f"\n== live call {call['id']} (WS /v1/events/stream)")
         report = phone.wait(150)
         deadline = time.monotonic() + 30
-        while (done := _check(api.get(f"/v1/calls/{call['id']}")))["status"] not in (
+        while (done := check(api.get(f"/v1/calls/{call['id']}")))["status"] not in (
                 "completed", "failed", "busy", "no_answer", "canceled"):
             if time.monotonic() > deadline:
                 raise SystemExit(f"demo failed: the call stayed {done['status']}")
             time.sleep(1.0)
         time.sleep(2.0)
         live.stop()
-        transcript = _check(api.get(f"/v1/calls/{call['id']}/transcript"))
-        recording = _check(api.get(f"/v1/calls/{call['id']}/recording"))
-        events = _check(api.get(f"/v1/calls/{call['id']}/events"))["data"]
-        for event in events:  # what the best-effort stream had not delivered yet
-            if event["id"] not in live.seen:
-                live.print_event(event["id"], event["type"], event["created_at"],
-                                 event.get("details") or {})
+        transcript = check(api.get(f"/v1/calls/{call['id']}/transcript"))
+        recording = check(api.get(f"/v1/calls/{call['id']}/recording"))
+        events = check(api.get(f"/v1/calls/{call['id']}/events"))["data"]
+        live.print_missed(events)
         _print_results(done, transcript, report)
         output.mkdir(parents=True, exist_ok=True)
         (output / "transcript.json").write_text(json.dumps(transcript, indent=2))
@@ -321,6 +267,9 @@ def run_demo(api_port: int = 8000, output: Path = Path("demo-output")) -> int:
               "caller left, agent right), call.json, events.json, phone.json")
         print(f"booking endpoint received: {booking.requests}")
         _scheduled_callback(api)
+        from voicelane_local.demo_stream import run_stream_call
+
+        run_stream_call(api, agent["id"], output)
         return 0
     finally:
         if live is not None:

@@ -18,11 +18,11 @@ import pytest
 from voicelane.container import get_container
 from voicelane.domain.tokens import sign
 from voicelane_local.media_node import LocalNode
+from voicelane_local.stream_provider import StreamPeer
 from voicelane_media.media.audio import synthesize
 
 from tests.interop.sipp_helpers import Api
 from tests.voicelane_media.transports.ws.conftest import CALLER_SAYS
-from tests.voicelane_media.transports.ws.provider import StreamPeer
 
 pytestmark = pytest.mark.usefixtures("fake_engines")
 

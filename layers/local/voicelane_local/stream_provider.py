@@ -2,6 +2,9 @@
 dialect (its ``provider_side``): it sends what the provider sends (connected, start, 20 ms
 audio frames in real time, dtmf, stop), plays what it receives on its own clock and echoes
 each mark once the audio before it has played (every pending mark at a clear, as Twilio does).
+
+The dev harness's stand-in for Twilio, Telnyx or Plivo: ``voicelane demo`` streams a call with
+it, and the WebSocket media tests drive the media node with it.
 """
 
 from __future__ import annotations
@@ -64,6 +67,7 @@ class StreamPeer:
         self.heard = Heard()
         self._pending: list[tuple[float, str]] = []  # (played-out time, mark)
         self._ms = 0
+        self._clock = 0.0  # when the audio received so far has played out
         self._ws: ClientConnection | None = None
         self._reader: asyncio.Task[None] | None = None
 
@@ -118,6 +122,29 @@ class StreamPeer:
     async def silence(self, ms: int) -> None:
         await self.stream(np.zeros(self.sample_rate * ms // 1000, dtype=np.int16))
 
+    def playing(self) -> bool:
+        """Whether audio received is still playing, or a mark still waits for its echo."""
+        return bool(self._pending) or time.monotonic() < self._clock
+
+    async def until_played(self, *, after_frames: int = 0, timeout_s: float = 20.0,
+                           quiet_ms: int = 600) -> bool:
+        """Stream silence until more than ``after_frames`` media frames have arrived, all of it
+        has played and every mark is echoed, then ``quiet_ms`` passed without new audio; False
+        at ``timeout_s`` or if the stream closed."""
+        deadline = time.monotonic() + timeout_s
+        quiet_since: float | None = None
+        while time.monotonic() < deadline:
+            if self._reader is not None and self._reader.done():
+                return False
+            if self.heard.media_frames <= after_frames or self.playing():
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= quiet_ms / 1000:
+                return True
+            await self.silence(100)
+        return False
+
     async def _play_out(self) -> None:
         now = time.monotonic()
         due = [name for at, name in self._pending if at <= now]
@@ -145,6 +172,7 @@ class StreamPeer:
                     self.heard.media_frames += 1
                     self.heard.audio.append(pcm)
                     clock = max(clock, now) + pcm.shape[0] / self.sample_rate
+                    self._clock = clock
                 elif isinstance(frame, StreamMark):
                     self.heard.marks.append(frame.name)
                     self.heard.marks_after_media += int(self.heard.media_frames > 0)
@@ -152,7 +180,7 @@ class StreamPeer:
                 elif isinstance(frame, StreamClear):
                     self.heard.clears += 1
                     pending, self._pending = self._pending, []
-                    clock = now
+                    clock = self._clock = now
                     for _, name in pending:
                         await self._echo(name)
                     cleared = self.side.cleared()
