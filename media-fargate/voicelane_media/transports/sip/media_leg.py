@@ -1,8 +1,7 @@
 """The agent loop's transport on a SIP call: a `MediaLeg` over the call's RTP session.
 
-- inbound: every 20 ms frame the session pulls out of its jitter buffer (an audio tap, so
-  bridges and other taps keep working) and every RFC 4733 digit, through one asyncio queue;
-  it ends when the call ends.
+- inbound: every 20 ms frame the session pulls out of its jitter buffer and every RFC 4733
+  digit (``transports/caller_frames.py``, shared by every transport); it ends with the call.
 - outbound: agent audio is queued as session playbacks (paced by the pool's 20 ms clock);
   `send_audio` never waits for playout.
 - `clear()` stops playback at the next tick and returns the running counter of agent audio
@@ -27,13 +26,13 @@ from voicelane_media.agent.frames import DTMF, AudioIn
 from voicelane_media.codecs.g711 import Int16Array
 from voicelane_media.codecs.resample import resample_pcm16
 from voicelane_media.transports.base import CallEvents
+from voicelane_media.transports.caller_frames import CallerFrames
 
 from .rtp import RtpSession
 from .rtp.sender import Playback
 
 log = logging.getLogger(__name__)
 RTP_RATE = 8000
-MAX_QUEUED_FRAMES = 500  # 10 s of caller audio: a stalled agent must not grow memory forever
 
 
 class RtpAgentLeg:
@@ -47,44 +46,19 @@ class RtpAgentLeg:
         self.session = session
         self._transfer = transfer
         self.sample_rate = sample_rate
-        self._queue: asyncio.Queue[AudioIn | DTMF | None] = asyncio.Queue()
+        self._caller = CallerFrames(session, call, RTP_RATE, sample_rate, "agent-leg")
         self._playbacks: list[Playback] = []
         self._played_samples = 0  # of playbacks already finished
-        self.dropped_frames = 0
         self.transfer_task: asyncio.Task[None] | None = None
 
     # -- caller side -----------------------------------------------------------------------
-    def _on_audio(self, pcm: Int16Array) -> None:
-        if self._queue.qsize() >= MAX_QUEUED_FRAMES:
-            self.dropped_frames += 1
-            return
-        data = pcm.astype("<i2", copy=False).tobytes()
-        if self.sample_rate != RTP_RATE:
-            data = resample_pcm16(data, RTP_RATE, self.sample_rate)
-        self._queue.put_nowait(AudioIn(pcm=data, sample_rate=self.sample_rate))
+    @property
+    def dropped_frames(self) -> int:
+        return self._caller.dropped_frames
 
-    async def _pump_digits(self) -> None:
-        with self.session.digits() as digits:
-            while True:
-                self._queue.put_nowait(DTMF(digit=await digits.get()))
-
-    async def _watch_end(self) -> None:
-        await self.leg.ended.wait()
-        self._queue.put_nowait(None)
-
-    async def inbound(self) -> AsyncIterator[AudioIn | DTMF]:
+    def inbound(self) -> AsyncIterator[AudioIn | DTMF]:
         """Caller frames until the call ends (BYE, hangup, transfer done)."""
-        self.session.add_audio_tap(self._on_audio)
-        helpers = [asyncio.create_task(self._pump_digits(), name="agent-leg-digits"),
-                   asyncio.create_task(self._watch_end(), name="agent-leg-end")]
-        try:
-            while (item := await self._queue.get()) is not None:
-                yield item
-        finally:
-            self.session.remove_audio_tap(self._on_audio)
-            for task in helpers:
-                task.cancel()
-            await asyncio.gather(*helpers, return_exceptions=True)
+        return self._caller.frames()
 
     # -- agent side ------------------------------------------------------------------------
     async def send_audio(self, pcm: bytes) -> None:

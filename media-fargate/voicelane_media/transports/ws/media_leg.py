@@ -20,10 +20,9 @@ from voicelane_media.agent.frames import DTMF, AudioIn
 from voicelane_media.codecs.g711 import Int16Array
 from voicelane_media.codecs.resample import resample_pcm16
 from voicelane_media.transports.base import AudioTap, CallEvents
+from voicelane_media.transports.caller_frames import CallerFrames
 
 from .playout import Playout
-
-MAX_QUEUED_FRAMES = 500  # 10 s of caller audio: a stalled agent must not grow memory forever
 
 
 class StreamHost(Protocol):
@@ -53,40 +52,16 @@ class WsAgentLeg:
         self.transport = transport
         self.leg = call
         self.sample_rate = 16000 if transport.sample_rate >= 16000 else 8000
-        self._queue: asyncio.Queue[AudioIn | DTMF | None] = asyncio.Queue()
-        self.dropped_frames = 0
+        self._caller = CallerFrames(transport, call, transport.sample_rate, self.sample_rate,
+                                    "ws-leg")
 
-    def _on_audio(self, pcm: Int16Array) -> None:
-        if self._queue.qsize() >= MAX_QUEUED_FRAMES:
-            self.dropped_frames += 1
-            return
-        data = pcm.astype("<i2", copy=False).tobytes()
-        if self.sample_rate != self.transport.sample_rate:
-            data = resample_pcm16(data, self.transport.sample_rate, self.sample_rate)
-        self._queue.put_nowait(AudioIn(pcm=data, sample_rate=self.sample_rate))
+    @property
+    def dropped_frames(self) -> int:
+        return self._caller.dropped_frames
 
-    async def _pump_digits(self) -> None:
-        with self.transport.digits() as digits:
-            while True:
-                self._queue.put_nowait(DTMF(digit=await digits.get()))
-
-    async def _watch_end(self) -> None:
-        await self.leg.ended.wait()
-        self._queue.put_nowait(None)
-
-    async def inbound(self) -> AsyncIterator[AudioIn | DTMF]:
+    def inbound(self) -> AsyncIterator[AudioIn | DTMF]:
         """Caller frames until the call ends (stop, closed socket, hangup)."""
-        self.transport.add_audio_tap(self._on_audio)
-        helpers = [asyncio.create_task(self._pump_digits(), name="ws-leg-digits"),
-                   asyncio.create_task(self._watch_end(), name="ws-leg-end")]
-        try:
-            while (item := await self._queue.get()) is not None:
-                yield item
-        finally:
-            self.transport.remove_audio_tap(self._on_audio)
-            for task in helpers:
-                task.cancel()
-            await asyncio.gather(*helpers, return_exceptions=True)
+        return self._caller.frames()
 
     async def send_audio(self, pcm: bytes) -> None:
         """Queue agent audio (PCM16 at `sample_rate`) behind what is already playing."""
