@@ -48,6 +48,7 @@ REASON_PHRASES = {
     603: "Decline", 604: "Does Not Exist Anywhere", 606: "Not Acceptable",
 }
 
+SIP_VERSION = "SIP/2.0"  # the only version this stack speaks (RFC 3261 7.1)
 _REQUEST_LINE = re.compile(r"^([^ ]+) ([^ ]+) ([Ss][Ii][Pp]/[0-9]{1,3}\.[0-9]{1,3})$")
 _STATUS_LINE = re.compile(r"^([Ss][Ii][Pp]/[0-9]{1,3}\.[0-9]{1,3}) ([1-6][0-9]{2})(?: (.*))?$")
 _HEAD_END = re.compile(rb"\r?\n\r?\n")

@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 
 from voicelane_media.sip.message import (
     MAX_MESSAGE_SIZE,
+    SIP_VERSION,
     SipMessage,
     SipParseError,
+    SipResponse,
     frame_length,
     parse,
 )
@@ -158,6 +160,9 @@ class SipTransport:
             else:
                 self.counters.rejected_400 += 1
             return reply
+        if isinstance(message, SipResponse) and message.version.upper() != SIP_VERSION:
+            self.counters.drop(f"unsupported SIP version {message.version}")  # no transaction sent it
+            return None
         try:
             self.on_message(message, peer)
         except Exception:  # the loop must survive any handler bug; the message is counted
