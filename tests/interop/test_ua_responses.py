@@ -77,6 +77,23 @@ async def test_garbage_is_dropped_and_counted_not_answered(ua: UserAgent) -> Non
     assert (await _udp(ua.port, _request("OPTIONS")))[-1].startswith("SIP/2.0 200")  # still alive
 
 
+async def test_rport_is_filled_with_the_source_port_and_received_address(ua: UserAgent) -> None:
+    data = _request("OPTIONS").replace(b"127.0.0.1:9;branch=", b"127.0.0.1:9;rport;branch=", 1)
+
+    def exchange() -> tuple[int, bytes]:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(3)
+            s.bind(("127.0.0.1", 0))
+            s.sendto(data, ("127.0.0.1", ua.port))
+            return s.getsockname()[1], s.recv(65536)
+
+    port, response = await asyncio.to_thread(exchange)
+    sent = next(line for line in data.split(b"\r\n") if line.startswith(b"Via:"))
+    via = next(line for line in response.split(b"\r\n") if line.startswith(b"Via:"))
+    expected = sent.replace(b";rport;", f";rport={port};".encode()) + b";received=127.0.0.1"
+    assert via == expected  # RFC 3581 section 4
+
+
 async def test_response_of_another_sip_version_is_dropped_and_counted(ua: UserAgent) -> None:
     response = (
         b"SIP/7.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKv7\r\n"

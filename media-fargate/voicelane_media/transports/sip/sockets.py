@@ -20,8 +20,10 @@ from voicelane_media.sip.message import (
     SIP_VERSION,
     SipMessage,
     SipParseError,
+    SipRequest,
     SipResponse,
     frame_length,
+    note_source,
     parse,
 )
 
@@ -163,6 +165,8 @@ class SipTransport:
         if isinstance(message, SipResponse) and message.version.upper() != SIP_VERSION:
             self.counters.drop(f"unsupported SIP version {message.version}")  # no transaction sent it
             return None
+        if isinstance(message, SipRequest):
+            note_source(message, peer.host, peer.port)  # the responses copy this Via
         try:
             self.on_message(message, peer)
         except Exception:  # the loop must survive any handler bug; the message is counted
