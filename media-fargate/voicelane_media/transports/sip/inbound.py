@@ -67,7 +67,12 @@ async def offer_inbound(ctx: SipContext, host: CallHost, incoming: IncomingInvit
     except PortsExhausted:
         await incoming.reject(503, "Service Unavailable (no free media ports)")
         return
-    leg = InboundSipLeg(ctx, session, incoming, offer)
+    try:  # a common codec, before any ringing or call record (RFC 3261 13.3.1.3)
+        leg = InboundSipLeg(ctx, session, incoming, offer)
+    except sdp.SdpError as exc:
+        await session.close()
+        await incoming.reject(488, f"Not Acceptable Here ({exc})")
+        return
     try:
         await host.inbound(number, caller_of(incoming), x_headers(incoming), leg)
     except LimitExceeded:
@@ -83,7 +88,8 @@ async def offer_inbound(ctx: SipContext, host: CallHost, incoming: IncomingInvit
 
 
 class InboundSipLeg(SipLeg):
-    """The SIP leg of an inbound call: the INVITE's transaction until it is answered."""
+    """The SIP leg of an inbound call: the INVITE's transaction until it is answered.
+    Raises :class:`sdp.SdpError` when ``offer`` has nothing we can answer (no common codec)."""
 
     def __init__(self, ctx: SipContext, session: RtpSession, incoming: IncomingInvite,
                  offer: sdp.SessionDescription) -> None:
@@ -91,6 +97,9 @@ class InboundSipLeg(SipLeg):
         self.incoming = incoming
         self.offer = offer
         self.canceled = incoming.canceled
+        self.answer_sdp, self.negotiated = sdp.answer(offer, sdp.DEFAULT_CODECS,
+                                                      ctx.settings.advertised_host,
+                                                      session.local_port)
 
     @property
     def ringing(self) -> bool:
@@ -102,19 +111,12 @@ class InboundSipLeg(SipLeg):
     async def answer(self) -> Ending | None:
         """Send 200 with our SDP answer; ``None`` once media is set up."""
         incoming = self.incoming
-        try:
-            answer_sdp, negotiated = sdp.answer(self.offer, sdp.DEFAULT_CODECS,
-                                                self.ctx.settings.advertised_host,
-                                                self.session.local_port)
-        except sdp.SdpError as exc:
-            await incoming.reject(488, f"Not Acceptable Here ({exc})")
-            return Ending(CallStatus.FAILED, "media_negotiation_failed", 488)
         if incoming.canceled.is_set():
             return Ending(CallStatus.CANCELED, "hangup_by_caller", 487)
-        dialog = await incoming.answer(answer_sdp.serialize())
+        dialog = await incoming.answer(self.answer_sdp.serialize())
         dialog.handler = self
         self.dialog = dialog
-        self.apply_media(negotiated)
+        self.apply_media(self.negotiated)
         return None
 
     async def reject(self, reason: str) -> int:
