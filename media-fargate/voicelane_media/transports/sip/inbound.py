@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 
 from voicelane.domain.call import CallStatus
 from voicelane.domain.errors import LimitExceeded, NotFound
+from voicelane.domain.phone import is_e164
 
 from voicelane_media import sdp
+from voicelane_media.sip.message import SipRequest
 from voicelane_media.transports.base import CallHost, Ending
 
 from .context import SipContext
@@ -34,9 +37,13 @@ async def _resolve(host: str) -> list[str]:
     return [str(info[4][0]) for info in infos]
 
 
-def caller_of(incoming: IncomingInvite) -> str:
-    uri = incoming.request.from_addr.sip_uri
-    return uri.user or uri.host
+def caller_of(request: SipRequest) -> str:
+    """The call's `from`: the From user when it is an E.164 number, else the From URI
+    without its parameters (``sip:tester@127.0.0.1``), so a SIP caller stays reachable."""
+    uri = request.from_addr.sip_uri
+    if uri.user is not None and is_e164(uri.user):
+        return uri.user
+    return str(replace(uri, password=None, params=[], headers=[]))
 
 
 def x_headers(incoming: IncomingInvite) -> dict[str, str]:
@@ -74,7 +81,7 @@ async def offer_inbound(ctx: SipContext, host: CallHost, incoming: IncomingInvit
         await incoming.reject(488, f"Not Acceptable Here ({exc})")
         return
     try:
-        await host.inbound(number, caller_of(incoming), x_headers(incoming), leg)
+        await host.inbound(number, caller_of(incoming.request), x_headers(incoming), leg)
     except LimitExceeded:
         await incoming.reject(486, "Busy Here (app at its concurrent-call cap)")
         await leg.close()
