@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,8 +14,8 @@ from voicelane.resources import FUNCTIONS
 
 from tests.functions.function_helpers import EVENTS_DIR, Deployment, LambdaContext, load_event
 
-MODULES = ("api_calls", "api_agents", "api_numbers", "api_sessions", "api_health",
-           "create_call", "dispatch_scheduled")
+FUNCTIONS_DIR = Path(__file__).parents[2] / "functions"
+MODULES = sorted(p.stem for p in FUNCTIONS_DIR.glob("*.py") if p.stem != "__init__")
 
 
 def handler(module: str) -> Any:
@@ -29,10 +30,11 @@ def http_body(response: dict[str, Any]) -> Any:
 def test_every_module_is_a_function_and_every_function_has_a_sample() -> None:
     defined = {f.module for f in FUNCTIONS}
     samples = {p.name.split(".")[0] for p in EVENTS_DIR.glob("*.json")}
+    assert len(MODULES) >= 13, MODULES  # functions/ was found and read
+    assert set(MODULES) == defined  # no module without a function, no function without code
+    assert set(MODULES) - samples == set()
     for module in MODULES:
-        assert module in defined
-        assert module in samples
-        assert callable(handler(module))
+        assert callable(handler(module)), module
 
 
 def test_api_calls_creates_a_call(deployment: Deployment, context: LambdaContext) -> None:

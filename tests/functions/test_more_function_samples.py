@@ -7,6 +7,7 @@ import json
 import time
 from typing import Any
 
+from voicelane.domain.webhooks import SigningSecret, WebhookEndpoint
 from voicelane.resources import FUNCTIONS
 
 from tests.functions.function_helpers import EVENTS_DIR, Deployment, LambdaContext, load_event
@@ -35,9 +36,17 @@ def test_api_trunks_adds_a_trunk_without_showing_its_password(
 
 def test_api_webhooks_lists_the_apps_endpoints(deployment: Deployment,
                                                context: LambdaContext) -> None:
+    endpoint = WebhookEndpoint(
+        endpoint_id=f"whep_{time.time_ns()}", app_id=deployment.app_id,
+        url="https://hooks.example.com/voicelane", event_types=["call.completed"],
+        secrets=[SigningSecret(secret="whsec_test")], created_at="2026-12-04T00:00:00Z")
+    deployment.container.webhook_repo.put_endpoint(endpoint, new=True)
     response = handler("api_webhooks")(load_event("api_webhooks", **deployment.values()), context)
     assert response["statusCode"] == 200, response
-    assert isinstance(json.loads(response["body"])["data"], list)
+    listed = json.loads(response["body"])["data"]
+    assert [(e["id"], e["url"]) for e in listed if e["id"] == endpoint.endpoint_id] == [
+        (endpoint.endpoint_id, "https://hooks.example.com/voicelane")]
+    assert all("secret" not in e for e in listed)  # the list never shows a secret
 
 
 def test_events_ws_connects_a_key_and_refuses_a_bad_one(deployment: Deployment,

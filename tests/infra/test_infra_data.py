@@ -112,14 +112,18 @@ def test_bucket_encrypted_private_tls_only_with_lifecycle(
 
 
 def test_encryption_everywhere(resources_json: dict[str, Any]) -> None:
-    for logical_id, res in of_type(resources_json, "AWS::SQS::Queue").items():
+    queues = of_type(resources_json, "AWS::SQS::Queue")
+    assert len(queues) >= len(resources.QUEUES) > 0  # the shared queues were synthesised
+    for logical_id, res in queues.items():
         p = props(res)
         assert p.get("SqsManagedSseEnabled") or p.get("KmsMasterKeyId"), logical_id
     for logical_id, res in of_type(resources_json, "AWS::SNS::Topic").items():
         assert props(res).get("KmsMasterKeyId"), logical_id
-    for logical_id, res in of_type(resources_json, "AWS::Lambda::Function").items():
-        if props(res).get("Environment"):
-            assert props(res).get("KmsKeyArn"), logical_id
+    with_environment = {k: r for k, r in of_type(resources_json, "AWS::Lambda::Function").items()
+                        if props(r).get("Environment")}
+    assert len(with_environment) >= len(resources.FUNCTIONS) > 0  # every function has settings
+    for logical_id, res in with_environment.items():
+        assert props(res).get("KmsKeyArn"), logical_id
 
 
 def test_secrets_are_generated_not_inlined(resources_json: dict[str, Any]) -> None:

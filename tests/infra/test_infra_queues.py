@@ -40,10 +40,13 @@ def test_every_shared_queue_has_dlq_with_redrive(resources_json: dict[str, Any])
 
 def test_every_queue_has_a_dlq_or_is_one(resources_json: dict[str, Any]) -> None:
     dead_letter = _dead_letter_targets(resources_json)
-    for logical_id, res in of_type(resources_json, "AWS::SQS::Queue").items():
-        if logical_id in dead_letter:
-            assert props(res)["QueueName"].endswith("-dlq"), logical_id
-            continue
+    queues = of_type(resources_json, "AWS::SQS::Queue")
+    working = {k: r for k, r in queues.items() if k not in dead_letter}
+    assert len(working) >= len(resources.QUEUES) > 0, sorted(queues)  # both kinds were found
+    assert dead_letter & set(queues), sorted(queues)
+    for logical_id in dead_letter & set(queues):
+        assert props(queues[logical_id])["QueueName"].endswith("-dlq"), logical_id
+    for logical_id, res in working.items():
         assert "RedrivePolicy" in props(res), f"queue {logical_id} has no dead-letter queue"
 
 

@@ -174,3 +174,27 @@ def final_status(port: int, method: str, user: str) -> int:
             status = int(s.recv(4096).split(b" ", 2)[1])
             if status >= 200:
                 return status
+
+
+def bare_invite(user: str, sdp: str, caller: str = "+15105550111") -> bytes:
+    """An INVITE for `user` from `caller` with the SDP offer `sdp` (CRLF lines added)."""
+    body = "".join(f"{line}\r\n" for line in sdp.strip().splitlines())
+    return (
+        f"INVITE sip:{user}@127.0.0.1 SIP/2.0\r\n"
+        f"Via: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKinv{time.time_ns()}\r\n"
+        f"From: <sip:{caller}@127.0.0.1>;tag=a1\r\nTo: <sip:{user}@127.0.0.1>\r\n"
+        f"Call-ID: bare-{time.time_ns()}\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\n"
+        "Contact: <sip:c@127.0.0.1:9>\r\nContent-Type: application/sdp\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n{body}"
+    ).encode()
+
+
+def statuses(port: int, data: bytes) -> list[int]:
+    """Send one request to a node's SIP port over UDP; every status up to the final one."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(5)
+        s.sendto(data, ("127.0.0.1", port))
+        got: list[int] = []
+        while not got or got[-1] < 200:
+            got.append(int(s.recv(4096).split(b" ", 2)[1]))
+        return got

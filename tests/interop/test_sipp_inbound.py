@@ -19,9 +19,11 @@ from tests.interop.sipp_helpers import (
     SCENARIOS,
     Api,
     Sipp,
+    bare_invite,
     download_recording,
     new_number,
     requires_sipp,
+    statuses,
     wav_channels,
 )
 
@@ -197,3 +199,21 @@ def _exchange(port: int, request: bytes, until: Callable[[int], bool]) -> list[i
         while not statuses or not until(statuses[-1]):
             statuses.append(int(s.recv(4096).split(b" ", 2)[1]))
     return statuses
+
+
+G729_ONLY = """v=0
+o=- 1 1 IN IP4 127.0.0.1
+s=-
+c=IN IP4 127.0.0.1
+t=0 0
+m=audio 40000 RTP/AVP 18
+a=rtpmap:18 G729/8000"""
+
+
+def test_an_offer_without_a_common_codec_gets_488_without_ringing_or_a_call(
+        api: Api, media_node: LocalNode) -> None:
+    number = new_number()
+    api.ok(api.post("/v1/numbers", {"number": number, "agent_id": _agent(api)}))
+    assert statuses(media_node.sip_port, bare_invite(number, G729_ONLY)) == [100, 488]
+    calls = api.ok(api.get("/v1/calls", params={"limit": 20}))["data"]
+    assert [c for c in calls if c["to"] == number] == []

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 
 import pytest
@@ -20,6 +21,9 @@ from tests.interop.sipp_helpers import (
 )
 
 pytestmark = [pytest.mark.sipp, requires_sipp, pytest.mark.timeout(60)]
+
+
+HELD_S = 1.0  # how long the outbound test keeps its answered call up before hanging up
 
 
 def _trunk(api: Api, port: int, **extra: object) -> dict[str, object]:
@@ -40,15 +44,18 @@ def test_outbound_call_to_sipp_uas_rings_answers_and_hangs_up(
         api: Api, media_node: LocalNode, sipp: Callable[..., Sipp]) -> None:
     peer = sipp("-sn", "uas")
     _trunk(api, peer.port)
+    created = time.monotonic()
     call_id = _create_call(api, sip_headers={"X-Campaign": "spring"})
 
     answered = api.wait_status(call_id, {"in_progress"})
     assert answered["answered_at"] is not None
+    time.sleep(HELD_S)  # the call is up at least this long: sipp's uas waits for our BYE
     api.ok(api.post(f"/v1/calls/{call_id}/hangup"))
     done = api.wait_status(call_id, {"completed"})
+    elapsed = time.monotonic() - created
 
     assert done["end_reason"] == "hangup_by_api"
-    assert done["duration_s"] is not None and done["duration_s"] >= 0
+    assert HELD_S <= done["duration_s"] <= elapsed, (done["duration_s"], elapsed)
     assert done["quality"]["packets_sent"] > 0
     types = api.event_types(call_id)
     assert types[:4] == ["call.queued", "call.initiated", "call.ringing", "call.answered"]

@@ -59,6 +59,7 @@ async def _udp(port: int, data: bytes) -> list[str]:
     (_request("INVITE", extra="Content-Type: text/plain\r\n").replace(
         b"Content-Length: 0\r\n\r\n", b"Content-Length: 5\r\n\r\nhello"), 415),
     (_request("INVITE"), 503),  # no call manager attached: the node takes no calls
+    (_request("OPTIONS").replace(b" SIP/2.0\r\n", b" SIP/7.0\r\n", 1), 505),  # RFC 3261 8.2.3
 ])
 async def test_request_gets_the_right_status(ua: UserAgent, request_bytes: bytes,
                                              status: int) -> None:
@@ -74,6 +75,38 @@ async def test_garbage_is_dropped_and_counted_not_answered(ua: UserAgent) -> Non
     await asyncio.sleep(0.2)
     assert ua.transport.counters.dropped == 1
     assert (await _udp(ua.port, _request("OPTIONS")))[-1].startswith("SIP/2.0 200")  # still alive
+
+
+async def test_rport_is_filled_with_the_source_port_and_received_address(ua: UserAgent) -> None:
+    data = _request("OPTIONS").replace(b"127.0.0.1:9;branch=", b"127.0.0.1:9;rport;branch=", 1)
+
+    def exchange() -> tuple[int, bytes]:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(3)
+            s.bind(("127.0.0.1", 0))
+            s.sendto(data, ("127.0.0.1", ua.port))
+            return s.getsockname()[1], s.recv(65536)
+
+    port, response = await asyncio.to_thread(exchange)
+    sent = next(line for line in data.split(b"\r\n") if line.startswith(b"Via:"))
+    via = next(line for line in response.split(b"\r\n") if line.startswith(b"Via:"))
+    expected = sent.replace(b";rport;", f";rport={port};".encode()) + b";received=127.0.0.1"
+    assert via == expected  # RFC 3581 section 4
+
+
+async def test_response_of_another_sip_version_is_dropped_and_counted(ua: UserAgent) -> None:
+    response = (
+        b"SIP/7.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKv7\r\n"
+        b"From: <sip:a@127.0.0.1>;tag=a1\r\nTo: <sip:x@127.0.0.1>;tag=b2\r\n"
+        b"Call-ID: v7\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n")
+
+    def send() -> None:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.sendto(response, ("127.0.0.1", ua.port))
+    await asyncio.to_thread(send)
+    await asyncio.sleep(0.2)
+    assert ua.transport.counters.dropped == 1
+    assert ua.transport.counters.reasons == {"unsupported SIP version SIP/7.0": 1}
 
 
 async def test_tcp_framing_handles_two_messages_in_one_segment(ua: UserAgent) -> None:

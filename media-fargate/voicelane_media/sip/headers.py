@@ -288,6 +288,15 @@ class Headers:
         else:
             self._items.insert(idx, (canonical_name(name), value))
 
+    def replace_first(self, name: str, value: str) -> None:
+        """Replace the value of the first line named ``name``, keeping its position."""
+        lname = canonical_name(name).lower()
+        for i, (k, _) in enumerate(self._items):
+            if k.lower() == lname:
+                self._items[i] = (k, value)
+                return
+        raise KeyError(name)
+
     def remove(self, name: str) -> None:
         lname = canonical_name(name).lower()
         self._items = [(k, v) for k, v in self._items if k.lower() != lname]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from .grammar import WSP, SipParseError, is_token, is_word, split_commas
+from .grammar import WSP, SipParseError, is_token, is_word, set_param, split_commas
 from .headers import CSeq, Headers, NameAddr, Via
 from .uri import SipUri, has_scheme
 
@@ -48,6 +48,7 @@ REASON_PHRASES = {
     603: "Decline", 604: "Does Not Exist Anywhere", 606: "Not Acceptable",
 }
 
+SIP_VERSION = "SIP/2.0"  # the only version this stack speaks (RFC 3261 7.1)
 _REQUEST_LINE = re.compile(r"^([^ ]+) ([^ ]+) ([Ss][Ii][Pp]/[0-9]{1,3}\.[0-9]{1,3})$")
 _STATUS_LINE = re.compile(r"^([Ss][Ii][Pp]/[0-9]{1,3}\.[0-9]{1,3}) ([1-6][0-9]{2})(?: (.*))?$")
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
@@ -206,6 +207,22 @@ def make_response(request: SipRequest, status: int, reason: str | None = None, *
     response = SipResponse(status, reason if reason is not None else REASON_PHRASES.get(status, ""), out, body)
     _finish_body(out, body, content_type)
     return response
+
+
+def note_source(request: SipRequest, host: str, port: int) -> None:
+    """Record where ``request`` came from in its top Via, so responses copied from it
+    carry it: ``received=<host>`` when the sent-by host differs (RFC 3261 18.2.1), and
+    ``rport=<port>;received=<host>`` when the Via asked with a bare ``rport`` (RFC 3581 4)."""
+    first, *rest = split_commas(request.headers.lines("Via")[0])
+    via = Via.parse(first)
+    if via.has_rport:
+        params = set_param(set_param(via.params, "rport", str(port)), "received", host)
+    elif via.host.strip("[]").lower() != host.lower():
+        params = set_param(via.params, "received", host)
+    else:
+        return
+    via.params = params
+    request.headers.replace_first("Via", ", ".join([str(via), *rest]))
 
 
 def _skip_blank(data: bytes) -> int:

@@ -14,6 +14,7 @@ from voicelane_media.sip.message import (
     SipResponse,
     frame_length,
     make_response,
+    note_source,
     parse,
 )
 from voicelane_media.sip.uri import SipUri
@@ -327,3 +328,31 @@ def test_via_and_name_addr_round_trip() -> None:
     for bad in ['"unterminated <sip:a@b>', "<sip:a@b", "a b, c <sip:a@b>", "<sip:a@b> junk"]:
         with pytest.raises(SipParseError):
             NameAddr.parse(bad)
+
+
+def _options_via(via: str) -> SipRequest:
+    msg = parse((
+        f"OPTIONS sip:x@127.0.0.1 SIP/2.0\r\nVia: {via}\r\nVia: SIP/2.0/UDP 10.0.0.9;branch=z9hG4bKb\r\n"
+        "From: <sip:a@127.0.0.1>;tag=a1\r\nTo: <sip:x@127.0.0.1>\r\n"
+        "Call-ID: rp1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n").encode())
+    assert isinstance(msg, SipRequest)
+    return msg
+
+
+def test_rport_request_gets_source_port_and_address_in_the_response_via() -> None:
+    request = _options_via("SIP/2.0/UDP 192.0.2.1:5060;rport;branch=z9hG4bKa")
+    note_source(request, "198.51.100.7", 40312)  # RFC 3581 section 4
+    response = make_response(request, 200)
+    assert response.headers.lines("Via") == [
+        "SIP/2.0/UDP 192.0.2.1:5060;rport=40312;branch=z9hG4bKa;received=198.51.100.7",
+        "SIP/2.0/UDP 10.0.0.9;branch=z9hG4bKb",
+    ]
+
+
+def test_received_is_added_only_when_the_sent_by_host_differs_without_rport() -> None:
+    same = _options_via("SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKa")
+    note_source(same, "192.0.2.1", 5060)  # RFC 3261 18.2.1
+    assert same.headers.lines("Via")[0] == "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKa"
+    other = _options_via("SIP/2.0/UDP host.example;branch=z9hG4bKa")
+    note_source(other, "192.0.2.1", 5060)
+    assert other.headers.lines("Via")[0] == "SIP/2.0/UDP host.example;branch=z9hG4bKa;received=192.0.2.1"

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 
 from voicelane.domain.call import CallStatus
 from voicelane.domain.errors import LimitExceeded, NotFound
+from voicelane.domain.phone import is_e164
 
 from voicelane_media import sdp
+from voicelane_media.sip.message import SipRequest
 from voicelane_media.transports.base import CallHost, Ending
 
 from .context import SipContext
@@ -34,9 +37,13 @@ async def _resolve(host: str) -> list[str]:
     return [str(info[4][0]) for info in infos]
 
 
-def caller_of(incoming: IncomingInvite) -> str:
-    uri = incoming.request.from_addr.sip_uri
-    return uri.user or uri.host
+def caller_of(request: SipRequest) -> str:
+    """The call's `from`: the From user when it is an E.164 number, else the From URI
+    without its parameters (``sip:tester@127.0.0.1``), so a SIP caller stays reachable."""
+    uri = request.from_addr.sip_uri
+    if uri.user is not None and is_e164(uri.user):
+        return uri.user
+    return str(replace(uri, password=None, params=[], headers=[]))
 
 
 def x_headers(incoming: IncomingInvite) -> dict[str, str]:
@@ -67,9 +74,14 @@ async def offer_inbound(ctx: SipContext, host: CallHost, incoming: IncomingInvit
     except PortsExhausted:
         await incoming.reject(503, "Service Unavailable (no free media ports)")
         return
-    leg = InboundSipLeg(ctx, session, incoming, offer)
+    try:  # a common codec, before any ringing or call record (RFC 3261 13.3.1.3)
+        leg = InboundSipLeg(ctx, session, incoming, offer)
+    except sdp.SdpError as exc:
+        await session.close()
+        await incoming.reject(488, f"Not Acceptable Here ({exc})")
+        return
     try:
-        await host.inbound(number, caller_of(incoming), x_headers(incoming), leg)
+        await host.inbound(number, caller_of(incoming.request), x_headers(incoming), leg)
     except LimitExceeded:
         await incoming.reject(486, "Busy Here (app at its concurrent-call cap)")
         await leg.close()
@@ -83,7 +95,8 @@ async def offer_inbound(ctx: SipContext, host: CallHost, incoming: IncomingInvit
 
 
 class InboundSipLeg(SipLeg):
-    """The SIP leg of an inbound call: the INVITE's transaction until it is answered."""
+    """The SIP leg of an inbound call: the INVITE's transaction until it is answered.
+    Raises :class:`sdp.SdpError` when ``offer`` has nothing we can answer (no common codec)."""
 
     def __init__(self, ctx: SipContext, session: RtpSession, incoming: IncomingInvite,
                  offer: sdp.SessionDescription) -> None:
@@ -91,6 +104,9 @@ class InboundSipLeg(SipLeg):
         self.incoming = incoming
         self.offer = offer
         self.canceled = incoming.canceled
+        self.answer_sdp, self.negotiated = sdp.answer(offer, sdp.DEFAULT_CODECS,
+                                                      ctx.settings.advertised_host,
+                                                      session.local_port)
 
     @property
     def ringing(self) -> bool:
@@ -102,19 +118,12 @@ class InboundSipLeg(SipLeg):
     async def answer(self) -> Ending | None:
         """Send 200 with our SDP answer; ``None`` once media is set up."""
         incoming = self.incoming
-        try:
-            answer_sdp, negotiated = sdp.answer(self.offer, sdp.DEFAULT_CODECS,
-                                                self.ctx.settings.advertised_host,
-                                                self.session.local_port)
-        except sdp.SdpError as exc:
-            await incoming.reject(488, f"Not Acceptable Here ({exc})")
-            return Ending(CallStatus.FAILED, "media_negotiation_failed", 488)
         if incoming.canceled.is_set():
             return Ending(CallStatus.CANCELED, "hangup_by_caller", 487)
-        dialog = await incoming.answer(answer_sdp.serialize())
+        dialog = await incoming.answer(self.answer_sdp.serialize())
         dialog.handler = self
         self.dialog = dialog
-        self.apply_media(negotiated)
+        self.apply_media(self.negotiated)
         return None
 
     async def reject(self, reason: str) -> int:

@@ -17,9 +17,13 @@ from dataclasses import dataclass, field
 
 from voicelane_media.sip.message import (
     MAX_MESSAGE_SIZE,
+    SIP_VERSION,
     SipMessage,
     SipParseError,
+    SipRequest,
+    SipResponse,
     frame_length,
+    note_source,
     parse,
 )
 
@@ -158,6 +162,11 @@ class SipTransport:
             else:
                 self.counters.rejected_400 += 1
             return reply
+        if isinstance(message, SipResponse) and message.version.upper() != SIP_VERSION:
+            self.counters.drop(f"unsupported SIP version {message.version}")  # no transaction sent it
+            return None
+        if isinstance(message, SipRequest):
+            note_source(message, peer.host, peer.port)  # the responses copy this Via
         try:
             self.on_message(message, peer)
         except Exception:  # the loop must survive any handler bug; the message is counted

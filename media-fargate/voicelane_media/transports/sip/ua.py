@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from voicelane_media.settings import MediaSettings
 from voicelane_media.sip.dialog import DialogState
-from voicelane_media.sip.message import SipRequest, SipResponse, make_response
+from voicelane_media.sip.message import SIP_VERSION, SipRequest, SipResponse, make_response
 
 from .dialog import Dialog
 from .sockets import Peer, SipTransport
@@ -161,7 +161,9 @@ class UserAgent:
             await self._reply(tx, 501)
 
     def _check(self, request: SipRequest) -> tuple[int, str | None, list[tuple[str, str]]] | None:
-        """RFC 3261 8.2 checks: URI scheme, Max-Forwards, Require, body type."""
+        """RFC 3261 8.2 checks: SIP version, URI scheme, Max-Forwards, Require, body type."""
+        if request.version.upper() != SIP_VERSION:
+            return 505, None, []  # 8.2 / 21.5.7: the reply itself is SIP/2.0
         if request.uri.split(":", 1)[0].lower() not in ("sip", "sips"):
             return 416, None, []
         max_forwards = request.headers.get("Max-Forwards")
