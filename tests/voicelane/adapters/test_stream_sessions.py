@@ -7,8 +7,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from xml.etree import ElementTree
 
+import pytest
 from voicelane.contracts.sessions import CreateSessionRequest
 from voicelane.domain.call import CallStatus
+from voicelane.domain.errors import NotSupported
 from voicelane.domain.tokens import verify
 
 from tests.voicelane.adapters.call_helpers import Caller
@@ -43,7 +45,8 @@ def test_each_provider_gets_what_it_pastes(caller: Caller) -> None:
 
     ours = _session(caller, "websocket", sample_rate=16000)
     assert ours.instructions is not None and ours.instructions.url.endswith(f"?token={ours.token}")
-    assert _session(caller, "webrtc").instructions is None
+    with pytest.raises(NotSupported):  # no node serves WebRTC yet
+        _session(caller, "webrtc")
     later = caller.container.sessions.get(caller.container.apps.get_app(caller.tenant.app.app_id),
                                           ours.id)
     assert later.token is None and later.instructions is None  # shown once
