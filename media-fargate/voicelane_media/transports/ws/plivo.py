@@ -23,7 +23,7 @@ little-endian PCM it is in practice and pass it through unchanged.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from . import wire
 from .frames import (
@@ -146,12 +146,10 @@ class PlivoStream:
 
     start_frame: StreamStart
     account_id: str
-    _sequence: int = 0
-    _chunk: int = 0
+    counters: wire.StreamCounters = field(default_factory=wire.StreamCounters)
 
     def _next(self) -> int:
-        self._sequence += 1
-        return self._sequence
+        return self.counters.next_message()
 
     @property
     def _sid(self) -> str:
@@ -177,12 +175,12 @@ class PlivoStream:
         })
 
     def media(self, payload: bytes, *, timestamp_ms: int, track: str = "inbound") -> str:
-        self._chunk += 1
+        chunk = self.counters.next_chunk()  # Plivo numbers media per stream, one track
         return wire.dumps({
             "event": "media",
             "sequenceNumber": self._next(),
             "streamId": self._sid,
-            "media": {"track": track, "timestamp": str(timestamp_ms), "chunk": self._chunk,
+            "media": {"track": track, "timestamp": str(timestamp_ms), "chunk": chunk,
                       "payload": wire.b64(payload)},
             **self._headers(),
         })

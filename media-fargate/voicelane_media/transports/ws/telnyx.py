@@ -195,12 +195,10 @@ class TelnyxStream:
 
     start_frame: StreamStart
     user_id: str
-    _sequence: int = 0
-    _chunks: dict[str, int] = field(default_factory=dict)
+    counters: wire.StreamCounters = field(default_factory=wire.StreamCounters)
 
     def _next(self) -> str:
-        self._sequence += 1
-        return str(self._sequence)
+        return str(self.counters.next_message())
 
     @property
     def _sid(self) -> str:
@@ -224,8 +222,7 @@ class TelnyxStream:
                            "stream_id": s.stream_id})
 
     def media(self, payload: bytes, *, timestamp_ms: int, track: str = "inbound") -> str:
-        chunk = self._chunks.get(track, 0) + 1
-        self._chunks[track] = chunk
+        chunk = self.counters.next_chunk(track)
         data = _to_wire(payload, self.start_frame.encoding)
         return wire.dumps({
             "event": "media",

@@ -117,12 +117,10 @@ class TwilioStream:
 
     start_frame: StreamStart
     account_sid: str
-    _sequence: int = 0
-    _chunks: dict[str, int] = field(default_factory=dict)
+    counters: wire.StreamCounters = field(default_factory=wire.StreamCounters)
 
     def _next(self) -> str:
-        self._sequence += 1
-        return str(self._sequence)
+        return str(self.counters.next_message())
 
     @property
     def _sid(self) -> str:
@@ -149,8 +147,7 @@ class TwilioStream:
         })
 
     def media(self, payload: bytes, *, timestamp_ms: int, track: str = "inbound") -> str:
-        chunk = self._chunks.get(track, 0) + 1
-        self._chunks[track] = chunk
+        chunk = self.counters.next_chunk(track)
         return wire.dumps({
             "event": "media",
             "sequenceNumber": self._next(),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from dataclasses import dataclass, field
 from typing import Any
 
 from .frames import DTMF_DIGITS, MAX_MESSAGE_BYTES, StreamProtocolError
@@ -152,3 +153,20 @@ def swap16(payload: bytes) -> bytes:
     out = bytearray(payload)
     out[0::2], out[1::2] = payload[1::2], payload[0::2]
     return bytes(out)
+
+
+@dataclass
+class StreamCounters:
+    """What a provider numbers on one stream it plays: every message, and each track's media
+    chunks, both from 1."""
+
+    messages: int = 0
+    chunks: dict[str, int] = field(default_factory=dict)
+
+    def next_message(self) -> int:
+        self.messages += 1
+        return self.messages
+
+    def next_chunk(self, track: str = "inbound") -> int:
+        self.chunks[track] = self.chunks.get(track, 0) + 1
+        return self.chunks[track]
