@@ -96,9 +96,10 @@ class Container:
 
     @cached_property
     def numbers(self) -> NumberService:
+        from voicelane.adapters.webhook_io import SystemResolver
         from voicelane.services.directory import NumberService
 
-        return NumberService(self.number_repo, self.agent_repo)
+        return NumberService(self.number_repo, self.agent_repo, SystemResolver())
 
     @cached_property
     def agents(self) -> AgentService:

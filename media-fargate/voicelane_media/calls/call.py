@@ -18,10 +18,11 @@ from voicelane_media.media import audio
 from voicelane_media.transports.base import Transport
 
 from .gather import Gather
-from .ports import ControlPort
+from .ports import BotStreamHandle, ControlPort
 from .recording import CallRecorder
 
 log = logging.getLogger(__name__)
+STREAM_STOP_WAIT_S = 3.0  # what a stream gets at the call's end to send its stop and close
 
 
 class LiveCall:
@@ -53,11 +54,20 @@ class LiveCall:
         self.agent_task: asyncio.Task[None] | None = None  # the AI agent running on this call
         self.agent_masks_dtmf = False  # its spec's dtmf_events is `masked`
         self.metrics: dict[str, Any] | None = None  # the agent's per-turn metrics
+        self.streams: dict[str, BotStreamHandle] = {}  # to customers' bots (calls/streams.py)
+        self.stream_tasks: dict[str, asyncio.Task[None]] = {}
+        self.bot_stream_id: str | None = None  # the bidirectional one, which owns the audio
         transport.bind(self)
 
     @property
     def call_id(self) -> str:
         return str(self.call.call_id)
+
+    @property
+    def bot_owns_audio(self) -> bool:
+        """A bidirectional stream to a bot runs: the bot, not an agent, speaks."""
+        sid = self.bot_stream_id
+        return sid is not None and not self.stream_tasks[sid].done()
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)
@@ -218,6 +228,9 @@ class LiveCall:
         if self.gather is not None:
             self.gather.cancel()
         self.transport.stop_playback()
+        streams = [task for task in self.stream_tasks.values() if not task.done()]
+        if streams:  # each sends its stop and reports call.streaming.stopped (they watch ended)
+            await asyncio.wait(streams, timeout=STREAM_STOP_WAIT_S)
         if self.recording:
             await self.save_recording()
         if self.agent_task is not None:  # it stores the transcript and metrics before the end

@@ -7,13 +7,16 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from pydantic import ValidationError
 from voicelane.domain.call import CallStatus
+from voicelane.domain.stream import StreamSpec
 
 from .agent_runner import agent_spec_for
 from .call import LiveCall
 from .gather import Gather
 from .manager import CallManager
 from .speech_gather import gather_speech
+from .streams import StreamRefused, open_stream, stop_streams
 
 log = logging.getLogger(__name__)
 DTMF_DIGITS = set("0123456789*#ABCDabcd")
@@ -196,11 +199,32 @@ def _recorder(op: str) -> Handler:
     return run
 
 
+async def _stream_start(manager: CallManager, leg: LiveCall, body: dict[str, Any]) -> None:
+    _require_answered(leg, "stream_start")
+    try:
+        spec = StreamSpec.model_validate({k: v for k, v in body.items() if k != "command_id"})
+    except ValidationError as exc:
+        raise CommandError(422, "invalid_argument", str(exc.errors()[0]["msg"])) from None
+    try:
+        open_stream(leg, spec, manager.bot_streams)
+    except StreamRefused as exc:
+        raise CommandError(409, exc.code, exc.message) from None
+
+
+async def _stream_stop(manager: CallManager, leg: LiveCall, body: dict[str, Any]) -> None:
+    stream_id = body.get("stream_id")
+    if stream_id is not None and not isinstance(stream_id, str):
+        raise CommandError(422, "invalid_argument", "stream_id must be a string")
+    if not stop_streams(leg, stream_id, "stream_stop"):
+        raise CommandError(409, "no_stream", "no such stream is running on the call")
+
+
 ACTIONS: dict[str, Handler] = {
     "answer": _answer, "reject": _reject, "hangup": _hangup, "play": _play, "speak": _speak,
     "gather": _gather, "send_dtmf": _send_dtmf, "hold": _hold, "unhold": _unhold,
     "transfer": _transfer, "record_start": _recorder("start"), "record_stop": _recorder("stop"),
     "record_pause": _recorder("pause"), "record_resume": _recorder("resume"),
+    "stream_start": _stream_start, "stream_stop": _stream_stop,
 }
 
 

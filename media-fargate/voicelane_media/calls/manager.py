@@ -17,13 +17,15 @@ from typing import Any, Protocol
 from voicelane.domain.call import CallStatus
 from voicelane.domain.clock import now_iso
 from voicelane.domain.models import Call, Number
+from voicelane.domain.stream import StreamSpec
 
 from voicelane_media.settings import MediaSettings
 from voicelane_media.transports.base import CallHost, Transport
 
 from .agent_runner import start_agent
 from .call import LiveCall
-from .ports import ControlPort
+from .ports import BotStreamFactory, ControlPort
+from .streams import StreamRefused, open_stream
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +48,12 @@ class TransportRoom(Protocol):
 class CallManager:
     """Live calls of this node, keyed by call id."""
 
-    def __init__(self, settings: MediaSettings, control: ControlPort, room: TransportRoom) -> None:
+    def __init__(self, settings: MediaSettings, control: ControlPort, room: TransportRoom,
+                 bot_streams: BotStreamFactory | None = None) -> None:
         self.settings = settings
         self.control = control
         self.room = room
+        self.bot_streams = bot_streams  # streams to customers' bots (stream_start)
         self.calls: dict[str, LiveCall] = {}
         self.draining = False
         self.claiming = 0  # requests received and being claimed (not yet live calls)
@@ -191,7 +195,7 @@ class CallManager:
         live = self.adopt(call, transport)
         try:
             await transport.ring()
-            if call.agent_id:
+            if call.agent_id or call.stream is not None:  # an agent or a bot takes it at once
                 await self.answer(live)
             else:
                 await self._wait_for_app(live)
@@ -278,11 +282,26 @@ class CallManager:
         live.status_write = asyncio.ensure_future(write_answered())
         if live.call.recording:
             live.start_recording()
+        stream = live.call.stream
+        if stream is not None and self._start_stream(live, stream) and stream.bidirectional:
+            return  # the bot speaks; it owns the call's audio
         if await start_agent(live):  # the agent greets and converses
             return
         greeting = await self._greeting(live)
         if greeting:
             live.spawn(live.speak(greeting, None))
+
+    def _start_stream(self, live: LiveCall, spec: StreamSpec) -> bool:
+        """The call's (or its number's) stream, at the answer; a refusal becomes its event."""
+        try:
+            open_stream(live, spec, self.bot_streams)
+        except StreamRefused as exc:
+            live.spawn(live.record_event("call.streaming.failed", {
+                "stream_id": None, "reason": exc.code, "attempts": 0}))
+            if spec.hangs_up_on_failure:
+                live.spawn(live.hangup("stream_failed"))
+            return False
+        return True
 
     async def _greeting(self, live: LiveCall) -> str | None:
         call = live.call

@@ -3,11 +3,17 @@ implements it). Owned here so ``calls/`` never imports the node that wires it.""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from voicelane.domain.call import CallStatus
 from voicelane.domain.models import Agent, Call, Number
+from voicelane.domain.stream import StreamSpec
 from voicelane.settings import Settings
+
+from voicelane_media.transports.base import CallEvents, Transport
+
+UrlGuard = Callable[[str], Awaitable[None]]  # raises ValueError for a URL not to connect to
 
 
 class ControlPort(Protocol):
@@ -48,3 +54,22 @@ class ControlPort(Protocol):
     async def release_requests(self, messages: list[dict[str, Any]]) -> None: ...
 
     def call_id_of(self, message: dict[str, Any]) -> str | None: ...
+
+
+class BotStreamHandle(Protocol):
+    """One stream of a call to a customer's bot (``transports/ws/bot_stream.py``)."""
+
+    stream_id: str
+
+    async def run(self) -> None:
+        """Connect, stream, reconnect within the budget; report ``call.streaming.*``."""
+        ...
+
+    def stop(self, reason: str = "stream_stop") -> None: ...
+
+
+class BotStreamFactory(Protocol):
+    """Makes a call's stream to a bot (the node plugs in the WebSocket one)."""
+
+    def __call__(self, call: CallEvents, transport: Transport, spec: StreamSpec,
+                 stream_id: str, guard: UrlGuard) -> BotStreamHandle: ...

@@ -20,6 +20,7 @@ from voicelane_media.transports.sip.room import SipRoom
 from voicelane_media.transports.sip.rtp import RtpPortPool
 from voicelane_media.transports.sip.ua import UserAgent
 from voicelane_media.transports.ws import dialect_for
+from voicelane_media.transports.ws.bot_stream import BotStream
 from voicelane_media.transports.ws.endpoint import WsEndpoint
 
 from .control import ControlPlane
@@ -39,8 +40,9 @@ class MediaNode:
         self.ua = UserAgent(settings)
         self.pool = RtpPortPool(settings.rtp_host, settings.rtp_port_min, settings.rtp_port_max,
                                 objects=self.control)  # play_url of a stored key reads through it
-        self.manager = CallManager(  # SIP/RTP is the node's one transport today
-            settings, self.control, SipRoom(SipContext(self.ua, self.pool, settings, self.control)))
+        self.manager = CallManager(  # calls are placed and received over SIP/RTP; streams to
+            settings, self.control,  # bots (stream_start) are WebSocket clients
+            SipRoom(SipContext(self.ua, self.pool, settings, self.control)), bot_streams=BotStream)
         self.http_port = settings.internal_http_port
         self.public_port = settings.public_http_port
         self.ws = WsEndpoint(self.manager, self.control, gateway.settings.session_token_secret,

@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from voicelane.domain.stream import StreamSpec
+
 
 class ActionBody(BaseModel):
     """What every command body takes."""
@@ -76,6 +78,19 @@ class Transfer(ActionBody):
     )
 
 
+class StreamStart(ActionBody, StreamSpec):
+    """stream_start: stream the call to a bot's WebSocket (Voicelane plays the provider)."""
+
+    def spec(self) -> StreamSpec:
+        return StreamSpec.model_validate(self.model_dump(exclude={"command_id"}))
+
+
+class StreamStop(ActionBody):
+    """stream_stop: end one stream (its `stream_id` from call.streaming.started), or all."""
+
+    stream_id: str | None = Field(default=None, min_length=1, max_length=64)
+
+
 ACTIONS: dict[str, type[ActionBody]] = {
     "answer": Empty,
     "reject": Reject,
@@ -91,6 +106,8 @@ ACTIONS: dict[str, type[ActionBody]] = {
     "record_stop": Empty,
     "record_pause": Empty,
     "record_resume": Empty,
+    "stream_start": StreamStart,
+    "stream_stop": StreamStop,
 }
 
 

@@ -11,6 +11,7 @@ from voicelane.domain.agent import AgentSpec
 from voicelane.domain.call import CallStatus, Channel, Direction
 from voicelane.domain.errors import ValidationFailed
 from voicelane.domain.models import Call, CallEvent
+from voicelane.domain.stream import StreamSpec
 from voicelane.resources import EVENT_BUS
 
 _METADATA_KEY = r"^[A-Za-z0-9_.-]{1,40}$"
@@ -32,6 +33,9 @@ class CreateCallRequest(BaseModel):
     recording: bool | None = None
     scheduled_at: datetime | None = None
     webhook_url: str | None = Field(default=None, max_length=2048)
+    stream: StreamSpec | None = Field(
+        default=None, description="Stream the call to a bot's WebSocket once it is answered "
+                                  "(Voicelane plays Twilio, Telnyx, Plivo or our dialect).")
     metadata: dict[str, str] = Field(default_factory=dict)
     client_state: str | None = Field(default=None, max_length=4096)
     sip_headers: dict[str, str] = Field(
@@ -93,6 +97,7 @@ class CallView(BaseModel):
     max_duration_s: int
     recording: bool
     webhook_url: str | None
+    stream: StreamSpec | None = None
     duration_s: float | None
     end_reason: str | None
     sip_cause: int | None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from voicelane.domain.models import Number
+from voicelane.domain.stream import StreamSpec
 
 
 class CreateNumberRequest(BaseModel):
@@ -14,6 +15,9 @@ class CreateNumberRequest(BaseModel):
 
     number: str = Field(description="E.164, e.g. +14155550100")
     agent_id: str | None = Field(default=None, description="Agent that answers inbound calls")
+    stream: StreamSpec | None = Field(
+        default=None, description="Send every inbound call straight to a bot's WebSocket "
+                                  "(answered at once; Voicelane plays the provider).")
 
 
 class NumberView(BaseModel):
@@ -22,6 +26,7 @@ class NumberView(BaseModel):
     number: str = Field(description="E.164")
     app_id: str
     agent_id: str | None = Field(description="Agent that answers inbound calls")
+    stream: StreamSpec | None = Field(default=None, description="The bot every call streams to")
     created_at: str
 
     @classmethod

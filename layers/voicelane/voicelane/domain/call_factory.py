@@ -46,5 +46,5 @@ def new_inbound_call(app: App, number: Number, caller: str, node_id: str,
     return new_call(app, direction=Direction.INBOUND, status=CallStatus.INITIATED,
                     from_=caller, to=number.number, from_channel=Channel.PSTN,
                     to_channel=Channel.PSTN, created_at=now, started_at=now,
-                    agent_id=number.agent_id, media_node=node_id,
+                    agent_id=number.agent_id, stream=number.stream, media_node=node_id,
                     sip_headers=sip_headers or None)

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from voicelane.domain.agent import AgentSpec
 from voicelane.domain.call import CallStatus, Channel, Direction
+from voicelane.domain.stream import StreamSpec
 
 
 class RateLimits(BaseModel):
@@ -47,6 +48,7 @@ class Number(BaseModel):
     number: str
     app_id: str
     agent_id: str | None = None
+    stream: StreamSpec | None = None  # every inbound call to the number streams to a bot
     created_at: str
 
 
@@ -74,6 +76,7 @@ class Call(BaseModel):
     max_duration_s: int = 600
     recording: bool = False
     webhook_url: str | None = None
+    stream: StreamSpec | None = None  # started when the call is answered
     metadata: dict[str, str] = Field(default_factory=dict)
     client_state: str | None = None
     duration_s: float | None = None

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from voicelane.domain.agent import AgentSpec
 from voicelane.domain.errors import ValidationFailed
+from voicelane.domain.stream import STREAM_URL_CODE
 from voicelane.domain.webhooks import forbidden_reason
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -56,21 +57,23 @@ def check_url(
     require_https: bool,
     code: str = WEBHOOK_CODE,
     what: str = "webhook URL",
+    schemes: tuple[str, str] = ("https", "http"),
 ) -> IpAddress:
     """The address to connect to, or ValidationFailed(`code`, default `webhook_url_not_allowed`).
 
     Every address the host resolves to must be public (a name with one private address could
     be steered to it), unless the app allows private webhooks (the local dev app does).
     """
+    secure, plain = schemes
     try:
         parts = urlsplit(url)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        port = parts.port or (443 if parts.scheme == secure else 80)
     except ValueError as exc:
         raise refuse(url, "not a valid URL", code, what) from exc
-    if parts.scheme not in ("http", "https"):
-        raise refuse(url, "the scheme must be https (or http for test keys)", code, what)
-    if require_https and parts.scheme != "https":
-        raise refuse(url, "live-mode webhooks must use https", code, what)
+    if parts.scheme not in schemes:
+        raise refuse(url, f"the scheme must be {secure} (or {plain} for test keys)", code, what)
+    if require_https and parts.scheme != secure:
+        raise refuse(url, f"live mode needs {secure}", code, what)
     if not parts.hostname or parts.username or parts.password:
         raise refuse(url, "the URL needs a host and no credentials", code, what)
     try:
@@ -88,6 +91,15 @@ def check_url(
             if reason:
                 raise refuse(url, f"{parts.hostname} resolves to {addr} ({reason})", code, what)
     return addresses[0]
+
+
+def check_stream_url(url: str, resolver: Resolver, *, allow_private: bool,
+                     require_tls: bool) -> IpAddress:
+    """The SSRF guard for a bot's media-stream URL (``wss://``; ``ws://`` outside live mode):
+    `stream_url_not_allowed` (422) for private addresses unless the app allows them. Checked
+    when the stream is asked for and again by the media node before every connection."""
+    return check_url(url, resolver, allow_private=allow_private, require_https=require_tls,
+                     code=STREAM_URL_CODE, what="stream URL", schemes=("wss", "ws"))
 
 
 def check_tool_urls(spec: AgentSpec, resolver: Resolver, *, allow_private: bool) -> None:

@@ -36,6 +36,7 @@ from voicelane.ports import (
 )
 from voicelane.services.clock import iso, now_iso
 from voicelane.services.lifecycle import CallLifecycle, make_event
+from voicelane.services.streams import check_stream
 from voicelane.services.url_guard import check_tool_urls, check_url
 from voicelane.webhook_ports import Resolver
 
@@ -156,6 +157,9 @@ class CallService:
             # checks again before every attempt (DNS can change).
             check_url(str(req.webhook_url), self.resolver,
                       allow_private=app.allow_private_webhooks, require_https=False)
+        if req.stream is not None:
+            check_stream(app, req.stream, self.resolver,
+                         has_agent=bool(req.agent_id or req.agent))
         agent: AgentSpec | None = req.agent
         if agent is not None and self.resolver is not None:
             check_tool_urls(agent, self.resolver, allow_private=app.allow_private_webhooks)
@@ -195,6 +199,7 @@ class CallService:
             max_duration_s=max_duration,
             recording=recording,
             webhook_url=req.webhook_url,
+            stream=req.stream,
             metadata=req.metadata,
             client_state=req.client_state,
             sip_headers=req.sip_headers or None,

@@ -6,12 +6,13 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from voicelane.contracts.actions import ACTIONS, parse_action
+from voicelane.contracts.actions import ACTIONS, StreamStart, parse_action
 from voicelane.domain.call import CallStatus, is_terminal
 from voicelane.domain.errors import Conflict, NotFound, ValidationFailed
 from voicelane.domain.models import App
 from voicelane.ports import MediaControl
 from voicelane.services.calls import CallService
+from voicelane.services.streams import check_stream
 
 # Actions that make sense before a call is answered (inbound ringing, outbound dialling).
 PRE_ANSWER = frozenset({"answer", "reject", "hangup"})
@@ -42,6 +43,9 @@ class CommandService:
                 details=[{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()],
             ) from exc
         call = self.calls.get(app, call_id)
+        if isinstance(parsed, StreamStart):
+            check_stream(app, parsed.spec(), self.calls.resolver,
+                         has_agent=bool(call.agent_id or call.agent))
         if parsed.command_id:
             previous = self.store.get(call_id, parsed.command_id)
             if previous is not None:

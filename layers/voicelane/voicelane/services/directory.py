@@ -11,25 +11,34 @@ from voicelane.domain.errors import NotFound, ValidationFailed
 from voicelane.domain.ids import new_id
 from voicelane.domain.models import Agent, App, Number
 from voicelane.domain.phone import require_e164
+from voicelane.domain.stream import StreamSpec
 from voicelane.ports import AgentRepository, NumberRepository
 from voicelane.services.clock import now_iso
+from voicelane.services.streams import check_stream
 from voicelane.services.url_guard import check_tool_urls
 from voicelane.webhook_ports import Resolver
 
 
 class NumberService:
-    def __init__(self, numbers: NumberRepository, agents: AgentRepository) -> None:
+    def __init__(self, numbers: NumberRepository, agents: AgentRepository,
+                 resolver: Resolver | None = None) -> None:
         self.numbers = numbers
         self.agents = agents
+        self.resolver = resolver
 
-    def create(self, app: App, number: str, agent_id: str | None) -> Number:
+    def create(self, app: App, number: str, agent_id: str | None,
+               stream: StreamSpec | None = None) -> Number:
+        """Register `number`: answered by `agent_id`, or streamed to a bot (`stream`)."""
         require_e164(number, "number")
+        if stream is not None:
+            check_stream(app, stream, self.resolver, has_agent=bool(agent_id))
         if agent_id and self.agents.get(app.app_id, agent_id) is None:
             raise ValidationFailed(
                 "agent_id is not an agent of this app", code="agent_not_found",
                 details={"agent_id": agent_id},
             )
-        record = Number(number=number, app_id=app.app_id, agent_id=agent_id, created_at=now_iso())
+        record = Number(number=number, app_id=app.app_id, agent_id=agent_id, stream=stream,
+                        created_at=now_iso())
         self.numbers.put(record)
         return record
 

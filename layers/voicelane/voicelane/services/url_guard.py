@@ -4,9 +4,10 @@ tools use it too). This path stays for the control plane's existing imports."""
 from voicelane.domain.url_guard import (
     TOOL_CODE,
     WEBHOOK_CODE,
+    check_stream_url,
     check_tool_urls,
     check_url,
     refuse,
 )
 
-__all__ = ["TOOL_CODE", "WEBHOOK_CODE", "check_tool_urls", "check_url", "refuse"]
+__all__ = ["TOOL_CODE", "WEBHOOK_CODE", "check_stream_url", "check_tool_urls", "check_url", "refuse"]

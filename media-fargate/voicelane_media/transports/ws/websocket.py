@@ -24,6 +24,7 @@ from .frames import (
     MAX_MESSAGE_BYTES,
     Encoding,
     StreamClear,
+    StreamConnected,
     StreamDtmf,
     StreamMark,
     StreamMedia,
@@ -83,6 +84,8 @@ class WebSocketDialect:
         if isinstance(message, bytes):
             return StreamMedia(_audio(message, self.sample_rate))
         event, msg = _control(message)
+        if event == "connected":  # what Voicelane sends first when it streams to a server
+            return StreamConnected()
         if event == "start":
             rate = wire.opt_int(msg, "sample_rate")
             if rate not in (None, self.sample_rate):
