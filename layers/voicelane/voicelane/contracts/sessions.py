@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from voicelane.domain.agent import AgentSpec
+from voicelane.domain.stream import STREAM_SAMPLE_RATES
 
 
 class ConnectionType(StrEnum):
@@ -27,7 +28,7 @@ class CreateSessionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     connection_type: ConnectionType
-    sample_rate: int | None = Field(default=None, description="websocket only: 8000, 16000 or 24000")
+    sample_rate: int | None = Field(default=None, description="websocket only: 8000, 16000 (default), 24000 or 48000")
     agent_id: str | None = Field(default=None, max_length=64)
     agent: AgentSpec | None = None
     context: dict[str, Any] | None = None
@@ -43,8 +44,8 @@ class CreateSessionRequest(BaseModel):
         if self.connection_type == ConnectionType.WEBSOCKET:
             if self.sample_rate is None:
                 self.sample_rate = 16000
-            if self.sample_rate not in (8000, 16000, 24000):
-                raise ValueError("sample_rate must be 8000, 16000 or 24000")
+            if self.sample_rate not in STREAM_SAMPLE_RATES:
+                raise ValueError(f"sample_rate must be one of {STREAM_SAMPLE_RATES}")
         elif self.sample_rate not in (None, 8000):
             raise ValueError("sample_rate applies to websocket sessions only")
         return self

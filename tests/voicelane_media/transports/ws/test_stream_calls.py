@@ -49,10 +49,11 @@ def _wait_event(api: Api, call_id: str, event_type: str, timeout_s: float = 10) 
 
 
 @needs_espeak
-@pytest.mark.parametrize("connection_type", ["twilio", "telnyx", "plivo", "websocket"])
+@pytest.mark.parametrize(("connection_type", "rate"), [
+    ("twilio", 8000), ("telnyx", 8000), ("plivo", 8000), ("websocket", 16000),
+    ("websocket", 48000)])
 def test_a_stream_runs_an_agent_call_to_its_end(api: Api, ws_node: LocalNode,
-                                                connection_type: str) -> None:
-    rate = 16000 if connection_type == "websocket" else 8000
+                                                connection_type: str, rate: int) -> None:
     session = _session(api, connection_type,
                        **({"sample_rate": rate} if connection_type == "websocket" else {}))
     assert session["connect_url"].startswith(ws_node.public_url)
