@@ -112,6 +112,7 @@ class StreamBot:
 
     async def _handle(self, ws: ServerConnection) -> None:
         conn = BotConnection(time.monotonic())
+        closing: asyncio.Future[None] | None = None
         self.connections.append(conn)
         first = len(self.connections) == 1
         dialect = dialect_for(self.dialect_name, self.sample_rate)
@@ -125,10 +126,8 @@ class StreamBot:
                     if self.drop_first and first:
                         ws.transport.abort()  # a crash, not a close: no close frame
                         return
-                    if self.close_after_greeting:
-                        await asyncio.sleep(len(self.greeting) / self.rate + 0.5)
-                        await ws.close(1000, "bot done")
-                        return
+                    if self.close_after_greeting:  # and keep reading, as a bot does
+                        closing = asyncio.ensure_future(self._close_later(ws))
                 elif isinstance(frame, StreamMedia):
                     await self._hear(ws, dialect, frame, conn)
                 elif isinstance(frame, StreamMark):
@@ -143,6 +142,12 @@ class StreamBot:
             pass
         finally:
             conn.closed_at = time.monotonic()
+            if closing is not None:
+                await closing
+
+    async def _close_later(self, ws: ServerConnection) -> None:
+        await asyncio.sleep(len(self.greeting) / self.rate + 0.5)
+        await ws.close(1000, "bot done")
 
     async def _greet(self, ws: ServerConnection, dialect: Any, start: StreamStart,
                      conn: BotConnection) -> None:

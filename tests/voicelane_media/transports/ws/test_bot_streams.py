@@ -234,3 +234,21 @@ def test_stream_urls_pass_the_ssrf_guard_and_numbers_keep_their_stream(
         "url": "ws://127.0.0.1:9/bot", "dialect": "telnyx", "custom_parameters": {"a": "1"}}}))
     assert routed["stream"]["dialect"] == "telnyx"
     assert api.ok(api.get(f"/v1/numbers/{number}"))["stream"]["custom_parameters"] == {"a": "1"}
+
+
+@pytest.mark.parametrize(("on_failure", "end_reason"), [
+    (None, "stream_ended"),  # Twilio's <Connect><Stream> with nothing after it
+    ("continue", "hangup_by_callee")])  # the phone hangs up after 8 s
+def test_a_bot_that_closes_cleanly_ends_a_bidirectional_call_unless_told_to_continue(
+        api: Api, ws_node: LocalNode, greeting_8k: Int16Array, on_failure: str | None,
+        end_reason: str) -> None:
+    with StreamBot("twilio", greeting_8k[: 8000], close_after_greeting=True,
+                   clear_on_speech=False) as bot, _phone([], hangup_wait_s=8) as phone:
+        stream: dict[str, Any] = {"url": bot.url}
+        if on_failure:
+            stream["on_failure"] = on_failure
+        call_id = _call_phone(api, phone, stream)
+        stopped = api.wait_event(call_id, "call.streaming.stopped", 20)["details"]
+        call = api.wait_status(call_id, FINAL, 20)
+    assert stopped["reason"] == "bot_closed"
+    assert call["end_reason"] == end_reason
