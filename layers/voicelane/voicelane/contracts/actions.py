@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from voicelane.domain.storable import StorableFloat
 from voicelane.domain.stream import StreamSpec
 
 
@@ -57,7 +58,7 @@ class Gather(ActionBody):
 
     max_digits: int = Field(default=1, ge=1, le=128)
     terminator: str | None = Field(default="#", pattern=r"^[0-9*#]$")
-    timeout_s: float = Field(default=5, gt=0, le=120)
+    timeout_s: StorableFloat = Field(default=5, gt=0, le=120)
     input: str = Field(default="dtmf", pattern=r"^(dtmf|speech|dtmf_speech)$")
     prompt_text: str | None = Field(default=None, max_length=3000)
 

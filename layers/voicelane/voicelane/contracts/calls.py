@@ -11,6 +11,7 @@ from voicelane.domain.agent import AgentSpec
 from voicelane.domain.call import CallStatus, Channel, Direction
 from voicelane.domain.errors import ValidationFailed
 from voicelane.domain.models import Call, CallEvent
+from voicelane.domain.storable import CallContext
 from voicelane.domain.stream import StreamSpec
 from voicelane.resources import EVENT_BUS
 
@@ -28,7 +29,7 @@ class CreateCallRequest(BaseModel):
     to_channel: Channel = Channel.PSTN
     agent_id: str | None = Field(default=None, max_length=64)
     agent: AgentSpec | None = None
-    context: dict[str, Any] | None = None
+    context: CallContext | None = None
     max_duration_s: int | None = Field(default=None, ge=60, le=7200)
     recording: bool | None = None
     scheduled_at: datetime | None = None
@@ -39,7 +40,7 @@ class CreateCallRequest(BaseModel):
     metadata: dict[str, str] = Field(default_factory=dict)
     client_state: str | None = Field(default=None, max_length=4096)
     sip_headers: dict[str, str] = Field(
-        default_factory=dict, description="Custom X- headers for the outbound INVITE."
+        default_factory=dict, description="Custom X- headers for the outbound INVITE (at most 32)."
     )
 
     @field_validator("metadata")
@@ -56,20 +57,13 @@ class CreateCallRequest(BaseModel):
                 raise ValueError(f"metadata value of {key!r} is longer than 256 characters")
         return v
 
-    @field_validator("context")
-    @classmethod
-    def _small_context(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
-        import json
-
-        if v is not None and len(json.dumps(v)) > 16_384:
-            raise ValueError("context is larger than 16 KiB")
-        return v
-
     @field_validator("sip_headers")
     @classmethod
     def _x_headers(cls, v: dict[str, str]) -> dict[str, str]:
         import re
 
+        if len(v) > 32:
+            raise ValueError("sip_headers has at most 32 headers")
         for key, value in v.items():
             if not re.fullmatch(r"X-[A-Za-z0-9-]{1,64}", key):
                 raise ValueError(f"sip header {key!r} must be an X- header")

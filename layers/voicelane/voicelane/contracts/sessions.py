@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from voicelane.domain.agent import AgentSpec
+from voicelane.domain.storable import CallContext
 from voicelane.domain.stream import STREAM_SAMPLE_RATES
 
 
@@ -31,7 +31,7 @@ class CreateSessionRequest(BaseModel):
     sample_rate: int | None = Field(default=None, description="websocket only: 8000, 16000 (default), 24000 or 48000")
     agent_id: str | None = Field(default=None, max_length=64)
     agent: AgentSpec | None = None
-    context: dict[str, Any] | None = None
+    context: CallContext | None = None
     identity: str = Field(default="web-user", pattern=r"^[A-Za-z0-9_.:@+-]{1,128}$")
     max_duration_s: int | None = Field(default=None, ge=60, le=7200)
     recording: bool | None = None

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from voicelane.domain.storable import (
+    AGENT_MAX_BYTES,
+    SIZE_ERROR,
+    AgentScript,
+    StorableFloat,
+    ToolParameters,
+)
 
 ENDPOINTING_MS_DEFAULT = 500
 MIN_INTERRUPTION_MS_DEFAULT = 300
@@ -48,9 +56,9 @@ class ToolSpec(BaseModel):
     name: str = Field(min_length=1, max_length=64, pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$")
     type: str = Field(default="http", pattern=r"^(end_call|transfer|send_dtmf|http)$")
     description: str = Field(default="", max_length=1024)
-    parameters: dict[str, Any] = Field(default_factory=dict)
+    parameters: ToolParameters = Field(default_factory=dict)
     url: str | None = Field(default=None, max_length=2048)
-    timeout_s: float = Field(default=5.0, gt=0, le=30)
+    timeout_s: StorableFloat = Field(default=5.0, gt=0, le=30)
 
 
 class AgentSpec(BaseModel):
@@ -64,7 +72,7 @@ class AgentSpec(BaseModel):
     language: str = Field(default="en-US", pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
     greeting: str = Field(default="", max_length=2_000)
     model: str = Field(default="scripted", max_length=128)
-    temperature: float = Field(default=0.7, ge=0, le=1)
+    temperature: StorableFloat = Field(default=0.7, ge=0, le=1)
     first_speaker: FirstSpeaker = FirstSpeaker.AGENT
     interruptible: bool = True
     endpointing_ms: int = Field(
@@ -94,6 +102,15 @@ class AgentSpec(BaseModel):
     )
     tools: list[ToolSpec] = Field(default_factory=list, max_length=32)
     engines: EngineChoice = Field(default_factory=EngineChoice)
-    script: dict[str, Any] | None = Field(
-        default=None, description="Dialogue script for the `scripted` engine (states, intents)."
-    )
+    script: AgentScript | None = None
+
+    @model_validator(mode="after")
+    def _fits_a_record(self) -> AgentSpec:
+        # A call stores its agent (and each event a snapshot of the call): bound the whole.
+        size = len(self.model_dump_json().encode())
+        if size > AGENT_MAX_BYTES:
+            raise PydanticCustomError(
+                SIZE_ERROR, "the agent is larger than {max_bytes} bytes of JSON",
+                {"max_bytes": AGENT_MAX_BYTES},
+            )
+        return self
