@@ -35,15 +35,14 @@ BAD_VALUES: list[tuple[str, str, str]] = [
 
 
 def _free_form_bodies(user: ApiUser, value: str) -> list[tuple[str, str]]:
-    return [
-        ("/v1/calls", '{"from": "%s", "to": "+14155550199", "context": {"a": %s}}'
-         % (user.number, value)),
-        ("/v1/calls", '{"from": "%s", "to": "+14155550199", "agent": {"script": {"a": %s}}}'
-         % (user.number, value)),
-        ("/v1/agents", '{"script": {"states": %s}}' % value),
-        ("/v1/agents", '{"tools": [{"name": "t", "type": "end_call", "parameters": {"a": %s}}]}'
-         % value),
+    call = '{"from": "FROM", "to": "+14155550199", '.replace("FROM", user.number)
+    bodies = [
+        ("/v1/calls", call + '"context": {"a": VALUE}}'),
+        ("/v1/calls", call + '"agent": {"script": {"a": VALUE}}}'),
+        ("/v1/agents", '{"script": {"states": VALUE}}'),
+        ("/v1/agents", '{"tools": [{"name": "t", "type": "end_call", "parameters": {"a": VALUE}}]}'),
     ]
+    return [(path, body.replace("VALUE", value)) for path, body in bodies]
 
 
 @pytest.mark.parametrize(("case", "value", "kind"), BAD_VALUES, ids=[c[0] for c in BAD_VALUES])

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from voicelane.contracts.common import IsoDateTime
 from voicelane.domain.agent import AgentSpec
 from voicelane.domain.call import CallStatus, Channel, Direction
 from voicelane.domain.errors import ValidationFailed
@@ -32,7 +32,7 @@ class CreateCallRequest(BaseModel):
     context: CallContext | None = None
     max_duration_s: int | None = Field(default=None, ge=60, le=7200)
     recording: bool | None = None
-    scheduled_at: datetime | None = None
+    scheduled_at: IsoDateTime | None = None
     webhook_url: str | None = Field(default=None, max_length=2048)
     stream: StreamSpec | None = Field(
         default=None, description="Stream the call to a bot's WebSocket once it is answered "

@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from voicelane.api.deps import ContainerDep, Lists, Reads, Writes
+from voicelane.api.routing import StrictJsonRoute
 from voicelane.contracts.agents import AgentList, AgentPatch, AgentView
 from voicelane.domain.agent import AgentSpec
 
-router = APIRouter(prefix="/v1/agents", tags=["agents"])
+router = APIRouter(route_class=StrictJsonRoute, prefix="/v1/agents", tags=["agents"])
 
 
 @router.post("", status_code=201, summary="Create an agent")

@@ -7,9 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 
 from voicelane.api.deps import ContainerDep, Writes
+from voicelane.api.routing import StrictJsonRoute
 from voicelane.contracts.actions import CommandResult
 
-router = APIRouter(tags=["calls"])
+router = APIRouter(route_class=StrictJsonRoute, tags=["calls"])
 
 
 @router.post(

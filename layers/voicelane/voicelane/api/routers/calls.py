@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
 
 from voicelane.api.deps import ContainerDep, CreateCall, Lists, Reads, Writes
 from voicelane.api.routers import call_actions
+from voicelane.api.routing import StrictJsonRoute
 from voicelane.contracts.artifacts import RecordingView, TranscriptView
 from voicelane.contracts.calls import (
     CallEventList,
@@ -17,10 +17,11 @@ from voicelane.contracts.calls import (
     CallView,
     CreateCallRequest,
 )
+from voicelane.contracts.common import IsoDateTime
 from voicelane.domain.call import CallStatus, Direction
 from voicelane.ports import CallFilter
 
-router = APIRouter(prefix="/v1/calls", tags=["calls"])
+router = APIRouter(route_class=StrictJsonRoute, prefix="/v1/calls", tags=["calls"])
 
 
 @router.post("", status_code=201, summary="Create a call")
@@ -44,8 +45,8 @@ def list_calls(
     agent_id: str | None = None,
     status: CallStatus | None = None,
     direction: Direction | None = None,
-    start_date: datetime | None = None,
-    end_date: datetime | None = None,
+    start_date: IsoDateTime | None = None,
+    end_date: IsoDateTime | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=1000)] = 0,
     cursor: str | None = None,

@@ -11,12 +11,13 @@ from __future__ import annotations
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
+from voicelane.api.routing import StrictJsonRoute
 from voicelane.container import get_container
 from voicelane.domain.errors import Unauthenticated
 from voicelane.domain.webhooks import event_matches
 from voicelane.services.event_stream import local_broker
 
-router = APIRouter(tags=["events"])
+router = APIRouter(route_class=StrictJsonRoute, tags=["events"])
 
 
 @router.websocket("/v1/events/stream")

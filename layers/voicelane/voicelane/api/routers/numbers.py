@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from voicelane.api.deps import ContainerDep, Lists, Reads, Writes
+from voicelane.api.routing import StrictJsonRoute
 from voicelane.contracts.numbers import CreateNumberRequest, NumberList, NumberView
 
-router = APIRouter(prefix="/v1/numbers", tags=["numbers"])
+router = APIRouter(route_class=StrictJsonRoute, prefix="/v1/numbers", tags=["numbers"])
 
 
 @router.post("", status_code=201, summary="Register a number")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from voicelane.api.deps import ContainerDep, Reads, Sessions
+from voicelane.api.routing import StrictJsonRoute
 from voicelane.contracts.sessions import CreateSessionRequest, SessionView
 
-router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
+router = APIRouter(route_class=StrictJsonRoute, prefix="/v1/sessions", tags=["sessions"])
 
 
 @router.post("", status_code=201, summary="Create a media session")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from voicelane.api.deps import ContainerDep, Lists, Reads, Writes
+from voicelane.api.routing import StrictJsonRoute
 from voicelane.contracts.trunks import CreateTrunkRequest, TrunkList, TrunkView
 
-router = APIRouter(prefix="/v1/trunks", tags=["trunks"])
+router = APIRouter(route_class=StrictJsonRoute, prefix="/v1/trunks", tags=["trunks"])
 
 
 @router.post("", status_code=201, summary="Add a SIP trunk")

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from voicelane.api.deps import ContainerDep, Lists, Reads, Writes
+from voicelane.api.routing import StrictJsonRoute
 from voicelane.contracts.webhooks import (
     CallUrlSecretView,
     CreateWebhookRequest,
@@ -20,7 +21,7 @@ from voicelane.contracts.webhooks import (
 )
 from voicelane.domain.webhooks import CALL_ENDPOINT_ID
 
-router = APIRouter(tags=["webhooks"])
+router = APIRouter(route_class=StrictJsonRoute, tags=["webhooks"])
 
 Limit = Annotated[int, Query(ge=1, le=100)]
 
