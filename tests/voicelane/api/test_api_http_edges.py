@@ -95,3 +95,13 @@ def test_scheduled_at_as_a_number_answers_422_and_writes_nothing(user: ApiUser) 
     error = assert_error(user.create_call(scheduled_at=4102444800), 422, "validation_error")
     assert error["details"][0]["loc"] == ["body", "scheduled_at"]
     assert user.call_ids() == []
+
+
+@pytest.mark.parametrize("url", ["https://\u0103\u00fe\x0e\x8a/x", "https://" + "a" * 70 + ".example/"])
+def test_a_url_whose_host_is_no_host_name_is_refused_not_a_500(user: ApiUser, url: str) -> None:
+    # getaddrinfo's IDNA step raises UnicodeError (not OSError) for these names.
+    r = user.request("POST", "/v1/webhooks", json={"url": url})
+    assert_error(r, 422, "webhook_url_not_allowed")
+    assert_error(user.create_call(webhook_url=url), 422, "webhook_url_not_allowed")
+    assert user.request("GET", "/v1/webhooks").json()["data"] == []
+    assert user.call_ids() == []

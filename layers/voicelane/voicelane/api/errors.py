@@ -93,9 +93,16 @@ def allowed_methods(request: Request) -> list[str]:
     lists for the matching path template, and those of the app's own undocumented routes."""
     path = request.url.path
     methods: set[str] = set()
-    for template, operations in request.app.openapi().get("paths", {}).items():
-        if _template_re(template).fullmatch(path):
-            methods |= {m.upper() for m in operations if m.upper() in _HTTP_METHODS}
+    # The most literal template names the resource (/v1/webhooks/call-url-secret, not
+    # /v1/webhooks/{webhook_id}).
+    matching = sorted((template.count("{"), template)
+                      for template in request.app.openapi().get("paths", {})
+                      if _template_re(template).fullmatch(path))
+    for params, template in matching:
+        if params > matching[0][0]:
+            break
+        operations = request.app.openapi()["paths"][template]
+        methods |= {m.upper() for m in operations if m.upper() in _HTTP_METHODS}
     for route in request.app.router.routes:
         regex = getattr(route, "path_regex", None)
         if regex is not None and regex.match(path):

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictFloat
 
 from voicelane.domain.agent import AgentSpec, DtmfEvents
 from voicelane.domain.models import Agent
+from voicelane.domain.storable import JsonInt
 
 
 class AgentPatch(BaseModel):
@@ -25,15 +26,15 @@ class AgentPatch(BaseModel):
     language: str | None = None
     greeting: str | None = None
     model: str | None = None
-    temperature: float | None = None
+    temperature: StrictFloat | None = None
     first_speaker: str | None = None
-    interruptible: bool | None = None
-    endpointing_ms: int | None = None
-    min_interruption_ms: int | None = None
-    max_duration_s: int | None = None
-    inactivity_timeout_s: int | None = None
+    interruptible: StrictBool | None = None
+    endpointing_ms: JsonInt | None = None
+    min_interruption_ms: JsonInt | None = None
+    max_duration_s: JsonInt | None = None
+    inactivity_timeout_s: JsonInt | None = None
     inactivity_action: str | None = None
-    recording: bool | None = None
+    recording: StrictBool | None = None
     dtmf_events: DtmfEvents | None = None
     tools: list[dict[str, Any]] | None = None
     engines: dict[str, Any] | None = None

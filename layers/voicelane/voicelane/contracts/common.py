@@ -15,6 +15,15 @@ from voicelane.domain.phone import E164_RE
 E164_PATTERN = E164_RE.pattern
 IDENTIFIER_PATTERN = r"^[A-Za-z0-9_.:@+-]{1,128}$"
 CURSOR_PATTERN = r"^[A-Za-z0-9_-]{1,512}$"
+URL_PATTERN = r"^https?://[^\s/?#@]+(/[^\s]*)?$"
+URL_SCHEMA: dict[str, Any] = {"format": "uri", "pattern": URL_PATTERN}
+
+# JSON Schema for "a side on the pstn channel (the default) is an E.164 number".
+PSTN_IS_E164: list[Any] = [
+    {"if": {"properties": {f"{side}_channel": {"const": "pstn"}}},
+     "then": {"properties": {side: {"pattern": E164_RE.pattern}}}}
+    for side in ("from", "to")
+]
 
 # ISO 8601 as RFC 3339 writes it: a date, or a date and time with an optional offset (a time
 # without one is UTC). Not a Unix time: pydantic alone reads "0.5" as 1970-01-01T00:00:00.5Z.

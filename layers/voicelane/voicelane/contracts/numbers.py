@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from voicelane.contracts.common import E164_PATTERN
 from voicelane.domain.models import Number
 from voicelane.domain.stream import StreamSpec
 
@@ -13,7 +14,8 @@ class CreateNumberRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    number: str = Field(description="E.164, e.g. +14155550100")
+    number: str = Field(description="E.164, e.g. +14155550100",
+                        json_schema_extra={"pattern": E164_PATTERN})
     agent_id: str | None = Field(default=None, description="Agent that answers inbound calls")
     stream: StreamSpec | None = Field(
         default=None, description="Send every inbound call straight to a bot's WebSocket "

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 from pydantic_core import PydanticCustomError
 
 from voicelane.domain.storable import (
     AGENT_MAX_BYTES,
+    NO_TINY,
     SIZE_ERROR,
     AgentScript,
+    JsonInt,
     StorableFloat,
     ToolParameters,
 )
@@ -58,7 +60,7 @@ class ToolSpec(BaseModel):
     description: str = Field(default="", max_length=1024)
     parameters: ToolParameters = Field(default_factory=dict)
     url: str | None = Field(default=None, max_length=2048)
-    timeout_s: StorableFloat = Field(default=5.0, gt=0, le=30)
+    timeout_s: StorableFloat = Field(default=5.0, ge=0.001, le=30)
 
 
 class AgentSpec(BaseModel):
@@ -72,27 +74,27 @@ class AgentSpec(BaseModel):
     language: str = Field(default="en-US", pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
     greeting: str = Field(default="", max_length=2_000)
     model: str = Field(default="scripted", max_length=128)
-    temperature: StorableFloat = Field(default=0.7, ge=0, le=1)
+    temperature: StorableFloat = Field(default=0.7, ge=0, le=1, json_schema_extra=NO_TINY)
     first_speaker: FirstSpeaker = FirstSpeaker.AGENT
-    interruptible: bool = True
-    endpointing_ms: int = Field(
+    interruptible: StrictBool = True
+    endpointing_ms: JsonInt = Field(
         default=ENDPOINTING_MS_DEFAULT,
         ge=100,
         le=3000,
         description="Caller silence (ms) that ends a turn, combined with the STT final. "
         "At the default, the media node's VOICELANE_AGENT_ENDPOINTING_MS applies.",
     )
-    min_interruption_ms: int = Field(
+    min_interruption_ms: JsonInt = Field(
         default=MIN_INTERRUPTION_MS_DEFAULT,
         ge=0,
         le=2000,
         description="Caller speech (ms) needed to interrupt the agent; shorter bursts (a cough, "
         "\"uh-huh\") do not. At the default, the node's VOICELANE_AGENT_MIN_INTERRUPTION_MS applies.",
     )
-    max_duration_s: int = Field(default=600, ge=60, le=7200)
-    inactivity_timeout_s: int = Field(default=30, ge=10, le=300)
+    max_duration_s: JsonInt = Field(default=600, ge=60, le=7200)
+    inactivity_timeout_s: JsonInt = Field(default=30, ge=10, le=300)
     inactivity_action: InactivityAction = InactivityAction.PROMPT
-    recording: bool = False
+    recording: StrictBool = False
     dtmf_events: DtmfEvents = Field(
         default=DtmfEvents.MASKED,
         description="While the agent runs, each `call.dtmf.received` says a key was pressed "

@@ -16,7 +16,7 @@ import math
 from decimal import Clamped, Context, Decimal, Inexact, Overflow, Rounded, Underflow
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field, StrictFloat, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 # DynamoDB's number type (same precision and traps as boto3's serializer).
@@ -115,22 +115,41 @@ def _described(what: str, max_bytes: int) -> Any:
                              f"characters; {NUMBER_RULE}.")
 
 
+_KEYS = WithJsonSchema({"type": "object", "additionalProperties": True,
+                        "propertyNames": {"minLength": 1, "maxLength": FREE_MAX_KEY_LENGTH}})
 CONTEXT_MAX_BYTES = 16_384
 SCRIPT_MAX_BYTES = 65_536
 TOOL_PARAMETERS_MAX_BYTES = 8_192
 AGENT_MAX_BYTES = 131_072  # a call item holds its agent; an item is at most 400 KB
 
 CallContext = Annotated[
-    dict[str, Any], _free_object(CONTEXT_MAX_BYTES),
+    dict[str, Any], _free_object(CONTEXT_MAX_BYTES), _KEYS,
     _described("Data the call's agent and webhooks see.", CONTEXT_MAX_BYTES),
 ]
 AgentScript = Annotated[
-    dict[str, Any], _free_object(SCRIPT_MAX_BYTES),
+    dict[str, Any], _free_object(SCRIPT_MAX_BYTES), _KEYS,
     _described("Dialogue script for the `scripted` engine (states, intents).", SCRIPT_MAX_BYTES),
 ]
 ToolParameters = Annotated[
-    dict[str, Any], _free_object(TOOL_PARAMETERS_MAX_BYTES),
+    dict[str, Any], _free_object(TOOL_PARAMETERS_MAX_BYTES), _KEYS,
     _described("JSON Schema of the tool's arguments.", TOOL_PARAMETERS_MAX_BYTES),
 ]
-StorableFloat = Annotated[float, AfterValidator(check_number)]
+NO_TINY: dict[str, Any] = {"not": {"exclusiveMinimum": 0, "exclusiveMaximum": 1e-130}}
+"""JSON Schema for a float field that can be 0: nothing between 0 and 1e-130."""
+StorableFloat = Annotated[StrictFloat, AfterValidator(check_number)]
 """A float a record can store (finite, within DynamoDB's range)."""
+
+
+def _json_integer(value: Any) -> Any:
+    # JSON Schema's integer is a number with no fraction (1 and 1.0), never true or "1",
+    # which pydantic's lax int would take.
+    if isinstance(value, bool | str | bytes):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    return value
+
+
+JSON_INTEGER = BeforeValidator(_json_integer)
+"""Annotated metadata: after any Field constraints (`Annotated[int, Field(ge=1), JSON_INTEGER]`)
+so the JSON schema still shows them as minimum/maximum."""
+JsonInt = Annotated[int, JSON_INTEGER]
+"""An integer as JSON Schema has it: 1 or 1.0, not true or "1"."""
