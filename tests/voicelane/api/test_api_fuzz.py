@@ -25,7 +25,7 @@ from tests.conftest import Tenant
 from tests.voicelane.api.api_helpers import e164
 
 SEED = 20261206
-MAX_EXAMPLES = 25
+MAX_EXAMPLES = 20
 RAISED = {"create_call": 100_000, "sessions": 100_000, "reads": 100_000, "lists": 100_000,
           "writes": 100_000}
 

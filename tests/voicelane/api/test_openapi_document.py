@@ -77,3 +77,14 @@ def test_every_2xx_answer_has_a_schema_with_properties() -> None:
                 if not resolved.get("properties"):
                     missing.append(f"{where}: {schema!r}")
     assert not missing, "2xx answers without a response model:\n" + "\n".join(missing)
+
+
+def test_regenerating_with_a_shell_redirect_writes_the_document(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    out = tmp_path / "openapi.json"
+    with out.open("w") as fh:
+        subprocess.run([sys.executable, "-m", "voicelane.openapi", str(out)], stdout=fh,
+                       check=True, cwd=tmp_path)
+    assert json.loads(out.read_text()) == json.loads(render(document()))
