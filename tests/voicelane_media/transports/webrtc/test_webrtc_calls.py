@@ -1,0 +1,171 @@
+"""A browser-like WebRTC peer (aiortc, the library) calls a Voicelane agent through a session:
+the real signalling endpoint, ICE on loopback, DTLS-SRTP, Opus 48 kHz, and the local engines
+(Whisper hears the espeak-ng speech). Everything is asserted through the API."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from typing import Any
+
+import pytest
+from voicelane.domain.agent import AgentSpec
+from voicelane.domain.tokens import sign
+from voicelane_local.media_node import LocalNode
+from voicelane_media.agent.engines import build_engines
+from voicelane_media.media.audio import synthesize
+
+from tests.interop.sipp_helpers import Api
+from tests.voicelane_media.transports.webrtc.peer import Client
+
+AGENT = {"name": "rtc-agent", "greeting": "Hello from Voicelane, how can I help you today?"}
+SAYS = "I would like to book a table for two people tomorrow"
+needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None,
+                                  reason="espeak-ng not installed")
+
+
+def _session(api: Api, **fields: Any) -> dict[str, Any]:
+    session: dict[str, Any] = api.ok(api.post("/v1/sessions", {
+        "connection_type": "webrtc", "agent": AGENT, **fields}))
+    return session
+
+
+@pytest.fixture(scope="module")
+def warm_engines() -> None:
+    """Load the local models once, so the call's figures are the call's, not a model load."""
+    build_engines(AgentSpec(name="warm"))
+
+
+@needs_espeak
+@pytest.mark.usefixtures("warm_engines")
+def test_a_webrtc_peer_talks_to_an_agent_and_hangs_up_with_delete(
+        api: Api, rtc_node: LocalNode) -> None:
+    session = _session(api, recording=True)
+    base = rtc_node.public_url.replace("ws://", "http://")
+    assert session["connect_url"] == f"{base}/webrtc/{session['id']}"
+    assert session["ice_servers"] == [] and session["token"]
+    call = api.call(session["call_id"])
+    assert (call["status"], call["from_channel"], call["to_channel"]) == (
+        "queued", "webrtc", "webrtc")
+
+    async def talk() -> tuple[Client, int]:
+        speech = await synthesize(SAYS, "en-us", 48000)
+        client = Client(session["connect_url"], session["token"])
+        reply = await client.offer()
+        assert reply.status_code == 201, reply.text
+        assert reply.headers["content-type"].startswith("application/sdp")
+        assert await client.heard.utterance(0, timeout_s=10), "no greeting heard"
+        await asyncio.sleep(client.mic.say(speech))
+        assert await client.heard.utterance(len(client.heard.frames), timeout_s=10,
+                                            quiet_ms=0), "the agent did not answer"
+        deleted = await client.hang_up()
+        return client, deleted.status_code
+
+    client, deleted = asyncio.run(talk())
+    assert deleted == 200
+    call = api.wait_status(session["call_id"], {"completed", "failed"}, timeout_s=10)
+    assert call["status"] == "completed" and call["end_reason"] == "hangup_by_caller"
+    types = api.event_types(session["call_id"])
+    assert types[:3] == ["call.queued", "call.initiated", "call.answered"], types
+    assert types[-1] == "call.completed" or "call.completed" in types
+    # the agent's greeting reached the peer as voiced Opus audio
+    assert client.heard.first_voiced_at is not None and client.heard.voiced_frames > 25
+    greeting_ms = (client.heard.first_voiced_at - (client.answered_at or 0)) * 1000
+    print(f"\nwebrtc: offer->answer {client.answer_ms:.0f} ms, "
+          f"answer->first greeting audio {greeting_ms:.0f} ms")
+    quality = call["quality"]
+    assert quality["transport"] == "webrtc" and quality["codec"] == "opus"
+    assert quality["frames_in"] > 200 and quality["end_cause"] == "delete"
+    transcript = api.ok(api.get(f"/v1/calls/{session['call_id']}/transcript"))
+    caller_text = " ".join(t["text"] for t in transcript["turns"] if t["role"] == "caller")
+    words = {w.strip(".,!?").lower() for w in caller_text.split()}
+    assert {"table", "two", "tomorrow"} <= words, transcript["turns"]
+    assert any(t["role"] == "agent" for t in transcript["turns"])
+    assert call["metrics"]
+    recording = api.wait_event(session["call_id"], "call.recording.saved", timeout_s=10)
+    assert recording["details"]
+    meta = api.ok(api.get(f"/v1/calls/{session['call_id']}/recording"))
+    assert meta["channels"] == 2 and meta["sample_rate"] == 48000
+
+
+def test_bad_tokens_are_refused_before_any_media_and_claim_nothing(
+        api: Api, rtc_node: LocalNode) -> None:
+    session = _session(api)
+    other = _session(api)
+    stream = api.ok(api.post("/v1/sessions", {"connection_type": "websocket"}))
+    secret = rtc_node.gateway.settings.session_token_secret
+    claims = {"sid": session["id"], "call_id": session["call_id"], "app_id": api.app_id,
+              "ct": "webrtc", "sr": None}
+
+    async def attempts() -> list[tuple[int, str]]:
+        client = Client(session["connect_url"], session["token"])
+        offer = await client.local_offer()
+        out = []
+        for token in (None, "not-a-token", sign(claims, secret, -10), other["token"],
+                      stream["token"]):
+            reply = await client.post(offer, token)
+            out.append((reply.status_code, reply.json()["error"]["code"]))
+        await client.close()
+        return out
+
+    assert asyncio.run(attempts()) == [
+        (401, "token_required"), (401, "invalid_token"), (401, "token_expired"),
+        (403, "token_not_for_this_session"), (403, "token_not_for_this_session")]
+    assert api.call(session["call_id"])["status"] == "queued"  # nothing claimed it
+    assert api.event_types(session["call_id"]) == ["call.queued"]
+
+
+def test_malformed_offers_are_refused_with_a_code_and_claim_nothing(
+        api: Api, rtc_node: LocalNode) -> None:
+    session = _session(api)
+
+    async def attempts() -> list[tuple[int, str]]:
+        client = Client(session["connect_url"], session["token"])
+        offer = await client.local_offer()
+        no_opus = "\r\n".join(line for line in offer.split("\r\n")
+                              if "opus" not in line.lower())
+        no_dtls = "\r\n".join(line for line in offer.split("\r\n")
+                              if not line.startswith("a=fingerprint:"))
+        out = []
+        for body, content_type in (("hello", "application/sdp"), (b"\xff\xfe", "application/sdp"),
+                                   (offer, "application/json"), (no_opus, "application/sdp"),
+                                   (no_dtls, "application/sdp"),
+                                   ("v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\n", "application/sdp")):
+            reply = await client.post(body, session["token"], content_type)
+            out.append((reply.status_code, reply.json()["error"]["code"]))
+        await client.close()
+        return out
+
+    assert asyncio.run(attempts()) == [
+        (400, "malformed_sdp"), (400, "malformed_sdp"), (415, "unsupported_media_type"),
+        (422, "no_common_codec"), (422, "not_webrtc"), (422, "no_audio")]
+    assert api.call(session["call_id"])["status"] == "queued"
+    assert api.event_types(session["call_id"]) == ["call.queued"]
+
+
+def test_a_token_connects_once_and_a_reused_one_is_a_conflict(
+        api: Api, rtc_node: LocalNode) -> None:
+    session = _session(api, agent={"name": "quiet"})
+
+    async def run() -> tuple[int, str, int]:
+        first = Client(session["connect_url"], session["token"])
+        assert (await first.offer()).status_code == 201
+        second = Client(session["connect_url"], session["token"])
+        again = await second.post(await second.local_offer(), session["token"])
+        await second.close()
+        await asyncio.sleep(0.5)
+        await first.close()  # no DELETE: the closed connection alone is the hangup
+        return again.status_code, again.json()["error"]["code"], 0
+
+    status, code, _ = asyncio.run(run())
+    assert (status, code) == (409, "session_not_available")
+    call = api.wait_status(session["call_id"], {"completed", "failed"}, timeout_s=10)
+    assert call["status"] == "completed" and call["end_reason"] == "hangup_by_caller"
+
+
+def test_an_unknown_location_is_not_found(api: Api, rtc_node: LocalNode) -> None:
+    import httpx
+
+    session = _session(api)
+    reply = httpx.delete(f"{session['connect_url']}/nope")
+    assert reply.status_code == 404 and reply.json()["error"]["code"] == "session_not_found"
