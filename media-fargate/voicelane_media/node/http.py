@@ -5,10 +5,13 @@ streams, authenticated by their session tokens), each on its own port."""
 from __future__ import annotations
 
 import hmac
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request, Response, WebSocket
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from voicelane_media.calls.commands import CommandError, execute
 from voicelane_media.calls.manager import CallManager
@@ -50,6 +53,9 @@ def create_internal_app(manager: CallManager, internal_token: str, node_id: str)
     return app
 
 
+SOFTPHONE = Path(__file__).resolve().parents[1] / "static" / "softphone"
+
+
 def _whip(reply: WhipReply, path: str) -> Response:
     if reply.code is not None:
         return _error(reply.status, reply.code, reply.body)
@@ -84,5 +90,12 @@ def create_public_app(endpoint: WsEndpoint, whip: WhipEndpoint) -> FastAPI:
     @app.delete("/v1/media/webrtc/{session_id}/{resource_id}")
     async def webrtc_delete(session_id: str, resource_id: str) -> Response:
         return _whip(whip.delete(session_id, resource_id), "")
+
+    # A page served elsewhere (the customer's site) signals here too: the token, not a
+    # cookie, authenticates, so any origin may POST and read the Location.
+    app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["POST", "DELETE"],
+                       allow_headers=["authorization", "content-type"],
+                       expose_headers=["location", "etag"])
+    app.mount("/softphone", StaticFiles(directory=SOFTPHONE, html=True), name="softphone")
 
     return app
