@@ -22,7 +22,7 @@ def rtc_node(local_platform: LocalPlatform) -> Iterator[LocalNode]:
                               rtp_port_min=base, rtp_port_max=base + 199,
                               node_id=f"rtc-{random.randrange(16**6):06x}", poll_wait_s=1,
                               heartbeat_s=2, webrtc_host_addresses="127.0.0.1",
-                              webrtc_connect_timeout_s=5)
+                              webrtc_connect_timeout_s=3)
     node = LocalNode(settings, local_platform.container.media_gateway).start()
     try:
         yield node

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from voicelane.container import get_container
 from voicelane.domain.agent import AgentSpec
 from voicelane.domain.tokens import sign
 from voicelane_local.media_node import LocalNode
@@ -169,3 +171,62 @@ def test_an_unknown_location_is_not_found(api: Api, rtc_node: LocalNode) -> None
     session = _session(api)
     reply = httpx.delete(f"{session['connect_url']}/nope")
     assert reply.status_code == 404 and reply.json()["error"]["code"] == "session_not_found"
+
+
+def test_an_unclaimed_webrtc_session_expires_and_its_token_then_conflicts(
+        api: Api, rtc_node: LocalNode) -> None:
+    session = _session(api)
+    ended = get_container().sessions.expire_due(datetime.now(UTC) + timedelta(seconds=301))
+    assert session["call_id"] in ended
+    call = api.call(session["call_id"])
+    assert call["status"] == "failed" and call["end_reason"] == "session_expired"
+
+    async def offer() -> tuple[int, str]:
+        client = Client(session["connect_url"], session["token"])
+        reply = await client.post(await client.local_offer(), session["token"])
+        await client.close()
+        return reply.status_code, reply.json()["error"]["code"]
+
+    assert asyncio.run(offer()) == (409, "session_not_available")
+    assert api.call(session["call_id"])["end_reason"] == "session_expired"
+
+
+def test_a_peer_that_never_connects_fails_the_call(api: Api, rtc_node: LocalNode) -> None:
+    session = _session(api)
+
+    async def offer_and_vanish() -> int:
+        client = Client(session["connect_url"], session["token"])
+        reply = await client.post(await client.local_offer(), session["token"])
+        await client.close()  # the answer is never applied: no ICE, no DTLS
+        return reply.status_code
+
+    assert asyncio.run(offer_and_vanish()) == 201
+    call = api.wait_status(session["call_id"], {"completed", "failed"}, timeout_s=10)
+    assert call["status"] == "failed" and call["end_reason"] == "webrtc_connect_failed"
+    types = api.event_types(session["call_id"])
+    assert "call.initiated" in types and "call.answered" not in types
+
+
+@needs_espeak
+@pytest.mark.usefixtures("warm_engines")
+def test_barge_in_cuts_the_greeting_on_a_webrtc_leg(api: Api, rtc_node: LocalNode) -> None:
+    greeting = " ".join(["Welcome to the booking line, I can help you with a table."] * 3)
+    session = _session(api, agent={**AGENT, "greeting": greeting})
+
+    async def talk_over() -> Client:
+        speech = await synthesize(SAYS, "en-us", 48000)
+        client = Client(session["connect_url"], session["token"])
+        assert (await client.offer()).status_code == 201
+        assert await client.heard.utterance(0, timeout_s=10, quiet_ms=0), "no greeting"
+        await asyncio.sleep(1.5)  # part of the greeting plays
+        await asyncio.sleep(client.mic.say(speech) + 1.0)  # the caller talks over it
+        await client.hang_up()
+        return client
+
+    asyncio.run(talk_over())
+    assert api.wait_status(session["call_id"], {"completed"}, timeout_s=10)
+    transcript = api.ok(api.get(f"/v1/calls/{session['call_id']}/transcript"))
+    first = transcript["turns"][0]
+    assert first["role"] == "agent" and first["interrupted"] is True, transcript["turns"]
+    heard = first["heard_text"]
+    assert heard and greeting.startswith(heard.rstrip(".… ")) and len(heard) < len(greeting) / 2
