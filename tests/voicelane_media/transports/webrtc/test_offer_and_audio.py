@@ -97,3 +97,15 @@ def test_no_ice_servers_means_no_stun_at_all() -> None:
 ])
 def test_the_signalling_url_is_on_the_stream_listener(base: str, url: str) -> None:
     assert signalling_url(base, "sess_1") == url
+
+
+def test_ice_servers_come_from_the_environment_as_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import ValidationError
+    from voicelane.settings import Settings
+
+    monkeypatch.setenv("VOICELANE_WEBRTC_ICE_SERVERS",
+                       '[{"urls": ["stun:stun.example.com:3478"]}]')
+    assert Settings().webrtc_ice_servers == [IceServer(urls=["stun:stun.example.com:3478"])]
+    monkeypatch.setenv("VOICELANE_WEBRTC_ICE_SERVERS", '[{"urls": []}]')
+    with pytest.raises(ValidationError):
+        Settings()

@@ -230,3 +230,65 @@ def test_barge_in_cuts_the_greeting_on_a_webrtc_leg(api: Api, rtc_node: LocalNod
     assert first["role"] == "agent" and first["interrupted"] is True, transcript["turns"]
     heard = first["heard_text"]
     assert heard and greeting.startswith(heard.rstrip(".… ")) and len(heard) < len(greeting) / 2
+
+
+def test_an_api_hangup_closes_the_peer_connection(api: Api, rtc_node: LocalNode) -> None:
+    session = _session(api, agent={"name": "quiet"})
+
+    async def run() -> str:
+        client = Client(session["connect_url"], session["token"])
+        assert (await client.offer()).status_code == 201
+        await asyncio.to_thread(api.wait_event, session["call_id"], "call.answered", 5)
+        await asyncio.to_thread(api.ok, api.post(
+            f"/v1/calls/{session['call_id']}/actions/hangup", {}))
+        for _ in range(100):  # the node's DTLS close reaches the peer
+            if client.pc.connectionState in ("closed", "failed") or client.heard.ended:
+                break
+            await asyncio.sleep(0.05)
+        state = "gone" if client.heard.ended or client.pc.connectionState != "connected" else (
+            client.pc.connectionState)
+        await client.close()
+        return state
+
+    assert asyncio.run(run()) == "gone"
+    call = api.wait_status(session["call_id"], {"completed"}, timeout_s=10)
+    assert call["end_reason"] == "hangup_by_api"
+
+
+def test_a_full_node_refuses_an_offer_and_claims_nothing(api: Api, rtc_node: LocalNode) -> None:
+    manager = rtc_node.node.manager if rtc_node.node else None
+    assert manager is not None
+    session = _session(api)
+    limit = manager.settings.capacity
+    manager.settings.capacity = manager.live_calls  # full
+
+    async def offer() -> tuple[int, str]:
+        client = Client(session["connect_url"], session["token"])
+        reply = await client.post(await client.local_offer(), session["token"])
+        await client.close()
+        return reply.status_code, reply.json()["error"]["code"]
+
+    try:
+        assert asyncio.run(offer()) == (503, "node_unavailable")
+    finally:
+        manager.settings.capacity = limit
+    assert api.call(session["call_id"])["status"] == "queued"
+
+
+def test_the_softphone_page_and_cors_on_the_public_listener(
+        api: Api, rtc_node: LocalNode) -> None:
+    import httpx
+
+    base = rtc_node.public_url.replace("ws://", "http://").removesuffix("/v1/media")
+    page = httpx.get(f"{base}/softphone/")
+    assert page.status_code == 200 and "RTCPeerConnection" in page.text
+    session = _session(api)
+    preflight = httpx.options(session["connect_url"], headers={
+        "Origin": "https://app.example.com", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization, content-type"})
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == "*"
+    refused = httpx.post(session["connect_url"], content=b"v=0",
+                         headers={"Origin": "https://app.example.com"})
+    assert refused.status_code == 401 and refused.headers["access-control-allow-origin"] == "*"
+    assert "location" in refused.headers["access-control-expose-headers"].lower()
