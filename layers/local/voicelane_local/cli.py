@@ -42,6 +42,11 @@ def cmd_dev(args: argparse.Namespace) -> int:
     print(f"  app id:   {platform.app_id}")
     print(f"  API key:  {platform.api_key}")
     print(f"  local AWS: {platform.aws.endpoint}")
+    for node in platform.extras:  # the loopback media node serves the softphone page
+        public = getattr(node, "public_url", None)
+        if isinstance(public, str):
+            page = public.replace("ws://", "http://").removesuffix("/v1/media")
+            print(f"  softphone: {page}/softphone/ (give it a webrtc session: docs/webrtc.md)")
     print(f"  wrote {DEV_ENV} (read by the voicelane CLI). Ctrl-C stops everything.")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
