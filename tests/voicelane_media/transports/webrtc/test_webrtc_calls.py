@@ -292,3 +292,25 @@ def test_the_softphone_page_and_cors_on_the_public_listener(
                          headers={"Origin": "https://app.example.com"})
     assert refused.status_code == 401 and refused.headers["access-control-allow-origin"] == "*"
     assert "location" in refused.headers["access-control-expose-headers"].lower()
+
+
+def test_without_an_agent_the_app_speaks_with_a_live_command(
+        api: Api, rtc_node: LocalNode) -> None:
+    session = api.ok(api.post("/v1/sessions", {"connection_type": "webrtc"}))
+
+    async def run() -> Client:
+        client = Client(session["connect_url"], session["token"])
+        assert (await client.offer()).status_code == 201
+        await asyncio.to_thread(api.wait_event, session["call_id"], "call.answered", 5)
+        await asyncio.to_thread(api.ok, api.post(
+            f"/v1/calls/{session['call_id']}/actions/speak", {"text": "One moment please"}))
+        await asyncio.to_thread(api.wait_event, session["call_id"], "call.speak.ended", 10)
+        await asyncio.sleep(0.3)  # the last frames in flight
+        await client.hang_up()
+        return client
+
+    client = asyncio.run(run())
+    assert client.heard.voiced_frames > 20  # the speech reached the peer
+    events = {e["type"]: e["details"] for e in api.events(session["call_id"])}
+    assert events["call.speak.ended"]["status"] == "completed"
+    assert api.wait_status(session["call_id"], {"completed"}, timeout_s=10)
