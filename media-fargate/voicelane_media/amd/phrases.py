@@ -1,0 +1,61 @@
+"""What a voicemail greeting or a call screener says, matched in the greeting's transcript.
+
+Phrases are matched on normalised text (lower case, letters and digits, single spaces), so
+the STT's punctuation and casing do not matter. English is what the local STT (Whisper tiny.en)
+hears; the Spanish, French and German lines serve STT engines that transcribe those languages.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+VOICEMAIL = (
+    # en
+    "leave a message", "leave your message", "leave me a message", "leave a brief message",
+    "leave your name", "after the tone", "after the beep", "at the tone", "at the beep",
+    "not available", "unavailable", "can't take your call", "cannot take your call",
+    "can't come to the phone", "can't get to the phone", "cannot come to the phone",
+    "you have reached", "you've reached", "is not available", "voicemail", "voice mail",
+    "mailbox", "get back to you", "call you back", "record your message", "away from",
+    # es
+    "deje su mensaje", "deja tu mensaje", "después del tono", "despues del tono",
+    "no está disponible", "buzón de voz",
+    # fr
+    "laissez un message", "après le bip", "apres le bip", "messagerie", "n'est pas disponible",
+    # de
+    "nachricht nach dem", "nach dem signalton", "nicht erreichbar",
+)
+SCREENING = (
+    "screening service", "using a screening", "who is calling", "who's calling",
+    "state your name", "say your name", "reason for calling", "stay on the line",
+    "please stay on the line", "record your name", "google assistant", "the person you're calling",
+    "the person you are calling",
+)
+
+
+class PhraseKind(StrEnum):
+    VOICEMAIL = "voicemail"
+    SCREENING = "screening"
+
+
+def normalise(text: str) -> str:
+    """Lower case, apostrophes kept, everything else that is not a letter or digit a space."""
+    text = text.lower().replace("\u2019", "'")
+    return " ".join(re.sub(r"[^\w']+", " ", text).split())
+
+
+_PATTERNS = [(kind, phrase, re.compile(r"\b" + re.escape(normalise(phrase)) + r"\b"))
+             for kind, phrases in ((PhraseKind.SCREENING, SCREENING),
+                                   (PhraseKind.VOICEMAIL, VOICEMAIL))
+             for phrase in phrases]
+
+
+def match_phrase(text: str) -> tuple[PhraseKind, str] | None:
+    """The first screening or voicemail phrase in ``text`` (screening first: a screener
+    speaks for a person who may still answer), or None."""
+    clean = normalise(text)
+    for kind, phrase, pattern in _PATTERNS:
+        if pattern.search(clean):
+            return kind, phrase
+    return None
