@@ -14,7 +14,7 @@ How it decides, first rule that applies:
 - machine: a voicemail or call-screening phrase in the transcript; speech going on past
   ``speech_threshold_ms`` (short pauses included); a beep after some speech (a short greeting);
 - human: speech shorter than that followed by ``end_silence_ms`` of silence (a "Hello?" and a
-  wait for an answer), unless a transcript of it is still being made;
+  wait for an answer), ``transcript_wait_ms`` later when a transcript of it is being made;
 - at ``timeout_ms``: silence when nobody spoke, else human (short, unfinished speech).
 After a machine, it looks for the end of the greeting: the beep (a steady tone in the
 400-2,200 Hz band for at least ``beep_min_ms``, reported when it stops), or silence after the
@@ -46,6 +46,7 @@ class DetectorSettings:
     speech_probability: float = 0.5
     end_silence_ms: int = 1_000  # after a short utterance: a person waiting for an answer
     pause_ms: int = 300  # silence that ends an utterance (a transcript is worth making)
+    transcript_wait_ms: int = 700  # a person is not kept waiting longer for a slow STT
     greeting_silence_ms: int = 1_500  # detect: the greeting is over after this much silence
     no_beep_silence_ms: int = 4_000  # detect_beep: no beep came, the greeting is still over
     fax_min_ms: int = 300
@@ -207,8 +208,8 @@ class MachineDetector:
         if s.span_start_ms is not None and s.last_voice_ms == self.elapsed_ms and \
                 self.elapsed_ms - s.span_start_ms > st.speech_threshold_ms:
             return self._make(DetectionResult.MACHINE, 0.8, "long_greeting")
-        if s.onset_ms is not None and not self.transcript_pending and \
-                self._silence_ms() >= st.end_silence_ms:
+        waited = st.end_silence_ms + (st.transcript_wait_ms if self.transcript_pending else 0)
+        if s.onset_ms is not None and self._silence_ms() >= waited:
             short = s.voiced_ms <= 1_500
             return self._make(DetectionResult.HUMAN, 0.85 if short else 0.7,
                               "short_greeting_then_silence")
