@@ -73,6 +73,14 @@ def callees() -> list[Callee]:
         Callee("machine_hangup", concat(greeting, silence(3000)),
                {"mode": "detect", "action": "hangup"}, 5.0, 48400, greeting_s),
         Callee("fax", concat(fax_cng(3)), {"mode": "detect", "action": "hangup"}, 5.0, 48600),
+        Callee("no_beep", concat(greeting, silence(12000)),
+               {"mode": "detect_beep", "action": "leave_message", "message": {"text": MESSAGE}},
+               5.0, 48800, greeting_s),
+        Callee("continue", concat(greeting, silence(700), tone(1400, 400), silence(10000)),
+               {"mode": "detect_beep", "action": "continue"}, 5.0, 49000, greeting_s,
+               greeting_s + 1.1),
+        Callee("webhook", concat(greeting, silence(1500)),
+               {"mode": "detect", "action": "webhook"}, 1.0, 49200, greeting_s),
     ]
 
 
@@ -200,3 +208,34 @@ def test_a_fax_tone_is_a_fax_and_the_call_ends(results: dict[str, Any]) -> None:
     assert (r.call["status"], r.call["end_reason"], r.call["answered_by"]) == (
         "completed", "fax_detected", "fax")
     assert r.heard_after_greeting_start() == []
+
+
+def test_a_greeting_without_a_beep_gets_the_message_after_a_long_silence(
+        results: dict[str, Any]) -> None:
+    r = _result(results, "no_beep")
+    end = r.event("call.machine.greeting.ended")
+    assert end["beep"] is False and end["result"] == "ended" and end["reason"] == "silence", end
+    heard = r.heard_after_greeting_start()
+    assert heard and r.callee.voice_end_s + 3.5 <= heard[0][0] <= r.callee.voice_end_s + 6.0, heard
+    assert (r.call["status"], r.call["end_reason"]) == ("voicemail", "voicemail_left")
+
+
+def test_continue_hands_a_machine_to_the_agent_after_the_beep(results: dict[str, Any]) -> None:
+    r = _result(results, "continue")
+    types = [e["type"] for e in r.events]
+    assert types.index("call.machine.detection.ended") < \
+        types.index("call.machine.greeting.ended") < types.index("call.agent.started")
+    assert r.event("call.machine.greeting.ended")["beep"] is True
+    heard = r.heard_after_greeting_start()
+    assert r.callee.beep_end_s is not None and heard and heard[0][0] >= r.callee.beep_end_s
+    assert r.call["status"] == "voicemail" and r.call["answered_by"] == "machine"
+
+
+def test_webhook_only_reports_and_leaves_the_call_to_the_app(results: dict[str, Any]) -> None:
+    r = _result(results, "webhook")
+    assert r.event("call.machine.detection.ended")["result"] == "machine"
+    types = [e["type"] for e in r.events]
+    assert "call.agent.started" not in types and "call.speak.started" not in types
+    assert r.heard_after_greeting_start() == []  # no agent, no message: the app decides
+    assert r.phone.hung_up_by == "phone"  # the app did nothing, so the machine hung up
+    assert (r.call["status"], r.call["end_reason"]) == ("voicemail", "hangup_by_callee")

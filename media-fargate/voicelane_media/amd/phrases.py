@@ -27,7 +27,8 @@ VOICEMAIL = (
     "nachricht nach dem", "nach dem signalton", "nicht erreichbar",
 )
 SCREENING = (
-    "screening service", "using a screening", "who is calling", "who's calling",
+    # Not "who's calling?": people picking up say it too.
+    "screening service", "using a screening", "why you're calling", "why you are calling",
     "state your name", "say your name", "reason for calling", "stay on the line",
     "please stay on the line", "record your name", "google assistant", "the person you're calling",
     "the person you are calling",

@@ -15,7 +15,8 @@ MACHINE = [
     ("Deje su mensaje después del tono", PhraseKind.VOICEMAIL),
     ("Your call has been forwarded to an automatic voice message system", None),
 ]
-HUMAN = ["Hello?", "Yes?", "Hi, this is Sam.", "Hello, who's this?", "Yeah, go ahead.",
+HUMAN = ["Hello?", "Yes?", "Hi, this is Sam.", "Hello, who's this?", "Hello, who's calling?",
+         "Yeah, go ahead.",
          "Good morning, Acme Dental."]
 
 
