@@ -131,7 +131,7 @@ def main() -> None:
     vad, stt = SileroVAD(), None if args.no_stt else WhisperSTT()
     matrix: Counter[tuple[R, R]] = Counter()
     decide: dict[R, list[int]] = {r: [] for r in R}
-    beeps = [0, 0, 0]  # with a beep: found at the beep; without: no beep claimed
+    beeps = [0, 0, 0, 0]  # found at the beep / of; no beep claimed / of (machines detected)
     for case in cases:
         decision, end = run_case(case, vad, stt)
         matrix[(case.truth, decision.result)] += 1
@@ -140,8 +140,10 @@ def main() -> None:
         if case.truth == R.MACHINE and decision.result == R.MACHINE:
             if case.beep_end_ms is not None:
                 beeps[0] += bool(end and end.beep and abs(end.ended_ms - case.beep_end_ms) <= 300)
+                beeps[1] += 1
             else:
-                beeps[1] += bool(end and not end.beep)
+                beeps[2] += bool(end and not end.beep)
+                beeps[3] += 1
         if args.verbose or decision.result != case.truth:
             print(f"{'  ' if decision.result == case.truth else '!!'} {case.name}: "
                   f"{decision.result.value} {decision.confidence} {decision.decide_ms} ms "
@@ -161,10 +163,8 @@ def main() -> None:
         print(f"{truth.value:<8} accuracy {matrix[(truth, truth)]}/{total} "
               f"({100 * matrix[(truth, truth)] / max(total, 1):.0f} %), "
               f"decide median {median:.0f} ms, p90 {p90:.0f} ms")
-    with_beep = sum(1 for c in cases if c.truth == R.MACHINE and c.beep_end_ms is not None)
-    without = sum(1 for c in cases if c.truth == R.MACHINE and c.beep_end_ms is None)
-    print(f"greeting end: beep found within 300 ms of its end {beeps[0]}/{with_beep}; "
-          f"no beep claimed where there was none {beeps[1]}/{without}")
+    print(f"greeting end (machines detected): beep found within 300 ms of its end "
+          f"{beeps[0]}/{beeps[1]}; no beep claimed where there was none {beeps[2]}/{beeps[3]}")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -54,6 +55,12 @@ class Result:
         found = [e for e in self.events if e["type"] == name]
         assert len(found) == 1, [e["type"] for e in self.events]
         return found[0]["details"]
+
+    def wall_ms(self, name: str) -> float:
+        """From the call.answered event to event ``name``, as stored (wall clock)."""
+        at = {e["type"]: datetime.fromisoformat(e["created_at"].replace("Z", "+00:00"))
+              for e in self.events}
+        return (at[name] - at["call.answered"]).total_seconds() * 1000
 
     def heard_after_greeting_start(self) -> list[tuple[float, float]]:
         base = self.phone.greeting_started_at or 0.0
@@ -137,7 +144,9 @@ def results(local_platform: LocalPlatform, phone_node: LocalNode) -> Iterator[di
         if isinstance(result, Result):
             found = [e["details"] for e in result.events
                      if e["type"].startswith("call.machine.")]
-            print(f"amd {name}: {found} -> {result.call['status']} {result.call['end_reason']}")
+            wall = result.wall_ms("call.machine.detection.ended")
+            print(f"amd {name}: {found} (event {wall:.0f} ms after call.answered) -> "
+                  f"{result.call['status']} {result.call['end_reason']}")
     yield out
 
 
@@ -171,6 +180,8 @@ def test_a_voicemail_gets_the_message_after_the_beep_and_the_call_is_voicemail(
     found = r.event("call.machine.detection.ended")
     assert found["result"] == "machine" and found["confidence"] >= 0.8, found
     assert found["decide_ms"] < 4_000  # long before the ~10 s greeting ends
+    # The event is stored in step with the audio (real time), not after a backlog.
+    assert r.wall_ms("call.machine.detection.ended") < found["decide_ms"] + 1_500
     end = r.event("call.machine.greeting.ended")
     assert end["beep"] is True and end["result"] == "beep_detected" and \
         abs(end["beep_hz"] - 1000) < 15, end

@@ -14,7 +14,8 @@ How it decides, first rule that applies:
 - machine: a voicemail or call-screening phrase in the transcript; speech going on past
   ``speech_threshold_ms`` (short pauses included); a beep after some speech (a short greeting);
 - human: speech shorter than that followed by ``end_silence_ms`` of silence (a "Hello?" and a
-  wait for an answer), ``transcript_wait_ms`` later when a transcript of it is being made;
+  wait for an answer), ``transcript_wait_ms`` later when a transcript of it is being made, and
+  not while a tone plays;
 - at ``timeout_ms``: silence when nobody spoke, else human (short, unfinished speech).
 After a machine, it looks for the end of the greeting: the beep (a steady tone in the
 400-2,200 Hz band for at least ``beep_min_ms``, reported when it stops), or silence after the
@@ -209,7 +210,8 @@ class MachineDetector:
                 self.elapsed_ms - s.span_start_ms > st.speech_threshold_ms:
             return self._make(DetectionResult.MACHINE, 0.8, "long_greeting")
         waited = st.end_silence_ms + (st.transcript_wait_ms if self.transcript_pending else 0)
-        if s.onset_ms is not None and self._silence_ms() >= waited:
+        # A tone after speech is no person waiting for an answer: wait for its end (a beep?).
+        if s.onset_ms is not None and current is None and self._silence_ms() >= waited:
             short = s.voiced_ms <= 1_500
             return self._make(DetectionResult.HUMAN, 0.85 if short else 0.7,
                               "short_greeting_then_silence")

@@ -35,6 +35,16 @@ SCREENING = (
 )
 
 
+# The grammar of a greeting, for what an STT makes of it ("leave me your message", "leave my
+# message" for "leave a message"): a few words may sit between the verb and its object.
+VOICEMAIL_PATTERNS = (
+    r"\bleave(?: \w+){0,3} (?:message|name|number)\b",
+    r"\b(?:after|at) the (?:tone|beep|signal)\b",
+    r"\b(?:can't|cannot|can not) (?:take|answer|get to|come to)\b",
+    r"\breached(?: \w+){0,3} (?:voicemail|voice mail|mailbox)\b",
+)
+
+
 class PhraseKind(StrEnum):
     VOICEMAIL = "voicemail"
     SCREENING = "screening"
@@ -50,6 +60,8 @@ _PATTERNS = [(kind, phrase, re.compile(r"\b" + re.escape(normalise(phrase)) + r"
              for kind, phrases in ((PhraseKind.SCREENING, SCREENING),
                                    (PhraseKind.VOICEMAIL, VOICEMAIL))
              for phrase in phrases]
+_PATTERNS += [(PhraseKind.VOICEMAIL, pattern, re.compile(pattern))
+              for pattern in VOICEMAIL_PATTERNS]
 
 
 def match_phrase(text: str) -> tuple[PhraseKind, str] | None:

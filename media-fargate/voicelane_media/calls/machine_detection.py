@@ -41,7 +41,11 @@ from .call import LiveCall
 
 log = logging.getLogger(__name__)
 MAX_TRANSCRIBED_S = 12  # of greeting sent to the STT (a decision comes long before)
-FRAME_WAIT_S = 0.1  # no frame for this long: count it as silence (the clock keeps going)
+# No frame for this long counts as silence (the clock keeps going): before media flows, and
+# when it stops (a held leg). Once it flows, an event-loop stall must not add time that the
+# late frames will bring anyway.
+FRAME_WAIT_S = 0.1
+STALL_WAIT_S = 1.0
 
 Transcriber = Callable[[bytes], str]  # PCM16 16 kHz -> text; synchronous, run in a thread
 
@@ -100,6 +104,7 @@ class DetectionRun:
         self._frames: asyncio.Queue[Int16Array] = asyncio.Queue()
         self._heard = bytearray()  # the callee's audio since it first spoke, for the STT
         self._stt: asyncio.Task[str] | None = None
+        self._media_flows = False
 
     async def run(self) -> None:
         self.live.transport.add_audio_tap(self._frames.put_nowait)
@@ -142,10 +147,13 @@ class DetectionRun:
         return detector.decision
 
     async def _next_frames(self) -> list[Int16Array]:
+        wait_s = STALL_WAIT_S if self._media_flows else FRAME_WAIT_S
         try:
-            return [await asyncio.wait_for(self._frames.get(), FRAME_WAIT_S)]
-        except TimeoutError:  # no media (a held or silent leg): time still runs
-            return [_silence(self.rate)] * int(FRAME_WAIT_S * 1000 / 20)
+            frame = await asyncio.wait_for(self._frames.get(), wait_s)
+        except TimeoutError:  # no media (not yet, or a held leg): time still runs
+            return [_silence(self.rate)] * int(wait_s * 1000 / 20)
+        self._media_flows = True
+        return [frame]
 
     def _listen(self, frame: Int16Array, transcriber: Transcriber | None) -> None:
         """Keep the callee's speech; transcribe it at each pause (one STT job at a time)."""

@@ -145,3 +145,11 @@ def test_a_slow_transcript_does_not_keep_a_person_waiting() -> None:
         decided = decided or event
     assert isinstance(decided, Decision) and decided.result is DetectionResult.HUMAN
     assert decided.decide_ms <= 300 + 1_000 + 1_000 + 700
+
+
+def test_a_beep_that_starts_during_the_pause_after_a_short_greeting_is_waited_for() -> None:
+    # "Sam here." then, 550 ms later, a 400 ms beep: the 1 s pause a person leaves is not over
+    # before the tone starts, and a tone is no person waiting for an answer.
+    _, events = run(concat(silence(300), speech("Sam here."), silence(550), tone(440, 700)))
+    d = decision(events)
+    assert d.result is DetectionResult.MACHINE and d.reason == "beep_after_greeting"

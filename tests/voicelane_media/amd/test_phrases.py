@@ -14,9 +14,12 @@ MACHINE = [
     ("Please stay on the line.", PhraseKind.SCREENING),
     ("Deje su mensaje después del tono", PhraseKind.VOICEMAIL),
     ("Your call has been forwarded to an automatic voice message system", None),
+    ("Let's start and leave my message.", PhraseKind.VOICEMAIL),  # how Whisper heard one
+    ("Please leave me your name and number", PhraseKind.VOICEMAIL),
+    ("you've reached the voicemail of Doctor Patel", PhraseKind.VOICEMAIL),
 ]
 HUMAN = ["Hello?", "Yes?", "Hi, this is Sam.", "Hello, who's this?", "Hello, who's calling?",
-         "Yeah, go ahead.",
+         "Yeah, go ahead.", "Leave it with me.", "I can't hear you.",
          "Good morning, Acme Dental."]
 
 
