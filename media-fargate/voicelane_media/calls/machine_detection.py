@@ -107,6 +107,18 @@ class DetectionRun:
         self._media_flows = False
 
     async def run(self) -> None:
+        """Detect and act; a detection that cannot run (no VAD model...) fails open: it is
+        reported as ``call.machine.detection.failed`` and the call goes on as for a person."""
+        try:
+            await self._run()
+        except Exception as exc:
+            log.exception("machine detection on call %s failed", self.live.call_id)
+            if self.detector.decision is None and not self.live.ended.is_set():
+                await self._event("call.machine.detection.failed",
+                                  {"error": type(exc).__name__, "message": str(exc)[:200]})
+                await self.proceed()
+
+    async def _run(self) -> None:
         self.live.transport.add_audio_tap(self._frames.put_nowait)
         try:
             vad = await asyncio.to_thread(_engines.vad)

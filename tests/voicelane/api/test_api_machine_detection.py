@@ -62,6 +62,12 @@ def test_bad_machine_detection_is_refused_and_writes_nothing(
     assert user.call_ids() == []
 
 
+def test_an_inline_agents_machine_detection_is_checked_too(user: ApiUser) -> None:
+    assert_error(user.create_call(agent={"name": "x", "machine_detection": {
+        "action": "leave_message"}}), 422, "machine_detection_message_required")
+    assert user.call_ids() == []
+
+
 def test_machine_detection_needs_a_phone_on_the_far_end(user: ApiUser) -> None:
     error = assert_error(user.create_call(to_channel="websocket", to="bot-1",
                                           machine_detection={"mode": "detect"}),

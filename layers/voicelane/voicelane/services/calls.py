@@ -177,6 +177,7 @@ class CallService:
         # The agent's default applies to its calls to phones only (a browser has no machine).
         detection = req.machine_detection or (agent.machine_detection if agent and to_phone
                                               else None)
+        check_machine_detection(detection)  # an inline agent's default is checked here
         now = datetime.now(UTC)
         scheduled_at: str | None = None
         status = CallStatus.QUEUED
