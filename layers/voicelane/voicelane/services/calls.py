@@ -23,6 +23,7 @@ from voicelane.domain.errors import (
 from voicelane.domain.machine_detection import check_machine_detection
 from voicelane.domain.models import App, Call, CallEvent
 from voicelane.domain.phone import destination_allowed, require_e164
+from voicelane.domain.script import check_script
 from voicelane.ports import (
     AgentRepository,
     CallCreation,
@@ -162,6 +163,8 @@ class CallService:
             check_stream(app, req.stream, self.resolver,
                          has_agent=bool(req.agent_id or req.agent))
         agent: AgentSpec | None = req.agent
+        if agent is not None:
+            check_script(agent)
         if agent is not None and self.resolver is not None:
             check_tool_urls(agent, self.resolver, allow_private=app.allow_private_webhooks)
         if req.agent_id:

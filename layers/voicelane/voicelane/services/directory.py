@@ -12,6 +12,7 @@ from voicelane.domain.ids import new_id
 from voicelane.domain.machine_detection import check_machine_detection
 from voicelane.domain.models import Agent, App, Number
 from voicelane.domain.phone import require_e164
+from voicelane.domain.script import check_script
 from voicelane.domain.stream import StreamSpec
 from voicelane.ports import AgentRepository, NumberRepository
 from voicelane.services.clock import now_iso
@@ -65,6 +66,7 @@ class AgentService:
         self.resolver = resolver
 
     def create(self, app: App, spec: AgentSpec) -> Agent:
+        check_script(spec)
         check_tool_urls(spec, self.resolver, allow_private=app.allow_private_webhooks)
         check_machine_detection(spec.machine_detection)
         now = now_iso()
@@ -98,6 +100,8 @@ class AgentService:
                     for err in exc.errors()
                 ],
             ) from exc
+        if "script" in changes or "tools" in changes:
+            check_script(spec)  # a script and the tools it names change together or not at all
         if "tools" in changes:
             check_tool_urls(spec, self.resolver, allow_private=app.allow_private_webhooks)
         check_machine_detection(spec.machine_detection)

@@ -25,6 +25,7 @@ from voicelane.domain.errors import (
 )
 from voicelane.domain.ids import new_id
 from voicelane.domain.models import App, Call
+from voicelane.domain.script import check_script
 from voicelane.domain.tokens import sign
 from voicelane.ports import (
     AgentRepository,
@@ -88,6 +89,8 @@ class SessionService:
             raise ValidationFailed("give agent_id or agent, not both", code="agent_conflict")
         if req.agent_id and self.agents.get(app.app_id, req.agent_id) is None:
             raise ValidationFailed("agent_id is not an agent of this app", code="agent_not_found")
+        if req.agent is not None:
+            check_script(req.agent)
         now = datetime.now(UTC)
         session_id = new_id("sess")
         channel = Channel.WEBSOCKET  # every session type served today is a media stream
