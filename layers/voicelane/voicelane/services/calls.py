@@ -20,6 +20,7 @@ from voicelane.domain.errors import (
     Unavailable,
     ValidationFailed,
 )
+from voicelane.domain.machine_detection import check_machine_detection
 from voicelane.domain.models import App, Call, CallEvent
 from voicelane.domain.phone import destination_allowed, require_e164
 from voicelane.domain.script import check_script
@@ -174,6 +175,12 @@ class CallService:
                 code="agent_not_found",
                 details={"agent_id": req.agent_id},
             )
+        to_phone = req.to_channel == Channel.PSTN
+        check_machine_detection(req.machine_detection, to_phone=to_phone)
+        # The agent's default applies to its calls to phones only (a browser has no machine).
+        detection = req.machine_detection or (agent.machine_detection if agent and to_phone
+                                              else None)
+        check_machine_detection(detection)  # an inline agent's default is checked here
         now = datetime.now(UTC)
         scheduled_at: str | None = None
         status = CallStatus.QUEUED
@@ -203,6 +210,7 @@ class CallService:
             recording=recording,
             webhook_url=req.webhook_url,
             stream=req.stream,
+            machine_detection=detection if detection is not None and detection.enabled else None,
             metadata=req.metadata,
             client_state=req.client_state,
             sip_headers=req.sip_headers or None,

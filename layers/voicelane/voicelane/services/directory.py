@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from voicelane.domain.agent import AgentSpec
 from voicelane.domain.errors import NotFound, ValidationFailed
 from voicelane.domain.ids import new_id
+from voicelane.domain.machine_detection import check_machine_detection
 from voicelane.domain.models import Agent, App, Number
 from voicelane.domain.phone import require_e164
 from voicelane.domain.script import check_script
@@ -67,6 +68,7 @@ class AgentService:
     def create(self, app: App, spec: AgentSpec) -> Agent:
         check_script(spec)
         check_tool_urls(spec, self.resolver, allow_private=app.allow_private_webhooks)
+        check_machine_detection(spec.machine_detection)
         now = now_iso()
         agent = Agent.model_validate(
             {**spec.model_dump(), "agent_id": new_id("agent"), "app_id": app.app_id,
@@ -102,6 +104,7 @@ class AgentService:
             check_script(spec)  # a script and the tools it names change together or not at all
         if "tools" in changes:
             check_tool_urls(spec, self.resolver, allow_private=app.allow_private_webhooks)
+        check_machine_detection(spec.machine_detection)
         updated = Agent.model_validate(
             {**spec.model_dump(), "agent_id": agent.agent_id, "app_id": agent.app_id,
              "created_at": agent.created_at, "updated_at": merged["updated_at"]}
