@@ -10,6 +10,7 @@ from voicelane.contracts.common import IDENTIFIER_PATTERN, PSTN_IS_E164, URL_SCH
 from voicelane.domain.agent import AgentSpec
 from voicelane.domain.call import CallStatus, Channel, Direction
 from voicelane.domain.errors import ValidationFailed
+from voicelane.domain.machine_detection import MachineDetection
 from voicelane.domain.models import Call, CallEvent
 from voicelane.domain.storable import JSON_INTEGER, CallContext
 from voicelane.domain.stream import StreamSpec
@@ -43,6 +44,9 @@ class CreateCallRequest(BaseModel):
     stream: StreamSpec | None = Field(
         default=None, description="Stream the call to a bot's WebSocket once it is answered "
                                   "(Voicelane plays Twilio, Telnyx, Plivo or our dialect).")
+    machine_detection: MachineDetection | None = Field(
+        default=None, description="Answering-machine detection on answer (default: the "
+                                  "agent's); see docs/machine-detection.md.")
     metadata: dict[str, str] = Field(default_factory=dict, json_schema_extra={
         "maxProperties": 16, "propertyNames": {"pattern": _METADATA_KEY},
         "additionalProperties": {"type": "string", "maxLength": 256}})
@@ -104,6 +108,9 @@ class CallView(BaseModel):
     recording: bool
     webhook_url: str | None
     stream: StreamSpec | None = None
+    machine_detection: MachineDetection | None = None
+    answered_by: str | None = Field(
+        default=None, description="Who answered, once detected: human, machine, fax, silence.")
     duration_s: float | None
     end_reason: str | None
     sip_cause: int | None

@@ -7,6 +7,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 from pydantic_core import PydanticCustomError
 
+from voicelane.domain.machine_detection import MachineDetection
 from voicelane.domain.storable import (
     AGENT_MAX_BYTES,
     NO_TINY,
@@ -105,6 +106,10 @@ class AgentSpec(BaseModel):
     tools: list[ToolSpec] = Field(default_factory=list, max_length=32)
     engines: EngineChoice = Field(default_factory=EngineChoice)
     script: AgentScript | None = None
+    machine_detection: MachineDetection | None = Field(
+        default=None, description="Answering-machine detection for the agent's outbound calls "
+        "(a call's own `machine_detection` wins); inbound calls never run it.",
+    )
 
     @model_validator(mode="after")
     def _fits_a_record(self) -> AgentSpec:

@@ -10,11 +10,13 @@ from voicelane.api.routing import StrictJsonRoute
 from voicelane.contracts.agents import AgentList, AgentPatch, AgentView
 from voicelane.domain.agent import AgentSpec
 
+MACHINE_DETECTION = ["machine_detection_message_required"]
+
 router = APIRouter(route_class=StrictJsonRoute, prefix="/v1/agents", tags=["agents"], responses=AUTHENTICATED)
 
 
 @router.post("", status_code=201, summary="Create an agent",
-             responses=errors(e422=["tool_url_not_allowed", *FREE_FORM]))
+             responses=errors(e422=["tool_url_not_allowed", *MACHINE_DETECTION, *FREE_FORM]))
 def create_agent(body: AgentSpec, principal: Writes, c: ContainerDep) -> AgentView:
     return AgentView.of(c.agents.create(principal.app, body))
 
@@ -31,7 +33,8 @@ def get_agent(agent_id: str, principal: Reads, c: ContainerDep) -> AgentView:
 
 @router.patch("/{agent_id}", summary="Update an agent",
               responses=errors(e404=["agent_not_found"],
-                               e422=["tool_url_not_allowed", *FREE_FORM]))
+                               e422=["tool_url_not_allowed", *MACHINE_DETECTION,
+                                     *FREE_FORM]))
 def update_agent(agent_id: str, body: AgentPatch, principal: Writes, c: ContainerDep) -> AgentView:
     changes = body.model_dump(exclude_unset=True)
     return AgentView.of(c.agents.update(principal.app, agent_id, changes))

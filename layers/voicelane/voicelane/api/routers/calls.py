@@ -34,6 +34,7 @@ router = APIRouter(route_class=StrictJsonRoute, prefix="/v1/calls", tags=["calls
               "from_number_not_owned", "agent_conflict", "agent_not_found",
               "scheduled_at_in_past", "channel_not_supported", "webhook_url_not_allowed",
               "stream_url_not_allowed", "stream_agent_conflict", "tool_url_not_allowed",
+              "machine_detection_message_required", "machine_detection_not_supported",
               *FREE_FORM],
         e429=["concurrency_limit_exceeded"],
         e503=["queue_unavailable"],
