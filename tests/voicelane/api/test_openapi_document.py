@@ -127,3 +127,14 @@ def test_every_operation_documents_its_errors_in_the_one_shape() -> None:
                 if not ref.endswith("/ErrorResponse") or not answer.get("x-error-codes"):
                     missing.append(f"{method.upper()} {path} {status}: {ref or answer}")
     assert not missing, "\n".join(missing)
+
+
+def test_the_agent_patch_schema_has_the_agent_rules() -> None:
+    """PATCH validates the merged agent as an AgentSpec; its schema says so (it was a bag of
+    unbounded optional fields, so a schema-valid temperature of 5 was refused)."""
+    schemas = json.loads(CHECKED_IN.read_text())["components"]["schemas"]
+    patch, spec = schemas["AgentPatch"], schemas["AgentSpec"]
+    assert "required" not in patch and patch["additionalProperties"] is False
+    assert set(patch["properties"]) == set(spec["properties"])
+    temperature = patch["properties"]["temperature"]
+    assert (temperature["type"], temperature["minimum"], temperature["maximum"]) == ("number", 0, 1)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, StrictBool, StrictFloat
+from pydantic import BaseModel, ConfigDict, GetJsonSchemaHandler, StrictBool, StrictFloat
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from voicelane.domain.agent import AgentSpec, DtmfEvents
 from voicelane.domain.models import Agent
@@ -39,6 +41,18 @@ class AgentPatch(BaseModel):
     tools: list[dict[str, Any]] | None = None
     engines: dict[str, Any] | None = None
     script: dict[str, Any] | None = None
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        # The merged agent is validated as an AgentSpec, so the document shows AgentSpec's
+        # rules (ranges, patterns, strict types) with every field optional and not null.
+        spec = handler.resolve_ref_schema(handler(AgentSpec.__pydantic_core_schema__))
+        properties = {name: {k: v for k, v in prop.items() if k != "default"}
+                      for name, prop in spec["properties"].items()}
+        return {"type": "object", "title": cls.__name__, "description": cls.__doc__,
+                "properties": properties, "additionalProperties": False}
     machine_detection: dict[str, Any] | None = None
 
 
