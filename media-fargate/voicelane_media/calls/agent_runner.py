@@ -114,7 +114,8 @@ class AgentRun:
         allow_private = await self.control.allows_private_urls(self.leg.call.app_id)
         session = AgentSession(self.spec, rtp_leg, engines, context=self.leg.call.context,
                                call_id=self.leg.call_id, on_event=self._on_event,
-                               allow_private_tools=allow_private or None)
+                               allow_private_tools=allow_private or None,
+                               ended_here=lambda: self.leg.local_hangup_reason)
         try:
             outcome = await session.run()
         except Exception:
@@ -134,10 +135,7 @@ class AgentRun:
     async def _store(self, outcome: AgentOutcome) -> None:
         call = self.leg.call
         data = outcome.transcript.as_dict()
-        reason = outcome.reason
-        ours = self.leg.hangup_reason
-        if reason == "caller_hangup" and ours and not ours.startswith("hangup_by_"):
-            reason = ours  # the call ended from this side (a transfer completing, the API...)
+        reason = outcome.reason  # this side's reason when it ended the call (AgentSession)
         try:
             await self.control.save_transcript(call, data, reason, outcome.transferred_to)
         except Exception:

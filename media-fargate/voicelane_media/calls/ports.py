@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from voicelane.domain.call import CallStatus
-from voicelane.domain.models import Agent, Call, Number
+from voicelane.domain.models import Agent, App, Call, Number
 from voicelane.domain.stream import StreamSpec
 from voicelane.settings import Settings
 
@@ -39,6 +39,10 @@ class ControlPort(Protocol):
     async def agent(self, app_id: str, agent_id: str) -> Agent | None: ...
 
     async def allows_private_urls(self, app_id: str) -> bool: ...
+
+    async def app(self, app_id: str) -> App | None:
+        """The call's app (its destination allow-list governs every number the node dials)."""
+        ...
 
     async def save_recording(self, call: Call, wav: bytes, duration_s: float) -> str: ...
 

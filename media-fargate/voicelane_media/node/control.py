@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from voicelane.domain.call import CallStatus
 from voicelane.domain.clock import now_iso
 from voicelane.domain.errors import Conflict, IllegalTransition, NotFound
-from voicelane.domain.models import Agent, Call, MediaNode, Number, Trunk
+from voicelane.domain.models import Agent, App, Call, MediaNode, Number, Trunk
 from voicelane.media_gateway import CallRequest, MediaGateway, TranscriptRecord
 from voicelane.settings import Settings
 
@@ -99,6 +99,9 @@ class ControlPlane:
         """The app's `allow_private_webhooks` (also governs agents' HTTP tools)."""
         app = await self._run(self.gateway.app, app_id)
         return bool(app and app.allow_private_webhooks)
+
+    async def app(self, app_id: str) -> App | None:
+        return await self._run(self.gateway.app, app_id)
 
     async def agent(self, app_id: str, agent_id: str) -> Agent | None:
         return await self._run(self.gateway.agent, app_id, agent_id)

@@ -12,16 +12,16 @@ from voicelane.contracts.calls import CreateCallRequest
 from voicelane.domain.agent import AgentSpec
 from voicelane.domain.call import ACTIVE, CallStatus, Channel, Direction, is_terminal
 from voicelane.domain.call_factory import new_call
+from voicelane.domain.destinations import check_destination
 from voicelane.domain.errors import (
     Conflict,
-    Forbidden,
     IdempotencyConflict,
     NotSupported,
     Unavailable,
     ValidationFailed,
 )
 from voicelane.domain.models import App, Call, CallEvent
-from voicelane.domain.phone import destination_allowed, require_e164
+from voicelane.domain.phone import require_e164
 from voicelane.ports import (
     AgentRepository,
     CallCreation,
@@ -139,13 +139,10 @@ class CallService:
             _require_identifier(req.from_, "from")
         if req.to_channel == Channel.PSTN:
             require_e164(req.to, "to")
-            from_number = req.from_ if req.from_channel == Channel.PSTN else req.to
-            if not destination_allowed(req.to, app.destination_allow_list, from_number):
-                raise Forbidden(
-                    "the destination is not in the app's allow-list",
-                    code="destination_not_allowed",
-                    details={"to": req.to, "allow_list": app.destination_allow_list},
-                )
+            # The default is the from-number's country; a call without a number of its own
+            # (a browser leg) needs an explicit allow-list to reach a phone.
+            own = req.from_ if req.from_channel == Channel.PSTN else None
+            check_destination(req.to, app.destination_allow_list, own)
         else:
             _require_identifier(req.to, "to")
         if req.agent_id and req.agent:
