@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from voicelane.services.directory import AgentService, NumberService
     from voicelane.services.lifecycle import CallLifecycle
     from voicelane.services.nodes import NodeService
+    from voicelane.services.pacing import CallPacer
     from voicelane.services.ratelimit import RateLimiter
     from voicelane.services.sessions import SessionService
     from voicelane.services.trunks import TrunkService
@@ -73,6 +74,7 @@ class Container:
 
     @cached_property
     def calls(self) -> CallService:
+        from voicelane.adapters.dynamo.directory import DynamoAppRepository
         from voicelane.adapters.queues import EventBridgeScheduler, IndexScheduler, SqsCallQueue
         from voicelane.adapters.webhook_io import SystemResolver
         from voicelane.services.calls import CallService
@@ -86,7 +88,16 @@ class Container:
             scheduler,
             self.media_control,
             resolver=SystemResolver(),
+            pacer=self.pacer,
+            apps=DynamoAppRepository(self.table),
         )
+
+    @cached_property
+    def pacer(self) -> CallPacer:
+        from voicelane.adapters.dynamo.directory import DynamoCpsStore
+        from voicelane.services.pacing import CallPacer
+
+        return CallPacer(DynamoCpsStore(self.table), self.settings.calls_per_second)
 
     @cached_property
     def lifecycle(self) -> CallLifecycle:

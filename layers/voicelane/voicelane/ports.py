@@ -125,6 +125,18 @@ class RateLimitStore(Protocol):
         ...
 
 
+class CpsStore(Protocol):
+    """Per-app, per-second call counters (conditional writes, TTL)."""
+
+    def take(self, app_id: str, second: int, limit: int) -> bool:
+        """Count one call in ``second`` unless it holds ``limit`` already; whether it did."""
+        ...
+
+    def counts(self, app_id: str, first: int, last: int) -> dict[int, int]:
+        """The counts of the seconds ``first..last`` that have any."""
+        ...
+
+
 class CallQueue(Protocol):
     def send(self, call_id: str, delay_s: int = 0) -> None: ...
 

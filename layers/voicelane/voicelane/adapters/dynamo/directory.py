@@ -166,3 +166,37 @@ class DynamoRateLimitStore:
             ReturnValues="UPDATED_NEW",
         )
         return int(deserialize(resp["Attributes"])["hits"])
+
+
+CPS_TTL_S = 2 * 900  # a counter outlives the longest delay a queued call can be paced by
+
+
+class DynamoCpsStore:
+    """Calls-per-second counters: item ``APP#{app}`` / ``CPS#{second}`` (zero-padded, so a
+    range of seconds is one query), ``n`` taken with a conditional ADD, expiring by TTL."""
+
+    def __init__(self, table: Table | None = None) -> None:
+        self.table = table or Table()
+
+    def take(self, app_id: str, second: int, limit: int) -> bool:
+        try:
+            self.table.client.update_item(
+                TableName=self.table.name,
+                Key=serialize({"pk": f"APP#{app_id}", "sk": f"CPS#{second:012d}"}),
+                UpdateExpression="ADD n :one SET expires_at = if_not_exists(expires_at, :exp)",
+                ConditionExpression="attribute_not_exists(n) OR n < :limit",
+                ExpressionAttributeValues=serialize(
+                    {":one": 1, ":limit": limit, ":exp": second + CPS_TTL_S}),
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def counts(self, app_id: str, first: int, last: int) -> dict[int, int]:
+        items = self.table.query(
+            "pk = :pk AND sk BETWEEN :a AND :b",
+            {":pk": f"APP#{app_id}", ":a": f"CPS#{first:012d}", ":b": f"CPS#{last:012d}"},
+        )
+        return {int(i["sk"][4:]): int(i["n"]) for i in items}
