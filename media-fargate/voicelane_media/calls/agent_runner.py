@@ -150,12 +150,18 @@ class AgentRun:
 
 
 def emit_metrics(app_id: str, metrics: list[dict[str, Any]]) -> None:
-    """Per-turn latencies as CloudWatch EMF on stdout (Powertools), one blob per turn."""
+    """Per-turn latencies as CloudWatch EMF on stdout (Powertools), one blob per turn: each
+    stage in `Voicelane/Agent`, and the voice-to-voice latency as `Voicelane/TurnLatencyMs`."""
     try:
         from aws_lambda_powertools.metrics import MetricUnit, single_metric
     except ImportError:  # the media image may be built without Powertools
         return
     for turn in metrics:
+        v2v = turn.get("voice_to_voice_ms")
+        if v2v is not None:  # the dashboard's "Agent turn latency" (namespace Voicelane)
+            with single_metric(name="TurnLatencyMs", unit=MetricUnit.Milliseconds,
+                               value=float(v2v), namespace="Voicelane") as metric:
+                metric.add_dimension(name="app_id", value=app_id)
         for name in LATENCY_FIELDS:
             value = turn.get(name)
             if value is None:
