@@ -74,7 +74,6 @@ class Container:
 
     @cached_property
     def calls(self) -> CallService:
-        from voicelane.adapters.dynamo.directory import DynamoAppRepository
         from voicelane.adapters.queues import EventBridgeScheduler, IndexScheduler, SqsCallQueue
         from voicelane.adapters.webhook_io import SystemResolver
         from voicelane.services.calls import CallService
@@ -89,7 +88,6 @@ class Container:
             self.media_control,
             resolver=SystemResolver(),
             pacer=self.pacer,
-            apps=DynamoAppRepository(self.table),
         )
 
     @cached_property
@@ -175,7 +173,7 @@ class Container:
             numbers=self.number_repo, agents=self.agent_repo, trunks=self.trunks,
             nodes=self.nodes, records=DynamoArtifactRecords(self.table),
             objects=S3Objects(self.settings), requests=SqsCallRequests(self.settings),
-            sessions=DynamoSessionStore(self.table))
+            sessions=DynamoSessionStore(self.table), pacer=self.pacer)
 
     @cached_property
     def commands(self) -> CommandService:

@@ -146,6 +146,11 @@ class CallManager:
                 if call_id is None:
                     await self.control.delete_request(receipt)
                 return  # draining: leave it for another node (visibility timeout)
+            delay_s = await self.control.pace_dial(call_id)
+            if delay_s > 0:  # the app's calls-per-second cap: placed later, never dropped
+                log.info("call %s deferred %d s (calls per second)", call_id, delay_s)
+                await self.control.defer_request(call_id, receipt, delay_s)
+                return
             call = await self.control.claim(call_id)
             await self.control.delete_request(receipt)
             if call is None:

@@ -124,6 +124,14 @@ class ControlPlane:
     async def delete_request(self, receipt_handle: str) -> None:
         await self._run(self.gateway.delete_request, receipt_handle)
 
+    async def pace_dial(self, call_id: str) -> int:
+        """Seconds before the call may be dialled (its app's calls-per-second cap); 0: now."""
+        return await self._run(self.gateway.pace_dial, call_id)
+
+    async def defer_request(self, call_id: str, receipt_handle: str, delay_s: int) -> None:
+        """Queue the request again, visible after ``delay_s``; the received one is deleted."""
+        await self._run(self.gateway.defer_request, call_id, receipt_handle, delay_s)
+
     async def release_requests(self, messages: list[dict[str, Any]]) -> None:
         """Make received messages visible again at once (another node takes them)."""
         for message in messages:

@@ -1,5 +1,5 @@
-"""The calls-per-second pacer over DynamoDB (moto): the default cap of 1, a refusal with the
-seconds to wait, and queued calls reserving the next free seconds instead of being refused."""
+"""The calls-per-second pacer over DynamoDB (moto): the default cap of 1, an API create
+refused with the seconds to wait, and dials over the cap deferred to reserved seconds."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from voicelane.adapters.dynamo.directory import DynamoCpsStore
 from voicelane.container import Container
 from voicelane.services import pacing
-from voicelane.services.pacing import MAX_DELAY_S, CallPacer, CpsLimited
+from voicelane.services.pacing import DIAL, MAX_DELAY_S, CallPacer, CpsLimited
 from voicelane.settings import Settings
 
 from tests.conftest import Tenant
@@ -23,7 +23,7 @@ def test_the_platform_default_is_one_call_per_second() -> None:
     assert Settings.model_fields["calls_per_second"].default == 1
 
 
-def test_a_second_call_in_the_same_second_is_refused_with_the_wait(
+def test_a_second_create_in_the_same_second_is_refused_with_the_wait(
         container: Container, new_tenant: Callable[..., Tenant]) -> None:
     app = new_tenant().app  # no calls_per_second of its own: the default applies
     now = [1_900_000_000.25]
@@ -36,16 +36,21 @@ def test_a_second_call_in_the_same_second_is_refused_with_the_wait(
     pacer.take_now(app)
 
 
-def test_queued_calls_reserve_the_next_free_seconds(
+def test_dials_over_the_cap_are_deferred_to_the_next_free_seconds(
         container: Container, new_tenant: Callable[..., Tenant]) -> None:
     app = new_tenant(calls_per_second=2).app
     now = [1_900_000_100.5]
     pacer = _pacer(container, now)
-    pacer.take_now(app)  # an API call took one slot of this second
-    delays = [pacer.reserve(app) for _ in range(5)]
-    assert delays == [0, 1, 1, 2, 2]
+    delays = [pacer.admit(app, f"call_{i}") for i in range(5)]
+    assert delays == [0, 0, 1, 1, 2]
+    # A deferred call that comes back in its reserved second dials on that reservation ...
+    now[0] += 1
+    assert pacer.admit(app, "call_2") == 0 and pacer.admit(app, "call_3") == 0
+    # ... one that comes back early waits again, and a new one queues behind them all.
+    assert pacer.admit(app, "call_4") == 1
+    assert pacer.admit(app, "call_5") == 1  # second +2 still has one slot
     store = DynamoCpsStore(container.table)
-    assert store.counts(app.app_id, int(now[0]), int(now[0]) + 3) == {
+    assert store.counts(app.app_id, DIAL, int(now[0]) - 1, int(now[0]) + 2) == {
         1_900_000_100: 2, 1_900_000_101: 2, 1_900_000_102: 2}
 
 
@@ -58,5 +63,5 @@ def test_a_backlog_past_the_sqs_delay_limit_still_queues(
     now = [1_900_001_000.0]
     store = DynamoCpsStore(container.table)
     for second in range(int(now[0]), int(now[0]) + 5):
-        assert store.take(app.app_id, second, 1)
-    assert _pacer(container, now).reserve(app) == 4  # delayed as far as SQS allows, not dropped
+        assert store.take(app.app_id, DIAL, second, 1)
+    assert _pacer(container, now).admit(app, "call_x") == 4  # asked again then, not dropped

@@ -24,7 +24,6 @@ from voicelane.domain.models import App, Call, CallEvent
 from voicelane.domain.phone import require_e164
 from voicelane.ports import (
     AgentRepository,
-    AppRepository,
     CallCreation,
     CallFilter,
     CallQueue,
@@ -60,11 +59,9 @@ class CallService:
         media: MediaControl,
         resolver: Resolver | None = None,
         pacer: CallPacer | None = None,
-        apps: AppRepository | None = None,
     ) -> None:
         self.calls = calls
         self.pacer = pacer
-        self.apps = apps  # the app of a scheduled call falling due (its CPS cap)
         self.resolver = resolver
         self.numbers = numbers
         self.agents = agents
@@ -83,7 +80,7 @@ class CallService:
 
         Over the app's calls-per-second cap an API create answers 429 ``cps_limit_exceeded``
         before anything is written; a call created from an event (``queued_by_event``: the
-        create-call function) is created and queued with a delay instead (services/pacing.py)."""
+        create-call function) is not refused: the media node paces it (services/pacing.py)."""
         body_hash = request_hash(req.model_dump(mode="json", by_alias=True))
         if idempotency_key is not None:
             if not 1 <= len(idempotency_key) <= 255:
@@ -94,12 +91,8 @@ class CallService:
             if replay is not None:
                 return replay, False
         call = self._new_call(app, req)
-        delay_s = 0
-        if self.pacer is not None and self._dials(call):
-            if queued_by_event:
-                delay_s = self.pacer.reserve(app)
-            else:
-                self.pacer.take_now(app)
+        if self.pacer is not None and self._dials(call) and not queued_by_event:
+            self.pacer.take_now(app)  # 429 cps_limit_exceeded, nothing written
         event = make_event(call, "call.scheduled" if call.status == CallStatus.SCHEDULED else "call.queued")
         call = call.model_copy(update={"event_seq": event.sequence})
         idem = (
@@ -121,7 +114,7 @@ class CallService:
             if replay is None:
                 raise
             return replay, False
-        self._hand_off(call, delay_s)
+        self._hand_off(call)
         return call, True
 
     def _replay(self, app: App, key: str, body_hash: str) -> Call | None:
@@ -226,15 +219,15 @@ class CallService:
         return call.status == CallStatus.QUEUED and Channel.PSTN in (call.to_channel,
                                                                      call.from_channel)
 
-    def _hand_off(self, call: Call, delay_s: int = 0) -> None:
-        """Queue a call to dial (after ``delay_s``: its calls-per-second slot), or schedule it.
-        If the hand-off fails the call fails visibly."""
+    def _hand_off(self, call: Call) -> None:
+        """Queue a call to dial, or schedule it. If the hand-off fails the call fails visibly.
+        (The media node paces dialling to the app's calls-per-second cap.)"""
         try:
             if call.status == CallStatus.SCHEDULED:
                 assert call.scheduled_at is not None
                 self.scheduler.schedule(call.call_id, call.app_id, call.scheduled_at)
             elif self._dials(call):
-                self.queue.send(call.call_id, delay_s)
+                self.queue.send(call.call_id)
         except Exception as exc:
             self.lifecycle.transition(
                 call.call_id, CallStatus.FAILED, {"end_reason": "enqueue_failed", "ended_at": now_iso()}
@@ -300,12 +293,7 @@ class CallService:
             latest = self.calls.get(call_id)
             return DispatchOutcome(call_id, found=True, dispatched=False,
                                    status=latest.status if latest else None)
-        delay_s = 0
-        if self.pacer is not None:  # a due call is never refused: it waits for its slot
-            app = self.apps.get_app(call.app_id) if self.apps is not None else None
-            if app is not None:
-                delay_s = self.pacer.reserve(app)
-        self._hand_off(queued, delay_s)
+        self._hand_off(queued)  # never refused for the CPS cap: the node paces it
         return DispatchOutcome(call_id, found=True, dispatched=True, status=queued.status)
 
 

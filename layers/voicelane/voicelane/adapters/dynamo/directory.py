@@ -172,17 +172,18 @@ CPS_TTL_S = 2 * 900  # a counter outlives the longest delay a queued call can be
 
 
 class DynamoCpsStore:
-    """Calls-per-second counters: item ``APP#{app}`` / ``CPS#{second}`` (zero-padded, so a
-    range of seconds is one query), ``n`` taken with a conditional ADD, expiring by TTL."""
+    """Calls-per-second counters: item ``APP#{app}`` / ``CPS#{kind}#{second}`` (zero-padded,
+    so a range of seconds is one query), ``n`` taken with a conditional ADD; the second held by
+    a deferred call at ``APP#{app}`` / ``CPSCALL#{call}``. Everything expires by TTL."""
 
     def __init__(self, table: Table | None = None) -> None:
         self.table = table or Table()
 
-    def take(self, app_id: str, second: int, limit: int) -> bool:
+    def take(self, app_id: str, kind: str, second: int, limit: int) -> bool:
         try:
             self.table.client.update_item(
                 TableName=self.table.name,
-                Key=serialize({"pk": f"APP#{app_id}", "sk": f"CPS#{second:012d}"}),
+                Key=serialize({"pk": f"APP#{app_id}", "sk": f"CPS#{kind}#{second:012d}"}),
                 UpdateExpression="ADD n :one SET expires_at = if_not_exists(expires_at, :exp)",
                 ConditionExpression="attribute_not_exists(n) OR n < :limit",
                 ExpressionAttributeValues=serialize(
@@ -194,9 +195,18 @@ class DynamoCpsStore:
             raise
         return True
 
-    def counts(self, app_id: str, first: int, last: int) -> dict[int, int]:
+    def counts(self, app_id: str, kind: str, first: int, last: int) -> dict[int, int]:
+        prefix = f"CPS#{kind}#"
         items = self.table.query(
             "pk = :pk AND sk BETWEEN :a AND :b",
-            {":pk": f"APP#{app_id}", ":a": f"CPS#{first:012d}", ":b": f"CPS#{last:012d}"},
+            {":pk": f"APP#{app_id}", ":a": f"{prefix}{first:012d}", ":b": f"{prefix}{last:012d}"},
         )
-        return {int(i["sk"][4:]): int(i["n"]) for i in items}
+        return {int(i["sk"][len(prefix):]): int(i["n"]) for i in items}
+
+    def hold(self, app_id: str, call_id: str, second: int) -> None:
+        self.table.put({"pk": f"APP#{app_id}", "sk": f"CPSCALL#{call_id}", "second": second,
+                        "expires_at": second + CPS_TTL_S})
+
+    def held(self, app_id: str, call_id: str) -> int | None:
+        item = self.table.get(f"APP#{app_id}", f"CPSCALL#{call_id}")
+        return int(item["second"]) if item else None
