@@ -45,6 +45,7 @@ from pipecat.frames.frames import (
     EndWorkerFrame,
     Frame,
     InputAudioRawFrame,
+    InputDTMFFrame,
     InterruptionFrame,
     TTSSpeakFrame,
     VADUserStartedSpeakingFrame,
@@ -117,7 +118,7 @@ class EspeakTTSService(TTSService):
 
 
 class CallerLog(FrameProcessor):
-    """Records what the caller said (audio, VAD segments) and interrupts the bot on speech."""
+    """Records what the caller said (audio, VAD segments, keys) and interrupts the bot on speech."""
 
     def __init__(self, log: EventLog, sid: str, *, hang_up: bool) -> None:
         super().__init__()
@@ -134,6 +135,8 @@ class CallerLog(FrameProcessor):
         await super().process_frame(frame, direction)
         if isinstance(frame, InputAudioRawFrame):
             self.audio.extend(frame.audio)
+        elif isinstance(frame, InputDTMFFrame):
+            self.log.write("dtmf", sid=self.sid, digit=str(frame.button.value))
         elif isinstance(frame, VADUserStartedSpeakingFrame):
             self._speech_started = time.monotonic()
             self.log.write("caller_started", sid=self.sid, bot_speaking=self.bot_speaking)
@@ -230,6 +233,7 @@ def create_app(logdir: Path) -> FastAPI:
 async def _serve(logdir: Path) -> None:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
+    sock.listen(128)  # connections made as soon as the port is printed wait in the backlog
     config = uvicorn.Config(create_app(logdir), log_level="warning",
                             lifespan="off")
     server = uvicorn.Server(config)

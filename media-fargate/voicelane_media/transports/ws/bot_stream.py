@@ -77,6 +77,7 @@ class BotStreamStats:
     bad_messages: int = 0
     marks_echoed: int = 0
     clears: int = 0
+    cleared_ms: float = 0.0  # of the bot's audio queued for the caller and dropped by clears
     attempts: int = 0
 
 
@@ -159,7 +160,8 @@ class BotStream:
     def _figures(self) -> dict[str, Any]:
         s = self.stats
         return {"sent_media": s.sent_media, "received_media": s.received_media,
-                "dropped_media": s.dropped_media, "bad_messages": s.bad_messages}
+                "dropped_media": s.dropped_media, "bad_messages": s.bad_messages,
+                "clears": s.clears, "cleared_ms": round(s.cleared_ms)}
 
     # -- one connection -------------------------------------------------------------------
     async def _attempt(self, *, announce: bool) -> str:
@@ -299,6 +301,7 @@ class BotStream:
         elif isinstance(frame, StreamClear):
             self.stats.clears += 1
             heard = await self.leg.clear()
+            self.stats.cleared_ms += max(0.0, self._queued_ms - heard)
             self._queued_ms = heard
             for name, _ in self._marks:  # dropped audio: its marks are echoed at once
                 outbox.put_nowait(side.mark(name))
