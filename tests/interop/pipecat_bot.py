@@ -14,7 +14,10 @@ WebSocket endpoint, ``/ws``. Each connection is one call:
   an interruption (Pipecat's output transport then sends Twilio's ``clear``);
 - with the custom parameter ``mode=hangup`` the bot says goodbye once the caller has spoken
   and ends the pipeline itself (an ``EndWorkerFrame``: the WebSocket closes cleanly, the bot's
-  way of hanging up a ``<Connect><Stream>`` call).
+  way of hanging up a ``<Connect><Stream>`` call);
+- with ``mode=bench`` (``bench/ws_streams.py``) it talks for a minute without being
+  interruptible, in 20 ms media messages (50 a second, as Twilio sends), from audio made once
+  per process, so the load is the transport, the serializer and Silero, not TTS.
 
 What the bot saw goes to ``DIR/bot.jsonl`` (one JSON object a line, ``t`` on the system-wide
 monotonic clock so another process on the machine can compare times) and the caller's audio
@@ -34,6 +37,7 @@ from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import uvicorn
 from fastapi import FastAPI, WebSocket
 from loguru import logger
@@ -47,6 +51,7 @@ from pipecat.frames.frames import (
     InputAudioRawFrame,
     InputDTMFFrame,
     InterruptionFrame,
+    OutputAudioRawFrame,
     TTSSpeakFrame,
     VADUserStartedSpeakingFrame,
     VADUserStoppedSpeakingFrame,
@@ -120,11 +125,13 @@ class EspeakTTSService(TTSService):
 class CallerLog(FrameProcessor):
     """Records what the caller said (audio, VAD segments, keys) and interrupts the bot on speech."""
 
-    def __init__(self, log: EventLog, sid: str, *, hang_up: bool) -> None:
+    def __init__(self, log: EventLog, sid: str, *, hang_up: bool,
+                 interrupts: bool = True) -> None:
         super().__init__()
         self.log = log
         self.sid = sid
         self.hang_up = hang_up
+        self.interrupts = interrupts
         self.audio = bytearray()
         self.bot_speaking = False
         self.greeted = False
@@ -140,7 +147,7 @@ class CallerLog(FrameProcessor):
         elif isinstance(frame, VADUserStartedSpeakingFrame):
             self._speech_started = time.monotonic()
             self.log.write("caller_started", sid=self.sid, bot_speaking=self.bot_speaking)
-            if self.bot_speaking:
+            if self.bot_speaking and self.interrupts:
                 self.log.write("interrupting", sid=self.sid)
                 await self.broadcast_interruption()
         elif isinstance(frame, VADUserStoppedSpeakingFrame):
@@ -186,6 +193,24 @@ class LoggedTwilioSerializer(TwilioFrameSerializer):
         return data
 
 
+_BENCH_AUDIO: list[bytes] = []
+
+
+async def bench_audio(seconds: float = 60.0) -> bytes:
+    """The greeting, spoken once per process by espeak-ng at 8 kHz, repeated to ``seconds``."""
+    if not _BENCH_AUDIO:
+        process = await asyncio.create_subprocess_exec(
+            "espeak-ng", "-v", "en-us", "--stdout", GREETING, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL)
+        wav, _ = await process.communicate()
+        rate = int.from_bytes(wav[24:28], "little")
+        pcm = np.frombuffer(wav[44:44 + (len(wav) - 44) // 2 * 2], dtype="<i2")
+        at_8k = np.interp(np.arange(0, len(pcm), rate / RATE), np.arange(len(pcm)), pcm)
+        once = at_8k.astype("<i2").tobytes()
+        _BENCH_AUDIO.append(once * int(seconds * RATE * 2 / len(once) + 1))
+    return _BENCH_AUDIO[0]
+
+
 def create_app(logdir: Path) -> FastAPI:
     log = EventLog(logdir / "bot.jsonl")
     app = FastAPI()
@@ -201,11 +226,12 @@ def create_app(logdir: Path) -> FastAPI:
         serializer = LoggedTwilioSerializer(
             log, stream_sid=sid, call_sid=call_data["call_id"],
             params=TwilioFrameSerializer.InputParams(auto_hang_up=False))
+        mode = params.get("mode")
         transport = FastAPIWebsocketTransport(websocket=websocket, params=FastAPIWebsocketParams(
             audio_in_enabled=True, audio_out_enabled=True, add_wav_header=False,
-            serializer=serializer))
-        hang_up = params.get("mode") == "hangup"
-        caller = CallerLog(log, sid, hang_up=hang_up)
+            serializer=serializer, audio_out_10ms_chunks=2 if mode == "bench" else 4))
+        hang_up = mode == "hangup"
+        caller = CallerLog(log, sid, hang_up=hang_up, interrupts=mode != "bench")
         pipeline = Pipeline([transport.input(), VADProcessor(vad_analyzer=SileroVADAnalyzer(params=VAD)),
                              caller, EspeakTTSService(), transport.output()])
         worker = PipelineWorker(pipeline, params=PipelineParams(
@@ -214,7 +240,10 @@ def create_app(logdir: Path) -> FastAPI:
 
         @transport.event_handler("on_client_connected")
         async def greet(_transport: Any, _ws: Any) -> None:
-            await worker.queue_frames([TTSSpeakFrame(SHORT_GREETING if hang_up else GREETING)])
+            if mode == "bench":
+                await worker.queue_frames([OutputAudioRawFrame(audio=await bench_audio(), sample_rate=RATE, num_channels=1)])
+            else:
+                await worker.queue_frames([TTSSpeakFrame(SHORT_GREETING if hang_up else GREETING)])
 
         @transport.event_handler("on_client_disconnected")
         async def gone(_transport: Any, _ws: Any) -> None:
