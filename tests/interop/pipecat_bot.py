@@ -234,8 +234,11 @@ def create_app(logdir: Path) -> FastAPI:
         caller = CallerLog(log, sid, hang_up=hang_up, interrupts=mode != "bench")
         pipeline = Pipeline([transport.input(), VADProcessor(vad_analyzer=SileroVADAnalyzer(params=VAD)),
                              caller, EspeakTTSService(), transport.output()])
+        # ``out_rate``: the pipeline's output rate; Pipecat's default is 24 kHz, and then the
+        # serializer resamples each chunk to Twilio's 8 kHz (chunks of uneven length)
+        out_rate = int(params.get("out_rate", RATE))
         worker = PipelineWorker(pipeline, params=PipelineParams(
-            audio_in_sample_rate=RATE, audio_out_sample_rate=RATE), enable_rtvi=False,
+            audio_in_sample_rate=RATE, audio_out_sample_rate=out_rate), enable_rtvi=False,
             idle_timeout_secs=None)
 
         @transport.event_handler("on_client_connected")

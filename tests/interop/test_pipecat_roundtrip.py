@@ -104,8 +104,9 @@ def outcomes(local_platform: LocalPlatform, media_node: LocalNode,
     """Both calls at once (each test then checks its own): the runtime of one, not two."""
     scenarios = {
         "barge_in": ([CallerLine(CALLER_SAYS, when="barge_in", barge_after_ms=1500)], 2.5,
+                     # out_rate: Pipecat's default 24 kHz pipeline, resampled per message
                      {"url": bot.url + "?tenant=t-1", "dialect": "twilio",
-                      "custom_parameters": {"customer": "c-42"}}),
+                      "custom_parameters": {"customer": "c-42", "out_rate": "24000"}}),
         "bot_hangs_up": ([CallerLine("", when="barge_in", barge_after_ms=600, dtmf="7"),
                           CallerLine("Yes, I would like to check my order")], 12,
                          {"url": bot.url, "custom_parameters": {"mode": "hangup"}}),
@@ -165,7 +166,7 @@ def test_pipecat_greets_hears_the_caller_and_its_clear_stops_the_phone_at_once(
 
     # Pipecat's own parser read Twilio's start as Voicelane sent it
     assert start["transport"] == "twilio" and sid.startswith("MZ")
-    assert start["custom_parameters"] == {"customer": "c-42"}
+    assert start["custom_parameters"] == {"customer": "c-42", "out_rate": "24000"}
     assert start["query"] == {"tenant": "t-1"}  # the URL's query reaches the bot
 
     # the phone heard the greeting, and it was speech
@@ -173,6 +174,7 @@ def test_pipecat_greets_hears_the_caller_and_its_clear_stops_the_phone_at_once(
     assert voiced_s(heard, 8000) > 0.8, report.as_dict()
     said = _transcribe(whisper, heard.astype("<i2").tobytes())
     assert any(w in said for w in ("thank", "calling", "order", "shop")), said
+    print(f"\nclick frames heard (20 ms frames ending in padding): {padding_clicks(heard)}")
 
     # the bot heard the caller: Silero's speech segments, and Whisper finds the words
     assert "caller_started" in kinds, kinds
@@ -207,7 +209,8 @@ def test_pipecat_greets_hears_the_caller_and_its_clear_stops_the_phone_at_once(
     assert "tenant" not in by_type["call.streaming.started"]["url"]
     stopped = by_type["call.streaming.stopped"]
     assert stopped["reason"] == "call_ended" and stopped["stream_id"] == sid
-    assert stopped["received_media"] > 20 and stopped["bad_messages"] == 0
+    # (at 24 kHz Pipecat sends 137.5 ms per message)
+    assert stopped["received_media"] > 8 and stopped["bad_messages"] == 0
     # Voicelane took Pipecat's clear; Pipecat paces its audio at about real time, so little of
     # it was still queued (a burst-sending bot's case is test_bot_streams')
     assert stopped["clears"] == 1, stopped
@@ -239,6 +242,18 @@ def test_digits_reach_pipecat_and_the_bot_hangs_up_after_a_goodbye_the_phone_hea
     assert "goodbye" in said.replace(" ", "").replace("-", ""), said
     goodbye = asyncio.run(_espeak_8k("Thank you for calling, goodbye."))
     assert bye[-1][1] - bye[0][0] > 0.8 * voiced_span_s(goodbye), (report.as_dict(), said)
+
+
+def padding_clicks(pcm: np.ndarray[Any, np.dtype[np.int16]]) -> int:
+    """Frames of speech that end in 12+ exact zeros before more speech: a short piece of the
+    bot's audio padded to a 20 ms frame by the node, heard as a click (the phone's frames are
+    the node's RTP frames, so padding sits at a frame's end; speech rarely does that)."""
+    from voicelane_media.sim.voice import level_dbfs
+
+    frames = [pcm[i:i + 160] for i in range(0, len(pcm) - 159, 160)]
+    loud = [level_dbfs(f) > -35.0 for f in frames]
+    return sum(1 for i in range(len(frames) - 1)
+               if loud[i] and loud[i + 1] and not frames[i][-12:].any())
 
 
 async def _espeak_8k(text: str) -> np.ndarray[Any, np.dtype[np.int16]]:
