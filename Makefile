@@ -5,7 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 APT_STAMP := .voicelane/.apt-installed
-APT_PACKAGES := sip-tester espeak-ng sox
+APT_PACKAGES := sip-tester espeak-ng sox chromium
+DEV_PORT ?= 8000
 
 .PHONY: demo test dev synth bench lint typecheck setup apt openapi clean
 
@@ -39,9 +40,9 @@ test: setup
 	$(BIN)/python infra/app.py
 	$(BIN)/pytest -q -p no:cacheprovider
 
-## The local platform until Ctrl-C.
+## The local platform until Ctrl-C (`make dev DEV_PORT=0`: the API on any free port).
 dev: setup
-	$(BIN)/voicelane dev
+	$(BIN)/voicelane dev --port $(DEV_PORT)
 
 synth: setup
 	$(BIN)/python infra/build_layer.py

@@ -1,37 +1,37 @@
-"""`voicelane`: run the local platform and manage apps, keys and calls.
+"""`voicelane`: run the local platform and manage apps, keys, calls, numbers and trunks.
 
-Admin commands (apps, keys) write the table directly with the caller's AWS credentials
-(locally: moto, from .voicelane/dev.env); call commands use the HTTP API and an API key.
+Admin commands (apps, keys) write the table directly with the caller's AWS credentials (for
+the local platform: moto's, from .voicelane/dev.env); calls, numbers and trunks use the HTTP API
+and an API key (VOICELANE_API_URL, VOICELANE_API_KEY). A failure prints one `error: ...` line
+and exits 1, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import sys
 import threading
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-import httpx
+from voicelane_local.cli_api import CliError, add_parsers, print_json
 
 DEV_ENV = Path(".voicelane/dev.env")
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def load_dev_env(path: Path = DEV_ENV) -> None:
-    """Read KEY=VALUE lines into the environment unless they are set already."""
+    """Read the `[export ]KEY=VALUE` lines of `path` into the environment unless already set."""
     if not path.exists():
         return
     for line in path.read_text().splitlines():
+        line = line.strip()
         if "=" in line and not line.startswith("#"):
-            key, value = line.split("=", 1)
+            key, value = line.removeprefix("export ").split("=", 1)
             os.environ.setdefault(key.strip(), value.strip())
-
-
-def _print(data: Any) -> None:
-    print(json.dumps(data, indent=2, sort_keys=False))
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
@@ -42,7 +42,13 @@ def cmd_dev(args: argparse.Namespace) -> int:
     print(f"  app id:   {platform.app_id}")
     print(f"  API key:  {platform.api_key}")
     print(f"  local AWS: {platform.aws.endpoint}")
-    print(f"  wrote {DEV_ENV} (read by the voicelane CLI). Ctrl-C stops everything.")
+    for node in platform.extras:  # the loopback media node serves the softphone page
+        public = getattr(node, "public_url", None)
+        if isinstance(public, str):
+            page = public.replace("ws://", "http://").removesuffix("/v1/media")
+            print(f"  softphone: {page}/softphone/ (give it a webrtc session: docs/webrtc.md)")
+    print(f"  wrote {DEV_ENV} (source it in another shell; the voicelane CLI reads it). "
+          "Ctrl-C stops everything.", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
@@ -55,65 +61,57 @@ def cmd_dev(args: argparse.Namespace) -> int:
     return 0
 
 
+def _local_aws_credentials() -> None:
+    """Against the local platform's moto (loopback), use moto's credentials.
+
+    moto accepts any; without some, botocore stops with NoCredentialsError, and real ones have
+    no business being sent to a local endpoint.
+    """
+    endpoint = os.environ.get("VOICELANE_AWS_ENDPOINT_URL", "")
+    local = os.environ.get("VOICELANE_LOCAL", "").lower() in ("1", "true", "yes")
+    if local and endpoint and urlsplit(endpoint).hostname in LOOPBACK:
+        from voicelane_local.moto_server import fake_credentials
+
+        fake_credentials()
+
+
 def _container() -> Any:
     from voicelane.container import get_container
 
+    _local_aws_credentials()
     return get_container()
 
 
 def cmd_apps_create(args: argparse.Namespace) -> int:
     app = _container().apps.create_app(args.name)
-    _print(app.model_dump(mode="json"))
+    if args.quiet:
+        print(app.app_id)
+    else:
+        print_json(app.model_dump(mode="json"))
     return 0
 
 
 def cmd_keys_create(args: argparse.Namespace) -> int:
     key, plaintext = _container().apps.create_key(args.app, args.mode)
-    _print({"key_id": key.key_id, "app_id": key.app_id, "mode": key.mode, "api_key": plaintext,
-            "note": "shown once; store it now"})
+    if args.quiet:
+        print(plaintext)
+    else:
+        print_json({"key_id": key.key_id, "app_id": key.app_id, "mode": key.mode,
+                    "api_key": plaintext, "note": "shown once; store it now"})
     return 0
 
 
 def cmd_keys_revoke(args: argparse.Namespace) -> int:
     _container().apps.revoke_key(args.key_id)
-    _print({"key_id": args.key_id, "revoked": True})
+    print_json({"key_id": args.key_id, "revoked": True})
     return 0
 
 
 def cmd_keys_list(args: argparse.Namespace) -> int:
     keys = _container().apps.apps.list_keys(args.app)
-    _print([{"key_id": k.key_id, "mode": k.mode, "prefix": k.prefix, "revoked": k.revoked}
-            for k in keys])
+    print_json([{"key_id": k.key_id, "mode": k.mode, "prefix": k.prefix, "revoked": k.revoked}
+                for k in keys])
     return 0
-
-
-def _api() -> httpx.Client:
-    url = os.environ.get("VOICELANE_API_URL", "http://127.0.0.1:8000")
-    key = os.environ.get("VOICELANE_API_KEY", "")
-    return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=30)
-
-
-def _api_call(method: str, path: str, body: Any = None) -> int:
-    with _api() as client:
-        resp = client.request(method, path, json=body)
-    _print(resp.json() if resp.content else {"status": resp.status_code})
-    return 0 if resp.status_code < 400 else 1
-
-
-def cmd_calls(args: argparse.Namespace) -> int:
-    if args.action == "create":
-        body: dict[str, Any] = {"from": args.from_, "to": args.to}
-        if args.agent_id:
-            body["agent_id"] = args.agent_id
-        return _api_call("POST", "/v1/calls", body)
-    if args.action == "list":
-        return _api_call("GET", "/v1/calls")
-    if not args.call_id:
-        print("call id required", file=sys.stderr)
-        return 2
-    path = {"get": "", "events": "/events", "hangup": "/hangup", "transcript": "/transcript",
-            "recording": "/recording"}[args.action]
-    return _api_call("POST" if args.action == "hangup" else "GET", f"/v1/calls/{args.call_id}{path}")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -123,10 +121,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="voicelane", description=__doc__)
+    p = argparse.ArgumentParser(prog="voicelane", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
     dev = sub.add_parser("dev", help="run the local platform until Ctrl-C")
-    dev.add_argument("--port", type=int, default=8000)
+    dev.add_argument("--port", type=int, default=8000, help="the API's port (0: any free one)")
     dev.set_defaults(fn=cmd_dev)
     demo = sub.add_parser("demo", help="run the demo call on the local platform")
     demo.add_argument("--port", type=int, default=8000)
@@ -136,12 +135,14 @@ def build_parser() -> argparse.ArgumentParser:
     apps = sub.add_parser("apps", help="manage apps").add_subparsers(dest="sub", required=True)
     ac = apps.add_parser("create")
     ac.add_argument("name")
+    ac.add_argument("-q", "--quiet", action="store_true", help="print only the app id")
     ac.set_defaults(fn=cmd_apps_create)
 
     keys = sub.add_parser("keys", help="manage API keys").add_subparsers(dest="sub", required=True)
     kc = keys.add_parser("create")
     kc.add_argument("--app", required=True)
     kc.add_argument("--mode", choices=["test", "live"], default="test")
+    kc.add_argument("-q", "--quiet", action="store_true", help="print only the API key")
     kc.set_defaults(fn=cmd_keys_create)
     kr = keys.add_parser("revoke")
     kr.add_argument("key_id")
@@ -150,15 +151,32 @@ def build_parser() -> argparse.ArgumentParser:
     kl.add_argument("--app", required=True)
     kl.set_defaults(fn=cmd_keys_list)
 
-    calls = sub.add_parser("calls", help="calls through the HTTP API")
-    calls.add_argument("action", choices=["create", "list", "get", "events", "hangup",
-                                          "transcript", "recording"])
-    calls.add_argument("call_id", nargs="?")
-    calls.add_argument("--from", dest="from_")
-    calls.add_argument("--to")
-    calls.add_argument("--agent-id")
-    calls.set_defaults(fn=cmd_calls)
+    add_parsers(sub)
     return p
+
+
+def error_line(exc: Exception) -> str | None:
+    """The one line for a failure the user can act on; None for a bug (keep its traceback)."""
+    from botocore import exceptions as aws
+    from voicelane.domain.errors import VoicelaneError
+
+    if isinstance(exc, CliError):
+        return str(exc)
+    if isinstance(exc, VoicelaneError):
+        return f"{exc.code}: {exc.message}"
+    if isinstance(exc, aws.NoCredentialsError | aws.PartialCredentialsError):
+        return ("no AWS credentials: the admin commands (apps, keys) write the table with "
+                "yours (AWS_PROFILE, `aws configure`); for the local platform run `make dev` "
+                "and use this shell's .voicelane/dev.env")
+    if isinstance(exc, aws.EndpointConnectionError | aws.ConnectTimeoutError):
+        return (f"cannot reach AWS at {exc.kwargs.get('endpoint_url', '?')}: for the local "
+                "platform, is `make dev` still running?")
+    if isinstance(exc, aws.ClientError):
+        err = exc.response.get("Error", {})
+        return f"AWS {err.get('Code', '?')}: {err.get('Message', str(exc))}"
+    if isinstance(exc, aws.BotoCoreError):
+        return f"AWS: {exc}"
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -167,12 +185,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.fn(args))
     except Exception as exc:  # one clean line for the user, not a traceback
-        from voicelane.domain.errors import VoicelaneError
-
-        if isinstance(exc, VoicelaneError):
-            print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
-            return 1
-        raise
+        line = error_line(exc)
+        if line is None:
+            raise
+        print(f"error: {line}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

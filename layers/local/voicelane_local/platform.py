@@ -78,6 +78,8 @@ class LocalPlatform:
             if time.monotonic() > deadline:
                 raise RuntimeError("the API did not start")
             time.sleep(0.05)
+        if self.api_port == 0:  # asked for any free port: report the one the OS gave
+            self.api_port = int(self.server.servers[0].sockets[0].getsockname()[1])
 
     def _start_media(self) -> None:
         """Start a media node on loopback when the media package is installed."""
@@ -88,20 +90,19 @@ class LocalPlatform:
         self.extras.append(start_local_node(self))
 
     def write_env(self, path: Path) -> None:
+        """`export` lines: sourced in a shell, the CLI run from there (anywhere) sees them."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(
-            "\n".join(
-                [
-                    f"VOICELANE_API_URL={self.api_url}",
-                    f"VOICELANE_API_KEY={self.api_key}",
-                    f"VOICELANE_APP_ID={self.app_id}",
-                    f"VOICELANE_AWS_ENDPOINT_URL={self.aws.endpoint}",
-                    "VOICELANE_LOCAL=true",
-                    "",
-                ]
-            )
-        )
-        path.chmod(0o600)
+        values = {"VOICELANE_API_URL": self.api_url, "VOICELANE_API_KEY": self.api_key,
+                  "VOICELANE_APP_ID": self.app_id,
+                  "VOICELANE_AWS_ENDPOINT_URL": self.aws.endpoint, "VOICELANE_LOCAL": "true"}
+        # Written whole under a temporary name, then renamed: whoever sees the file sees all
+        # of it (a second shell, or a test, waits for it to appear).
+        tmp = path.with_name(path.name + ".tmp")
+        # (created 0600: the file holds an API key)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write("".join(f"export {k}={v}\n" for k, v in values.items()))
+        tmp.replace(path)
 
     def stop(self) -> None:
         for extra in reversed(self.extras):

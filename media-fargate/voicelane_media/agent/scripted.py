@@ -26,6 +26,7 @@ words) or its `regex` matches; the regex's named groups and `{text}` (the caller
 fill `{placeholders}` in replies and tool arguments.
 `reply` is spoken, then `tool` is called; `after_tool` is spoken with `{result[...]}` from the
 tool's JSON answer. With no match, `fallback` is spoken. States move with `next`.
+The script's shape lives in `voicelane.domain.script`, which the API checks it with.
 """
 
 from __future__ import annotations
@@ -37,43 +38,10 @@ import string
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
 from voicelane.domain.agent import ToolSpec
+from voicelane.domain.script import Script, ScriptIntent
 
 from voicelane_media.agent.providers import ChatMessage, LLMEvent, TextDelta, ToolCallRequest
-
-
-class ScriptTool(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str
-    arguments: dict[str, Any] = Field(default_factory=dict)
-
-
-class ScriptIntent(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = ""
-    keywords: list[str] = Field(default_factory=list)
-    regex: str | None = None
-    reply: str = ""
-    tool: ScriptTool | None = None
-    after_tool: str = ""
-    next: str | None = None
-
-
-class ScriptState(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    intents: list[ScriptIntent] = Field(default_factory=list)
-    fallback: str = "Sorry, I did not catch that. Could you say it again?"
-    greeting: str = ""
-
-
-class Script(BaseModel):
-    """The `script` field of an agent, validated."""
-
-    model_config = ConfigDict(extra="ignore")
-    start: str = "main"
-    states: dict[str, ScriptState] = Field(default_factory=lambda: {"main": ScriptState()})
-    inactivity_prompt: str | None = None
 
 
 class _Fill(string.Formatter):

@@ -57,6 +57,8 @@ class LiveCall:
         self.streams: dict[str, BotStreamHandle] = {}  # to customers' bots (calls/streams.py)
         self.stream_tasks: dict[str, asyncio.Task[None]] = {}
         self.bot_stream_id: str | None = None  # the bidirectional one, which owns the audio
+        self.answered_by: str | None = None  # machine detection's result (calls/machine_detection)
+        self.completed_status = CallStatus.COMPLETED  # VOICEMAIL once a machine answered
         transport.bind(self)
 
     @property
@@ -243,6 +245,8 @@ class LiveCall:
             changes["sip_cause"] = cause
         if self.metrics is not None:
             changes["metrics"] = self.metrics
+        if self.answered_by is not None:
+            changes["answered_by"] = self.answered_by
         details = {"end_reason": end_reason, "sip_cause": cause, "duration_s": duration,
                    "quality": quality}
         if self.status_write is not None:

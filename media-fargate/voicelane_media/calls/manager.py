@@ -24,6 +24,7 @@ from voicelane_media.transports.base import CallHost, Transport
 
 from .agent_runner import start_agent
 from .call import LiveCall
+from .machine_detection import DetectionRun
 from .ports import BotStreamFactory, ControlPort
 from .streams import StreamRefused, open_stream
 
@@ -282,6 +283,15 @@ class CallManager:
         live.status_write = asyncio.ensure_future(write_answered())
         if live.call.recording:
             live.start_recording()
+        detection = live.call.machine_detection
+        if detection is not None and detection.enabled and live.call.direction == "outbound":
+            # Nobody greets before it is known who answered; the run starts what follows.
+            live.spawn(DetectionRun(live, detection, lambda: self._start_media(live)).run())
+            return
+        await self._start_media(live)
+
+    async def _start_media(self, live: LiveCall) -> None:
+        """What talks to the callee: the call's bot stream, its agent, or its greeting."""
         stream = live.call.stream
         if stream is not None and self._start_stream(live, stream) and stream.bidirectional:
             return  # the bot speaks; it owns the call's audio
@@ -316,7 +326,7 @@ class CallManager:
         return None
 
     async def completed(self, live: LiveCall) -> None:
-        await live.finish(CallStatus.COMPLETED, live.hangup_reason or "hangup", None)
+        await live.finish(live.completed_status, live.hangup_reason or "hangup", None)
 
     # -- drain ----------------------------------------------------------------------------
 

@@ -38,6 +38,7 @@ class AgentPatch(BaseModel):
     tools: list[dict[str, Any]] | None = None
     engines: dict[str, Any] | None = None
     script: dict[str, Any] | None = None
+    machine_detection: dict[str, Any] | None = None
 
 
 class AgentView(AgentSpec):

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from voicelane.domain.agent import AgentSpec
 from voicelane.domain.call import CallStatus, Channel, Direction
 from voicelane.domain.errors import ValidationFailed
+from voicelane.domain.machine_detection import MachineDetection
 from voicelane.domain.models import Call, CallEvent
 from voicelane.domain.stream import StreamSpec
 from voicelane.resources import EVENT_BUS
@@ -36,6 +37,9 @@ class CreateCallRequest(BaseModel):
     stream: StreamSpec | None = Field(
         default=None, description="Stream the call to a bot's WebSocket once it is answered "
                                   "(Voicelane plays Twilio, Telnyx, Plivo or our dialect).")
+    machine_detection: MachineDetection | None = Field(
+        default=None, description="Answering-machine detection on answer (default: the "
+                                  "agent's); see docs/machine-detection.md.")
     metadata: dict[str, str] = Field(default_factory=dict)
     client_state: str | None = Field(default=None, max_length=4096)
     sip_headers: dict[str, str] = Field(
@@ -98,6 +102,9 @@ class CallView(BaseModel):
     recording: bool
     webhook_url: str | None
     stream: StreamSpec | None = None
+    machine_detection: MachineDetection | None = None
+    answered_by: str | None = Field(
+        default=None, description="Who answered, once detected: human, machine, fax, silence.")
     duration_s: float | None
     end_reason: str | None
     sip_cause: int | None

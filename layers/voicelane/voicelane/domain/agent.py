@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from voicelane.domain.machine_detection import MachineDetection
+
 ENDPOINTING_MS_DEFAULT = 500
 MIN_INTERRUPTION_MS_DEFAULT = 300
 
@@ -96,4 +98,8 @@ class AgentSpec(BaseModel):
     engines: EngineChoice = Field(default_factory=EngineChoice)
     script: dict[str, Any] | None = Field(
         default=None, description="Dialogue script for the `scripted` engine (states, intents)."
+    )
+    machine_detection: MachineDetection | None = Field(
+        default=None, description="Answering-machine detection for the agent's outbound calls "
+        "(a call's own `machine_detection` wins); inbound calls never run it.",
     )

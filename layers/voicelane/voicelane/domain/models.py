@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from voicelane.domain.agent import AgentSpec
 from voicelane.domain.call import CallStatus, Channel, Direction
+from voicelane.domain.machine_detection import MachineDetection
 from voicelane.domain.stream import StreamSpec
 
 
@@ -77,6 +78,8 @@ class Call(BaseModel):
     recording: bool = False
     webhook_url: str | None = None
     stream: StreamSpec | None = None  # started when the call is answered
+    machine_detection: MachineDetection | None = None  # the call's, else its agent's at creation
+    answered_by: str | None = None  # human | machine | fax | silence, once detected
     metadata: dict[str, str] = Field(default_factory=dict)
     client_state: str | None = None
     duration_s: float | None = None

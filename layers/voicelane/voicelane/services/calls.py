@@ -20,8 +20,10 @@ from voicelane.domain.errors import (
     Unavailable,
     ValidationFailed,
 )
+from voicelane.domain.machine_detection import check_machine_detection
 from voicelane.domain.models import App, Call, CallEvent
 from voicelane.domain.phone import destination_allowed, require_e164
+from voicelane.domain.script import check_script
 from voicelane.ports import (
     AgentRepository,
     CallCreation,
@@ -161,6 +163,8 @@ class CallService:
             check_stream(app, req.stream, self.resolver,
                          has_agent=bool(req.agent_id or req.agent))
         agent: AgentSpec | None = req.agent
+        if agent is not None:
+            check_script(agent)
         if agent is not None and self.resolver is not None:
             check_tool_urls(agent, self.resolver, allow_private=app.allow_private_webhooks)
         if req.agent_id:
@@ -171,6 +175,12 @@ class CallService:
                 code="agent_not_found",
                 details={"agent_id": req.agent_id},
             )
+        to_phone = req.to_channel == Channel.PSTN
+        check_machine_detection(req.machine_detection, to_phone=to_phone)
+        # The agent's default applies to its calls to phones only (a browser has no machine).
+        detection = req.machine_detection or (agent.machine_detection if agent and to_phone
+                                              else None)
+        check_machine_detection(detection)  # an inline agent's default is checked here
         now = datetime.now(UTC)
         scheduled_at: str | None = None
         status = CallStatus.QUEUED
@@ -200,6 +210,7 @@ class CallService:
             recording=recording,
             webhook_url=req.webhook_url,
             stream=req.stream,
+            machine_detection=detection if detection is not None and detection.enabled else None,
             metadata=req.metadata,
             client_state=req.client_state,
             sip_headers=req.sip_headers or None,

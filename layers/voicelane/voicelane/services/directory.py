@@ -9,8 +9,10 @@ from pydantic import ValidationError
 from voicelane.domain.agent import AgentSpec
 from voicelane.domain.errors import NotFound, ValidationFailed
 from voicelane.domain.ids import new_id
+from voicelane.domain.machine_detection import check_machine_detection
 from voicelane.domain.models import Agent, App, Number
 from voicelane.domain.phone import require_e164
+from voicelane.domain.script import check_script
 from voicelane.domain.stream import StreamSpec
 from voicelane.ports import AgentRepository, NumberRepository
 from voicelane.services.clock import now_iso
@@ -64,7 +66,9 @@ class AgentService:
         self.resolver = resolver
 
     def create(self, app: App, spec: AgentSpec) -> Agent:
+        check_script(spec)
         check_tool_urls(spec, self.resolver, allow_private=app.allow_private_webhooks)
+        check_machine_detection(spec.machine_detection)
         now = now_iso()
         agent = Agent.model_validate(
             {**spec.model_dump(), "agent_id": new_id("agent"), "app_id": app.app_id,
@@ -96,8 +100,11 @@ class AgentService:
                     for err in exc.errors()
                 ],
             ) from exc
+        if "script" in changes or "tools" in changes:
+            check_script(spec)  # a script and the tools it names change together or not at all
         if "tools" in changes:
             check_tool_urls(spec, self.resolver, allow_private=app.allow_private_webhooks)
+        check_machine_detection(spec.machine_detection)
         updated = Agent.model_validate(
             {**spec.model_dump(), "agent_id": agent.agent_id, "app_id": agent.app_id,
              "created_at": agent.created_at, "updated_at": merged["updated_at"]}
