@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from voicelane.services.directory import AgentService, NumberService
     from voicelane.services.lifecycle import CallLifecycle
     from voicelane.services.nodes import NodeService
+    from voicelane.services.pacing import CallPacer
     from voicelane.services.ratelimit import RateLimiter
     from voicelane.services.sessions import SessionService
     from voicelane.services.trunks import TrunkService
@@ -86,7 +87,15 @@ class Container:
             scheduler,
             self.media_control,
             resolver=SystemResolver(),
+            pacer=self.pacer,
         )
+
+    @cached_property
+    def pacer(self) -> CallPacer:
+        from voicelane.adapters.dynamo.directory import DynamoCpsStore
+        from voicelane.services.pacing import CallPacer
+
+        return CallPacer(DynamoCpsStore(self.table), self.settings.calls_per_second)
 
     @cached_property
     def lifecycle(self) -> CallLifecycle:
@@ -164,7 +173,7 @@ class Container:
             numbers=self.number_repo, agents=self.agent_repo, trunks=self.trunks,
             nodes=self.nodes, records=DynamoArtifactRecords(self.table),
             objects=S3Objects(self.settings), requests=SqsCallRequests(self.settings),
-            sessions=DynamoSessionStore(self.table))
+            sessions=DynamoSessionStore(self.table), pacer=self.pacer)
 
     @cached_property
     def commands(self) -> CommandService:

@@ -33,6 +33,7 @@ from voicelane.ports import (
 )
 from voicelane.services.lifecycle import CallLifecycle, make_event
 from voicelane.services.nodes import NodeService
+from voicelane.services.pacing import CallPacer
 from voicelane.services.sessions import claim_session
 from voicelane.services.trunks import TrunkService
 from voicelane.settings import Settings
@@ -70,6 +71,7 @@ class RequestQueue(Protocol):
     def receive(self, wait_s: int, max_messages: int) -> list[tuple[str | None, str]]: ...
     def delete(self, receipt_handle: str) -> None: ...
     def release(self, receipt_handle: str) -> None: ...
+    def defer(self, call_id: str, receipt_handle: str, delay_s: int) -> None: ...
 
 
 def recording_key(call: Call) -> str:
@@ -83,7 +85,8 @@ class ServiceMediaGateway:
     def __init__(self, settings: Settings, *, calls: CallRepository, apps: AppReader,
                  numbers: NumberReader, agents: AgentReader, trunks: TrunkService,
                  nodes: NodeService, records: ArtifactRecords, objects: AudioObjects,
-                 requests: RequestQueue, sessions: SessionStore) -> None:
+                 requests: RequestQueue, sessions: SessionStore,
+                 pacer: CallPacer | None = None) -> None:
         self._settings = settings
         self.calls = calls
         self.lifecycle = CallLifecycle(calls)
@@ -96,6 +99,7 @@ class ServiceMediaGateway:
         self.objects = objects
         self.requests = requests
         self.sessions = sessions
+        self.pacer = pacer  # None: dialling is not paced (unit tests)
 
     @property
     def settings(self) -> Settings:
@@ -178,6 +182,18 @@ class ServiceMediaGateway:
 
     def release_request(self, receipt_handle: str) -> None:
         self.requests.release(receipt_handle)
+
+    def pace_dial(self, call_id: str) -> int:
+        if self.pacer is None:
+            return 0
+        call = self.calls.get(call_id)
+        app = self.apps.get_app(call.app_id) if call is not None else None
+        if call is None or app is None or call.status != CallStatus.QUEUED:
+            return 0  # nothing to pace: the claim drops it
+        return self.pacer.admit(app, call_id)
+
+    def defer_request(self, call_id: str, receipt_handle: str, delay_s: int) -> None:
+        self.requests.defer(call_id, receipt_handle, delay_s)
 
     # -- node registry ------------------------------------------------------------------
 

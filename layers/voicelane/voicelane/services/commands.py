@@ -6,8 +6,9 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from voicelane.contracts.actions import ACTIONS, StreamStart, parse_action
+from voicelane.contracts.actions import ACTIONS, StreamStart, Transfer, parse_action
 from voicelane.domain.call import CallStatus, is_terminal
+from voicelane.domain.destinations import check_destination, own_number_of
 from voicelane.domain.errors import Conflict, NotFound, ValidationFailed
 from voicelane.domain.models import App
 from voicelane.ports import MediaControl
@@ -43,6 +44,10 @@ class CommandService:
                 details=[{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()],
             ) from exc
         call = self.calls.get(app, call_id)
+        if isinstance(parsed, Transfer):  # every number Voicelane dials passes this check
+            check_destination(parsed.to, app.destination_allow_list,
+                              own_number_of(call.direction, call.from_channel, call.from_,
+                                            call.to_channel, call.to))
         if isinstance(parsed, StreamStart):
             check_stream(app, parsed.spec(), self.calls.resolver,
                          has_agent=bool(call.agent_id or call.agent))
