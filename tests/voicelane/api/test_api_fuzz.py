@@ -52,7 +52,7 @@ def fuzz_app(local_platform: LocalPlatform) -> FuzzApp:
     so the run measures the contract, not the rate limiter, and a number it owns."""
     apps = local_platform.container.apps
     app = apps.create_app("fuzz", rate_limits=RAISED, max_concurrent_calls=100_000,
-                          destination_allow_list=["*"])
+                          calls_per_second=1000, destination_allow_list=["*"])
     key, plaintext = apps.create_key(app.app_id, "test")
     number = e164("1650")
     local_platform.container.numbers.create(app, number, None, None)
