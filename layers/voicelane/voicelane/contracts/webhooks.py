@@ -22,6 +22,9 @@ class CreateWebhookRequest(BaseModel):
     event_types: list[str] = Field(default_factory=lambda: ["*"])
     enabled: bool = True
     description: str | None = Field(default=None, max_length=256)
+    commands: bool = Field(
+        default=False, description="Answers to call.initiated (inbound), call.answered "
+                                   "(outbound) and call.gather.ended may carry commands.")
 
 
 class UpdateWebhookRequest(BaseModel):
@@ -33,6 +36,7 @@ class UpdateWebhookRequest(BaseModel):
     event_types: list[str] | None = None
     enabled: bool | None = None
     description: str | None = Field(default=None, max_length=256)
+    commands: bool | None = None
 
 
 class RotateSecretRequest(BaseModel):
@@ -56,6 +60,7 @@ class WebhookEndpointView(BaseModel):
     enabled: bool
     description: str | None
     disabled_reason: str | None
+    commands: bool = Field(default=False, description="Answers may carry commands")
     created_at: str
     updated_at: str | None
     secrets_in_grace: int = Field(
@@ -81,7 +86,7 @@ def _fields(ep: WebhookEndpoint) -> dict[str, Any]:
     return {
         "id": ep.endpoint_id, "url": ep.url or None, "event_types": ep.event_types,
         "enabled": ep.enabled, "description": ep.description,
-        "disabled_reason": ep.disabled_reason, "created_at": ep.created_at,
+        "disabled_reason": ep.disabled_reason, "commands": ep.commands, "created_at": ep.created_at,
         "updated_at": ep.updated_at, "secrets_in_grace": _in_grace(ep),
     }
 

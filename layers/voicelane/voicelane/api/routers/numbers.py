@@ -13,7 +13,7 @@ router = APIRouter(prefix="/v1/numbers", tags=["numbers"])
 @router.post("", status_code=201, summary="Register a number")
 def create_number(body: CreateNumberRequest, principal: Writes, c: ContainerDep) -> NumberView:
     return NumberView.of(c.numbers.create(principal.app, body.number, body.agent_id,
-                                                body.stream))
+                                                body.stream, body.command_fallback))
 
 
 @router.get("", summary="List numbers")
