@@ -37,7 +37,7 @@ from voicelane_local.platform import LocalPlatform
 from websockets.sync.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.interop.ivr_app import NO_COMMANDS, Answer, IvrApp, commands  # noqa: E402
+from tests.interop.ivr_app import NO_COMMANDS, Answer, IvrApp, commands
 
 SCENARIO = Path(__file__).resolve().parents[1] / "tests/interop/scenarios/uac_hung_up.xml"
 
