@@ -12,6 +12,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from voicelane import resources
+from voicelane.domain.webrtc import IceServer
 
 
 class Settings(BaseSettings):
@@ -36,6 +37,11 @@ class Settings(BaseSettings):
         description="How long a session's token connects; then the session expires.")
     internal_token: str = Field(default="dev-only-internal-token", min_length=16)
     media_connect_url: str = "ws://127.0.0.1:8081/v1/media"  # the media node's public listener
+    webrtc_ice_servers: list[IceServer] = Field(
+        default_factory=list,
+        description="STUN/TURN servers for webrtc sessions (JSON list of {urls, username, "
+                    "credential}): given to the browser in the session answer and used by the "
+                    "media node's own peer connections. None locally: host candidates suffice.")
     idempotency_ttl_s: int = 24 * 3600
     local: bool = False
     # Webhooks (docs/webhooks.md): delays in seconds before each attempt, comma-separated.

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from voicelane.domain.agent import AgentSpec
 from voicelane.domain.stream import STREAM_SAMPLE_RATES
+from voicelane.domain.webrtc import IceServer
 
 
 class ConnectionType(StrEnum):
@@ -81,8 +82,13 @@ class SessionView(BaseModel):
     call_id: str
     connection_type: ConnectionType
     sample_rate: int | None
-    connect_url: str
+    connect_url: str = Field(description=(
+        "Stream sessions: the wss:// URL of the media stream. webrtc: the signalling URL "
+        "(POST the SDP offer as application/sdp with the token as Bearer; 201 with the SDP "
+        "answer and a Location to DELETE to hang up)."))
     token: str | None = Field(default=None, description="Returned once, at creation.")
+    ice_servers: list[IceServer] | None = Field(
+        default=None, description="webrtc: the RTCConfiguration.iceServers to use (STUN/TURN).")
     instructions: ConnectInstructions | None = Field(
         default=None, description="Stream sessions, at creation: what to give the provider.")
     expires_at: str
