@@ -16,9 +16,11 @@ Errors raise the API's ``VoicelaneError`` (the transport answers ``{"type": "err
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any
 
-from voicelane.domain.errors import ValidationFailed
+from voicelane.domain.errors import ValidationFailed, VoicelaneError
 from voicelane.domain.models import App
 from voicelane.domain.webhooks import event_matches
 from voicelane.services.calls import CallService
@@ -31,12 +33,12 @@ class StreamSession:
     """The state of one connection: its app, its event filters, the calls it follows."""
 
     def __init__(self, app: App, commands: CommandService, calls: CallService,
-                 types: list[str] | None = None) -> None:
+                 types: list[str] | None = None, call_ids: set[str] | None = None) -> None:
         self.app = app
         self.commands = commands
         self.calls = calls
         self.types = types or ["*"]
-        self.call_ids: set[str] | None = None  # None: every call of the app
+        self.call_ids = call_ids  # None: every call of the app
 
     def wants(self, payload: dict[str, Any]) -> bool:
         """Whether an event of the app goes to this connection."""
@@ -88,3 +90,30 @@ class StreamSession:
             self.call_ids -= set(call_ids)
         return {"type": f"{kind}d",
                 "call_ids": "*" if self.call_ids is None else sorted(self.call_ids)}
+
+
+def is_message(raw: str) -> bool:
+    """Whether a frame is a message for :func:`reply_to` (else, e.g. a ping, it is not)."""
+    try:
+        message = json.loads(raw)
+    except ValueError:
+        return False
+    return isinstance(message, dict) and "type" in message
+
+
+def reply_to(session: StreamSession, raw: str,
+             status_of: Callable[[VoicelaneError], int]) -> dict[str, Any]:
+    """The answer to one frame: its reply, or the REST API's error (its code, and the HTTP
+    status `status_of` gives it), echoing the message's command_id, call_id and action."""
+    try:
+        message = json.loads(raw)
+    except ValueError:
+        return {"type": "error", "code": "invalid_message", "message": "not JSON",
+                "status": 422}
+    try:
+        return session.handle(message)
+    except VoicelaneError as exc:
+        echo = {k: message.get(k) for k in ("command_id", "call_id", "action")
+                if isinstance(message, dict) and k in message}
+        return {"type": "error", "code": exc.code, "message": exc.message,
+                "status": status_of(exc), "details": exc.details, **echo}

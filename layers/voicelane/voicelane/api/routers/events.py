@@ -12,35 +12,17 @@ reliable path.
 from __future__ import annotations
 
 import asyncio
-import json
-from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
-from voicelane.api.errors import status_for
+from voicelane.api.status import status_for
 from voicelane.container import get_container
-from voicelane.domain.errors import Unauthenticated, VoicelaneError
+from voicelane.domain.errors import Unauthenticated
 from voicelane.services.event_stream import local_broker
-from voicelane.services.stream_commands import StreamSession
+from voicelane.services.stream_commands import StreamSession, reply_to
 
 router = APIRouter(tags=["events"])
-
-
-def reply_to(session: StreamSession, raw: str) -> dict[str, Any]:
-    """The answer to one message: its reply, or the REST API's error (code and status)."""
-    message: Any = None
-    try:
-        message = json.loads(raw)
-        return session.handle(message)
-    except json.JSONDecodeError:
-        return {"type": "error", "code": "invalid_message", "message": "not JSON",
-                "status": 422}
-    except VoicelaneError as exc:
-        echo = {k: message.get(k) for k in ("command_id", "call_id", "action")
-                if isinstance(message, dict) and k in message}
-        return {"type": "error", "code": exc.code, "message": exc.message,
-                "status": status_for(exc), "details": exc.details, **echo}
 
 
 @router.websocket("/v1/events/stream")
@@ -72,7 +54,7 @@ async def event_stream(ws: WebSocket, token: str | None = None, types: str = "*"
     try:
         while True:
             raw = await ws.receive_text()
-            reply = await run_in_threadpool(reply_to, session, raw)
+            reply = await run_in_threadpool(reply_to, session, raw, status_for)
             async with lock:
                 await ws.send_json(reply)
     except (WebSocketDisconnect, RuntimeError):
