@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from voicelane.services.directory import AgentService, NumberService
     from voicelane.services.lifecycle import CallLifecycle
     from voicelane.services.nodes import NodeService
+    from voicelane.services.pacing import CallPacer
     from voicelane.services.ratelimit import RateLimiter
     from voicelane.services.sessions import SessionService
     from voicelane.services.trunks import TrunkService
@@ -87,7 +88,15 @@ class Container:
             scheduler,
             self.media_control,
             resolver=SystemResolver(),
+            pacer=self.pacer,
         )
+
+    @cached_property
+    def pacer(self) -> CallPacer:
+        from voicelane.adapters.dynamo.directory import DynamoCpsStore
+        from voicelane.services.pacing import CallPacer
+
+        return CallPacer(DynamoCpsStore(self.table), self.settings.calls_per_second)
 
     @cached_property
     def lifecycle(self) -> CallLifecycle:
@@ -165,7 +174,8 @@ class Container:
             numbers=self.number_repo, agents=self.agent_repo, trunks=self.trunks,
             nodes=self.nodes, records=DynamoArtifactRecords(self.table),
             objects=S3Objects(self.settings), requests=SqsCallRequests(self.settings),
-            sessions=DynamoSessionStore(self.table), answers=self.answers)
+            sessions=DynamoSessionStore(self.table), pacer=self.pacer,
+            answers=self.answers)
 
     @cached_property
     def answers(self) -> AnswerService:

@@ -43,6 +43,10 @@ class Settings(BaseSettings):
                     "credential}): given to the browser in the session answer and used by the "
                     "media node's own peer connections. None locally: host candidates suffice.")
     idempotency_ttl_s: int = 24 * 3600
+    calls_per_second: int = Field(
+        default=1, ge=1, le=1000,
+        description="Calls an app may place per second unless the app sets its own "
+        "`calls_per_second` (services/pacing.py).")
     local: bool = False
     # Webhooks (docs/webhooks.md): delays in seconds before each attempt, comma-separated.
     webhook_retry_schedule: str = "0,5,300,1800,7200,18000,36000,36000"

@@ -12,6 +12,7 @@ from typing import Any
 
 from voicelane.domain.call import CallStatus
 from voicelane.domain.clock import now_iso
+from voicelane.domain.destinations import check_destination, own_number_of
 from voicelane.domain.models import Call, CallEvent
 
 from voicelane_media.media import audio
@@ -43,6 +44,7 @@ class LiveCall:
         self.ended = asyncio.Event()
         self.finished = False
         self.hangup_reason: str | None = None  # set when this side ends the call
+        self.local_hangup_reason: str | None = None  # the same, never the remote's BYE
         self.on_hold = False
         self.recording = False  # a recording runs (paused or not) until saved
         self.recording_started: float | None = None
@@ -83,6 +85,14 @@ class LiveCall:
     async def recorded_event(self, event_type: str, details: dict[str, Any]) -> CallEvent | None:
         """:meth:`record_event`, returning the stored event (None when it was not stored)."""
         return await self.control.record_event(self.call_id, event_type, details)
+
+    async def check_destination(self, to: str) -> None:
+        """Raise Forbidden ``destination_not_allowed`` unless the app may dial ``to`` (its
+        allow-list, read now: a list narrowed during the call applies at once)."""
+        app = await self.control.app(self.call.app_id)
+        c = self.call
+        check_destination(to, app.destination_allow_list if app else None,
+                          own_number_of(c.direction, c.from_channel, c.from_, c.to_channel, c.to))
 
     # -- what the transport reports -------------------------------------------------------
 
@@ -213,6 +223,8 @@ class LiveCall:
 
     async def hangup(self, reason: str) -> None:
         """End from this side (the transport sends BYE, CANCEL or a refusal)."""
+        if self.hangup_reason is None:  # this side ends it first (not after the peer's BYE)
+            self.local_hangup_reason = reason
         self.hangup_reason = self.hangup_reason or reason
         await self.transport.hangup(reason)
         self.ended.set()

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from voicelane.domain.call import CallStatus
+from voicelane.domain.errors import Forbidden
 from voicelane.domain.stream import StreamSpec
 
 from .agent_runner import agent_spec_for
@@ -179,7 +180,12 @@ async def _unhold(manager: CallManager, leg: LiveCall, body: dict[str, Any]) -> 
 
 async def _transfer(manager: CallManager, leg: LiveCall, body: dict[str, Any]) -> Task | None:
     _require_answered(leg, "transfer")
-    return leg.spawn(leg.transport.transfer(_text(body, "to", 256)))
+    to = _text(body, "to", 256)
+    try:
+        await leg.check_destination(to)
+    except Forbidden as exc:
+        raise CommandError(403, exc.code, exc.message) from exc
+    return leg.spawn(leg.transport.transfer(to))
 
 
 async def _record(leg: LiveCall, op: str) -> Task | None:

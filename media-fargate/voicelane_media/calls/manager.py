@@ -14,8 +14,10 @@ import logging
 import time
 from typing import Any, Protocol
 
-from voicelane.domain.call import CallStatus
+from voicelane.domain.call import CallStatus, Channel
 from voicelane.domain.clock import now_iso
+from voicelane.domain.destinations import check_destination, own_number_of
+from voicelane.domain.errors import Forbidden
 from voicelane.domain.models import Call, Number
 from voicelane.domain.stream import StreamSpec
 
@@ -158,6 +160,11 @@ class CallManager:
                 if call_id is None:
                     await self.control.delete_request(receipt)
                 return  # draining: leave it for another node (visibility timeout)
+            delay_s = await self.control.pace_dial(call_id)
+            if delay_s > 0:  # the app's calls-per-second cap: placed later, never dropped
+                log.info("call %s deferred %d s (calls per second)", call_id, delay_s)
+                await self.control.defer_request(call_id, receipt, delay_s)
+                return
             call = await self.control.claim(call_id)
             await self.control.delete_request(receipt)
             if call is None:
@@ -180,6 +187,8 @@ class CallManager:
 
     async def place_outbound(self, call: Call) -> None:
         """Dial a claimed call and keep it until it ends."""
+        if not await self._may_dial(call):
+            return
         try:
             transport = await self.room.open_outbound(call)
         except Exception:  # no free media port...: the claimed call must still end
@@ -203,6 +212,26 @@ class CallManager:
         if not live.finished:
             await live.ended.wait()
             await self.completed(live)
+
+    async def _may_dial(self, call: Call) -> bool:
+        """The destination check at the moment of dialling (the API checked at creation; an
+        allow-list narrowed since, e.g. before a scheduled call is due, applies here): a
+        refused call fails with ``destination_not_allowed`` and nothing is sent."""
+        if call.to_channel != Channel.PSTN:
+            return True
+        app = await self.control.app(call.app_id)
+        try:
+            check_destination(call.to, app.destination_allow_list if app else None,
+                              own_number_of(call.direction, call.from_channel, call.from_,
+                                            call.to_channel, call.to))
+        except Forbidden:
+            log.warning("call %s: %s is not in the app's allow-list", call.call_id, call.to)
+            await self.control.transition(call.call_id, CallStatus.FAILED,
+                                          {"end_reason": "destination_not_allowed",
+                                           "ended_at": now_iso(), "duration_s": 0.0},
+                                          {"end_reason": "destination_not_allowed"})
+            return False
+        return True
 
     # -- inbound --------------------------------------------------------------------------
 

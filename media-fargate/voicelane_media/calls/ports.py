@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from voicelane.domain.call import CallStatus
 from voicelane.domain.call_control import AppAnswer
-from voicelane.domain.models import Agent, Call, CallEvent, Number
+from voicelane.domain.models import Agent, App, Call, CallEvent, Number
 from voicelane.domain.stream import StreamSpec
 from voicelane.settings import Settings
 
@@ -49,6 +49,10 @@ class ControlPort(Protocol):
 
     async def allows_private_urls(self, app_id: str) -> bool: ...
 
+    async def app(self, app_id: str) -> App | None:
+        """The call's app (its destination allow-list governs every number the node dials)."""
+        ...
+
     async def save_recording(self, call: Call, wav: bytes, duration_s: float) -> str: ...
 
     async def save_transcript(self, call: Call, content: dict[str, Any], reason: str | None,
@@ -59,6 +63,12 @@ class ControlPort(Protocol):
     async def receive_requests(self, wait_s: int, max_messages: int) -> list[dict[str, Any]]: ...
 
     async def delete_request(self, receipt_handle: str) -> None: ...
+
+    async def pace_dial(self, call_id: str) -> int:
+        """Seconds before the call may be dialled under its app's calls-per-second cap."""
+        ...
+
+    async def defer_request(self, call_id: str, receipt_handle: str, delay_s: int) -> None: ...
 
     async def release_requests(self, messages: list[dict[str, Any]]) -> None: ...
 

@@ -18,7 +18,7 @@ from voicelane.domain.call import CallStatus
 from voicelane.domain.call_control import AppAnswer
 from voicelane.domain.clock import now_iso
 from voicelane.domain.errors import Conflict, IllegalTransition, NotFound
-from voicelane.domain.models import Agent, Call, CallEvent, MediaNode, Number, Trunk
+from voicelane.domain.models import Agent, App, Call, CallEvent, MediaNode, Number, Trunk
 from voicelane.media_gateway import CallRequest, MediaGateway, TranscriptRecord
 from voicelane.settings import Settings
 
@@ -117,6 +117,9 @@ class ControlPlane:
         app = await self._run(self.gateway.app, app_id)
         return bool(app and app.allow_private_webhooks)
 
+    async def app(self, app_id: str) -> App | None:
+        return await self._run(self.gateway.app, app_id)
+
     async def agent(self, app_id: str, agent_id: str) -> Agent | None:
         return await self._run(self.gateway.agent, app_id, agent_id)
 
@@ -137,6 +140,14 @@ class ControlPlane:
 
     async def delete_request(self, receipt_handle: str) -> None:
         await self._run(self.gateway.delete_request, receipt_handle)
+
+    async def pace_dial(self, call_id: str) -> int:
+        """Seconds before the call may be dialled (its app's calls-per-second cap); 0: now."""
+        return await self._run(self.gateway.pace_dial, call_id)
+
+    async def defer_request(self, call_id: str, receipt_handle: str, delay_s: int) -> None:
+        """Queue the request again, visible after ``delay_s``; the received one is deleted."""
+        await self._run(self.gateway.defer_request, call_id, receipt_handle, delay_s)
 
     async def release_requests(self, messages: list[dict[str, Any]]) -> None:
         """Make received messages visible again at once (another node takes them)."""

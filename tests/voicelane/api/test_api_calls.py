@@ -87,8 +87,10 @@ def test_concurrency_cap(new_user: Callable[..., ApiUser]) -> None:
     user = new_user(max_concurrent_calls=1)
     first = user.create_call()
     assert first.status_code == 201
-    error = assert_error(user.create_call(), 429, "concurrency_limit_exceeded")
+    refused = user.create_call()
+    error = assert_error(refused, 429, "concurrency_limit_exceeded")
     assert error["details"] == {"max_concurrent_calls": 1}
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60, refused.headers
     assert user.call_ids() == [first.json()["id"]]
     assert user.request("POST", f"/v1/calls/{first.json()['id']}/hangup").status_code == 200
     assert user.create_call().status_code == 201  # the slot was released

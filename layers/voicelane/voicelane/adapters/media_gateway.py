@@ -35,6 +35,7 @@ from voicelane.ports import (
 from voicelane.services.call_control import AnswerService
 from voicelane.services.lifecycle import CallLifecycle, make_event
 from voicelane.services.nodes import NodeService
+from voicelane.services.pacing import CallPacer
 from voicelane.services.sessions import claim_session
 from voicelane.services.trunks import TrunkService
 from voicelane.settings import Settings
@@ -72,6 +73,7 @@ class RequestQueue(Protocol):
     def receive(self, wait_s: int, max_messages: int) -> list[tuple[str | None, str]]: ...
     def delete(self, receipt_handle: str) -> None: ...
     def release(self, receipt_handle: str) -> None: ...
+    def defer(self, call_id: str, receipt_handle: str, delay_s: int) -> None: ...
 
 
 def recording_key(call: Call) -> str:
@@ -86,6 +88,7 @@ class ServiceMediaGateway:
                  numbers: NumberReader, agents: AgentReader, trunks: TrunkService,
                  nodes: NodeService, records: ArtifactRecords, objects: AudioObjects,
                  requests: RequestQueue, sessions: SessionStore,
+                 pacer: CallPacer | None = None,
                  answers: AnswerService | None = None) -> None:
         self._settings = settings
         self.calls = calls
@@ -99,6 +102,7 @@ class ServiceMediaGateway:
         self.objects = objects
         self.requests = requests
         self.sessions = sessions
+        self.pacer = pacer  # None: dialling is not paced (unit tests)
         self.answers = answers  # None: no webhook answers with commands (unit tests)
 
     @property
@@ -194,6 +198,18 @@ class ServiceMediaGateway:
 
     def release_request(self, receipt_handle: str) -> None:
         self.requests.release(receipt_handle)
+
+    def pace_dial(self, call_id: str) -> int:
+        if self.pacer is None:
+            return 0
+        call = self.calls.get(call_id)
+        app = self.apps.get_app(call.app_id) if call is not None else None
+        if call is None or app is None or call.status != CallStatus.QUEUED:
+            return 0  # nothing to pace: the claim drops it
+        return self.pacer.admit(app, call_id)
+
+    def defer_request(self, call_id: str, receipt_handle: str, delay_s: int) -> None:
+        self.requests.defer(call_id, receipt_handle, delay_s)
 
     # -- node registry ------------------------------------------------------------------
 

@@ -32,6 +32,8 @@ class App(BaseModel):
     max_concurrent_calls: int = 10
     active_calls: int = 0
     destination_allow_list: list[str] | None = None
+    # Calls placed per second (None: the platform's VOICELANE_CALLS_PER_SECOND, default 1).
+    calls_per_second: int | None = Field(default=None, ge=1, le=1000)
     rate_limits: RateLimits = Field(default_factory=RateLimits)
     allow_private_webhooks: bool = False
 

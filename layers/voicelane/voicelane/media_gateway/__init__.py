@@ -164,6 +164,17 @@ class MediaGateway(Protocol):
         """Make a received request visible again at once (another node takes it)."""
         ...
 
+    def pace_dial(self, call_id: str) -> int:
+        """Seconds before the queued call may be dialled under its app's calls-per-second cap:
+        0 when it took (or holds) a slot of this second, else the delay to the second reserved
+        for it (services/pacing.py). A call or app not found: 0 (the claim sorts it out)."""
+        ...
+
+    def defer_request(self, call_id: str, receipt_handle: str, delay_s: int) -> None:
+        """Send the request for ``call_id`` again, visible after ``delay_s``, and delete the
+        received one (a fresh message: deferring never counts toward the dead-letter queue)."""
+        ...
+
     # -- node registry ------------------------------------------------------------------
     def register_node(self, node_id: str, internal_url: str, capacity: int,
                       sip_address: str) -> MediaNode: ...

@@ -12,9 +12,9 @@ from voicelane.contracts.calls import CreateCallRequest
 from voicelane.domain.agent import AgentSpec
 from voicelane.domain.call import ACTIVE, CallStatus, Channel, Direction, is_terminal
 from voicelane.domain.call_factory import new_call
+from voicelane.domain.destinations import check_destination
 from voicelane.domain.errors import (
     Conflict,
-    Forbidden,
     IdempotencyConflict,
     NotSupported,
     Unavailable,
@@ -22,7 +22,7 @@ from voicelane.domain.errors import (
 )
 from voicelane.domain.machine_detection import check_machine_detection
 from voicelane.domain.models import App, Call, CallEvent
-from voicelane.domain.phone import destination_allowed, require_e164
+from voicelane.domain.phone import require_e164
 from voicelane.domain.script import check_script
 from voicelane.ports import (
     AgentRepository,
@@ -38,6 +38,7 @@ from voicelane.ports import (
 )
 from voicelane.services.clock import iso, now_iso
 from voicelane.services.lifecycle import CallLifecycle, make_event
+from voicelane.services.pacing import CallPacer
 from voicelane.services.streams import check_stream
 from voicelane.services.url_guard import check_tool_urls, check_url
 from voicelane.webhook_ports import Resolver
@@ -59,8 +60,10 @@ class CallService:
         scheduler: Scheduler,
         media: MediaControl,
         resolver: Resolver | None = None,
+        pacer: CallPacer | None = None,
     ) -> None:
         self.calls = calls
+        self.pacer = pacer
         self.resolver = resolver
         self.numbers = numbers
         self.agents = agents
@@ -72,9 +75,14 @@ class CallService:
     # -- create --------------------------------------------------------------------------
 
     def create(
-        self, app: App, req: CreateCallRequest, idempotency_key: str | None = None
+        self, app: App, req: CreateCallRequest, idempotency_key: str | None = None,
+        *, queued_by_event: bool = False,
     ) -> tuple[Call, bool]:
-        """Create a call; returns (call, created). A replay returns the first call, created=False."""
+        """Create a call; returns (call, created). A replay returns the first call, created=False.
+
+        Over the app's calls-per-second cap an API create answers 429 ``cps_limit_exceeded``
+        before anything is written; a call created from an event (``queued_by_event``: the
+        create-call function) is not refused: the media node paces it (services/pacing.py)."""
         body_hash = request_hash(req.model_dump(mode="json", by_alias=True))
         if idempotency_key is not None:
             if not 1 <= len(idempotency_key) <= 255:
@@ -85,6 +93,8 @@ class CallService:
             if replay is not None:
                 return replay, False
         call = self._new_call(app, req)
+        if self.pacer is not None and self._dials(call) and not queued_by_event:
+            self.pacer.take_now(app)  # 429 cps_limit_exceeded, nothing written
         event = make_event(call, "call.scheduled" if call.status == CallStatus.SCHEDULED else "call.queued")
         call = call.model_copy(update={"event_seq": event.sequence})
         idem = (
@@ -141,13 +151,10 @@ class CallService:
             _require_identifier(req.from_, "from")
         if req.to_channel == Channel.PSTN:
             require_e164(req.to, "to")
-            from_number = req.from_ if req.from_channel == Channel.PSTN else req.to
-            if not destination_allowed(req.to, app.destination_allow_list, from_number):
-                raise Forbidden(
-                    "the destination is not in the app's allow-list",
-                    code="destination_not_allowed",
-                    details={"to": req.to, "allow_list": app.destination_allow_list},
-                )
+            # The default is the from-number's country; a call without a number of its own
+            # (a browser leg) needs an explicit allow-list to reach a phone.
+            own = req.from_ if req.from_channel == Channel.PSTN else None
+            check_destination(req.to, app.destination_allow_list, own)
         else:
             _require_identifier(req.to, "to")
         if req.agent_id and req.agent:
@@ -221,13 +228,20 @@ class CallService:
             scheduled_at=scheduled_at,
         )
 
+    @staticmethod
+    def _dials(call: Call) -> bool:
+        """A call queued now for a media node to dial (what the CPS cap counts)."""
+        return call.status == CallStatus.QUEUED and Channel.PSTN in (call.to_channel,
+                                                                     call.from_channel)
+
     def _hand_off(self, call: Call) -> None:
-        """Queue a call to dial, or schedule it. If the hand-off fails the call fails visibly."""
+        """Queue a call to dial, or schedule it. If the hand-off fails the call fails visibly.
+        (The media node paces dialling to the app's calls-per-second cap.)"""
         try:
             if call.status == CallStatus.SCHEDULED:
                 assert call.scheduled_at is not None
                 self.scheduler.schedule(call.call_id, call.app_id, call.scheduled_at)
-            elif call.to_channel == Channel.PSTN or call.from_channel == Channel.PSTN:
+            elif self._dials(call):
                 self.queue.send(call.call_id)
         except Exception as exc:
             self.lifecycle.transition(
@@ -294,7 +308,7 @@ class CallService:
             latest = self.calls.get(call_id)
             return DispatchOutcome(call_id, found=True, dispatched=False,
                                    status=latest.status if latest else None)
-        self._hand_off(queued)
+        self._hand_off(queued)  # never refused for the CPS cap: the node paces it
         return DispatchOutcome(call_id, found=True, dispatched=True, status=queued.status)
 
 

@@ -6,9 +6,10 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from voicelane.contracts.actions import ACTIONS, ActionBody, StreamStart, parse_action
+from voicelane.contracts.actions import ACTIONS, ActionBody, StreamStart, Transfer, parse_action
 from voicelane.domain.call import CallStatus, is_terminal
 from voicelane.domain.call_control import PRE_ANSWER
+from voicelane.domain.destinations import check_destination, own_number_of
 from voicelane.domain.errors import Conflict, NotFound, ValidationFailed
 from voicelane.domain.models import App, Call
 from voicelane.ports import MediaControl
@@ -36,7 +37,12 @@ def parse_command(action: str, body: dict[str, Any]) -> ActionBody:
 
 
 def check_command(app: App, call: Call, parsed: ActionBody, resolver: Resolver | None) -> None:
-    """The checks of a parsed command that need the call (a stream's URL and dialect)."""
+    """The checks of a parsed command that need the call: a transfer's destination (every
+    number Voicelane dials passes this check), a stream's URL and dialect."""
+    if isinstance(parsed, Transfer):
+        check_destination(parsed.to, app.destination_allow_list,
+                          own_number_of(call.direction, call.from_channel, call.from_,
+                                        call.to_channel, call.to))
     if isinstance(parsed, StreamStart):
         check_stream(app, parsed.spec(), resolver, has_agent=bool(call.agent_id or call.agent))
 

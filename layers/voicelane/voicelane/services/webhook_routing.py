@@ -49,6 +49,7 @@ class RouteResult:
     deliveries_enqueued: int = 0
     published: int = 0
     skipped: int = 0
+    routed_types: list[str] = field(default_factory=list)  # of events routed the first time
 
 
 def event_from_item(item: dict[str, Any]) -> RoutedEvent | None:
@@ -131,6 +132,7 @@ class EventRouter:
         for ev in routed:
             self._push(ev)
         self.repo.put_markers([e.event_id for e in routed], ROUTED)
+        result.routed_types = [str(e.payload.get("type")) for e in routed]
         return result
 
     def _create_all_new(self, plans: list[tuple[RoutedEvent, list[Delivery]]]) -> set[str]:
