@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from voicelane.adapters.webhook_io import SqsDeliveryQueue
     from voicelane.services.apps import AppService
     from voicelane.services.artifacts import ArtifactService
+    from voicelane.services.call_control import AnswerService
     from voicelane.services.calls import CallService
     from voicelane.services.commands import CommandService
     from voicelane.services.directory import AgentService, NumberService
@@ -173,7 +174,18 @@ class Container:
             numbers=self.number_repo, agents=self.agent_repo, trunks=self.trunks,
             nodes=self.nodes, records=DynamoArtifactRecords(self.table),
             objects=S3Objects(self.settings), requests=SqsCallRequests(self.settings),
-            sessions=DynamoSessionStore(self.table), pacer=self.pacer)
+            sessions=DynamoSessionStore(self.table), pacer=self.pacer,
+            answers=self.answers)
+
+    @cached_property
+    def answers(self) -> AnswerService:
+        """Asks apps for commands at the events a call waits on (webhook answers)."""
+        from voicelane.adapters.webhook_http import HttpWebhookSender
+        from voicelane.adapters.webhook_io import SystemResolver
+        from voicelane.services.call_control import AnswerService
+
+        return AnswerService(self.webhook_repo, HttpWebhookSender(), SystemResolver(),
+                             self.settings.webhook_answer_timeout_s)
 
     @cached_property
     def commands(self) -> CommandService:

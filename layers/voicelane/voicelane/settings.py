@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     # Webhooks (docs/webhooks.md): delays in seconds before each attempt, comma-separated.
     webhook_retry_schedule: str = "0,5,300,1800,7200,18000,36000,36000"
     webhook_timeout_s: float = Field(default=10.0, gt=0, le=30)
+    # How long a call waits for the app's answer with commands (docs/webhooks.md) before the
+    # number's fallback runs.
+    webhook_answer_timeout_s: float = Field(default=5.0, gt=0, le=15)
     webhook_secret_grace_s: int = Field(default=24 * 3600, ge=0, le=7 * 24 * 3600)
     # POSTs of one batch in flight at once: at least the batch size, or one slow receiver in
     # each wave holds the whole batch for a timeout per wave.

@@ -13,7 +13,7 @@ from typing import Any
 from voicelane.domain.call import CallStatus
 from voicelane.domain.clock import now_iso
 from voicelane.domain.destinations import check_destination, own_number_of
-from voicelane.domain.models import Call
+from voicelane.domain.models import Call, CallEvent
 
 from voicelane_media.media import audio
 from voicelane_media.transports.base import Transport
@@ -81,6 +81,10 @@ class LiveCall:
 
     async def record_event(self, event_type: str, details: dict[str, Any]) -> None:
         await self.control.record_event(self.call_id, event_type, details)
+
+    async def recorded_event(self, event_type: str, details: dict[str, Any]) -> CallEvent | None:
+        """:meth:`record_event`, returning the stored event (None when it was not stored)."""
+        return await self.control.record_event(self.call_id, event_type, details)
 
     async def check_destination(self, to: str) -> None:
         """Raise Forbidden ``destination_not_allowed`` unless the app may dial ``to`` (its

@@ -48,6 +48,18 @@ class TransportRoom(Protocol):
         ...
 
 
+class AppCommandsHook(Protocol):
+    """Asks the app for commands after an event the call waits on, and runs them
+    (``calls/app_answers.py``; the node plugs it in). False: nobody answers with commands."""
+
+    async def decide(self, live: LiveCall, event_type: str, sequence: int) -> bool: ...
+
+
+def unattended(call: Call) -> bool:
+    """No agent or bot takes the call: its app drives it (commands)."""
+    return not (call.agent_id or call.agent or call.stream)
+
+
 class CallManager:
     """Live calls of this node, keyed by call id."""
 
@@ -57,6 +69,7 @@ class CallManager:
         self.control = control
         self.room = room
         self.bot_streams = bot_streams  # streams to customers' bots (stream_start)
+        self.app_commands: AppCommandsHook | None = None  # webhook answers with commands
         self.calls: dict[str, LiveCall] = {}
         self.draining = False
         self.claiming = 0  # requests received and being claimed (not yet live calls)
@@ -192,6 +205,10 @@ class CallManager:
             await live.finish(ending.status, ending.reason, ending.cause)
             return
         await self.answered(live)
+        if self.app_commands is not None and unattended(call) and not live.finished:
+            written = await live.status_write if live.status_write is not None else None
+            if isinstance(written, Call):  # call.answered is stored: ask the app what next
+                await self.app_commands.decide(live, "call.answered", written.event_seq)
         if not live.finished:
             await live.ended.wait()
             await self.completed(live)
@@ -228,7 +245,10 @@ class CallManager:
             if call.agent_id or call.stream is not None:  # an agent or a bot takes it at once
                 await self.answer(live)
             else:
-                await self._wait_for_app(live)
+                decided = self.app_commands is not None and await self.app_commands.decide(
+                    live, "call.initiated", call.event_seq)
+                if not decided or (live.answered_at is None and not live.finished):
+                    await self._wait_for_app(live)  # answer/reject by REST, else 480
             if live.answered_at is not None and not live.finished:
                 self.spawn_max_duration(live)
                 await live.ended.wait()
@@ -300,11 +320,11 @@ class CallManager:
         previous = live.status_write
         answered_at = now_iso()
 
-        async def write_answered() -> None:
+        async def write_answered() -> Call | None:
             if previous is not None:
                 await asyncio.wait([previous])  # ringing first (even if it failed), then answered
-            await self.control.transition(live.call_id, CallStatus.IN_PROGRESS,
-                                          {"answered_at": answered_at}, {})
+            return await self.control.transition(live.call_id, CallStatus.IN_PROGRESS,
+                                                 {"answered_at": answered_at}, {})
 
         # The caller hears the greeting without waiting for the answered write (a DynamoDB
         # round trip); events of the call wait for it (see AgentRun._on_event), so the

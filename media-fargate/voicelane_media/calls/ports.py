@@ -7,7 +7,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from voicelane.domain.call import CallStatus
-from voicelane.domain.models import Agent, App, Call, Number
+from voicelane.domain.call_control import AppAnswer
+from voicelane.domain.models import Agent, App, Call, CallEvent, Number
 from voicelane.domain.stream import StreamSpec
 from voicelane.settings import Settings
 
@@ -31,7 +32,15 @@ class ControlPort(Protocol):
                          details: dict[str, Any] | None = None) -> Call | None: ...
 
     async def record_event(self, call_id: str, event_type: str,
-                           details: dict[str, Any] | None = None) -> None: ...
+                           details: dict[str, Any] | None = None) -> CallEvent | None: ...
+
+    async def ask_app(self, call_id: str, sequence: int,
+                      fallback_url: str | None) -> AppAnswer:
+        """The app's answer with commands to the call's event ``sequence`` (never raises; a
+        deadline past the answer timeout gives ``failed``/``webhook_timeout``)."""
+        ...
+
+    async def number(self, e164: str) -> Number | None: ...
 
     async def create_inbound(self, number: Number, caller: str,
                              sip_headers: dict[str, str]) -> Call: ...

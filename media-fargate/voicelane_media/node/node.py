@@ -13,6 +13,7 @@ from typing import Any
 import uvicorn
 from voicelane.media_gateway import MediaGateway
 
+from voicelane_media.calls.app_answers import AppCommands
 from voicelane_media.calls.manager import CallManager
 from voicelane_media.settings import MediaSettings
 from voicelane_media.transports.sip.context import SipContext
@@ -45,6 +46,7 @@ class MediaNode:
         self.manager = CallManager(  # calls are placed and received over SIP/RTP; streams to
             settings, self.control,  # bots (stream_start) are WebSocket clients
             SipRoom(SipContext(self.ua, self.pool, settings, self.control)), bot_streams=BotStream)
+        self.manager.app_commands = AppCommands(self.manager, self.control)
         self.http_port = settings.internal_http_port
         self.public_port = settings.public_http_port
         self.ws = WsEndpoint(self.manager, self.control, gateway.settings.session_token_secret,

@@ -12,31 +12,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from voicelane.api.status import STATUS_BY_ERROR as STATUS_BY_ERROR
+from voicelane.api.status import status_for
 from voicelane.domain import errors as e
 
 log = logging.getLogger("voicelane.api")
-
-STATUS_BY_ERROR: tuple[tuple[type[e.VoicelaneError], int], ...] = (
-    (e.Unauthenticated, 401),
-    (e.Forbidden, 403),
-    (e.NotFound, 404),
-    (e.IdempotencyConflict, 409),
-    (e.Conflict, 409),
-    (e.ValidationFailed, 422),
-    (e.NotSupported, 422),
-    (e.LimitExceeded, 429),
-    (e.RateLimited, 429),
-    (e.Unavailable, 503),
-    (e.VoicelaneError, 500),
-)
-
-
-def status_for(exc: e.VoicelaneError) -> int:
-    for cls, status in STATUS_BY_ERROR:
-        if isinstance(exc, cls):
-            return status
-    return 500
-
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details}}

@@ -41,6 +41,9 @@ class CreateCallRequest(BaseModel):
     scheduled_at: IsoDateTime | None = None
     webhook_url: str | None = Field(default=None, max_length=2048,
                                     json_schema_extra=URL_SCHEMA)
+    webhook_commands: StrictBool = Field(
+        default=False, description="Answers from webhook_url to call.answered and "
+                                   "call.gather.ended may carry commands (docs/webhooks.md).")
     stream: StreamSpec | None = Field(
         default=None, description="Stream the call to a bot's WebSocket once it is answered "
                                   "(Voicelane plays Twilio, Telnyx, Plivo or our dialect).")
@@ -107,6 +110,7 @@ class CallView(BaseModel):
     max_duration_s: int
     recording: bool
     webhook_url: str | None
+    webhook_commands: bool = False
     stream: StreamSpec | None = None
     machine_detection: MachineDetection | None = None
     answered_by: str | None = Field(

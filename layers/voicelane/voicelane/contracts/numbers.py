@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from voicelane.contracts.common import E164_PATTERN
+from voicelane.domain.call_control import CommandFallback
 from voicelane.domain.models import Number
 from voicelane.domain.stream import StreamSpec
 
@@ -20,6 +21,9 @@ class CreateNumberRequest(BaseModel):
     stream: StreamSpec | None = Field(
         default=None, description="Send every inbound call straight to a bot's WebSocket "
                                   "(answered at once; Voicelane plays the provider).")
+    command_fallback: CommandFallback | None = Field(
+        default=None, description="What runs when the app's answer with commands does not "
+                                  "come: a fallback URL, else speak then hang up (default).")
 
 
 class NumberView(BaseModel):
@@ -29,6 +33,7 @@ class NumberView(BaseModel):
     app_id: str
     agent_id: str | None = Field(description="Agent that answers inbound calls")
     stream: StreamSpec | None = Field(default=None, description="The bot every call streams to")
+    command_fallback: CommandFallback | None = None
     created_at: str
 
     @classmethod

@@ -31,6 +31,9 @@ class CreateWebhookRequest(BaseModel):
     event_types: list[str] = Field(default_factory=lambda: ["*"], json_schema_extra=EVENT_TYPES)
     enabled: StrictBool = True
     description: str | None = Field(default=None, max_length=256)
+    commands: StrictBool = Field(
+        default=False, description="Answers to call.initiated (inbound), call.answered "
+                                   "(outbound) and call.gather.ended may carry commands.")
 
 
 class UpdateWebhookRequest(BaseModel):
@@ -43,6 +46,7 @@ class UpdateWebhookRequest(BaseModel):
     event_types: list[str] | None = Field(default=None, json_schema_extra=EVENT_TYPES)
     enabled: StrictBool | None = None
     description: str | None = Field(default=None, max_length=256)
+    commands: StrictBool | None = None
 
 
 class RotateSecretRequest(BaseModel):
@@ -66,6 +70,7 @@ class WebhookEndpointView(BaseModel):
     enabled: bool
     description: str | None
     disabled_reason: str | None
+    commands: bool = Field(default=False, description="Answers may carry commands")
     created_at: str
     updated_at: str | None
     secrets_in_grace: int = Field(
@@ -91,7 +96,7 @@ def _fields(ep: WebhookEndpoint) -> dict[str, Any]:
     return {
         "id": ep.endpoint_id, "url": ep.url or None, "event_types": ep.event_types,
         "enabled": ep.enabled, "description": ep.description,
-        "disabled_reason": ep.disabled_reason, "created_at": ep.created_at,
+        "disabled_reason": ep.disabled_reason, "commands": ep.commands, "created_at": ep.created_at,
         "updated_at": ep.updated_at, "secrets_in_grace": _in_grace(ep),
     }
 

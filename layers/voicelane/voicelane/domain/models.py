@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from voicelane.domain.agent import AgentSpec
 from voicelane.domain.call import CallStatus, Channel, Direction
+from voicelane.domain.call_control import CommandFallback
 from voicelane.domain.machine_detection import MachineDetection
 from voicelane.domain.stream import StreamSpec
 
@@ -52,6 +53,7 @@ class Number(BaseModel):
     app_id: str
     agent_id: str | None = None
     stream: StreamSpec | None = None  # every inbound call to the number streams to a bot
+    command_fallback: CommandFallback | None = None  # when the app's answer does not come
     created_at: str
 
 
@@ -79,6 +81,7 @@ class Call(BaseModel):
     max_duration_s: int = 600
     recording: bool = False
     webhook_url: str | None = None
+    webhook_commands: bool = False  # answers from webhook_url may carry commands
     stream: StreamSpec | None = None  # started when the call is answered
     machine_detection: MachineDetection | None = None  # the call's, else its agent's at creation
     answered_by: str | None = None  # human | machine | fax | silence, once detected

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from voicelane.domain.call import CallStatus
+from voicelane.domain.call_control import AppAnswer
 from voicelane.domain.errors import VoicelaneError
 from voicelane.domain.models import Agent, App, Call, CallEvent, MediaNode, Number, Trunk
 
@@ -128,6 +129,12 @@ class MediaGateway(Protocol):
         """The inbound call record (initiated on ``node_id``) with its call.initiated event.
         Raises NotFound (``app_not_found``) when the number's app is missing and
         LimitExceeded when the app is at its concurrent-call cap."""
+        ...
+
+    def ask_app(self, call_id: str, sequence: int, fallback_url: str | None = None) -> AppAnswer:
+        """POST the call's event ``sequence`` to the endpoint that answers with commands (or
+        to ``fallback_url``) and return its validated answer (``no_target``: nobody opted in).
+        Blocks for up to the answer timeout; the caller enforces its own deadline too."""
         ...
 
     # -- directory ----------------------------------------------------------------------

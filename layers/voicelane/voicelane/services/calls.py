@@ -161,6 +161,9 @@ class CallService:
             raise ValidationFailed(
                 "give agent_id or agent, not both", code="agent_conflict"
             )
+        if req.webhook_commands and not req.webhook_url:
+            raise ValidationFailed("webhook_commands needs a webhook_url",
+                                   code="webhook_commands_without_url")
         if req.webhook_url and self.resolver is not None:
             # The SSRF guard at registration (422 webhook_url_not_allowed); the dispatcher
             # checks again before every attempt (DNS can change).
@@ -216,6 +219,7 @@ class CallService:
             max_duration_s=max_duration,
             recording=recording,
             webhook_url=req.webhook_url,
+            webhook_commands=req.webhook_commands,
             stream=req.stream,
             machine_detection=detection if detection is not None and detection.enabled else None,
             metadata=req.metadata,

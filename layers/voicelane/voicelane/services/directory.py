@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from voicelane.domain.agent import AgentSpec
+from voicelane.domain.call_control import CommandFallback
 from voicelane.domain.errors import NotFound, ValidationFailed
 from voicelane.domain.ids import new_id
 from voicelane.domain.machine_detection import check_machine_detection
@@ -17,7 +18,7 @@ from voicelane.domain.stream import StreamSpec
 from voicelane.ports import AgentRepository, NumberRepository
 from voicelane.services.clock import now_iso
 from voicelane.services.streams import check_stream
-from voicelane.services.url_guard import check_tool_urls
+from voicelane.services.url_guard import check_tool_urls, check_url
 from voicelane.webhook_ports import Resolver
 
 
@@ -29,9 +30,14 @@ class NumberService:
         self.resolver = resolver
 
     def create(self, app: App, number: str, agent_id: str | None,
-               stream: StreamSpec | None = None) -> Number:
-        """Register `number`: answered by `agent_id`, or streamed to a bot (`stream`)."""
+               stream: StreamSpec | None = None,
+               command_fallback: CommandFallback | None = None) -> Number:
+        """Register `number`: answered by `agent_id`, or streamed to a bot (`stream`);
+        `command_fallback` runs when the app's answer with commands does not come."""
         require_e164(number, "number")
+        if command_fallback is not None and command_fallback.url and self.resolver is not None:
+            check_url(command_fallback.url, self.resolver,
+                      allow_private=app.allow_private_webhooks, require_https=False)
         if stream is not None:
             check_stream(app, stream, self.resolver, has_agent=bool(agent_id))
         if agent_id and self.agents.get(app.app_id, agent_id) is None:
@@ -40,7 +46,7 @@ class NumberService:
                 details={"agent_id": agent_id},
             )
         record = Number(number=number, app_id=app.app_id, agent_id=agent_id, stream=stream,
-                        created_at=now_iso())
+                        command_fallback=command_fallback, created_at=now_iso())
         self.numbers.put(record)
         return record
 

@@ -18,7 +18,7 @@ router = APIRouter(route_class=StrictJsonRoute, prefix="/v1/numbers", tags=["num
                                     "stream_url_not_allowed"]))
 def create_number(body: CreateNumberRequest, principal: Writes, c: ContainerDep) -> NumberView:
     return NumberView.of(c.numbers.create(principal.app, body.number, body.agent_id,
-                                                body.stream))
+                                                body.stream, body.command_fallback))
 
 
 @router.get("", summary="List numbers")

@@ -33,7 +33,8 @@ Limit = Annotated[int, Query(ge=1, le=100)]
 def create_webhook(body: CreateWebhookRequest, principal: Writes,
                    c: ContainerDep) -> WebhookEndpointWithSecret:
     ep, secret = c.webhooks.create_endpoint(principal.app, principal.key, body.url,
-                                            body.event_types, body.enabled, body.description)
+                                            body.event_types, body.enabled, body.description,
+                                            body.commands)
     return WebhookEndpointWithSecret.with_secret(ep, secret)
 
 
