@@ -71,7 +71,9 @@ class CommandFallback(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    url: str | None = Field(default=None, max_length=2048, pattern=r"^https?://")
+    # The contracts' URL rule (voicelane.contracts.common.URL_PATTERN): a host, no credentials.
+    url: str | None = Field(default=None, max_length=2048,
+                            pattern=r"^https?://[^\s/?#@]+(/[^\s]*)?$")
     speak: str = Field(default=DEFAULT_FALLBACK_TEXT, min_length=1, max_length=3000)
     then: Literal["hangup", "transfer"] = "hangup"
     transfer_to: str | None = Field(default=None, max_length=256,

@@ -35,7 +35,7 @@ router = APIRouter(route_class=StrictJsonRoute, prefix="/v1/calls", tags=["calls
               "scheduled_at_in_past", "channel_not_supported", "webhook_url_not_allowed",
               "stream_url_not_allowed", "stream_agent_conflict", "tool_url_not_allowed",
               "machine_detection_message_required", "machine_detection_not_supported",
-              *FREE_FORM],
+              "webhook_commands_without_url", *FREE_FORM],
         e429=["concurrency_limit_exceeded", "cps_limit_exceeded"],
         e503=["queue_unavailable"],
     ),
