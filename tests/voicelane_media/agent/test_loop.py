@@ -120,7 +120,7 @@ async def test_cough_length_burst_does_not_interrupt(harness):
     await h.leg.drained()
     await h.until(lambda: not h.session.agent_busy(), timeout=6)
     outcome = await h.finish()
-    assert h.leg.clears == []
+    assert len(h.leg.clears) == 1  # paused at the cough's onset, then resumed (test_barge_in)
     assert h.leg.played_ms() >= 15 * 200 - 20  # the whole reply was heard
     assert [t.text for t in outcome.transcript.turns if t.role == "caller"] == ["go on"]
     assert len(llm.seen) == 1

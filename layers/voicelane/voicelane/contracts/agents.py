@@ -30,6 +30,8 @@ class AgentPatch(BaseModel):
     interruptible: bool | None = None
     endpointing_ms: int | None = None
     min_interruption_ms: int | None = None
+    turn_detection: str | None = None
+    turn_max_wait_ms: int | None = None
     max_duration_s: int | None = None
     inactivity_timeout_s: int | None = None
     inactivity_action: str | None = None

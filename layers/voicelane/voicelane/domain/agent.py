@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 ENDPOINTING_MS_DEFAULT = 500
 MIN_INTERRUPTION_MS_DEFAULT = 300
+TURN_MAX_WAIT_MS_DEFAULT = 2000
 
 
 class FirstSpeaker(StrEnum):
@@ -19,6 +20,16 @@ class FirstSpeaker(StrEnum):
 class InactivityAction(StrEnum):
     HANGUP = "hangup"
     PROMPT = "prompt"
+
+
+class TurnDetection(StrEnum):
+    """How the agent decides the caller finished a turn."""
+
+    SMART_TURN = "smart_turn"  # a short silence, then the Smart Turn model: complete or not
+    SILENCE = "silence"  # `endpointing_ms` of silence, whatever was said
+
+
+TURN_DETECTION_DEFAULT = TurnDetection.SMART_TURN
 
 
 class DtmfEvents(StrEnum):
@@ -80,6 +91,20 @@ class AgentSpec(BaseModel):
         le=2000,
         description="Caller speech (ms) needed to interrupt the agent; shorter bursts (a cough, "
         "\"uh-huh\") do not. At the default, the node's VOICELANE_AGENT_MIN_INTERRUPTION_MS applies.",
+    )
+    turn_detection: TurnDetection = Field(
+        default=TURN_DETECTION_DEFAULT,
+        description="`smart_turn`: after a short caller silence the Smart Turn model judges "
+        "whether the caller finished (end the turn at once) or not (wait up to "
+        "`turn_max_wait_ms`); `silence`: the turn ends after `endpointing_ms` of silence. "
+        "Where the model cannot run, the agent falls back to `silence`.",
+    )
+    turn_max_wait_ms: int = Field(
+        default=TURN_MAX_WAIT_MS_DEFAULT,
+        ge=300,
+        le=5000,
+        description="With `smart_turn`: the longest caller silence (ms) before the turn ends "
+        "when the model says the caller has not finished (someone reading a card number).",
     )
     max_duration_s: int = Field(default=600, ge=60, le=7200)
     inactivity_timeout_s: int = Field(default=30, ge=10, le=300)
