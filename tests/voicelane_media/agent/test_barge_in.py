@@ -10,7 +10,8 @@ from voicelane.domain.agent import AgentSpec, FirstSpeaker
 from voicelane_media.agent.audio import tone
 from voicelane_media.agent.fakes import CannedLLM
 
-WORDS = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen".split()
+WORDS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+         "eleven", "twelve", "thirteen", "fourteen"]
 LONG_REPLY = " ".join(WORDS) + " fifteen."
 REPLY_MS = 15 * 200
 
@@ -47,7 +48,7 @@ async def test_cough_pauses_then_resumes_and_the_whole_reply_is_heard(harness):
     assert len(h.leg.clears) == 1
     ignored = _events(h, "agent.interruption.ignored")[0]
     assert ignored["reason"] == "short" and ignored["speech_ms"] < 300
-    agent = [t for t in outcome.transcript.turns if t.role == "agent"][0]
+    agent = next(t for t in outcome.transcript.turns if t.role == "agent")
     assert not agent.interrupted
     assert [t.text for t in outcome.transcript.turns if t.role == "caller"] == ["go on"]
     assert len(llm.seen) == 1 and _events(h, "agent.interrupted") == []
@@ -83,7 +84,7 @@ async def test_real_interruption_clears_and_heard_text_is_exact(harness):
     assert _events(h, "agent.interruption.ignored") == []
     stop = _events(h, "agent.interrupted")[0]
     assert stop["barge_in_stop_ms"] >= 0
-    agent = [t for t in outcome.transcript.turns if t.role == "agent"][0]
+    agent = next(t for t in outcome.transcript.turns if t.role == "agent")
     assert agent.interrupted
     assert agent.heard_text == " ".join(WORDS[: int(15 * heard_ms / REPLY_MS)])
     assert [t.text for t in outcome.transcript.turns if t.role == "caller"] == [
@@ -107,7 +108,7 @@ async def test_resume_then_interruption_keeps_heard_text_exact(harness):
     h.leg.feed_silence(900)
     await h.until(lambda: len(llm.seen) == 2)
     outcome = await h.finish()
-    agent = [t for t in outcome.transcript.turns if t.role == "agent"][0]
+    agent = next(t for t in outcome.transcript.turns if t.role == "agent")
     assert 1400 <= heard_ms < REPLY_MS
     assert agent.heard_text == " ".join(WORDS[: int(15 * heard_ms / REPLY_MS)])
     assert h.leg.played_ms() - heard_ms <= 600  # only the short "Okay." came after
