@@ -231,15 +231,8 @@ class TurnTaking(Processor):
         if delay > 0:
             await asyncio.sleep(delay)
 
-    async def _endpoint_after(self, speech_end_at: float, decided: bool = False) -> None:
-        probability: float | None = None
-        waited = float(self.policy.silence_ms)
-        if not decided:
-            await self._sleep_until(speech_end_at + self.policy.first_wait_ms() / 1000.0)
-            if self.policy.smart:
-                probability = await self._ask_model()
-            waited = float(self.policy.end_after_ms(probability))
-            await self._sleep_until(speech_end_at + waited / 1000.0)
+    async def _finals(self) -> None:
+        """Wait (bounded by `stt_final_wait_ms`) for the STT finals of the turn's segments."""
         deadline = time.monotonic() + self.settings.stt_final_wait_ms / 1000.0
         while any(s.final is None and not s.ignored and s.barge is None for s in self._segments):
             self._finals_changed.clear()
@@ -250,6 +243,20 @@ class TurnTaking(Processor):
                 await asyncio.wait_for(self._finals_changed.wait(), remaining)
             except TimeoutError:
                 break
+
+    async def _endpoint_after(self, speech_end_at: float, decided: bool = False) -> None:
+        probability: float | None = None
+        waited = float(self.policy.silence_ms)
+        if not decided:
+            await self._sleep_until(speech_end_at + self.policy.first_wait_ms() / 1000.0)
+            if self.policy.smart:
+                # The turn cannot end before its STT final: asking the model once the final is
+                # in keeps it from competing with the STT for the CPU, and costs nothing.
+                await self._finals()
+                probability = await self._ask_model()
+            waited = float(self.policy.end_after_ms(probability))
+            await self._sleep_until(speech_end_at + waited / 1000.0)
+        await self._finals()
         if self.user_speaking:
             return
         kept = [s for s in self._segments if not s.ignored and s.barge is None]
