@@ -15,6 +15,7 @@ from voicelane_media.agent.cloud.transcribe import TranscribeSTT
 from voicelane_media.agent.local_engines import EspeakTTS, PiperTTS, SileroVAD, WhisperSTT
 from voicelane_media.agent.providers import Engines, LLMEngine, STTEngine, TTSEngine
 from voicelane_media.agent.scripted import ScriptedDialogue
+from voicelane_media.agent.settings import LoopSettings
 from voicelane_media.agent.smart_turn import SmartTurnAnalyzer
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,8 @@ def build_engines(spec: AgentSpec) -> Engines:
     else:
         raise EngineUnavailable(f"tts engine {choice.tts!r} is not available in this build")
     turn: SmartTurnAnalyzer | None = None
-    if spec.turn_detection is TurnDetection.SMART_TURN:
+    # The node's setting applies to agents at the default (see settings.for_agent).
+    if TurnDetection.SMART_TURN in (spec.turn_detection, LoopSettings().turn_detection):
         try:
             turn = SmartTurnAnalyzer()
         except Exception as error:  # no model file here: the agent endpoints on silence

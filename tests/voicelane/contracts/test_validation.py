@@ -109,7 +109,7 @@ def test_agent_numeric_ranges(field: str, low: float, high: float, below: float,
         ("voice", "alloy", "x" * 129),
         ("model", "scripted", "x" * 129),
         ("interruptible", False, "sometimes"),
-        ("turn_detection", "silence", "vibes"),
+        ("turn_detection", "smart_turn", "vibes"),
         ("recording", True, "maybe"),
         ("engines", {"stt": "transcribe", "llm": "bedrock", "tts": "polly"}, {"stt": "whisper-cloud"}),
         ("tools", [{"name": "end_call", "type": "end_call"}], [{"name": "1bad", "type": "http"}]),
@@ -129,7 +129,7 @@ def test_agent_defaults() -> None:
     assert (agent.max_duration_s, agent.first_speaker, agent.inactivity_action) == (600, "agent", "prompt")
     assert 0 <= agent.temperature <= 1 and agent.engines.llm == "scripted"
     assert (agent.endpointing_ms, agent.min_interruption_ms) == (500, 300)
-    assert (agent.turn_detection, agent.turn_max_wait_ms) == ("smart_turn", 2000)
+    assert (agent.turn_detection, agent.turn_max_wait_ms) == ("silence", 2000)
     with pytest.raises(ValidationError):
         AgentSpec.model_validate({"colour": "blue"})
 

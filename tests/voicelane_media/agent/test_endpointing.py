@@ -11,6 +11,8 @@ from voicelane.domain.agent import AgentSpec, FirstSpeaker
 from voicelane_media.agent.audio import tone
 from voicelane_media.agent.fakes import CannedLLM
 
+SMART = AgentSpec(first_speaker=FirstSpeaker.USER, turn_detection="smart_turn")
+
 
 class Verdict:
     """A TurnAnalyzer that answers `probability` and keeps the audio it was asked about."""
@@ -28,7 +30,7 @@ class Verdict:
 
 async def test_complete_verdict_ends_the_turn_after_the_short_check(harness):
     verdict = Verdict(0.9)
-    h = harness(AgentSpec(first_speaker=FirstSpeaker.USER), CannedLLM(["Yes."]), ["hello"],
+    h = harness(SMART, CannedLLM(["Yes."]), ["hello"],
                 turn_engine=verdict, endpointing_ms=500, smart_turn_check_ms=200, preroll_ms=300)
     h.start()
     h.leg.feed_pcm(tone(400, 16000))
@@ -52,7 +54,7 @@ async def test_incomplete_verdict_waits_and_keeps_a_paused_caller_in_one_turn(ha
     # Someone reading a card number pauses 700 ms mid-way: fixed 500 ms silence would reply
     # to half of it; the model's "not finished" holds the turn open for the rest.
     llm = CannedLLM(["Thanks."])
-    h = harness(AgentSpec(first_speaker=FirstSpeaker.USER), llm, ["four two", "one seven"],
+    h = harness(SMART, llm, ["four two", "one seven"],
                 turn_engine=Verdict(0.1), endpointing_ms=500, turn_max_wait_ms=1500)
     h.start()
     h.leg.feed_pcm(tone(400, 16000))
@@ -68,8 +70,9 @@ async def test_incomplete_verdict_waits_and_keeps_a_paused_caller_in_one_turn(ha
 
 
 async def test_the_same_pause_with_silence_endpointing_splits_the_turn(harness):
+    # `silence` is the default: the model is not asked even when the node has it.
     llm = CannedLLM(["Go on.", "Thanks."])
-    h = harness(AgentSpec(first_speaker=FirstSpeaker.USER, turn_detection="silence"), llm,
+    h = harness(AgentSpec(first_speaker=FirstSpeaker.USER), llm,
                 ["four two", "one seven"], turn_engine=Verdict(0.1), endpointing_ms=500)
     h.start()
     h.leg.feed_pcm(tone(400, 16000))
@@ -83,7 +86,7 @@ async def test_the_same_pause_with_silence_endpointing_splits_the_turn(harness):
 
 
 async def test_a_failing_model_falls_back_to_fixed_silence(harness):
-    h = harness(AgentSpec(first_speaker=FirstSpeaker.USER), CannedLLM(["Yes."]), ["hello"],
+    h = harness(SMART, CannedLLM(["Yes."]), ["hello"],
                 turn_engine=Verdict(RuntimeError("onnx broke")), endpointing_ms=500)
     h.start()
     h.leg.feed_pcm(tone(400, 16000))

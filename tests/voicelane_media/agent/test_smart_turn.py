@@ -92,12 +92,13 @@ def test_turn_audio_keeps_the_last_eight_seconds_since_a_time():
 
 def test_policy():
     smart = EndpointPolicy.of(LoopSettings(endpointing_ms=500, turn_max_wait_ms=2000,
-                                           smart_turn_check_ms=200), smart=True)
+                                           smart_turn_check_ms=200,
+                                           turn_detection=TurnDetection.SMART_TURN), smart=True)
     assert smart.mode == "smart_turn" and smart.first_wait_ms() == 200
     assert smart.end_after_ms(0.9) == 200  # complete: end now
     assert smart.end_after_ms(0.1) == 2000  # incomplete: wait, bounded
     assert smart.end_after_ms(None) == 500  # no answer from the model: fixed silence
     silence = EndpointPolicy.of(LoopSettings(turn_detection=TurnDetection.SILENCE), smart=True)
     assert silence.mode == "silence" and silence.first_wait_ms() == silence.end_after_ms(0.9)
-    no_model = EndpointPolicy.of(LoopSettings(), smart=False)
+    no_model = EndpointPolicy.of(LoopSettings(turn_detection=TurnDetection.SMART_TURN), smart=False)
     assert no_model.mode == "silence"

@@ -29,7 +29,10 @@ class TurnDetection(StrEnum):
     SILENCE = "silence"  # `endpointing_ms` of silence, whatever was said
 
 
-TURN_DETECTION_DEFAULT = TurnDetection.SMART_TURN
+# Measured (bench/agent_latency.py, make demo): with the local engines the STT final comes
+# 0.8-1.5 s after the caller stops, past the 500 ms silence window, so Smart Turn cannot end a
+# turn sooner and its verdict adds to the critical path. It is each agent's choice.
+TURN_DETECTION_DEFAULT = TurnDetection.SILENCE
 
 
 class DtmfEvents(StrEnum):
@@ -94,10 +97,11 @@ class AgentSpec(BaseModel):
     )
     turn_detection: TurnDetection = Field(
         default=TURN_DETECTION_DEFAULT,
-        description="`smart_turn`: after a short caller silence the Smart Turn model judges "
+        description="`silence` (default): the turn ends after `endpointing_ms` of caller "
+        "silence. `smart_turn`: after a short caller silence the Smart Turn model judges "
         "whether the caller finished (end the turn at once) or not (wait up to "
-        "`turn_max_wait_ms`); `silence`: the turn ends after `endpointing_ms` of silence. "
-        "Where the model cannot run, the agent falls back to `silence`.",
+        "`turn_max_wait_ms`): worth it with a fast STT final (a cloud STT), and for callers "
+        "who pause mid-sentence. Where the model cannot run, the agent uses `silence`.",
     )
     turn_max_wait_ms: int = Field(
         default=TURN_MAX_WAIT_MS_DEFAULT,
