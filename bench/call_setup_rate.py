@@ -93,6 +93,7 @@ def main() -> int:
             limits = RateLimits(create_call=100_000, sessions=1000, reads=100_000,
                                 lists=100_000, writes=100_000)
             app = c.apps.create_app("bench", destination_allow_list=["*"], rate_limits=limits,
+                                    calls_per_second=1000,  # the setup rate, not the cap
                                     max_concurrent_calls=10_000)
             _, key = c.apps.create_key(app.app_id, "test")
             with httpx.Client(base_url=platform.api_url, timeout=30,

@@ -37,7 +37,9 @@ def _create(event: dict[str, Any], _context: Any) -> dict[str, Any]:
         obs.logger.append_keys(app_id=command.app_id, source=source)
         c = get_container()
         app = c.apps.get_app(command.app_id)
-        call, created = c.calls.create(app, command.call, command.idempotency_key)
+        # An event is never refused for the CPS cap: over it the call is queued with a delay.
+        call, created = c.calls.create(app, command.call, command.idempotency_key,
+                                       queued_by_event=True)
     except ValidationError as exc:
         obs.count("CreateCallRejected")
         obs.logger.warning("invalid create-call event", extra={"errors": exc.errors()})

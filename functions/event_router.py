@@ -4,7 +4,9 @@ Each INSERT of a call event (entity `event`) or app event (entity `app_event`) b
 delivery per matching endpoint on `webhook-deliveries`, one PutEvents entry (source
 `voicelane`, detail-type = event type) and one push to live-stream subscribers. Every hop is
 idempotent (conditional writes keyed on event id + endpoint), so retried or replayed records
-change nothing. Records whose event could not be routed are reported as batch item failures.
+change nothing. Records whose event could not be routed are reported as batch item failures. Metrics (EMF,
+namespace `Voicelane`): CallsStarted / CallsCompleted / CallsFailed count the call.initiated /
+call.completed / call.failed events routed for the first time.
 """
 
 from __future__ import annotations
@@ -46,6 +48,12 @@ def _route(event: dict[str, Any], context: Any) -> dict[str, Any]:
     obs.count("EventsReplayed", result.skipped)
     obs.count("DeliveriesEnqueued", result.deliveries_enqueued)
     obs.count("EventsNotRouted", len(result.failed))
+    # The dashboard's call counts, from the outbox: an event is stored exactly when its state
+    # change happened, and one routed for the first time is counted once (replays are not).
+    types = result.routed_types
+    obs.count("CallsStarted", types.count("call.initiated"))
+    obs.count("CallsCompleted", types.count("call.completed"))
+    obs.count("CallsFailed", types.count("call.failed"))
 
     def check(record: DynamoDBRecord) -> None:
         event_id = by_sequence.get(str(record.dynamodb.sequence_number if record.dynamodb else ""))

@@ -1,13 +1,16 @@
-"""events-ws: connection management of the live event stream's API Gateway WebSocket API.
+"""events-ws: the live event stream's API Gateway WebSocket API.
 
 Routes: `$connect` authenticates the API key (`Authorization: Bearer sk_...` header or `token`
 query parameter) and stores the connection under its app; `$disconnect` removes it; `$default`
-answers pings. The event router pushes each event to the app's connections
+runs the app's messages (commands, subscriptions: services/stream_commands.py), each reply
+being the route's response (a two-way route); any other frame is answered `pong`. The
+event router pushes each event to the app's connections that follow its call
 (ApiGatewayLiveStream), so this function never sends events itself.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from voicelane.lambda_runtime import instrument, observability
@@ -40,7 +43,29 @@ def _handle(event: dict[str, Any], _context: Any) -> dict[str, Any]:
     if route == "$disconnect":
         connections.remove(connection_id)
         return {"statusCode": 200}
-    return {"statusCode": 200, "body": "pong"}
+    return _message(c, connections, connection_id, str(event.get("body") or ""))
+
+
+def _message(c: Any, connections: Any, connection_id: str, raw: str) -> dict[str, Any]:
+    from voicelane.api.status import status_for
+    from voicelane.domain.errors import NotFound
+    from voicelane.services.stream_commands import StreamSession, is_message, reply_to
+
+    if not is_message(raw):
+        return {"statusCode": 200, "body": "pong"}
+    known = connections.app_of(connection_id)
+    try:
+        app = c.apps.get_app(known[0]) if known else None
+    except NotFound:
+        app = None
+    if known is None or app is None:
+        return {"statusCode": 403, "body": "unknown connection"}
+    session = StreamSession(app, c.commands, c.calls, call_ids=known[1])
+    reply = reply_to(session, raw, status_for)
+    if session.call_ids != known[1]:
+        connections.follow(app.app_id, connection_id, session.call_ids)
+    obs.count(f"Message_{reply['type']}")
+    return {"statusCode": 200, "body": json.dumps(reply)}  # $default's route response
 
 
 handler = instrument(obs, _handle)

@@ -44,6 +44,10 @@ def _dispatch(event: dict[str, Any], context: Any) -> dict[str, Any]:
     statuses = [o.status.split(":")[0] for o in outcomes.values()]
     for status in ("delivered", "retrying", "failed", "duplicate"):
         obs.count(f"Deliveries_{status}", statuses.count(status))
+    # The dashboard's webhook graph: deliveries that succeeded, attempts that did not (to be
+    # retried, or failed for good after the last one).
+    obs.count("WebhookDeliveries", statuses.count("delivered"))
+    obs.count("WebhookFailures", statuses.count("retrying") + statuses.count("failed"))
 
     def check(record: SQSRecord) -> None:
         outcome = outcomes.get(record.message_id)

@@ -25,6 +25,9 @@ def local_platform() -> Iterator[LocalPlatform]:
     # moto in its own process: it works on the second core instead of competing with the
     # tests, the API and the runner jobs for this process's GIL (halves the webhook no-loss run).
     os.environ.setdefault("VOICELANE_MOTO_PROCESS", "1")
+    # Tests create calls in bursts within one app; the CPS cap's tests set their app's own
+    # `calls_per_second` (the production default is 1, tests/voicelane/services/test_pacing.py).
+    os.environ.setdefault("VOICELANE_CALLS_PER_SECOND", "1000")
     platform = LocalPlatform(api_port=free_port(), env_file=None, with_media=False).start()
     try:
         yield platform

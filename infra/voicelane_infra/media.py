@@ -362,6 +362,8 @@ class Media(Construct):
             *data.table_statements(write=True),
             *data.bucket_statements(write=True),
             g.queue_consume(props.queues.queue(resources.CALL_REQUESTS_QUEUE.logical_id)),
+            # a call over its app's calls-per-second cap is sent again with a delay
+            g.queue_send(props.queues.queue(resources.CALL_REQUESTS_QUEUE.logical_id)),
             iam.PolicyStatement(
                 actions=["ecs:UpdateTaskProtection", "ecs:GetTaskProtection"],
                 resources=[

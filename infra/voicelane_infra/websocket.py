@@ -41,7 +41,10 @@ class EventsWebSocket(Construct):
     def route_to(self, fn: lambda_.IFunction) -> None:
         integration = integrations.WebSocketLambdaIntegration("EventsWsIntegration", fn)
         for route in ROUTES:
-            self.api.add_route(route, integration=integration)
+            # $default is two-way: the function's answer to a command is the route's response
+            # (it runs in the media VPC and never calls the Management API for it).
+            self.api.add_route(route, integration=integration,
+                               return_response=route == "$default")
 
     def manage_statement(self) -> iam.PolicyStatement:
         return iam.PolicyStatement(

@@ -51,6 +51,11 @@ class MediaSettings(BaseSettings):
     )
     public_http_port: int = Field(default=8081, ge=0, le=65535)
     ws_max_message_bytes: int = Field(default=256 * 1024, ge=1024, le=16 * 1024 * 1024)
+    webrtc_host_addresses: str = Field(
+        default="", description="Comma-separated addresses for WebRTC host candidates (empty: "
+                                "every interface; a local node: 127.0.0.1).")
+    webrtc_connect_timeout_s: float = Field(
+        default=15.0, gt=0, le=120, description="From the SDP answer to ICE+DTLS connected.")
     internal_url: str = Field(
         default="", description="URL the control plane uses to reach this node; derived if empty."
     )
@@ -77,6 +82,19 @@ class MediaSettings(BaseSettings):
     def _networks(cls, value: str) -> str:
         parse_networks(value)  # refuse a bad network at start-up, not on the first INVITE
         return value
+
+    @field_validator("webrtc_host_addresses")
+    @classmethod
+    def _host_addresses(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                ipaddress.ip_address(part.strip())  # ValueError names a bad one
+        return value
+
+    @property
+    def webrtc_host_list(self) -> tuple[str, ...]:
+        """`webrtc_host_addresses`, split."""
+        return tuple(p.strip() for p in self.webrtc_host_addresses.split(",") if p.strip())
 
     @cached_property
     def trusted_networks(self) -> tuple[IpNetwork, ...]:

@@ -266,13 +266,19 @@ def test_events_websocket_routes(resources_json: dict[str, Any]) -> None:
     fn_id, _ = function_by_name(resources_json, _name(targets[0]))
     integrations = of_type(resources_json, "AWS::ApiGatewayV2::Integration")
     keys = set()
+    two_way = set()
     for res in of_type(resources_json, "AWS::ApiGatewayV2::Route").values():
         key = props(res)["RouteKey"]
         if key.startswith("$"):
             (integration_id,) = ref_ids(props(res)["Target"])
             assert fn_id in ref_ids(props(integrations[integration_id])["IntegrationUri"])
             keys.add(key)
+            if props(res).get("RouteResponseSelectionExpression") == "$default":
+                two_way.add(key)
     assert keys == {"$connect", "$disconnect", "$default"}
+    # commands on the stream are answered as $default's route response
+    assert two_way == {"$default"}
+    assert of_type(resources_json, "AWS::ApiGatewayV2::RouteResponse")
     managers = [f for f in resources.FUNCTIONS if "websocket:manage" in f.grants]
     for fdef in managers:
         _, res = function_by_name(resources_json, _name(fdef))

@@ -131,11 +131,15 @@ def test_task_role_least_privilege_and_protection(resources_json: dict[str, Any]
     ]
     assert len(roles) == 1
     actions: set[str] = set()
+    sent_to: set[str] = set()
     for policy in of_type(resources_json, "AWS::IAM::Policy").values():
         if roles[0] in ref_ids(props(policy)["Roles"]):
             for statement in props(policy)["PolicyDocument"]["Statement"]:
                 acts = statement["Action"]
-                actions |= set(acts if isinstance(acts, list) else [acts])
+                acts = acts if isinstance(acts, list) else [acts]
+                actions |= set(acts)
+                if "sqs:SendMessage" in acts:
+                    sent_to |= ref_ids(statement["Resource"])
     assert "ecs:UpdateTaskProtection" in actions
     assert {
         "dynamodb:UpdateItem",
@@ -146,7 +150,13 @@ def test_task_role_least_privilege_and_protection(resources_json: dict[str, Any]
         "transcribe:StartStreamTranscription",
         "bedrock:InvokeModelWithResponseStream",
     } <= actions
-    assert not {a for a in actions if a.startswith(("sqs:Send", "dynamodb:Scan", "s3:Delete"))}
+    assert not {a for a in actions if a.startswith(("dynamodb:Scan", "s3:Delete"))}
+    # It sends only to call-requests (a call over its app's calls-per-second cap goes back
+    # with a delay): no other queue, not the webhook queue nor a dead-letter queue.
+    queues = {k: props(r).get("QueueName", "") for k, r in
+              of_type(resources_json, "AWS::SQS::Queue").items()}
+    assert sent_to and all(queues.get(q, "").endswith("call-requests") for q in sent_to), (
+        sent_to, queues)
 
 
 def test_the_scaling_metric_is_the_one_media_tasks_emit(resources_json: dict[str, Any]) -> None:

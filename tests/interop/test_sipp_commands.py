@@ -84,3 +84,23 @@ def test_commands_on_unknown_call_and_bad_token_are_refused(media_node: LocalNod
     resp = httpx.post(url, json={}, headers={"Authorization": f"Bearer {token}"})
     assert resp.status_code == 404 and resp.json()["error"]["code"] == "call_not_here"
     assert httpx.get(f"{media_node.internal_url}/healthz").json()["ok"] is True
+
+
+def test_an_agent_call_hung_up_through_the_api_says_so_in_agent_ended(
+        api: Api, media_node: LocalNode, sipp: Callable[..., Sipp]) -> None:
+    peer = sipp("-sn", "uas")
+    api.ok(api.post("/v1/trunks", {"name": "peer", "host": "127.0.0.1", "port": peer.port}))
+    number = new_number()
+    api.ok(api.post("/v1/numbers", {"number": number}))
+    call_id = api.ok(api.post("/v1/calls", {
+        "from": number, "to": "+14155550123",
+        "agent": {"name": "desk", "greeting": "Hello, how can I help?"}}))["id"]
+    api.wait_event(call_id, "call.agent.started")
+    api.ok(api.post(f"/v1/calls/{call_id}/hangup"))
+    done = api.wait_status(call_id, {"completed"})
+    assert done["end_reason"] == "hangup_by_api", done
+    ended = api.wait_event(call_id, "call.agent.ended")["details"]
+    assert ended["reason"] == "hangup_by_api", ended  # not caller_hangup: nobody hung up there
+    transcript = api.ok(api.get(f"/v1/calls/{call_id}/transcript"))
+    assert transcript["reason"] == "hangup_by_api", transcript
+    assert peer.wait() == 0, peer.output()

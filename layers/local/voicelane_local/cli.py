@@ -42,6 +42,11 @@ def cmd_dev(args: argparse.Namespace) -> int:
     print(f"  app id:   {platform.app_id}")
     print(f"  API key:  {platform.api_key}")
     print(f"  local AWS: {platform.aws.endpoint}")
+    for node in platform.extras:  # the loopback media node serves the softphone page
+        public = getattr(node, "public_url", None)
+        if isinstance(public, str):
+            page = public.replace("ws://", "http://").removesuffix("/v1/media")
+            print(f"  softphone: {page}/softphone/ (give it a webrtc session: docs/webrtc.md)")
     print(f"  wrote {DEV_ENV} (source it in another shell; the voicelane CLI reads it). "
           "Ctrl-C stops everything.", flush=True)
     stop = threading.Event()

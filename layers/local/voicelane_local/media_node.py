@@ -95,6 +95,7 @@ def local_settings(**overrides: Any) -> MediaSettings:
                               "internal_http_host": "127.0.0.1", "internal_http_port": 0,
                               "public_http_host": "127.0.0.1", "public_http_port": 0,
                               "rtp_host": "127.0.0.1", "node_id": "local-node", "poll_wait_s": 1,
+                              "webrtc_host_addresses": "127.0.0.1",
                               "sip_trusted_sources": "127.0.0.0/8,::1/128"}
     env = MediaSettings()
     for name in MediaSettings.model_fields:

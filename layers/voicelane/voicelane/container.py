@@ -22,11 +22,13 @@ if TYPE_CHECKING:
     from voicelane.adapters.webhook_io import SqsDeliveryQueue
     from voicelane.services.apps import AppService
     from voicelane.services.artifacts import ArtifactService
+    from voicelane.services.call_control import AnswerService
     from voicelane.services.calls import CallService
     from voicelane.services.commands import CommandService
     from voicelane.services.directory import AgentService, NumberService
     from voicelane.services.lifecycle import CallLifecycle
     from voicelane.services.nodes import NodeService
+    from voicelane.services.pacing import CallPacer
     from voicelane.services.ratelimit import RateLimiter
     from voicelane.services.sessions import SessionService
     from voicelane.services.trunks import TrunkService
@@ -86,7 +88,15 @@ class Container:
             scheduler,
             self.media_control,
             resolver=SystemResolver(),
+            pacer=self.pacer,
         )
+
+    @cached_property
+    def pacer(self) -> CallPacer:
+        from voicelane.adapters.dynamo.directory import DynamoCpsStore
+        from voicelane.services.pacing import CallPacer
+
+        return CallPacer(DynamoCpsStore(self.table), self.settings.calls_per_second)
 
     @cached_property
     def lifecycle(self) -> CallLifecycle:
@@ -164,7 +174,18 @@ class Container:
             numbers=self.number_repo, agents=self.agent_repo, trunks=self.trunks,
             nodes=self.nodes, records=DynamoArtifactRecords(self.table),
             objects=S3Objects(self.settings), requests=SqsCallRequests(self.settings),
-            sessions=DynamoSessionStore(self.table))
+            sessions=DynamoSessionStore(self.table), pacer=self.pacer,
+            answers=self.answers)
+
+    @cached_property
+    def answers(self) -> AnswerService:
+        """Asks apps for commands at the events a call waits on (webhook answers)."""
+        from voicelane.adapters.webhook_http import HttpWebhookSender
+        from voicelane.adapters.webhook_io import SystemResolver
+        from voicelane.services.call_control import AnswerService
+
+        return AnswerService(self.webhook_repo, HttpWebhookSender(), SystemResolver(),
+                             self.settings.webhook_answer_timeout_s)
 
     @cached_property
     def commands(self) -> CommandService:

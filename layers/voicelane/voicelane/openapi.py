@@ -32,7 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     path = Path(args[0]) if args else DEFAULT_PATH
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render(document()))
-    print(f"wrote {path}")
+    # To stderr: `python -m voicelane.openapi > docs/openapi.json` would otherwise write this
+    # line over the start of the file it just wrote.
+    print(f"wrote {path}", file=sys.stderr)
     return 0
 
 

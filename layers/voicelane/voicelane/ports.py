@@ -125,6 +125,27 @@ class RateLimitStore(Protocol):
         ...
 
 
+class CpsStore(Protocol):
+    """Per-app call counters per kind (create, dial) and second (conditional writes, TTL),
+    and the second reserved for a deferred call."""
+
+    def take(self, app_id: str, kind: str, second: int, limit: int) -> bool:
+        """Count one call in ``second`` unless it holds ``limit`` already; whether it did."""
+        ...
+
+    def counts(self, app_id: str, kind: str, first: int, last: int) -> dict[int, int]:
+        """The counts of the seconds ``first..last`` that have any."""
+        ...
+
+    def hold(self, app_id: str, call_id: str, second: int) -> None:
+        """Remember the (already taken) ``second`` reserved for ``call_id``."""
+        ...
+
+    def held(self, app_id: str, call_id: str) -> int | None:
+        """The second reserved for ``call_id``, if any."""
+        ...
+
+
 class CallQueue(Protocol):
     def send(self, call_id: str, delay_s: int = 0) -> None: ...
 

@@ -192,7 +192,10 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         grants=("table:write", "queue:webhook-deliveries:send", "bus:put", "websocket:manage"),
     ),
     # $connect / $disconnect / $default of the live event stream's API Gateway WebSocket API.
-    FunctionDef("events-ws", "events_ws", "websocket", grants=("table:write",)),
+    # Commands on the connection go through the calls' CommandService, as POST .../actions does.
+    FunctionDef("events-ws", "events_ws", "websocket",
+                grants=("table:write", "queue:call-requests:send", "scheduler:manage",
+                        "media:internal")),
     FunctionDef(
         "webhook-dispatcher",
         "webhook_dispatcher",

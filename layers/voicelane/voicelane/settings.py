@@ -12,6 +12,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from voicelane import resources
+from voicelane.domain.webrtc import IceServer
 
 
 class Settings(BaseSettings):
@@ -36,11 +37,23 @@ class Settings(BaseSettings):
         description="How long a session's token connects; then the session expires.")
     internal_token: str = Field(default="dev-only-internal-token", min_length=16)
     media_connect_url: str = "ws://127.0.0.1:8081/v1/media"  # the media node's public listener
+    webrtc_ice_servers: list[IceServer] = Field(
+        default_factory=list,
+        description="STUN/TURN servers for webrtc sessions (JSON list of {urls, username, "
+                    "credential}): given to the browser in the session answer and used by the "
+                    "media node's own peer connections. None locally: host candidates suffice.")
     idempotency_ttl_s: int = 24 * 3600
+    calls_per_second: int = Field(
+        default=1, ge=1, le=1000,
+        description="Calls an app may place per second unless the app sets its own "
+        "`calls_per_second` (services/pacing.py).")
     local: bool = False
     # Webhooks (docs/webhooks.md): delays in seconds before each attempt, comma-separated.
     webhook_retry_schedule: str = "0,5,300,1800,7200,18000,36000,36000"
     webhook_timeout_s: float = Field(default=10.0, gt=0, le=30)
+    # How long a call waits for the app's answer with commands (docs/webhooks.md) before the
+    # number's fallback runs.
+    webhook_answer_timeout_s: float = Field(default=5.0, gt=0, le=15)
     webhook_secret_grace_s: int = Field(default=24 * 3600, ge=0, le=7 * 24 * 3600)
     # POSTs of one batch in flight at once: at least the batch size, or one slow receiver in
     # each wave holds the whole batch for a timeout per wave.

@@ -78,6 +78,7 @@ class HttpResult:
     latency_ms: int
     error: str | None = None
     retry_after_s: int | None = None
+    body: bytes = b""  # the receiver's answer (up to 64 KiB): read for commands only
 
 
 class WebhookSender(Protocol):

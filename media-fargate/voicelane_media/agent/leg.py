@@ -39,6 +39,8 @@ class MediaLeg(Protocol):
       agent audio actually played on this leg since it started (a running counter).
     - `played_ms()`: the same counter, without stopping anything.
     - `send_dtmf`, `hangup`, `transfer`: call control; the transport carries them out.
+      `transfer` raises `Forbidden` (`destination_not_allowed`) for a target the app may not
+      dial, before anything is sent.
     """
 
     sample_rate: int

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +66,7 @@ class AgentSession:
         http: httpx.AsyncClient | None = None,
         allow_private_tools: bool | None = None,
         resolver: Resolver | None = None,
+        ended_here: Callable[[], str | None] | None = None,
     ) -> None:
         self.spec = spec
         self.leg = leg
@@ -101,6 +103,11 @@ class AgentSession:
         )
         self._ended = asyncio.Event()
         self.reason = ""
+        # Why this side ended the call, when it did (the API's hangup, a transfer completing,
+        # the node's max duration): the caller's audio then stops too, but the caller did not
+        # hang up, and agent.ended must not say so.
+        self._ended_here = ended_here or (lambda: None)
+        self._leg_gone = False
         self.caller_active_at = 0.0
 
     def _caller_active(self) -> None:
@@ -142,7 +149,7 @@ class AgentSession:
             await asyncio.gather(*tasks, return_exceptions=True)
             await self.pipeline.close()
             await self.engines.aclose()
-        if self.reason not in ("caller_hangup",):
+        if not self._leg_gone:
             with contextlib.suppress(Exception):
                 await self.leg.hangup(self.reason)
         outcome = AgentOutcome(
@@ -155,7 +162,8 @@ class AgentSession:
     async def _listen(self) -> None:
         async for frame in self.leg.inbound():
             await self.pipeline.push(frame)
-        self.end("caller_hangup")
+        self._leg_gone = not self._ended.is_set()
+        self.end(self._ended_here() or "caller_hangup")
 
     async def _watch(self) -> None:
         """Timers: max duration, inactivity (prompt once, then hang up), end_call/transfer."""

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 from voicelane.domain.agent import ToolSpec
-from voicelane.domain.errors import ValidationFailed
+from voicelane.domain.errors import Forbidden, ValidationFailed
 from voicelane.domain.url_guard import TOOL_CODE, Resolver, SystemResolver, check_url
 
 from voicelane_media.agent.leg import MediaLeg
@@ -95,7 +95,11 @@ class ToolRunner:
             target = str(arguments.get("target") or "")
             if not target:
                 return {"error": "invalid_arguments", "message": "target is required"}
-            await self.leg.transfer(target)
+            try:
+                await self.leg.transfer(target)
+            except Forbidden as exc:  # the app's destination allow-list: nothing was dialled
+                log.warning("transfer to %s refused (call %s): %s", target, self.call_id, exc.code)
+                return {"error": exc.code, "message": exc.message}
             self.transferred_to = target
             return {"ok": True, "target": target}
         if tool.type == "send_dtmf":

@@ -114,7 +114,8 @@ class AgentRun:
         allow_private = await self.control.allows_private_urls(self.leg.call.app_id)
         session = AgentSession(self.spec, rtp_leg, engines, context=self.leg.call.context,
                                call_id=self.leg.call_id, on_event=self._on_event,
-                               allow_private_tools=allow_private or None)
+                               allow_private_tools=allow_private or None,
+                               ended_here=lambda: self.leg.local_hangup_reason)
         try:
             outcome = await session.run()
         except Exception:
@@ -134,10 +135,7 @@ class AgentRun:
     async def _store(self, outcome: AgentOutcome) -> None:
         call = self.leg.call
         data = outcome.transcript.as_dict()
-        reason = outcome.reason
-        ours = self.leg.hangup_reason
-        if reason == "caller_hangup" and ours and not ours.startswith("hangup_by_"):
-            reason = ours  # the call ended from this side (a transfer completing, the API...)
+        reason = outcome.reason  # this side's reason when it ended the call (AgentSession)
         try:
             await self.control.save_transcript(call, data, reason, outcome.transferred_to)
         except Exception:
@@ -152,12 +150,18 @@ class AgentRun:
 
 
 def emit_metrics(app_id: str, metrics: list[dict[str, Any]]) -> None:
-    """Per-turn latencies as CloudWatch EMF on stdout (Powertools), one blob per turn."""
+    """Per-turn latencies as CloudWatch EMF on stdout (Powertools), one blob per turn: each
+    stage in `Voicelane/Agent`, and the voice-to-voice latency as `Voicelane/TurnLatencyMs`."""
     try:
         from aws_lambda_powertools.metrics import MetricUnit, single_metric
     except ImportError:  # the media image may be built without Powertools
         return
     for turn in metrics:
+        v2v = turn.get("voice_to_voice_ms")
+        if v2v is not None:  # the dashboard's "Agent turn latency" (namespace Voicelane)
+            with single_metric(name="TurnLatencyMs", unit=MetricUnit.Milliseconds,
+                               value=float(v2v), namespace="Voicelane") as metric:
+                metric.add_dimension(name="app_id", value=app_id)
         for name in LATENCY_FIELDS:
             value = turn.get(name)
             if value is None:

@@ -12,7 +12,8 @@ from typing import Any
 
 from voicelane.domain.call import CallStatus
 from voicelane.domain.clock import now_iso
-from voicelane.domain.models import Call
+from voicelane.domain.destinations import check_destination, own_number_of
+from voicelane.domain.models import Call, CallEvent
 
 from voicelane_media.media import audio
 from voicelane_media.transports.base import Transport
@@ -43,6 +44,7 @@ class LiveCall:
         self.ended = asyncio.Event()
         self.finished = False
         self.hangup_reason: str | None = None  # set when this side ends the call
+        self.local_hangup_reason: str | None = None  # the same, never the remote's BYE
         self.on_hold = False
         self.recording = False  # a recording runs (paused or not) until saved
         self.recording_started: float | None = None
@@ -57,6 +59,8 @@ class LiveCall:
         self.streams: dict[str, BotStreamHandle] = {}  # to customers' bots (calls/streams.py)
         self.stream_tasks: dict[str, asyncio.Task[None]] = {}
         self.bot_stream_id: str | None = None  # the bidirectional one, which owns the audio
+        self.answered_by: str | None = None  # machine detection's result (calls/machine_detection)
+        self.completed_status = CallStatus.COMPLETED  # VOICEMAIL once a machine answered
         transport.bind(self)
 
     @property
@@ -77,6 +81,18 @@ class LiveCall:
 
     async def record_event(self, event_type: str, details: dict[str, Any]) -> None:
         await self.control.record_event(self.call_id, event_type, details)
+
+    async def recorded_event(self, event_type: str, details: dict[str, Any]) -> CallEvent | None:
+        """:meth:`record_event`, returning the stored event (None when it was not stored)."""
+        return await self.control.record_event(self.call_id, event_type, details)
+
+    async def check_destination(self, to: str) -> None:
+        """Raise Forbidden ``destination_not_allowed`` unless the app may dial ``to`` (its
+        allow-list, read now: a list narrowed during the call applies at once)."""
+        app = await self.control.app(self.call.app_id)
+        c = self.call
+        check_destination(to, app.destination_allow_list if app else None,
+                          own_number_of(c.direction, c.from_channel, c.from_, c.to_channel, c.to))
 
     # -- what the transport reports -------------------------------------------------------
 
@@ -207,6 +223,8 @@ class LiveCall:
 
     async def hangup(self, reason: str) -> None:
         """End from this side (the transport sends BYE, CANCEL or a refusal)."""
+        if self.hangup_reason is None:  # this side ends it first (not after the peer's BYE)
+            self.local_hangup_reason = reason
         self.hangup_reason = self.hangup_reason or reason
         await self.transport.hangup(reason)
         self.ended.set()
@@ -243,6 +261,8 @@ class LiveCall:
             changes["sip_cause"] = cause
         if self.metrics is not None:
             changes["metrics"] = self.metrics
+        if self.answered_by is not None:
+            changes["answered_by"] = self.answered_by
         details = {"end_reason": end_reason, "sip_cause": cause, "duration_s": duration,
                    "quality": quality}
         if self.status_write is not None:

@@ -3,12 +3,14 @@ call's state does not allow it) and reports its results as call events."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import ValidationError
 from voicelane.domain.call import CallStatus
+from voicelane.domain.errors import Forbidden
 from voicelane.domain.stream import StreamSpec
 
 from .agent_runner import agent_spec_for
@@ -46,7 +48,7 @@ def _text(body: dict[str, Any], name: str, limit: int = 4096) -> str:
 
 # -- gather ----------------------------------------------------------------------------------
 
-async def gather(leg: LiveCall, body: dict[str, Any]) -> None:
+async def gather(leg: LiveCall, body: dict[str, Any], manager: CallManager | None = None) -> None:
     """DTMF digits, or with `input` speech / dtmf_speech the spoken answer too
     (speech_gather.py); emits call.gather.ended with digits (speech too when asked) and reason."""
     max_digits = body.get("max_digits", 1)
@@ -63,7 +65,9 @@ async def gather(leg: LiveCall, body: dict[str, Any]) -> None:
         reason = await g.run()  # digits are read once the gather has ended
         details = {"digits": g.digits, "reason": reason}
     leg.gather = None
-    await leg.record_event("call.gather.ended", details)
+    event = await leg.recorded_event("call.gather.ended", details)
+    if manager is not None and manager.app_commands is not None and event is not None:
+        await manager.app_commands.decide(leg, event.type, event.sequence)
 
 
 async def _prompt(leg: LiveCall, text: str, voice: str) -> None:
@@ -94,61 +98,65 @@ def _validate_gather(body: dict[str, Any]) -> None:
         raise CommandError(422, "invalid_argument", "input must be dtmf, speech or dtmf_speech")
 
 
-Handler = Callable[[CallManager, LiveCall, dict[str, Any]], Awaitable[None]]
+Task = asyncio.Task[None]
+# A handler checks the call's state (CommandError) and starts the command; it returns the task
+# that carries it out, if any (a webhook answer's list waits for it before the next command).
+Handler = Callable[[CallManager, LiveCall, dict[str, Any]], Awaitable[Task | None]]
 
 
-async def _answer(manager: CallManager, leg: LiveCall, body: dict[str, Any]) -> None:
+async def _answer(manager: CallManager, leg: LiveCall, body: dict[str, Any]) -> Task | None:
     if not leg.transport.ringing or leg.finished:
         raise CommandError(409, "call_not_ringing", "answer needs an inbound call not yet answered")
-    leg.spawn(manager.answer(leg))
+    return leg.spawn(manager.answer(leg))
 
 
-async def _reject(manager: CallManager, leg: LiveCall, body: dict[str, Any]) -> None:
+async def _reject(manager: CallManager, leg: LiveCall, body: dict[str, Any]) -> Task | None:
     if not leg.transport.ringing or leg.finished:
         raise CommandError(409, "call_not_ringing", "reject needs an inbound call not yet answered")
-    leg.spawn(manager.reject(leg, str(body.get("cause") or body.get("reason") or "rejected")))
+    return leg.spawn(manager.reject(leg, str(body.get("cause") or body.get("reason") or "rejected")))
 
 
-async def _hangup(manager: CallManager, leg: LiveCall, body: dict[str, Any]) -> None:
+async def _hangup(manager: CallManager, leg: LiveCall, body: dict[str, Any]) -> Task | None:
     if leg.finished:
         raise CommandError(409, "call_ended", "the call has already ended")
     pending_inbound = leg.transport.ringing
     await leg.hangup("hangup_by_api")
     if pending_inbound:
-        leg.spawn(leg.finish(CallStatus.CANCELED, "hangup_by_api", 603))
+        return leg.spawn(leg.finish(CallStatus.CANCELED, "hangup_by_api", 603))
+    return None
 
 
-async def _play(manager: CallManager, leg: LiveCall, body: dict[str, Any]) -> None:
+async def _play(manager: CallManager, leg: LiveCall, body: dict[str, Any]) -> Task | None:
     _require_answered(leg, "play")
     url = body.get("url") or body.get("s3_key")
     if not isinstance(url, str) or not url:
         raise CommandError(422, "invalid_argument", "play needs url (http(s) or s3://) or s3_key")
-    leg.spawn(leg.play(url))
+    return leg.spawn(leg.play(url))
 
 
-async def _speak(manager: CallManager, leg: LiveCall, body: dict[str, Any]) -> None:
+async def _speak(manager: CallManager, leg: LiveCall, body: dict[str, Any]) -> Task | None:
     _require_answered(leg, "speak")
-    leg.spawn(leg.speak(_text(body, "text"), body.get("voice")))
+    return leg.spawn(leg.speak(_text(body, "text"), body.get("voice")))
 
 
-async def _gather(manager: CallManager, leg: LiveCall, body: dict[str, Any]) -> None:
+async def _gather(manager: CallManager, leg: LiveCall, body: dict[str, Any]) -> Task | None:
     _require_answered(leg, "gather")
     _validate_gather(body)
     if leg.gather is not None:
         raise CommandError(409, "gather_in_progress", "a gather is already running")
-    leg.spawn(gather(leg, body))
+    return leg.spawn(gather(leg, body, manager))
 
 
-async def _send_dtmf(manager: CallManager, leg: LiveCall, body: dict[str, Any]) -> None:
+async def _send_dtmf(manager: CallManager, leg: LiveCall, body: dict[str, Any]) -> Task | None:
     _require_answered(leg, "send_dtmf")
     digits = _text(body, "digits", 64)
     if not set(digits) <= DTMF_DIGITS | {"w"}:
         raise CommandError(422, "invalid_argument", "digits may contain 0-9, *, #, A-D, w")
-    leg.spawn(leg.send_dtmf(digits))
+    return leg.spawn(leg.send_dtmf(digits))
 
 
 async def _hold(manager: CallManager, leg: LiveCall, body: dict[str, Any],
-                hold: bool = True) -> None:
+                hold: bool = True) -> Task | None:
     _require_answered(leg, "hold" if hold else "unhold")
     if leg.on_hold == hold:
         raise CommandError(409, "already_on_hold" if hold else "not_on_hold",
@@ -163,43 +171,49 @@ async def _hold(manager: CallManager, leg: LiveCall, body: dict[str, Any],
             leg.on_hold = not hold
             await leg.record_event("call.hold.failed" if hold else "call.unhold.failed", failure)
 
-    leg.spawn(run())
+    return leg.spawn(run())
 
 
-async def _unhold(manager: CallManager, leg: LiveCall, body: dict[str, Any]) -> None:
-    await _hold(manager, leg, body, hold=False)
+async def _unhold(manager: CallManager, leg: LiveCall, body: dict[str, Any]) -> Task | None:
+    return await _hold(manager, leg, body, hold=False)
 
 
-async def _transfer(manager: CallManager, leg: LiveCall, body: dict[str, Any]) -> None:
+async def _transfer(manager: CallManager, leg: LiveCall, body: dict[str, Any]) -> Task | None:
     _require_answered(leg, "transfer")
-    leg.spawn(leg.transport.transfer(_text(body, "to", 256)))
+    to = _text(body, "to", 256)
+    try:
+        await leg.check_destination(to)
+    except Forbidden as exc:
+        raise CommandError(403, exc.code, exc.message) from exc
+    return leg.spawn(leg.transport.transfer(to))
 
 
-async def _record(leg: LiveCall, op: str) -> None:
+async def _record(leg: LiveCall, op: str) -> Task | None:
     _require_answered(leg, f"record_{op}")
     if op == "start":
         if leg.recording:
             raise CommandError(409, "already_recording", "the call is already being recorded")
         leg.start_recording()
-        return
+        return None
     if not leg.recording:
         raise CommandError(409, "not_recording", "the call is not being recorded")
     if op == "stop":
-        leg.spawn(leg.save_recording())
-    elif op == "pause":
+        return leg.spawn(leg.save_recording())
+    if op == "pause":
         leg.pause_recording()
     else:
         leg.resume_recording()
+    return None
 
 
 def _recorder(op: str) -> Handler:
-    async def run(manager: CallManager, leg: LiveCall, body: dict[str, Any]) -> None:
-        await _record(leg, op)
+    async def run(manager: CallManager, leg: LiveCall, body: dict[str, Any]) -> Task | None:
+        return await _record(leg, op)
 
     return run
 
 
-async def _stream_start(manager: CallManager, leg: LiveCall, body: dict[str, Any]) -> None:
+async def _stream_start(manager: CallManager, leg: LiveCall, body: dict[str, Any]) -> Task | None:
     _require_answered(leg, "stream_start")
     try:
         spec = StreamSpec.model_validate({k: v for k, v in body.items() if k != "command_id"})
@@ -209,14 +223,16 @@ async def _stream_start(manager: CallManager, leg: LiveCall, body: dict[str, Any
         open_stream(leg, spec, manager.bot_streams)
     except StreamRefused as exc:
         raise CommandError(409, exc.code, exc.message) from None
+    return None
 
 
-async def _stream_stop(manager: CallManager, leg: LiveCall, body: dict[str, Any]) -> None:
+async def _stream_stop(manager: CallManager, leg: LiveCall, body: dict[str, Any]) -> Task | None:
     stream_id = body.get("stream_id")
     if stream_id is not None and not isinstance(stream_id, str):
         raise CommandError(422, "invalid_argument", "stream_id must be a string")
     if not stop_streams(leg, stream_id, "stream_stop"):
         raise CommandError(409, "no_stream", "no such stream is running on the call")
+    return None
 
 
 ACTIONS: dict[str, Handler] = {
@@ -231,6 +247,14 @@ ACTIONS: dict[str, Handler] = {
 async def execute(manager: CallManager, call_id: str, action: str,
                   body: dict[str, Any]) -> dict[str, Any]:
     """Run ``action`` on a live call of this node; a repeated ``command_id`` replays."""
+    result, _ = await start(manager, call_id, action, body)
+    return result
+
+
+async def start(manager: CallManager, call_id: str, action: str,
+                body: dict[str, Any]) -> tuple[dict[str, Any], Task | None]:
+    """:func:`execute`, also returning the task carrying the command out (None when it was
+    done at once or is a replay)."""
     handler = ACTIONS.get(action)
     if handler is None:
         raise CommandError(404, "unknown_action", f"unknown action {action!r}")
@@ -239,10 +263,9 @@ async def execute(manager: CallManager, call_id: str, action: str,
         raise CommandError(404, "call_not_here", "this node holds no live call with that id")
     command_id = body.get("command_id")
     if isinstance(command_id, str) and command_id in leg.command_ids:
-        return leg.command_ids[command_id]
-    await handler(manager, leg, body)
+        return leg.command_ids[command_id], None
+    task = await handler(manager, leg, body)
     result = {"accepted": True, "action": action, "call_id": call_id}
     if isinstance(command_id, str):
         leg.command_ids[command_id] = result
-    return result
-
+    return result, task

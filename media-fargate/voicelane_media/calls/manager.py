@@ -14,8 +14,10 @@ import logging
 import time
 from typing import Any, Protocol
 
-from voicelane.domain.call import CallStatus
+from voicelane.domain.call import CallStatus, Channel
 from voicelane.domain.clock import now_iso
+from voicelane.domain.destinations import check_destination, own_number_of
+from voicelane.domain.errors import Forbidden
 from voicelane.domain.models import Call, Number
 from voicelane.domain.stream import StreamSpec
 
@@ -24,6 +26,7 @@ from voicelane_media.transports.base import CallHost, Transport
 
 from .agent_runner import start_agent
 from .call import LiveCall
+from .machine_detection import DetectionRun
 from .ports import BotStreamFactory, ControlPort
 from .streams import StreamRefused, open_stream
 
@@ -45,6 +48,18 @@ class TransportRoom(Protocol):
         ...
 
 
+class AppCommandsHook(Protocol):
+    """Asks the app for commands after an event the call waits on, and runs them
+    (``calls/app_answers.py``; the node plugs it in). False: nobody answers with commands."""
+
+    async def decide(self, live: LiveCall, event_type: str, sequence: int) -> bool: ...
+
+
+def unattended(call: Call) -> bool:
+    """No agent or bot takes the call: its app drives it (commands)."""
+    return not (call.agent_id or call.agent or call.stream)
+
+
 class CallManager:
     """Live calls of this node, keyed by call id."""
 
@@ -54,6 +69,7 @@ class CallManager:
         self.control = control
         self.room = room
         self.bot_streams = bot_streams  # streams to customers' bots (stream_start)
+        self.app_commands: AppCommandsHook | None = None  # webhook answers with commands
         self.calls: dict[str, LiveCall] = {}
         self.draining = False
         self.claiming = 0  # requests received and being claimed (not yet live calls)
@@ -144,6 +160,11 @@ class CallManager:
                 if call_id is None:
                     await self.control.delete_request(receipt)
                 return  # draining: leave it for another node (visibility timeout)
+            delay_s = await self.control.pace_dial(call_id)
+            if delay_s > 0:  # the app's calls-per-second cap: placed later, never dropped
+                log.info("call %s deferred %d s (calls per second)", call_id, delay_s)
+                await self.control.defer_request(call_id, receipt, delay_s)
+                return
             call = await self.control.claim(call_id)
             await self.control.delete_request(receipt)
             if call is None:
@@ -166,6 +187,8 @@ class CallManager:
 
     async def place_outbound(self, call: Call) -> None:
         """Dial a claimed call and keep it until it ends."""
+        if not await self._may_dial(call):
+            return
         try:
             transport = await self.room.open_outbound(call)
         except Exception:  # no free media port...: the claimed call must still end
@@ -182,9 +205,33 @@ class CallManager:
             await live.finish(ending.status, ending.reason, ending.cause)
             return
         await self.answered(live)
+        if self.app_commands is not None and unattended(call) and not live.finished:
+            written = await live.status_write if live.status_write is not None else None
+            if isinstance(written, Call):  # call.answered is stored: ask the app what next
+                await self.app_commands.decide(live, "call.answered", written.event_seq)
         if not live.finished:
             await live.ended.wait()
             await self.completed(live)
+
+    async def _may_dial(self, call: Call) -> bool:
+        """The destination check at the moment of dialling (the API checked at creation; an
+        allow-list narrowed since, e.g. before a scheduled call is due, applies here): a
+        refused call fails with ``destination_not_allowed`` and nothing is sent."""
+        if call.to_channel != Channel.PSTN:
+            return True
+        app = await self.control.app(call.app_id)
+        try:
+            check_destination(call.to, app.destination_allow_list if app else None,
+                              own_number_of(call.direction, call.from_channel, call.from_,
+                                            call.to_channel, call.to))
+        except Forbidden:
+            log.warning("call %s: %s is not in the app's allow-list", call.call_id, call.to)
+            await self.control.transition(call.call_id, CallStatus.FAILED,
+                                          {"end_reason": "destination_not_allowed",
+                                           "ended_at": now_iso(), "duration_s": 0.0},
+                                          {"end_reason": "destination_not_allowed"})
+            return False
+        return True
 
     # -- inbound --------------------------------------------------------------------------
 
@@ -198,7 +245,10 @@ class CallManager:
             if call.agent_id or call.stream is not None:  # an agent or a bot takes it at once
                 await self.answer(live)
             else:
-                await self._wait_for_app(live)
+                decided = self.app_commands is not None and await self.app_commands.decide(
+                    live, "call.initiated", call.event_seq)
+                if not decided or (live.answered_at is None and not live.finished):
+                    await self._wait_for_app(live)  # answer/reject by REST, else 480
             if live.answered_at is not None and not live.finished:
                 self.spawn_max_duration(live)
                 await live.ended.wait()
@@ -270,11 +320,11 @@ class CallManager:
         previous = live.status_write
         answered_at = now_iso()
 
-        async def write_answered() -> None:
+        async def write_answered() -> Call | None:
             if previous is not None:
                 await asyncio.wait([previous])  # ringing first (even if it failed), then answered
-            await self.control.transition(live.call_id, CallStatus.IN_PROGRESS,
-                                          {"answered_at": answered_at}, {})
+            return await self.control.transition(live.call_id, CallStatus.IN_PROGRESS,
+                                                 {"answered_at": answered_at}, {})
 
         # The caller hears the greeting without waiting for the answered write (a DynamoDB
         # round trip); events of the call wait for it (see AgentRun._on_event), so the
@@ -282,6 +332,15 @@ class CallManager:
         live.status_write = asyncio.ensure_future(write_answered())
         if live.call.recording:
             live.start_recording()
+        detection = live.call.machine_detection
+        if detection is not None and detection.enabled and live.call.direction == "outbound":
+            # Nobody greets before it is known who answered; the run starts what follows.
+            live.spawn(DetectionRun(live, detection, lambda: self._start_media(live)).run())
+            return
+        await self._start_media(live)
+
+    async def _start_media(self, live: LiveCall) -> None:
+        """What talks to the callee: the call's bot stream, its agent, or its greeting."""
         stream = live.call.stream
         if stream is not None and self._start_stream(live, stream) and stream.bidirectional:
             return  # the bot speaks; it owns the call's audio
@@ -316,7 +375,7 @@ class CallManager:
         return None
 
     async def completed(self, live: LiveCall) -> None:
-        await live.finish(CallStatus.COMPLETED, live.hangup_reason or "hangup", None)
+        await live.finish(live.completed_status, live.hangup_reason or "hangup", None)
 
     # -- drain ----------------------------------------------------------------------------
 

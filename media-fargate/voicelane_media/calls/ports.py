@@ -7,7 +7,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from voicelane.domain.call import CallStatus
-from voicelane.domain.models import Agent, Call, Number
+from voicelane.domain.call_control import AppAnswer
+from voicelane.domain.models import Agent, App, Call, CallEvent, Number
 from voicelane.domain.stream import StreamSpec
 from voicelane.settings import Settings
 
@@ -31,7 +32,15 @@ class ControlPort(Protocol):
                          details: dict[str, Any] | None = None) -> Call | None: ...
 
     async def record_event(self, call_id: str, event_type: str,
-                           details: dict[str, Any] | None = None) -> None: ...
+                           details: dict[str, Any] | None = None) -> CallEvent | None: ...
+
+    async def ask_app(self, call_id: str, sequence: int,
+                      fallback_url: str | None) -> AppAnswer:
+        """The app's answer with commands to the call's event ``sequence`` (never raises; a
+        deadline past the answer timeout gives ``failed``/``webhook_timeout``)."""
+        ...
+
+    async def number(self, e164: str) -> Number | None: ...
 
     async def create_inbound(self, number: Number, caller: str,
                              sip_headers: dict[str, str]) -> Call: ...
@@ -39,6 +48,10 @@ class ControlPort(Protocol):
     async def agent(self, app_id: str, agent_id: str) -> Agent | None: ...
 
     async def allows_private_urls(self, app_id: str) -> bool: ...
+
+    async def app(self, app_id: str) -> App | None:
+        """The call's app (its destination allow-list governs every number the node dials)."""
+        ...
 
     async def save_recording(self, call: Call, wav: bytes, duration_s: float) -> str: ...
 
@@ -50,6 +63,12 @@ class ControlPort(Protocol):
     async def receive_requests(self, wait_s: int, max_messages: int) -> list[dict[str, Any]]: ...
 
     async def delete_request(self, receipt_handle: str) -> None: ...
+
+    async def pace_dial(self, call_id: str) -> int:
+        """Seconds before the call may be dialled under its app's calls-per-second cap."""
+        ...
+
+    async def defer_request(self, call_id: str, receipt_handle: str, delay_s: int) -> None: ...
 
     async def release_requests(self, messages: list[dict[str, Any]]) -> None: ...
 

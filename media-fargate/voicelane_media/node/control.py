@@ -15,9 +15,10 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from voicelane.domain.call import CallStatus
+from voicelane.domain.call_control import AppAnswer
 from voicelane.domain.clock import now_iso
 from voicelane.domain.errors import Conflict, IllegalTransition, NotFound
-from voicelane.domain.models import Agent, Call, MediaNode, Number, Trunk
+from voicelane.domain.models import Agent, App, Call, CallEvent, MediaNode, Number, Trunk
 from voicelane.media_gateway import CallRequest, MediaGateway, TranscriptRecord
 from voicelane.settings import Settings
 
@@ -67,11 +68,27 @@ class ControlPlane:
             return None
 
     async def record_event(self, call_id: str, event_type: str,
-                           details: dict[str, Any] | None = None) -> None:
+                           details: dict[str, Any] | None = None) -> CallEvent | None:
         try:
-            await self._run(self.gateway.record_event, call_id, event_type, details or {})
+            return await self._run(self.gateway.record_event, call_id, event_type, details or {})
         except (Conflict, NotFound) as exc:
             log.warning("call %s: event %s not recorded (%s)", call_id, event_type, exc)
+            return None
+
+    async def ask_app(self, call_id: str, sequence: int,
+                      fallback_url: str | None) -> AppAnswer:
+        """The gateway's ``ask_app`` under a hard deadline (the answer timeout + 0.5 s): an
+        answer that comes later is dropped with its worker thread's result, never applied."""
+        deadline = self.settings.webhook_answer_timeout_s + 0.5
+        try:
+            return await asyncio.wait_for(
+                self._run(self.gateway.ask_app, call_id, sequence, fallback_url), deadline)
+        except TimeoutError:
+            return AppAnswer("failed", reason="webhook_timeout",
+                             details={"error": f"no answer within {deadline:.1f} s"})
+        except Exception as exc:  # the control plane failing must not leave the caller in silence
+            log.warning("call %s: asking the app failed: %s", call_id, exc)
+            return AppAnswer("failed", reason="answer_error", details={"error": str(exc)[:200]})
 
     async def create_inbound(self, number: Number, caller: str,
                              sip_headers: dict[str, str]) -> Call:
@@ -100,6 +117,9 @@ class ControlPlane:
         app = await self._run(self.gateway.app, app_id)
         return bool(app and app.allow_private_webhooks)
 
+    async def app(self, app_id: str) -> App | None:
+        return await self._run(self.gateway.app, app_id)
+
     async def agent(self, app_id: str, agent_id: str) -> Agent | None:
         return await self._run(self.gateway.agent, app_id, agent_id)
 
@@ -120,6 +140,14 @@ class ControlPlane:
 
     async def delete_request(self, receipt_handle: str) -> None:
         await self._run(self.gateway.delete_request, receipt_handle)
+
+    async def pace_dial(self, call_id: str) -> int:
+        """Seconds before the call may be dialled (its app's calls-per-second cap); 0: now."""
+        return await self._run(self.gateway.pace_dial, call_id)
+
+    async def defer_request(self, call_id: str, receipt_handle: str, delay_s: int) -> None:
+        """Queue the request again, visible after ``delay_s``; the received one is deleted."""
+        await self._run(self.gateway.defer_request, call_id, receipt_handle, delay_s)
 
     async def release_requests(self, messages: list[dict[str, Any]]) -> None:
         """Make received messages visible again at once (another node takes them)."""

@@ -5,13 +5,17 @@ streams, authenticated by their session tokens), each on its own port."""
 from __future__ import annotations
 
 import hmac
+from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request, WebSocket
+from fastapi import FastAPI, Request, Response, WebSocket
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from voicelane_media.calls.commands import CommandError, execute
 from voicelane_media.calls.manager import CallManager
+from voicelane_media.transports.webrtc.endpoint import WhipEndpoint, WhipReply
 from voicelane_media.transports.ws.endpoint import WsEndpoint
 
 
@@ -49,8 +53,22 @@ def create_internal_app(manager: CallManager, internal_token: str, node_id: str)
     return app
 
 
-def create_public_app(endpoint: WsEndpoint) -> FastAPI:
-    """What the load balancer forwards: media streams and a health check for its probes."""
+SOFTPHONE = Path(__file__).resolve().parents[1] / "static" / "softphone"
+
+
+def _whip(reply: WhipReply, path: str) -> Response:
+    if reply.code is not None:
+        return _error(reply.status, reply.code, reply.body)
+    headers = {"Location": f"{path}/{reply.location}"} if reply.location else {}
+    if reply.etag:
+        headers["ETag"] = f'"{reply.etag}"'
+    media_type = "application/sdp" if reply.body else None
+    return Response(reply.body, status_code=reply.status, media_type=media_type, headers=headers)
+
+
+def create_public_app(endpoint: WsEndpoint, whip: WhipEndpoint) -> FastAPI:
+    """What the load balancer forwards: media streams, WebRTC signalling (WHIP-style offer
+    and DELETE) and a health check for its probes."""
     app = FastAPI(title="voicelane media node (public)", docs_url=None, redoc_url=None,
                   openapi_url=None)
 
@@ -62,5 +80,22 @@ def create_public_app(endpoint: WsEndpoint) -> FastAPI:
     async def media(websocket: WebSocket, connection_type: str, session_id: str) -> None:
         await endpoint.serve(websocket, connection_type, session_id,
                              websocket.query_params.get("token"))
+
+    @app.post("/v1/media/webrtc/{session_id}")
+    async def webrtc_offer(session_id: str, request: Request) -> Response:
+        reply = await whip.offer(session_id, request.headers.get("authorization"),
+                                 request.headers.get("content-type"), await request.body())
+        return _whip(reply, request.url.path)
+
+    @app.delete("/v1/media/webrtc/{session_id}/{resource_id}")
+    async def webrtc_delete(session_id: str, resource_id: str) -> Response:
+        return _whip(whip.delete(session_id, resource_id), "")
+
+    # A page served elsewhere (the customer's site) signals here too: the token, not a
+    # cookie, authenticates, so any origin may POST and read the Location.
+    app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["POST", "DELETE"],
+                       allow_headers=["authorization", "content-type"],
+                       expose_headers=["location", "etag"])
+    app.mount("/softphone", StaticFiles(directory=SOFTPHONE, html=True), name="softphone")
 
     return app

@@ -1,5 +1,5 @@
 """One media node process: SIP user agent, media pool, call manager, internal HTTP, the public
-listener (WebSocket media streams), node registry heartbeats and the SIGTERM drain."""
+listener (WebSocket media streams and WebRTC signalling), node registry heartbeats and the SIGTERM drain."""
 
 from __future__ import annotations
 
@@ -13,12 +13,15 @@ from typing import Any
 import uvicorn
 from voicelane.media_gateway import MediaGateway
 
+from voicelane_media.calls.app_answers import AppCommands
 from voicelane_media.calls.manager import CallManager
 from voicelane_media.settings import MediaSettings
 from voicelane_media.transports.sip.context import SipContext
 from voicelane_media.transports.sip.room import SipRoom
 from voicelane_media.transports.sip.rtp import RtpPortPool
 from voicelane_media.transports.sip.ua import UserAgent
+from voicelane_media.transports.webrtc.endpoint import WhipEndpoint
+from voicelane_media.transports.webrtc.ice import restrict_host_addresses
 from voicelane_media.transports.ws import dialect_for
 from voicelane_media.transports.ws.bot_stream import BotStream
 from voicelane_media.transports.ws.endpoint import WsEndpoint
@@ -43,10 +46,16 @@ class MediaNode:
         self.manager = CallManager(  # calls are placed and received over SIP/RTP; streams to
             settings, self.control,  # bots (stream_start) are WebSocket clients
             SipRoom(SipContext(self.ua, self.pool, settings, self.control)), bot_streams=BotStream)
+        self.manager.app_commands = AppCommands(self.manager, self.control)
         self.http_port = settings.internal_http_port
         self.public_port = settings.public_http_port
         self.ws = WsEndpoint(self.manager, self.control, gateway.settings.session_token_secret,
                              dialect_for)
+        restrict_host_addresses(settings.webrtc_host_list)
+        self.whip = WhipEndpoint(self.manager, self.control,
+                                 gateway.settings.session_token_secret,
+                                 gateway.settings.webrtc_ice_servers,
+                                 settings.webrtc_connect_timeout_s)
         self._servers: list[tuple[uvicorn.Server, socket.socket, asyncio.Future[None]]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._stop = asyncio.Event()
@@ -93,7 +102,7 @@ class MediaNode:
                                 self.settings.node_id),
             self.settings.internal_http_host, self.settings.internal_http_port)
         self.public_port = await self._serve(
-            create_public_app(self.ws), self.settings.public_http_host,
+            create_public_app(self.ws, self.whip), self.settings.public_http_host,
             self.settings.public_http_port, ws_max_size=self.settings.ws_max_message_bytes,
             ws_ping_interval=20.0, ws_ping_timeout=20.0)
         self._node = await self.control.register(
@@ -147,6 +156,7 @@ class MediaNode:
             except Exception as exc:  # TimeoutError included
                 log.warning("call-requests poller did not stop cleanly: %r", exc)
         await self.manager.shutdown()
+        await self.whip.close()
         for task in self._tasks:
             task.cancel()
         for server, _, _ in self._servers:

@@ -72,6 +72,7 @@ class PhoneReport:
     hung_up_by: str | None = None
     refer_to: str | None = None
     invite_headers: dict[str, str] = field(default_factory=dict)
+    greeting_started_at: float | None = None  # a callee with a recorded greeting played it
     heard: Any = None  # int16 8 kHz numpy array of everything received
     relay: dict[str, int] = field(default_factory=dict)
 
@@ -93,8 +94,10 @@ class SimulatedPhone:
 
     def __init__(self, script: list[CallerLine], *, impairment: Impairment | None = None,
                  voice: str = "piper", silence_ms: float = 900.0, wait_s: float = 25.0,
-                 hangup_wait_s: float = 20.0, rtp_ports: tuple[int, int] = (46000, 46999)) -> None:
+                 hangup_wait_s: float = 20.0, rtp_ports: tuple[int, int] = (46000, 46999),
+                 greeting: Any = None) -> None:
         self.script = script
+        self.greeting = greeting  # int16 8 kHz audio played at the answer (an answering machine)
         self.impairment = impairment or Impairment()
         self.voice = voice
         self.silence_ms = silence_ms
@@ -166,7 +169,10 @@ class SimulatedPhone:
         dialog.handler = self
         self.report.answered_at = time.monotonic()
         try:
-            await self._converse(session, dialog)
+            if self.greeting is not None:
+                await self._play_greeting(session, dialog)
+            else:
+                await self._converse(session, dialog)
         finally:
             self.report.spans = [(s.start, s.end) for s in self.ears.spans]
             self.report.heard = self.ears.audio()
@@ -198,6 +204,24 @@ class SimulatedPhone:
                              b"SIP/2.0 200 OK\r\n", "message/sipfrag;version=2.0")
 
     # -- the conversation --------------------------------------------------------------------
+    async def _play_greeting(self, session: RtpSession, dialog: Dialog) -> None:
+        """A callee that is a recording: play it at once, then wait for the platform's BYE
+        (``hangup_wait_s`` after the recording ended, else hang up)."""
+        self.report.greeting_started_at = time.monotonic()
+        playing = asyncio.ensure_future(session.play(self.greeting))
+        ended = asyncio.ensure_future(self._ended.wait())
+        await asyncio.wait({playing, ended}, return_when=asyncio.FIRST_COMPLETED)
+        if not playing.done():  # hung up on mid-greeting: the machine stops too
+            session.stop_playback()
+        await asyncio.gather(playing, return_exceptions=True)
+        ended.cancel()
+        try:
+            await asyncio.wait_for(self._ended.wait(), timeout=self.hangup_wait_s)
+        except TimeoutError:
+            self.report.hung_up_by = "phone"
+            await dialog.bye()
+        await asyncio.sleep(0.1)
+
     async def _converse(self, session: RtpSession, dialog: Dialog) -> None:
         last_end = time.monotonic()
         for line, audio in zip(self.script, self._audio, strict=True):

@@ -73,6 +73,12 @@ class CallEvents(Protocol):
 
     async def record_event(self, event_type: str, details: dict[str, Any]) -> None: ...
 
+    async def check_destination(self, to: str) -> None:
+        """Raise ``Forbidden`` (``destination_not_allowed``) unless the call's app may dial
+        ``to``: the one destination check (``voicelane.domain.destinations``) every transfer,
+        REFER or bridged leg passes before anything is sent."""
+        ...
+
     async def send_dtmf(self, digits: str) -> None:
         """Digits with the call's events (``call.dtmf.sent``); ``w`` pauses half a second."""
         ...

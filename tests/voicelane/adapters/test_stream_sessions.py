@@ -7,10 +7,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from xml.etree import ElementTree
 
-import pytest
 from voicelane.contracts.sessions import CreateSessionRequest
 from voicelane.domain.call import CallStatus
-from voicelane.domain.errors import NotSupported
 from voicelane.domain.tokens import verify
 
 from tests.voicelane.adapters.call_helpers import Caller
@@ -45,8 +43,13 @@ def test_each_provider_gets_what_it_pastes(caller: Caller) -> None:
 
     ours = _session(caller, "websocket", sample_rate=16000)
     assert ours.instructions is not None and ours.instructions.url.endswith(f"?token={ours.token}")
-    with pytest.raises(NotSupported):  # no node serves WebRTC yet
-        _session(caller, "webrtc")
+    browser = _session(caller, "webrtc")  # WHIP-style signalling on the same listener
+    base = caller.container.settings.media_connect_url.rstrip("/")
+    assert browser.connect_url.startswith(("http://", "https://"))
+    assert browser.connect_url.endswith(f"/v1/media/webrtc/{browser.id}")
+    assert browser.connect_url.split("://", 1)[1] == f"{base.split('://', 1)[1]}/webrtc/{browser.id}"
+    assert browser.instructions is None and browser.ice_servers == [] and browser.token
+    assert ours.ice_servers is None  # stream sessions have none
     later = caller.container.sessions.get(caller.container.apps.get_app(caller.tenant.app.app_id),
                                           ours.id)
     assert later.token is None and later.instructions is None  # shown once

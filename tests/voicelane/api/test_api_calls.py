@@ -57,12 +57,23 @@ def test_bad_create_call_answers_its_error_and_writes_nothing(
     assert user.call_ids() == []
 
 
-def test_a_webrtc_session_is_refused_until_a_node_serves_webrtc(user: ApiUser) -> None:
-    # minted, it would hold a concurrency slot with nothing able to connect to it
-    error = assert_error(user.request("POST", "/v1/sessions", json={"connection_type": "webrtc"}),
-                         422, "channel_not_supported")
-    assert error["details"] == {"field": "connection_type"}
-    assert user.call_ids() == []
+def test_a_webrtc_session_answers_its_signalling_url_and_ice_servers(
+        user: ApiUser, monkeypatch: pytest.MonkeyPatch) -> None:
+    from voicelane.container import get_container
+    from voicelane.domain.webrtc import IceServer
+
+    turn = IceServer(urls=["turn:turn.example.com:3478?transport=udp"], username="u",
+                     credential="p")
+    monkeypatch.setattr(get_container().settings, "webrtc_ice_servers", [turn])
+    r = user.request("POST", "/v1/sessions", json={"connection_type": "webrtc"})
+    assert r.status_code == 201, r.text
+    session = r.json()
+    assert session["connect_url"].startswith("http") and "/v1/media/webrtc/" in session["connect_url"]
+    assert session["ice_servers"] == [turn.model_dump()] and session["token"]
+    call = user.request("GET", f"/v1/calls/{session['call_id']}").json()
+    assert (call["status"], call["from_channel"], call["to_channel"]) == (
+        "queued", "webrtc", "webrtc")
+    assert user.call_ids() == [session["call_id"]]
 
 
 def test_malformed_json_is_a_validation_error(user: ApiUser) -> None:
@@ -76,8 +87,10 @@ def test_concurrency_cap(new_user: Callable[..., ApiUser]) -> None:
     user = new_user(max_concurrent_calls=1)
     first = user.create_call()
     assert first.status_code == 201
-    error = assert_error(user.create_call(), 429, "concurrency_limit_exceeded")
+    refused = user.create_call()
+    error = assert_error(refused, 429, "concurrency_limit_exceeded")
     assert error["details"] == {"max_concurrent_calls": 1}
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60, refused.headers
     assert user.call_ids() == [first.json()["id"]]
     assert user.request("POST", f"/v1/calls/{first.json()['id']}/hangup").status_code == 200
     assert user.create_call().status_code == 201  # the slot was released

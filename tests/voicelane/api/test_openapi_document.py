@@ -77,3 +77,64 @@ def test_every_2xx_answer_has_a_schema_with_properties() -> None:
                 if not resolved.get("properties"):
                     missing.append(f"{where}: {schema!r}")
     assert not missing, "2xx answers without a response model:\n" + "\n".join(missing)
+
+
+def test_regenerating_with_a_shell_redirect_writes_the_document(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    out = tmp_path / "openapi.json"
+    with out.open("w") as fh:
+        subprocess.run([sys.executable, "-m", "voicelane.openapi", str(out)], stdout=fh,
+                       check=True, cwd=tmp_path)
+    assert json.loads(out.read_text()) == json.loads(render(document()))
+
+
+def test_the_document_states_the_rules_the_server_enforces() -> None:
+    spec = json.loads(CHECKED_IN.read_text())
+    schemas = spec["components"]["schemas"]
+    assert schemas["CreateNumberRequest"]["properties"]["number"]["pattern"] == r"^\+[1-9]\d{1,14}$"
+    call = schemas["CreateCallRequest"]
+    assert {rule["then"]["properties"][side]["pattern"]
+            for rule, side in zip(call["allOf"], ("from", "to"), strict=True)} == {
+        r"^\+[1-9]\d{1,14}$"}
+    create = spec["paths"]["/v1/calls"]["post"]
+    key = next(p for p in create["parameters"] if p["name"] == "Idempotency-Key")["schema"]
+    assert (key["minLength"], key["maxLength"]) == (1, 255)
+    cursor = next(p for p in spec["paths"]["/v1/calls"]["get"]["parameters"]
+                  if p["name"] == "cursor")["schema"]
+    assert cursor["pattern"] and cursor["anyOf"][0]["maxLength"] == 512
+    types = schemas["CreateWebhookRequest"]["properties"]["event_types"]
+    assert (types["minItems"], types["maxItems"]) == (1, 50) and types["items"]["pattern"]
+    assert schemas["CreateWebhookRequest"]["properties"]["url"]["format"] == "uri"
+    assert "anyOf" in schemas["CreateTrunkRequest"]["properties"]["inbound_addresses"]["items"]
+
+
+def test_every_operation_documents_its_errors_in_the_one_shape() -> None:
+    spec = json.loads(CHECKED_IN.read_text())
+    missing = []
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            if path == "/healthz":
+                continue
+            wanted = {"401", "422", "429"} | ({"404"} if "{" in path else set())
+            for status in sorted(wanted - set(op["responses"])):
+                missing.append(f"{method.upper()} {path}: {status}")
+            for status, answer in op["responses"].items():
+                if status.startswith("2"):
+                    continue
+                ref = answer["content"]["application/json"]["schema"].get("$ref", "")
+                if not ref.endswith("/ErrorResponse") or not answer.get("x-error-codes"):
+                    missing.append(f"{method.upper()} {path} {status}: {ref or answer}")
+    assert not missing, "\n".join(missing)
+
+
+def test_the_agent_patch_schema_has_the_agent_rules() -> None:
+    """PATCH validates the merged agent as an AgentSpec; its schema says so (it was a bag of
+    unbounded optional fields, so a schema-valid temperature of 5 was refused)."""
+    schemas = json.loads(CHECKED_IN.read_text())["components"]["schemas"]
+    patch, spec = schemas["AgentPatch"], schemas["AgentSpec"]
+    assert "required" not in patch and patch["additionalProperties"] is False
+    assert set(patch["properties"]) == set(spec["properties"])
+    temperature = patch["properties"]["temperature"]
+    assert (temperature["type"], temperature["minimum"], temperature["maximum"]) == ("number", 0, 1)

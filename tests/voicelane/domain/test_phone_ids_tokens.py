@@ -7,9 +7,10 @@ import time
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from voicelane.domain.destinations import destination_allowed
 from voicelane.domain.errors import Unauthenticated, ValidationFailed
 from voicelane.domain.ids import new_id, ulid, ulid_ceiling, ulid_floor, ulid_time_ms
-from voicelane.domain.phone import country_code, destination_allowed, is_e164, require_e164
+from voicelane.domain.phone import country_code, is_e164, require_e164
 from voicelane.domain.tokens import sign, verify
 
 

@@ -138,3 +138,73 @@ def test_events_reach_the_apps_connections_only_and_gone_ones_are_forgotten(
     assert events_ws(ws_event("$disconnect", conn["mine-1"]), ctx)["statusCode"] == 200
     assert connections.for_app(mine.app.app_id) == [conn["mine-2"]]
     assert connections.for_app(other.app.app_id) == [conn["other"]]
+
+
+def test_commands_and_subscriptions_on_the_api_gateway_websocket(
+        container: Container, local_platform: Any, new_tenant: Any,
+        api_gateway_push: ManagementApi) -> None:
+    """$default runs the app's messages through the same CommandService as the REST actions and
+    answers each as the route's response; a subscription narrows what the router pushes; another
+    app's connection can neither follow nor command the call."""
+    import httpx
+
+    events_ws, router = load_handler("events_ws"), load_handler("event_router")
+    ctx = LocalLambdaContext("events-ws")
+    mine: Tenant = new_tenant("ws-cmd", destination_allow_list=["*"])
+    other: Tenant = new_tenant("ws-cmd-other")
+    suffix = str(time.time_ns())
+    conn, spy = f"cmd-{suffix}=", f"spy-{suffix}="
+    api_gateway_push.live.update({conn, spy})
+    for connection, tenant in ((conn, mine), (spy, other)):
+        assert events_ws(ws_event("$connect", connection, tenant.api_key), ctx)["statusCode"] == 200
+    with httpx.Client(base_url=local_platform.api_url, headers=mine.headers, timeout=10) as api:
+        assert api.post("/v1/numbers", json={"number": "+14155550177"}).status_code == 201
+        created = api.post("/v1/calls", json={"from": "+14155550177", "to": "+14155550123",
+                                               "scheduled_at": "2099-01-01T00:00:00Z"})
+        assert created.status_code in (200, 201, 202), created.text
+        call_id = created.json()["id"]
+
+    def send(connection: str, message: dict[str, Any] | str) -> dict[str, Any]:
+        event = ws_event("$default", connection)
+        event["requestContext"]["eventType"] = "MESSAGE"
+        event["body"] = message if isinstance(message, str) else json.dumps(message)
+        answer = events_ws(event, ctx)
+        assert answer["statusCode"] == 200
+        reply: dict[str, Any] = json.loads(answer["body"])  # the two-way route's response
+        return reply
+
+    assert events_ws({**ws_event("$default", conn), "body": "ping"}, ctx)["body"] == "pong"
+    assert send(conn, {"type": "subscribe", "call_ids": [call_id]}) == {
+        "type": "subscribed", "call_ids": [call_id]}
+    refused = send(spy, {"type": "subscribe", "call_ids": [call_id]})
+    assert (refused["code"], refused["status"]) == ("call_not_found", 404)
+    refused = send(spy, {"type": "command", "call_id": call_id, "action": "hangup",
+                         "command_id": "spy"})
+    assert (refused["type"], refused["code"], refused["command_id"]) == \
+        ("error", "call_not_found", "spy")
+    bad = send(conn, {"type": "command", "call_id": call_id, "action": "speak"})
+    assert (bad["code"], bad["status"]) == ("action_not_allowed", 409) or \
+        (bad["code"], bad["status"]) == ("validation_error", 422)
+    assert send(conn, {"type": "dance"})["code"] == "invalid_message"
+
+    # the router pushes only the followed call's events to the connection
+    start = len(api_gateway_push.posts)
+    event_id = f"evt_01wc{suffix[-20:]}"
+    router(stream_event(mine.app.app_id, event_id), LocalLambdaContext("event-router"))
+    assert [p for c, p, _ in api_gateway_push.posts[start:]
+            if p.get("id") == event_id] == []  # the sample event is another call's
+
+    ack = send(conn, {"type": "command", "call_id": call_id, "action": "hangup",
+                      "command_id": "bye"})
+    assert ack == {"type": "ack", "call_id": call_id, "action": "hangup", "command_id": "bye",
+                   "status": "completed"}
+    assert container.call_repo.get(call_id).status.value == "canceled"  # type: ignore[union-attr]
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # the local runner routes the call's events meanwhile
+        seen = {(c, p["type"]) for c, p, _ in api_gateway_push.posts
+                if (p.get("data") or {}).get("id") == call_id}
+        if (conn, "call.canceled") in seen:
+            break
+        time.sleep(0.1)
+    assert {(conn, "call.scheduled"), (conn, "call.canceled")} <= seen
+    assert not [c for c, _ in seen if c == spy]

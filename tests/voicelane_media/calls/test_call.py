@@ -120,6 +120,9 @@ class FakeControl:
         self.recordings.append((wav, duration_s))
         return f"recordings/{call.app_id}/{call.call_id}.wav"
 
+    async def app(self, app_id: str) -> None:
+        return None  # no allow-list: the default (the call's own number's country) applies
+
     def __getattr__(self, name: str) -> Any:  # the rest of ControlPort is not used here
         raise AssertionError(f"unexpected control-plane call {name}")
 

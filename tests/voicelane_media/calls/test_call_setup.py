@@ -123,3 +123,19 @@ async def test_the_sip_leg_does_not_answer_a_canceled_invite(pool: RtpPortPool) 
     assert await leg.answer() == Ending(CallStatus.CANCELED, "hangup_by_caller", 487)
     assert leg.dialog is None
     await leg.close()
+
+
+async def test_a_queued_call_to_a_destination_no_longer_allowed_is_not_dialled() -> None:
+    # Created when the app allowed it (or queued without the API): the node checks again.
+    opened: list[FakeTransport] = []
+
+    def make() -> FakeTransport:
+        opened.append(FakeTransport())
+        return opened[-1]
+
+    control = FakeControl()  # its app has no allow-list: the from-number's country (+1)
+    manager = _manager(control, Room(make))
+    await manager.place_outbound(_call("outbound").model_copy(update={"to": "+88212345678"}))
+    assert [(t[1], t[2]["end_reason"]) for t in control.transitions] == [
+        (CallStatus.FAILED, "destination_not_allowed")]
+    assert opened == [] and manager.calls == {}

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from voicelane.domain.call import CallStatus
+from voicelane.domain.call_control import AppAnswer
 from voicelane.domain.call_factory import new_inbound_call, require_app
 from voicelane.domain.clock import now_iso
 from voicelane.domain.errors import Conflict, IllegalTransition, NotFound
@@ -31,8 +32,10 @@ from voicelane.ports import (
     CallRepository,
     SessionStore,
 )
+from voicelane.services.call_control import AnswerService
 from voicelane.services.lifecycle import CallLifecycle, make_event
 from voicelane.services.nodes import NodeService
+from voicelane.services.pacing import CallPacer
 from voicelane.services.sessions import claim_session
 from voicelane.services.trunks import TrunkService
 from voicelane.settings import Settings
@@ -70,6 +73,7 @@ class RequestQueue(Protocol):
     def receive(self, wait_s: int, max_messages: int) -> list[tuple[str | None, str]]: ...
     def delete(self, receipt_handle: str) -> None: ...
     def release(self, receipt_handle: str) -> None: ...
+    def defer(self, call_id: str, receipt_handle: str, delay_s: int) -> None: ...
 
 
 def recording_key(call: Call) -> str:
@@ -83,7 +87,9 @@ class ServiceMediaGateway:
     def __init__(self, settings: Settings, *, calls: CallRepository, apps: AppReader,
                  numbers: NumberReader, agents: AgentReader, trunks: TrunkService,
                  nodes: NodeService, records: ArtifactRecords, objects: AudioObjects,
-                 requests: RequestQueue, sessions: SessionStore) -> None:
+                 requests: RequestQueue, sessions: SessionStore,
+                 pacer: CallPacer | None = None,
+                 answers: AnswerService | None = None) -> None:
         self._settings = settings
         self.calls = calls
         self.lifecycle = CallLifecycle(calls)
@@ -96,6 +102,8 @@ class ServiceMediaGateway:
         self.objects = objects
         self.requests = requests
         self.sessions = sessions
+        self.pacer = pacer  # None: dialling is not paced (unit tests)
+        self.answers = answers  # None: no webhook answers with commands (unit tests)
 
     @property
     def settings(self) -> Settings:
@@ -135,6 +143,18 @@ class ServiceMediaGateway:
         self.calls.create(CallCreation(call=call, event=event, takes_slot=True,
                                        max_concurrent=app.max_concurrent_calls))
         return call
+
+    def ask_app(self, call_id: str, sequence: int, fallback_url: str | None = None) -> AppAnswer:
+        if self.answers is None:
+            return AppAnswer("no_target")
+        call = self.calls.get(call_id)
+        app = self.apps.get_app(call.app_id) if call else None
+        event = next((e for e in reversed(self.calls.list_events(call_id))
+                      if e.sequence == sequence), None) if call else None
+        if call is None or app is None or event is None:
+            raise NotFound("no such call event", code="call_not_found",
+                           details={"call_id": call_id, "sequence": sequence})
+        return self.answers.ask(app, call, event, fallback_url)
 
     # -- directory ----------------------------------------------------------------------
 
@@ -178,6 +198,18 @@ class ServiceMediaGateway:
 
     def release_request(self, receipt_handle: str) -> None:
         self.requests.release(receipt_handle)
+
+    def pace_dial(self, call_id: str) -> int:
+        if self.pacer is None:
+            return 0
+        call = self.calls.get(call_id)
+        app = self.apps.get_app(call.app_id) if call is not None else None
+        if call is None or app is None or call.status != CallStatus.QUEUED:
+            return 0  # nothing to pace: the claim drops it
+        return self.pacer.admit(app, call_id)
+
+    def defer_request(self, call_id: str, receipt_handle: str, delay_s: int) -> None:
+        self.requests.defer(call_id, receipt_handle, delay_s)
 
     # -- node registry ------------------------------------------------------------------
 

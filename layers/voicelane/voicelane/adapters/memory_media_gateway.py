@@ -249,6 +249,7 @@ class MemoryRequestQueue:
         self.visible: list[tuple[str | None, str]] = []
         self.in_flight: dict[str, str | None] = {}
         self.deleted: list[str] = []
+        self.deferred: list[tuple[str, int]] = []
         self._handles = itertools.count(1)
         self._ready = threading.Condition()
 
@@ -278,6 +279,12 @@ class MemoryRequestQueue:
             if receipt_handle in self.in_flight:
                 self.visible.append((self.in_flight.pop(receipt_handle), receipt_handle))
                 self._ready.notify_all()
+
+    def defer(self, call_id: str, receipt_handle: str, delay_s: int) -> None:
+        """Sent again (visible at once here; ``deferred`` records the delay asked for)."""
+        self.deferred.append((call_id, delay_s))
+        self.delete(receipt_handle)
+        self.send(call_id)
 
     def redeliver(self) -> None:
         """Every received, undeleted message becomes visible again, with a new handle."""

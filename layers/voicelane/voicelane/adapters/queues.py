@@ -81,6 +81,14 @@ class SqsCallRequests:
         aws.client("sqs", self.settings).change_message_visibility(
             QueueUrl=self.url, ReceiptHandle=receipt_handle, VisibilityTimeout=0)
 
+    def defer(self, call_id: str, receipt_handle: str, delay_s: int) -> None:
+        """A fresh message after ``delay_s`` (not a visibility change: that would count a
+        receive toward the dead-letter queue each time), then the received one deleted."""
+        client = aws.client("sqs", self.settings)
+        client.send_message(QueueUrl=self.url, MessageBody=json.dumps({"call_id": call_id}),
+                            DelaySeconds=max(0, min(900, delay_s)))
+        client.delete_message(QueueUrl=self.url, ReceiptHandle=receipt_handle)
+
 
 class EventBridgeScheduler:
     """One-time schedules `at(...)` that invoke the dispatch-scheduled function."""

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from voicelane.adapters.webhook_io import retry_after_seconds
 from voicelane.webhook_ports import HttpResult, IpAddress
 
-MAX_RESPONSE_BYTES = 64 * 1024  # a receiver's answer body is not used; more closes the connection
+MAX_RESPONSE_BYTES = 64 * 1024  # a receiver's answer (commands); more closes the connection
 Key = tuple[str, str, int, str]  # scheme, address, port, host
 
 
@@ -92,7 +92,7 @@ class HttpWebhookSender:
                 **headers, "Host": host_header, "Content-Type": "application/json",
                 "User-Agent": "Voicelane-Webhooks/1"})
             resp = conn.getresponse()
-            resp.read(MAX_RESPONSE_BYTES)
+            answer = resp.read(MAX_RESPONSE_BYTES)
             if not resp.isclosed() or resp.will_close:
                 self._drop(key)
         except TimeoutError as exc:
@@ -103,7 +103,7 @@ class HttpWebhookSender:
             return HttpResult(None, _ms(started),
                               f"connection error: {type(exc).__name__}: {exc}"[:300])
         return HttpResult(resp.status, _ms(started), None,
-                          retry_after_seconds(resp.getheader("retry-after")))
+                          retry_after_seconds(resp.getheader("retry-after")), answer)
 
 
 def _ms(started: float) -> int:

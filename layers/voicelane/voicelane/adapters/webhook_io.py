@@ -129,7 +129,10 @@ class ApiGatewayLiveStream:
         client = aws.client_at("apigatewaymanagementapi",
                                          self.settings.events_ws_management_url, self.settings)
         data = json.dumps(payload).encode()
-        for connection_id in self.connections.for_app(app_id):
+        call_id = (payload.get("data") or {}).get("id")
+        for connection_id, follows in self.connections.subscriptions(app_id).items():
+            if follows is not None and call_id not in follows:
+                continue
             try:
                 client.post_to_connection(ConnectionId=connection_id, Data=data)
             except ClientError as exc:
@@ -137,3 +140,4 @@ class ApiGatewayLiveStream:
                     self.connections.remove(connection_id)
                 else:
                     log.warning("push to %s failed: %s", connection_id, exc)
+

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from voicelane.domain.storable import JsonInt, StorableFloat
 from voicelane.domain.stream import StreamSpec
 
 
@@ -35,7 +36,7 @@ class Play(ActionBody):
 
     url: str | None = Field(default=None, max_length=2048, pattern=r"^https?://")
     s3_key: str | None = Field(default=None, max_length=1024)
-    loop: int = Field(default=1, ge=1, le=100)
+    loop: JsonInt = Field(default=1, ge=1, le=100)
 
     @model_validator(mode="after")
     def _one_source(self) -> Play:
@@ -55,9 +56,9 @@ class Speak(ActionBody):
 class Gather(ActionBody):
     """gather: collect digits or speech."""
 
-    max_digits: int = Field(default=1, ge=1, le=128)
+    max_digits: JsonInt = Field(default=1, ge=1, le=128)
     terminator: str | None = Field(default="#", pattern=r"^[0-9*#]$")
-    timeout_s: float = Field(default=5, gt=0, le=120)
+    timeout_s: StorableFloat = Field(default=5, ge=0.001, le=120)
     input: str = Field(default="dtmf", pattern=r"^(dtmf|speech|dtmf_speech)$")
     prompt_text: str | None = Field(default=None, max_length=3000)
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
+from voicelane.contracts.common import IDENTIFIER_PATTERN, PSTN_IS_E164, URL_SCHEMA, IsoDateTime
 from voicelane.domain.agent import AgentSpec
 from voicelane.domain.call import CallStatus, Channel, Direction
 from voicelane.domain.errors import ValidationFailed
+from voicelane.domain.machine_detection import MachineDetection
 from voicelane.domain.models import Call, CallEvent
+from voicelane.domain.storable import JSON_INTEGER, CallContext
 from voicelane.domain.stream import StreamSpec
 from voicelane.resources import EVENT_BUS
 
@@ -20,26 +22,44 @@ _METADATA_KEY = r"^[A-Za-z0-9_.-]{1,40}$"
 class CreateCallRequest(BaseModel):
     """An outbound call: who calls whom, and what runs on it (an agent, or live commands)."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True,
+                              json_schema_extra={"allOf": PSTN_IS_E164})
 
-    from_: str = Field(alias="from", min_length=1, max_length=128)
-    to: str = Field(min_length=1, max_length=128)
+    from_: str = Field(alias="from", min_length=1, max_length=128,
+                       json_schema_extra={"pattern": IDENTIFIER_PATTERN},
+                       description="E.164 (+14155550100) on the pstn channel, else an "
+                                   "identifier of 1-128 letters, digits or _.:@+-")
+    to: str = Field(min_length=1, max_length=128, json_schema_extra={"pattern": IDENTIFIER_PATTERN},
+                    description="E.164 on the pstn channel, else an identifier like `from`")
     from_channel: Channel = Channel.PSTN
     to_channel: Channel = Channel.PSTN
     agent_id: str | None = Field(default=None, max_length=64)
     agent: AgentSpec | None = None
-    context: dict[str, Any] | None = None
-    max_duration_s: int | None = Field(default=None, ge=60, le=7200)
-    recording: bool | None = None
-    scheduled_at: datetime | None = None
-    webhook_url: str | None = Field(default=None, max_length=2048)
+    context: CallContext | None = None
+    max_duration_s: Annotated[int, Field(ge=60, le=7200), JSON_INTEGER] | None = None
+    recording: StrictBool | None = None
+    scheduled_at: IsoDateTime | None = None
+    webhook_url: str | None = Field(default=None, max_length=2048,
+                                    json_schema_extra=URL_SCHEMA)
+    webhook_commands: StrictBool = Field(
+        default=False, description="Answers from webhook_url to call.answered and "
+                                   "call.gather.ended may carry commands (docs/webhooks.md).")
     stream: StreamSpec | None = Field(
         default=None, description="Stream the call to a bot's WebSocket once it is answered "
                                   "(Voicelane plays Twilio, Telnyx, Plivo or our dialect).")
-    metadata: dict[str, str] = Field(default_factory=dict)
+    machine_detection: MachineDetection | None = Field(
+        default=None, description="Answering-machine detection on answer (default: the "
+                                  "agent's); see docs/machine-detection.md.")
+    metadata: dict[str, str] = Field(default_factory=dict, json_schema_extra={
+        "maxProperties": 16, "propertyNames": {"pattern": _METADATA_KEY},
+        "additionalProperties": {"type": "string", "maxLength": 256}})
     client_state: str | None = Field(default=None, max_length=4096)
     sip_headers: dict[str, str] = Field(
-        default_factory=dict, description="Custom X- headers for the outbound INVITE."
+        default_factory=dict, description="Custom X- headers for the outbound INVITE (at most 32).",
+        json_schema_extra={
+            "maxProperties": 32, "propertyNames": {"pattern": r"^X-[A-Za-z0-9-]{1,64}$"},
+            "additionalProperties": {"type": "string", "maxLength": 512,
+                                     "pattern": r"^[^\r\n]*$"}},
     )
 
     @field_validator("metadata")
@@ -56,20 +76,13 @@ class CreateCallRequest(BaseModel):
                 raise ValueError(f"metadata value of {key!r} is longer than 256 characters")
         return v
 
-    @field_validator("context")
-    @classmethod
-    def _small_context(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
-        import json
-
-        if v is not None and len(json.dumps(v)) > 16_384:
-            raise ValueError("context is larger than 16 KiB")
-        return v
-
     @field_validator("sip_headers")
     @classmethod
     def _x_headers(cls, v: dict[str, str]) -> dict[str, str]:
         import re
 
+        if len(v) > 32:
+            raise ValueError("sip_headers has at most 32 headers")
         for key, value in v.items():
             if not re.fullmatch(r"X-[A-Za-z0-9-]{1,64}", key):
                 raise ValueError(f"sip header {key!r} must be an X- header")
@@ -97,7 +110,11 @@ class CallView(BaseModel):
     max_duration_s: int
     recording: bool
     webhook_url: str | None
+    webhook_commands: bool = False
     stream: StreamSpec | None = None
+    machine_detection: MachineDetection | None = None
+    answered_by: str | None = Field(
+        default=None, description="Who answered, once detected: human, machine, fax, silence.")
     duration_s: float | None
     end_reason: str | None
     sip_cause: int | None

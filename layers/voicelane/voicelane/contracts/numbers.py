@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from voicelane.contracts.common import E164_PATTERN
+from voicelane.domain.call_control import CommandFallback
 from voicelane.domain.models import Number
 from voicelane.domain.stream import StreamSpec
 
@@ -13,11 +15,15 @@ class CreateNumberRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    number: str = Field(description="E.164, e.g. +14155550100")
+    number: str = Field(description="E.164, e.g. +14155550100",
+                        json_schema_extra={"pattern": E164_PATTERN})
     agent_id: str | None = Field(default=None, description="Agent that answers inbound calls")
     stream: StreamSpec | None = Field(
         default=None, description="Send every inbound call straight to a bot's WebSocket "
                                   "(answered at once; Voicelane plays the provider).")
+    command_fallback: CommandFallback | None = Field(
+        default=None, description="What runs when the app's answer with commands does not "
+                                  "come: a fallback URL, else speak then hang up (default).")
 
 
 class NumberView(BaseModel):
@@ -27,6 +33,7 @@ class NumberView(BaseModel):
     app_id: str
     agent_id: str | None = Field(description="Agent that answers inbound calls")
     stream: StreamSpec | None = Field(default=None, description="The bot every call streams to")
+    command_fallback: CommandFallback | None = None
     created_at: str
 
     @classmethod

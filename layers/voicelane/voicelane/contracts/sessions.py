@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from voicelane.domain.agent import AgentSpec
+from voicelane.domain.storable import JSON_INTEGER, CallContext, JsonInt
 from voicelane.domain.stream import STREAM_SAMPLE_RATES
+from voicelane.domain.webrtc import IceServer
 
 
 class ConnectionType(StrEnum):
@@ -25,16 +27,20 @@ class ConnectionType(StrEnum):
 class CreateSessionRequest(BaseModel):
     """A media session: the call it becomes, and what runs on it."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"allOf": [
+        {"if": {"properties": {"connection_type": {"const": "websocket"}}},
+         "then": {"properties": {"sample_rate": {"enum": [*STREAM_SAMPLE_RATES, None]}}},
+         "else": {"properties": {"sample_rate": {"enum": [8000, None]}}}},
+    ]})
 
     connection_type: ConnectionType
-    sample_rate: int | None = Field(default=None, description="websocket only: 8000, 16000 (default), 24000 or 48000")
+    sample_rate: JsonInt | None = Field(default=None, description="websocket only: 8000, 16000 (default), 24000 or 48000")
     agent_id: str | None = Field(default=None, max_length=64)
     agent: AgentSpec | None = None
-    context: dict[str, Any] | None = None
+    context: CallContext | None = None
     identity: str = Field(default="web-user", pattern=r"^[A-Za-z0-9_.:@+-]{1,128}$")
-    max_duration_s: int | None = Field(default=None, ge=60, le=7200)
-    recording: bool | None = None
+    max_duration_s: Annotated[int, Field(ge=60, le=7200), JSON_INTEGER] | None = None
+    recording: StrictBool | None = None
     webhook_url: str | None = Field(default=None, max_length=2048)
     metadata: dict[str, str] = Field(default_factory=dict, max_length=16)
     client_state: str | None = Field(default=None, max_length=4096)
@@ -81,8 +87,13 @@ class SessionView(BaseModel):
     call_id: str
     connection_type: ConnectionType
     sample_rate: int | None
-    connect_url: str
+    connect_url: str = Field(description=(
+        "Stream sessions: the wss:// URL of the media stream. webrtc: the signalling URL "
+        "(POST the SDP offer as application/sdp with the token as Bearer; 201 with the SDP "
+        "answer and a Location to DELETE to hang up)."))
     token: str | None = Field(default=None, description="Returned once, at creation.")
+    ice_servers: list[IceServer] | None = Field(
+        default=None, description="webrtc: the RTCConfiguration.iceServers to use (STUN/TURN).")
     instructions: ConnectInstructions | None = Field(
         default=None, description="Stream sessions, at creation: what to give the provider.")
     expires_at: str

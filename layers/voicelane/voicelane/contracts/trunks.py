@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from voicelane.domain.models import Trunk
+from voicelane.domain.storable import JsonInt
 
 HOST_RE = re.compile(r"^[A-Za-z0-9.-]{1,253}$|^\[[0-9A-Fa-f:]+\]$")
+
+
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+# An IPv4 or IPv6 address, or an IPv4 network; IPv6 networks (2001:db8::/32) are taken too.
+ADDRESS_SCHEMA: dict[str, Any] = {"anyOf": [
+    {"type": "string", "format": "ipv4"},
+    {"type": "string", "format": "ipv6"},
+    {"type": "string", "pattern": rf"^({_OCTET}\.){{3}}{_OCTET}/(3[0-2]|[12]?[0-9])$"},
+]}
 
 
 class CreateTrunkRequest(BaseModel):
@@ -19,13 +30,13 @@ class CreateTrunkRequest(BaseModel):
 
     name: str = Field(min_length=1, max_length=128)
     host: str = Field(pattern=HOST_RE.pattern, description="Host name or IP of the carrier")
-    port: int = Field(default=5060, ge=1, le=65535)
+    port: JsonInt = Field(default=5060, ge=1, le=65535)
     transport: str = Field(default="udp", pattern=r"^(udp|tcp)$")
     username: str | None = Field(default=None, max_length=128)
     password: str | None = Field(default=None, max_length=256)
-    priority: int = Field(default=10, ge=0, le=1000, description="Lower is tried first")
+    priority: JsonInt = Field(default=10, ge=0, le=1000, description="Lower is tried first")
     inbound_addresses: list[str] = Field(
-        default_factory=list, max_length=32,
+        default_factory=list, max_length=32, json_schema_extra={"items": ADDRESS_SCHEMA},
         description="IP addresses or CIDR networks the carrier sends INVITEs from, besides the "
                     "address of `host`; inbound calls from anywhere else are refused (403)")
 

@@ -6,11 +6,20 @@ those answers are `WebhookEndpointWithSecret`; every other answer omits the key.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
+from voicelane.contracts.common import URL_SCHEMA
+from voicelane.domain.storable import JSON_INTEGER
 from voicelane.domain.webhooks import Delivery, DeliveryAttempt, DeliveryStatus, WebhookEndpoint
+
+# What services.webhooks.validate_event_types enforces (422 invalid_event_types).
+EVENT_TYPES: dict[str, Any] = {
+    "minItems": 1, "maxItems": 50,
+    "items": {"type": "string", "pattern": r"^(\*|[a-z0-9._]{1,98}\.\*|[a-z0-9._]{1,100})$"},
+    "description": "Event types or patterns: `call.completed`, `call.*` or `*` (1-50).",
+}
 
 
 class CreateWebhookRequest(BaseModel):
@@ -18,10 +27,13 @@ class CreateWebhookRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(min_length=8, max_length=2048)
-    event_types: list[str] = Field(default_factory=lambda: ["*"])
-    enabled: bool = True
+    url: str = Field(min_length=8, max_length=2048, json_schema_extra=URL_SCHEMA)
+    event_types: list[str] = Field(default_factory=lambda: ["*"], json_schema_extra=EVENT_TYPES)
+    enabled: StrictBool = True
     description: str | None = Field(default=None, max_length=256)
+    commands: StrictBool = Field(
+        default=False, description="Answers to call.initiated (inbound), call.answered "
+                                   "(outbound) and call.gather.ended may carry commands.")
 
 
 class UpdateWebhookRequest(BaseModel):
@@ -29,10 +41,12 @@ class UpdateWebhookRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    url: str | None = Field(default=None, min_length=8, max_length=2048)
-    event_types: list[str] | None = None
-    enabled: bool | None = None
+    url: str | None = Field(default=None, min_length=8, max_length=2048,
+                            json_schema_extra=URL_SCHEMA)
+    event_types: list[str] | None = Field(default=None, json_schema_extra=EVENT_TYPES)
+    enabled: StrictBool | None = None
     description: str | None = Field(default=None, max_length=256)
+    commands: StrictBool | None = None
 
 
 class RotateSecretRequest(BaseModel):
@@ -40,7 +54,7 @@ class RotateSecretRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    grace_period_s: int | None = Field(default=None, ge=0, le=7 * 24 * 3600)
+    grace_period_s: Annotated[int, Field(ge=0, le=7 * 24 * 3600), JSON_INTEGER] | None = None
 
 
 def _in_grace(ep: WebhookEndpoint) -> int:
@@ -56,6 +70,7 @@ class WebhookEndpointView(BaseModel):
     enabled: bool
     description: str | None
     disabled_reason: str | None
+    commands: bool = Field(default=False, description="Answers may carry commands")
     created_at: str
     updated_at: str | None
     secrets_in_grace: int = Field(
@@ -81,7 +96,7 @@ def _fields(ep: WebhookEndpoint) -> dict[str, Any]:
     return {
         "id": ep.endpoint_id, "url": ep.url or None, "event_types": ep.event_types,
         "enabled": ep.enabled, "description": ep.description,
-        "disabled_reason": ep.disabled_reason, "created_at": ep.created_at,
+        "disabled_reason": ep.disabled_reason, "commands": ep.commands, "created_at": ep.created_at,
         "updated_at": ep.updated_at, "secrets_in_grace": _in_grace(ep),
     }
 

@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
+from pydantic_core import PydanticCustomError
+
+from voicelane.domain.machine_detection import MachineDetection
+from voicelane.domain.storable import (
+    AGENT_MAX_BYTES,
+    NO_TINY,
+    SIZE_ERROR,
+    AgentScript,
+    JsonInt,
+    StorableFloat,
+    ToolParameters,
+)
 
 ENDPOINTING_MS_DEFAULT = 500
 MIN_INTERRUPTION_MS_DEFAULT = 300
@@ -62,9 +73,9 @@ class ToolSpec(BaseModel):
     name: str = Field(min_length=1, max_length=64, pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$")
     type: str = Field(default="http", pattern=r"^(end_call|transfer|send_dtmf|http)$")
     description: str = Field(default="", max_length=1024)
-    parameters: dict[str, Any] = Field(default_factory=dict)
+    parameters: ToolParameters = Field(default_factory=dict)
     url: str | None = Field(default=None, max_length=2048)
-    timeout_s: float = Field(default=5.0, gt=0, le=30)
+    timeout_s: StorableFloat = Field(default=5.0, ge=0.001, le=30)
 
 
 class AgentSpec(BaseModel):
@@ -78,17 +89,17 @@ class AgentSpec(BaseModel):
     language: str = Field(default="en-US", pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
     greeting: str = Field(default="", max_length=2_000)
     model: str = Field(default="scripted", max_length=128)
-    temperature: float = Field(default=0.7, ge=0, le=1)
+    temperature: StorableFloat = Field(default=0.7, ge=0, le=1, json_schema_extra=NO_TINY)
     first_speaker: FirstSpeaker = FirstSpeaker.AGENT
-    interruptible: bool = True
-    endpointing_ms: int = Field(
+    interruptible: StrictBool = True
+    endpointing_ms: JsonInt = Field(
         default=ENDPOINTING_MS_DEFAULT,
         ge=100,
         le=3000,
         description="Caller silence (ms) that ends a turn, combined with the STT final. "
         "At the default, the media node's VOICELANE_AGENT_ENDPOINTING_MS applies.",
     )
-    min_interruption_ms: int = Field(
+    min_interruption_ms: JsonInt = Field(
         default=MIN_INTERRUPTION_MS_DEFAULT,
         ge=0,
         le=2000,
@@ -103,17 +114,17 @@ class AgentSpec(BaseModel):
         "`turn_max_wait_ms`): worth it with a fast STT final (a cloud STT), and for callers "
         "who pause mid-sentence. Where the model cannot run, the agent uses `silence`.",
     )
-    turn_max_wait_ms: int = Field(
+    turn_max_wait_ms: JsonInt = Field(
         default=TURN_MAX_WAIT_MS_DEFAULT,
         ge=300,
         le=5000,
         description="With `smart_turn`: the longest caller silence (ms) before the turn ends "
         "when the model says the caller has not finished (someone reading a card number).",
     )
-    max_duration_s: int = Field(default=600, ge=60, le=7200)
-    inactivity_timeout_s: int = Field(default=30, ge=10, le=300)
+    max_duration_s: JsonInt = Field(default=600, ge=60, le=7200)
+    inactivity_timeout_s: JsonInt = Field(default=30, ge=10, le=300)
     inactivity_action: InactivityAction = InactivityAction.PROMPT
-    recording: bool = False
+    recording: StrictBool = False
     dtmf_events: DtmfEvents = Field(
         default=DtmfEvents.MASKED,
         description="While the agent runs, each `call.dtmf.received` says a key was pressed "
@@ -123,6 +134,19 @@ class AgentSpec(BaseModel):
     )
     tools: list[ToolSpec] = Field(default_factory=list, max_length=32)
     engines: EngineChoice = Field(default_factory=EngineChoice)
-    script: dict[str, Any] | None = Field(
-        default=None, description="Dialogue script for the `scripted` engine (states, intents)."
+    script: AgentScript | None = None
+    machine_detection: MachineDetection | None = Field(
+        default=None, description="Answering-machine detection for the agent's outbound calls "
+        "(a call's own `machine_detection` wins); inbound calls never run it.",
     )
+
+    @model_validator(mode="after")
+    def _fits_a_record(self) -> AgentSpec:
+        # A call stores its agent (and each event a snapshot of the call): bound the whole.
+        size = len(self.model_dump_json().encode())
+        if size > AGENT_MAX_BYTES:
+            raise PydanticCustomError(
+                SIZE_ERROR, "the agent is larger than {max_bytes} bytes of JSON",
+                {"max_bytes": AGENT_MAX_BYTES},
+            )
+        return self

@@ -51,9 +51,16 @@ class IdempotencyConflict(Conflict):
 
 
 class LimitExceeded(VoicelaneError):
-    """A quota such as the concurrent-call cap (not a rate limit)."""
+    """A quota such as the concurrent-call cap (not a rate limit). ``retry_after_s`` is the
+    API's Retry-After: a slot frees when one of the app's calls ends, which no one can
+    foretell, so a short fixed wait."""
 
     code = "limit_exceeded"
+
+    def __init__(self, message: str, *, code: str | None = None, details: Any = None,
+                 retry_after_s: int = 5) -> None:
+        super().__init__(message, code=code, details=details)
+        self.retry_after_s = retry_after_s
 
 
 class RateLimited(VoicelaneError):

@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from voicelane.domain.agent import AgentSpec
 from voicelane.domain.call import CallStatus, Channel, Direction
+from voicelane.domain.call_control import CommandFallback
+from voicelane.domain.machine_detection import MachineDetection
 from voicelane.domain.stream import StreamSpec
 
 
@@ -30,6 +32,8 @@ class App(BaseModel):
     max_concurrent_calls: int = 10
     active_calls: int = 0
     destination_allow_list: list[str] | None = None
+    # Calls placed per second (None: the platform's VOICELANE_CALLS_PER_SECOND, default 1).
+    calls_per_second: int | None = Field(default=None, ge=1, le=1000)
     rate_limits: RateLimits = Field(default_factory=RateLimits)
     allow_private_webhooks: bool = False
 
@@ -49,6 +53,7 @@ class Number(BaseModel):
     app_id: str
     agent_id: str | None = None
     stream: StreamSpec | None = None  # every inbound call to the number streams to a bot
+    command_fallback: CommandFallback | None = None  # when the app's answer does not come
     created_at: str
 
 
@@ -76,7 +81,10 @@ class Call(BaseModel):
     max_duration_s: int = 600
     recording: bool = False
     webhook_url: str | None = None
+    webhook_commands: bool = False  # answers from webhook_url may carry commands
     stream: StreamSpec | None = None  # started when the call is answered
+    machine_detection: MachineDetection | None = None  # the call's, else its agent's at creation
+    answered_by: str | None = None  # human | machine | fax | silence, once detected
     metadata: dict[str, str] = Field(default_factory=dict)
     client_state: str | None = None
     duration_s: float | None = None

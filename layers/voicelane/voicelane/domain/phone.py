@@ -40,12 +40,3 @@ def country_code(e164: str) -> str:
         return digits[:2]
     return digits[:3]
 
-
-def destination_allowed(to: str, allow_list: list[str] | None, from_number: str) -> bool:
-    """`to` is allowed when it starts with one of the allowed prefixes.
-
-    Entries are `+CC` prefixes (e.g. "+1", "+44") or "*" for anywhere; without an allow-list
-    the default is the from-number's own country code.
-    """
-    prefixes = allow_list if allow_list else ["+" + country_code(from_number)]
-    return any(p == "*" or to.startswith(p) for p in prefixes)

@@ -14,9 +14,18 @@ the bot). Two kinds, as at Twilio:
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    field_validator,
+    model_validator,
+)
+
+from voicelane.domain.storable import JsonInt
 
 STREAM_URL_CODE = "stream_url_not_allowed"
 STREAM_SAMPLE_RATES = (8000, 16000, 24000, 48000)
@@ -34,26 +43,41 @@ class StreamTracks(StrEnum):
     BOTH = "both"  # the caller's and what the call plays to the caller
 
 
+# `_coherent` below as JSON Schema (an absent field has its default: twilio, bidirectional).
+_NOT_WEBSOCKET = {"not": {"const": "websocket"}}
+_COHERENCE: list[Any] = [
+    {"if": {"properties": {"dialect": _NOT_WEBSOCKET}},
+     "then": {"properties": {"sample_rate": {"type": "null"}}}},
+    {"if": {"properties": {"tracks": {"const": "both"}}, "required": ["tracks"]},
+     "then": {"required": ["bidirectional"],
+              "properties": {"bidirectional": {"const": False}, "dialect": _NOT_WEBSOCKET}}},
+]
+
+
 class StreamSpec(BaseModel):
     """Where and how to stream a call's audio to a bot."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"allOf": _COHERENCE})
 
     url: str = Field(min_length=6, max_length=2048, pattern=r"^wss?://[^\s]+$",
                      description="The bot's WebSocket URL: wss://, or ws:// for an app that "
                                  "allows private URLs (local development).")
     dialect: StreamDialect = Field(default=StreamDialect.TWILIO,
                                    description="Which provider's messages the bot speaks.")
-    bidirectional: bool = Field(default=True,
+    bidirectional: StrictBool = Field(default=True,
                                 description="The bot's audio is played to the caller.")
     tracks: StreamTracks = Field(default=StreamTracks.INBOUND,
                                  description="both: one-way streams only.")
     custom_parameters: dict[str, str] = Field(
         default_factory=dict,
         description="Sent in the start message (Twilio customParameters, Telnyx "
-                    "custom_parameters, Plivo extra_headers); at most 32.")
-    sample_rate: int | None = Field(
-        default=None, description="websocket dialect only: 8000, 16000 (default), 24000 or 48000.")
+                    "custom_parameters, Plivo extra_headers); at most 32.",
+        json_schema_extra={"maxProperties": 32,
+                           "propertyNames": {"minLength": 1, "maxLength": 64},
+                           "additionalProperties": {"type": "string", "maxLength": 512}})
+    sample_rate: JsonInt | None = Field(
+        default=None, description="websocket dialect only: 8000, 16000 (default), 24000 or 48000.",
+        json_schema_extra={"enum": [*STREAM_SAMPLE_RATES, None]})
     on_failure: Literal["continue", "hangup"] | None = Field(
         default=None,
         description="When the bot cannot be reached or drops the connection for good: "

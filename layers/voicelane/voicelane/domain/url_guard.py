@@ -81,7 +81,8 @@ def check_url(
     except ValueError:
         try:
             addresses = resolver.resolve(parts.hostname, port)
-        except OSError as exc:
+        except (OSError, UnicodeError) as exc:
+            # UnicodeError: getaddrinfo's IDNA encoding of a name that is not a host name.
             raise refuse(url, f"the host does not resolve ({exc})", code, what) from exc
     if not addresses:
         raise refuse(url, "the host does not resolve", code, what)

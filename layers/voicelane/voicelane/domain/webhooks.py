@@ -46,6 +46,7 @@ class WebhookEndpoint(BaseModel):
     enabled: bool = True
     description: str | None = None
     disabled_reason: str | None = None
+    commands: bool = False  # answers to call events may carry commands (domain/call_control.py)
     secrets: list[SigningSecret] = Field(default_factory=list)
     created_at: str
     updated_at: str | None = None

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from voicelane.domain.call import CallStatus
+from voicelane.domain.call_control import AppAnswer
 from voicelane.domain.errors import VoicelaneError
 from voicelane.domain.models import Agent, App, Call, CallEvent, MediaNode, Number, Trunk
 
@@ -130,6 +131,12 @@ class MediaGateway(Protocol):
         LimitExceeded when the app is at its concurrent-call cap."""
         ...
 
+    def ask_app(self, call_id: str, sequence: int, fallback_url: str | None = None) -> AppAnswer:
+        """POST the call's event ``sequence`` to the endpoint that answers with commands (or
+        to ``fallback_url``) and return its validated answer (``no_target``: nobody opted in).
+        Blocks for up to the answer timeout; the caller enforces its own deadline too."""
+        ...
+
     # -- directory ----------------------------------------------------------------------
     def number(self, e164: str) -> Number | None: ...
     def app(self, app_id: str) -> App | None: ...
@@ -155,6 +162,17 @@ class MediaGateway(Protocol):
 
     def release_request(self, receipt_handle: str) -> None:
         """Make a received request visible again at once (another node takes it)."""
+        ...
+
+    def pace_dial(self, call_id: str) -> int:
+        """Seconds before the queued call may be dialled under its app's calls-per-second cap:
+        0 when it took (or holds) a slot of this second, else the delay to the second reserved
+        for it (services/pacing.py). A call or app not found: 0 (the claim sorts it out)."""
+        ...
+
+    def defer_request(self, call_id: str, receipt_handle: str, delay_s: int) -> None:
+        """Send the request for ``call_id`` again, visible after ``delay_s``, and delete the
+        received one (a fresh message: deferring never counts toward the dead-letter queue)."""
         ...
 
     # -- node registry ------------------------------------------------------------------

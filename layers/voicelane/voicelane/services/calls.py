@@ -12,16 +12,17 @@ from voicelane.contracts.calls import CreateCallRequest
 from voicelane.domain.agent import AgentSpec
 from voicelane.domain.call import ACTIVE, CallStatus, Channel, Direction, is_terminal
 from voicelane.domain.call_factory import new_call
+from voicelane.domain.destinations import check_destination
 from voicelane.domain.errors import (
     Conflict,
-    Forbidden,
     IdempotencyConflict,
     NotSupported,
     Unavailable,
     ValidationFailed,
 )
+from voicelane.domain.machine_detection import check_machine_detection
 from voicelane.domain.models import App, Call, CallEvent
-from voicelane.domain.phone import destination_allowed, require_e164
+from voicelane.domain.phone import require_e164
 from voicelane.domain.script import check_script
 from voicelane.ports import (
     AgentRepository,
@@ -37,6 +38,7 @@ from voicelane.ports import (
 )
 from voicelane.services.clock import iso, now_iso
 from voicelane.services.lifecycle import CallLifecycle, make_event
+from voicelane.services.pacing import CallPacer
 from voicelane.services.streams import check_stream
 from voicelane.services.url_guard import check_tool_urls, check_url
 from voicelane.webhook_ports import Resolver
@@ -58,8 +60,10 @@ class CallService:
         scheduler: Scheduler,
         media: MediaControl,
         resolver: Resolver | None = None,
+        pacer: CallPacer | None = None,
     ) -> None:
         self.calls = calls
+        self.pacer = pacer
         self.resolver = resolver
         self.numbers = numbers
         self.agents = agents
@@ -71,9 +75,14 @@ class CallService:
     # -- create --------------------------------------------------------------------------
 
     def create(
-        self, app: App, req: CreateCallRequest, idempotency_key: str | None = None
+        self, app: App, req: CreateCallRequest, idempotency_key: str | None = None,
+        *, queued_by_event: bool = False,
     ) -> tuple[Call, bool]:
-        """Create a call; returns (call, created). A replay returns the first call, created=False."""
+        """Create a call; returns (call, created). A replay returns the first call, created=False.
+
+        Over the app's calls-per-second cap an API create answers 429 ``cps_limit_exceeded``
+        before anything is written; a call created from an event (``queued_by_event``: the
+        create-call function) is not refused: the media node paces it (services/pacing.py)."""
         body_hash = request_hash(req.model_dump(mode="json", by_alias=True))
         if idempotency_key is not None:
             if not 1 <= len(idempotency_key) <= 255:
@@ -84,6 +93,8 @@ class CallService:
             if replay is not None:
                 return replay, False
         call = self._new_call(app, req)
+        if self.pacer is not None and self._dials(call) and not queued_by_event:
+            self.pacer.take_now(app)  # 429 cps_limit_exceeded, nothing written
         event = make_event(call, "call.scheduled" if call.status == CallStatus.SCHEDULED else "call.queued")
         call = call.model_copy(update={"event_seq": event.sequence})
         idem = (
@@ -140,19 +151,19 @@ class CallService:
             _require_identifier(req.from_, "from")
         if req.to_channel == Channel.PSTN:
             require_e164(req.to, "to")
-            from_number = req.from_ if req.from_channel == Channel.PSTN else req.to
-            if not destination_allowed(req.to, app.destination_allow_list, from_number):
-                raise Forbidden(
-                    "the destination is not in the app's allow-list",
-                    code="destination_not_allowed",
-                    details={"to": req.to, "allow_list": app.destination_allow_list},
-                )
+            # The default is the from-number's country; a call without a number of its own
+            # (a browser leg) needs an explicit allow-list to reach a phone.
+            own = req.from_ if req.from_channel == Channel.PSTN else None
+            check_destination(req.to, app.destination_allow_list, own)
         else:
             _require_identifier(req.to, "to")
         if req.agent_id and req.agent:
             raise ValidationFailed(
                 "give agent_id or agent, not both", code="agent_conflict"
             )
+        if req.webhook_commands and not req.webhook_url:
+            raise ValidationFailed("webhook_commands needs a webhook_url",
+                                   code="webhook_commands_without_url")
         if req.webhook_url and self.resolver is not None:
             # The SSRF guard at registration (422 webhook_url_not_allowed); the dispatcher
             # checks again before every attempt (DNS can change).
@@ -174,6 +185,12 @@ class CallService:
                 code="agent_not_found",
                 details={"agent_id": req.agent_id},
             )
+        to_phone = req.to_channel == Channel.PSTN
+        check_machine_detection(req.machine_detection, to_phone=to_phone)
+        # The agent's default applies to its calls to phones only (a browser has no machine).
+        detection = req.machine_detection or (agent.machine_detection if agent and to_phone
+                                              else None)
+        check_machine_detection(detection)  # an inline agent's default is checked here
         now = datetime.now(UTC)
         scheduled_at: str | None = None
         status = CallStatus.QUEUED
@@ -202,20 +219,29 @@ class CallService:
             max_duration_s=max_duration,
             recording=recording,
             webhook_url=req.webhook_url,
+            webhook_commands=req.webhook_commands,
             stream=req.stream,
+            machine_detection=detection if detection is not None and detection.enabled else None,
             metadata=req.metadata,
             client_state=req.client_state,
             sip_headers=req.sip_headers or None,
             scheduled_at=scheduled_at,
         )
 
+    @staticmethod
+    def _dials(call: Call) -> bool:
+        """A call queued now for a media node to dial (what the CPS cap counts)."""
+        return call.status == CallStatus.QUEUED and Channel.PSTN in (call.to_channel,
+                                                                     call.from_channel)
+
     def _hand_off(self, call: Call) -> None:
-        """Queue a call to dial, or schedule it. If the hand-off fails the call fails visibly."""
+        """Queue a call to dial, or schedule it. If the hand-off fails the call fails visibly.
+        (The media node paces dialling to the app's calls-per-second cap.)"""
         try:
             if call.status == CallStatus.SCHEDULED:
                 assert call.scheduled_at is not None
                 self.scheduler.schedule(call.call_id, call.app_id, call.scheduled_at)
-            elif call.to_channel == Channel.PSTN or call.from_channel == Channel.PSTN:
+            elif self._dials(call):
                 self.queue.send(call.call_id)
         except Exception as exc:
             self.lifecycle.transition(
@@ -282,7 +308,7 @@ class CallService:
             latest = self.calls.get(call_id)
             return DispatchOutcome(call_id, found=True, dispatched=False,
                                    status=latest.status if latest else None)
-        self._hand_off(queued)
+        self._hand_off(queued)  # never refused for the CPS cap: the node paces it
         return DispatchOutcome(call_id, found=True, dispatched=True, status=queued.status)
 
 

@@ -6,16 +6,45 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from voicelane.contracts.actions import ACTIONS, StreamStart, parse_action
+from voicelane.contracts.actions import ACTIONS, ActionBody, StreamStart, Transfer, parse_action
 from voicelane.domain.call import CallStatus, is_terminal
+from voicelane.domain.call_control import PRE_ANSWER
+from voicelane.domain.destinations import check_destination, own_number_of
 from voicelane.domain.errors import Conflict, NotFound, ValidationFailed
-from voicelane.domain.models import App
+from voicelane.domain.models import App, Call
 from voicelane.ports import MediaControl
 from voicelane.services.calls import CallService
 from voicelane.services.streams import check_stream
+from voicelane.webhook_ports import Resolver
 
-# Actions that make sense before a call is answered (inbound ringing, outbound dialling).
-PRE_ANSWER = frozenset({"answer", "reject", "hangup"})
+__all__ = ["PRE_ANSWER", "CommandService", "CommandStore", "check_command", "parse_command"]
+
+
+def parse_command(action: str, body: dict[str, Any]) -> ActionBody:
+    """The parsed body of one command, or the API's error: 404 unknown_action, 422
+    validation_error. Shared by the REST actions and the commands of webhook answers and
+    WebSocket messages, so all three refuse the same input."""
+    if action not in ACTIONS:
+        raise NotFound(f"unknown action {action!r}", code="unknown_action",
+                       details={"actions": sorted(ACTIONS)})
+    try:
+        return parse_action(action, body)
+    except ValidationError as exc:
+        raise ValidationFailed(
+            f"the {action} body is not valid", code="validation_error",
+            details=[{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()],
+        ) from exc
+
+
+def check_command(app: App, call: Call, parsed: ActionBody, resolver: Resolver | None) -> None:
+    """The checks of a parsed command that need the call: a transfer's destination (every
+    number Voicelane dials passes this check), a stream's URL and dialect."""
+    if isinstance(parsed, Transfer):
+        check_destination(parsed.to, app.destination_allow_list,
+                          own_number_of(call.direction, call.from_channel, call.from_,
+                                        call.to_channel, call.to))
+    if isinstance(parsed, StreamStart):
+        check_stream(app, parsed.spec(), resolver, has_agent=bool(call.agent_id or call.agent))
 
 
 class CommandStore(Protocol):
@@ -32,20 +61,9 @@ class CommandService:
         self.store = store
 
     def execute(self, app: App, call_id: str, action: str, body: dict[str, Any]) -> dict[str, Any]:
-        if action not in ACTIONS:
-            raise NotFound(f"unknown action {action!r}", code="unknown_action",
-                           details={"actions": sorted(ACTIONS)})
-        try:
-            parsed = parse_action(action, body)
-        except ValidationError as exc:
-            raise ValidationFailed(
-                f"the {action} body is not valid", code="validation_error",
-                details=[{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()],
-            ) from exc
+        parsed = parse_command(action, body)
         call = self.calls.get(app, call_id)
-        if isinstance(parsed, StreamStart):
-            check_stream(app, parsed.spec(), self.calls.resolver,
-                         has_agent=bool(call.agent_id or call.agent))
+        check_command(app, call, parsed, self.calls.resolver)
         if parsed.command_id:
             previous = self.store.get(call_id, parsed.command_id)
             if previous is not None:

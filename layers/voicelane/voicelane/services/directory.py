@@ -7,8 +7,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from voicelane.domain.agent import AgentSpec
+from voicelane.domain.call_control import CommandFallback
 from voicelane.domain.errors import NotFound, ValidationFailed
 from voicelane.domain.ids import new_id
+from voicelane.domain.machine_detection import check_machine_detection
 from voicelane.domain.models import Agent, App, Number
 from voicelane.domain.phone import require_e164
 from voicelane.domain.script import check_script
@@ -16,7 +18,7 @@ from voicelane.domain.stream import StreamSpec
 from voicelane.ports import AgentRepository, NumberRepository
 from voicelane.services.clock import now_iso
 from voicelane.services.streams import check_stream
-from voicelane.services.url_guard import check_tool_urls
+from voicelane.services.url_guard import check_tool_urls, check_url
 from voicelane.webhook_ports import Resolver
 
 
@@ -28,9 +30,14 @@ class NumberService:
         self.resolver = resolver
 
     def create(self, app: App, number: str, agent_id: str | None,
-               stream: StreamSpec | None = None) -> Number:
-        """Register `number`: answered by `agent_id`, or streamed to a bot (`stream`)."""
+               stream: StreamSpec | None = None,
+               command_fallback: CommandFallback | None = None) -> Number:
+        """Register `number`: answered by `agent_id`, or streamed to a bot (`stream`);
+        `command_fallback` runs when the app's answer with commands does not come."""
         require_e164(number, "number")
+        if command_fallback is not None and command_fallback.url and self.resolver is not None:
+            check_url(command_fallback.url, self.resolver,
+                      allow_private=app.allow_private_webhooks, require_https=False)
         if stream is not None:
             check_stream(app, stream, self.resolver, has_agent=bool(agent_id))
         if agent_id and self.agents.get(app.app_id, agent_id) is None:
@@ -39,7 +46,7 @@ class NumberService:
                 details={"agent_id": agent_id},
             )
         record = Number(number=number, app_id=app.app_id, agent_id=agent_id, stream=stream,
-                        created_at=now_iso())
+                        command_fallback=command_fallback, created_at=now_iso())
         self.numbers.put(record)
         return record
 
@@ -67,6 +74,7 @@ class AgentService:
     def create(self, app: App, spec: AgentSpec) -> Agent:
         check_script(spec)
         check_tool_urls(spec, self.resolver, allow_private=app.allow_private_webhooks)
+        check_machine_detection(spec.machine_detection)
         now = now_iso()
         agent = Agent.model_validate(
             {**spec.model_dump(), "agent_id": new_id("agent"), "app_id": app.app_id,
@@ -102,6 +110,7 @@ class AgentService:
             check_script(spec)  # a script and the tools it names change together or not at all
         if "tools" in changes:
             check_tool_urls(spec, self.resolver, allow_private=app.allow_private_webhooks)
+        check_machine_detection(spec.machine_detection)
         updated = Agent.model_validate(
             {**spec.model_dump(), "agent_id": agent.agent_id, "app_id": agent.app_id,
              "created_at": agent.created_at, "updated_at": merged["updated_at"]}

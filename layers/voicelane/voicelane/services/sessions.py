@@ -1,5 +1,9 @@
 """Sessions: a browser or websocket media leg, its call record and a signed connect token.
 
+A websocket session's ``connect_url`` is the stream endpoint on a media node's public
+listener; a webrtc session's is the WHIP-style signalling endpoint on the same listener (POST
+the SDP offer with the token as Bearer), and its answer carries the ICE servers to use.
+
 A session's token connects once: the media node that accepts the stream verifies the token,
 then :func:`claim_session` moves the session pending -> connected and the call queued ->
 initiated, both conditional writes. A session nobody connects to within the token's lifetime
@@ -20,13 +24,13 @@ from voicelane.domain.errors import (
     Conflict,
     IllegalTransition,
     NotFound,
-    NotSupported,
     ValidationFailed,
 )
 from voicelane.domain.ids import new_id
 from voicelane.domain.models import App, Call
 from voicelane.domain.script import check_script
 from voicelane.domain.tokens import sign
+from voicelane.domain.webrtc import signalling_url
 from voicelane.ports import (
     AgentRepository,
     CallCreation,
@@ -79,12 +83,6 @@ class SessionService:
         self.lifecycle = CallLifecycle(calls)
 
     def create(self, app: App, req: CreateSessionRequest) -> SessionView:
-        if req.connection_type == ConnectionType.WEBRTC:
-            # No node serves WebRTC yet: a session minted for it would only hold a slot until
-            # it expired. Refused like the whatsapp channel until the transport exists.
-            raise NotSupported("webrtc sessions are not supported yet",
-                               code="channel_not_supported",
-                               details={"field": "connection_type"})
         if req.agent_id and req.agent:
             raise ValidationFailed("give agent_id or agent, not both", code="agent_conflict")
         if req.agent_id and self.agents.get(app.app_id, req.agent_id) is None:
@@ -93,7 +91,8 @@ class SessionService:
             check_script(req.agent)
         now = datetime.now(UTC)
         session_id = new_id("sess")
-        channel = Channel.WEBSOCKET  # every session type served today is a media stream
+        webrtc = req.connection_type == ConnectionType.WEBRTC
+        channel = Channel.WEBRTC if webrtc else Channel.WEBSOCKET
         call = new_call(
             app,
             direction=Direction.INBOUND,
@@ -164,9 +163,16 @@ class SessionService:
         return self._view(record, call.status.value if call else "unknown", None)
 
     def _view(self, record: SessionRecord, status: str, token: str | None) -> SessionView:
+        connection_type = ConnectionType(record.connection_type)
+        if connection_type == ConnectionType.WEBRTC:
+            return SessionView(
+                id=record.session_id, call_id=record.call_id, connection_type=connection_type,
+                sample_rate=None,
+                connect_url=signalling_url(self.settings.media_connect_url, record.session_id),
+                token=token, ice_servers=list(self.settings.webrtc_ice_servers),
+                expires_at=record.expires_at_iso, created_at=record.created_at, status=status)
         base = self.settings.media_connect_url.rstrip("/")
         url = f"{base}/{record.connection_type}/{record.session_id}"
-        connection_type = ConnectionType(record.connection_type)
         return SessionView(
             id=record.session_id,
             call_id=record.call_id,

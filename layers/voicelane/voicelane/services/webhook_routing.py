@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from voicelane.domain.call_control import asks_app, command_target
 from voicelane.domain.webhooks import (
     CALL_ENDPOINT_ID,
     DELIVERY_FAILED_EVENT,
@@ -48,6 +49,7 @@ class RouteResult:
     deliveries_enqueued: int = 0
     published: int = 0
     skipped: int = 0
+    routed_types: list[str] = field(default_factory=list)  # of events routed the first time
 
 
 def event_from_item(item: dict[str, Any]) -> RoutedEvent | None:
@@ -130,6 +132,7 @@ class EventRouter:
         for ev in routed:
             self._push(ev)
         self.repo.put_markers([e.event_id for e in routed], ROUTED)
+        result.routed_types = [str(e.payload.get("type")) for e in routed]
         return result
 
     def _create_all_new(self, plans: list[tuple[RoutedEvent, list[Delivery]]]) -> set[str]:
@@ -178,6 +181,14 @@ class EventRouter:
                     and ep.endpoint_id != ev.exclude_endpoint
                     and event_matches(str(ev.payload["type"]), ep.event_types)):
                 targets.append((ep.endpoint_id, ep.url))
+        event_type = str(ev.payload["type"])
+        data = ev.payload.get("data") or {}
+        if ev.call_id and asks_app(event_type, data):
+            # The media node asked this endpoint synchronously (services/call_control.py) and
+            # recorded that delivery itself: one delivery per event and endpoint.
+            asked = command_target(event_type, data, endpoints)
+            if asked is not None:
+                targets = [t for t in targets if t[0] != asked.endpoint_id]
         now = now_iso()
         return [
             Delivery(delivery_id=delivery_id_for(ev.event_id, ep_id), app_id=ev.app_id,

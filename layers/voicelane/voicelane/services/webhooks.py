@@ -52,8 +52,8 @@ class WebhookService:
     # -- endpoints ----------------------------------------------------------------------
 
     def create_endpoint(self, app: App, key: ApiKey, url: str, event_types: list[str],
-                        enabled: bool = True, description: str | None = None
-                        ) -> tuple[WebhookEndpoint, str]:
+                        enabled: bool = True, description: str | None = None,
+                        commands: bool = False) -> tuple[WebhookEndpoint, str]:
         """A new endpoint; the secret is returned once (the endpoint view never shows it)."""
         types = validate_event_types(event_types)
         check_url(url, self.resolver, allow_private=app.allow_private_webhooks,
@@ -64,7 +64,7 @@ class WebhookService:
         secret = new_secret()
         endpoint = WebhookEndpoint(
             endpoint_id=new_id("whep"), app_id=app.app_id, url=url, event_types=types,
-            enabled=enabled, description=description, secrets=[SigningSecret(secret=secret)],
+            enabled=enabled, description=description, commands=commands, secrets=[SigningSecret(secret=secret)],
             created_at=now_iso(),
         )
         self.repo.put_endpoint(endpoint, new=True)

@@ -109,7 +109,10 @@ class RtpAgentLeg:
 
     async def transfer(self, target: str) -> None:
         """REFER the caller to `target` (or dial and bridge when REFER is refused); runs on in
-        the background so the agent can end its part of the call."""
+        the background so the agent can end its part of the call. A destination the app may
+        not dial raises Forbidden here, before anything is sent (the tool answers it)."""
+        await self.leg.check_destination(target)
+
         async def run() -> None:
             try:
                 await self._played_out(timeout_s=30.0)  # the caller hears the announcement first

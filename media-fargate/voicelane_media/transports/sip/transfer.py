@@ -9,6 +9,7 @@ import logging
 from typing import Protocol
 
 from voicelane.domain.call import CallStatus
+from voicelane.domain.errors import Forbidden
 
 from voicelane_media import sdp
 from voicelane_media.sip.message import make_response
@@ -45,6 +46,11 @@ def refer_target(to: str, host: str, port: int) -> str:
 async def transfer(leg: Transferring, to: str) -> None:
     call = leg.events
     assert leg.dialog is not None
+    try:  # the API and the agent's tool checked already; this gate is where dialling starts
+        await call.check_destination(to)
+    except Forbidden as exc:
+        await call.record_event("call.transfer.failed", {"to": to, "reason": exc.code})
+        return
     peer = leg.dialog.next_hop()
     target = refer_target(to, peer.host, peer.port)
     leg.refer_result = asyncio.get_running_loop().create_future()

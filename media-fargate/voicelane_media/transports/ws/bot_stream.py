@@ -77,6 +77,7 @@ class BotStreamStats:
     bad_messages: int = 0
     marks_echoed: int = 0
     clears: int = 0
+    cleared_ms: float = 0.0  # of the bot's audio queued for the caller and dropped by clears
     attempts: int = 0
 
 
@@ -101,6 +102,12 @@ class BotStream:
         self.stopping: str | None = None  # why this side ends the stream
         self._stop = asyncio.Event()
         self._queued_ms = 0.0  # of the bot's audio handed to the leg (reset by a clear)
+        # The bot's audio short of a whole 20 ms frame, held for its next media message: the
+        # leg plays each piece it is given from a frame boundary and pads the last frame, so
+        # messages of any other length (Pipecat's at a 24 kHz pipeline: 1100 samples) would
+        # each gain a few ms of silence: a click per message and a playout falling behind.
+        self._partial = b""
+        self._last_media_at = 0.0
         self._marks: list[tuple[str, float]] = []  # (name, position in queued ms)
 
     # -- control --------------------------------------------------------------------------
@@ -159,7 +166,8 @@ class BotStream:
     def _figures(self) -> dict[str, Any]:
         s = self.stats
         return {"sent_media": s.sent_media, "received_media": s.received_media,
-                "dropped_media": s.dropped_media, "bad_messages": s.bad_messages}
+                "dropped_media": s.dropped_media, "bad_messages": s.bad_messages,
+                "clears": s.clears, "cleared_ms": round(s.cleared_ms)}
 
     # -- one connection -------------------------------------------------------------------
     async def _attempt(self, *, announce: bool) -> str:
@@ -291,14 +299,19 @@ class BotStream:
             data = pcm.astype("<i2").tobytes()
             if self.rate != self.leg.sample_rate:
                 data = resample_pcm16(data, self.rate, self.leg.sample_rate)
-            self._queued_ms = max(self._queued_ms, self.leg.played_ms())
-            self._queued_ms += len(data) / 2 / self.leg.sample_rate * 1000.0
-            await self.leg.send_audio(data)
+            self._last_media_at = asyncio.get_running_loop().time()
+            data = self._partial + data
+            whole = len(data) // self._frame_bytes * self._frame_bytes
+            self._partial = data[whole:]
+            await self._play(data[:whole])
         elif isinstance(frame, StreamMark):
+            await self._flush_partial()  # the mark comes after all the audio before it
             self._marks.append((frame.name, self._queued_ms))
         elif isinstance(frame, StreamClear):
             self.stats.clears += 1
+            self._partial = b""
             heard = await self.leg.clear()
+            self.stats.cleared_ms += max(0.0, self._queued_ms - heard)
             self._queued_ms = heard
             for name, _ in self._marks:  # dropped audio: its marks are echoed at once
                 outbox.put_nowait(side.mark(name))
@@ -308,10 +321,32 @@ class BotStream:
             if cleared is not None:
                 outbox.put_nowait(cleared)
 
+    @property
+    def _frame_bytes(self) -> int:
+        return self.leg.sample_rate * FRAME_MS // 1000 * 2
+
+    async def _play(self, data: bytes) -> None:
+        if not data:
+            return
+        self._queued_ms = max(self._queued_ms, self.leg.played_ms())
+        self._queued_ms += len(data) / 2 / self.leg.sample_rate * 1000.0
+        await self.leg.send_audio(data)
+
+    async def _flush_partial(self) -> None:
+        """Play the held tail now (the leg pads it to a frame): the bot paused or marked."""
+        data, self._partial = self._partial, b""
+        await self._play(data)
+
     async def _watch_marks(self, outbox: asyncio.Queue[str | bytes], side: ProviderSide) -> None:
-        """Echo each mark once the caller has heard the audio queued before it."""
+        """Echo each mark once the caller has heard the audio queued before it; play a held
+        tail once it is all that is left to play and the bot has sent nothing after it for a
+        few frames (the end of a turn)."""
+        loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(FRAME_MS / 1000)
+            if (self._partial and loop.time() - self._last_media_at > 3 * FRAME_MS / 1000
+                    and self.leg.played_ms() >= self._queued_ms - FRAME_MS):
+                await self._flush_partial()  # nothing else is left to play
             if not self._marks:
                 continue
             played = self.leg.played_ms()

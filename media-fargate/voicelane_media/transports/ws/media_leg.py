@@ -89,6 +89,7 @@ class WsAgentLeg:
             await self.leg.hangup(reason)
 
     async def transfer(self, target: str) -> None:
+        await self.leg.check_destination(target)  # Forbidden: the tool answers the refusal
         await self.transport.transfer(target)
 
     def stats(self) -> dict[str, Any]:

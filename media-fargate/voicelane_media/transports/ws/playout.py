@@ -51,8 +51,9 @@ class Playout:
     """Paced sending toward the caller, marks and their echoes (one per stream)."""
 
     def __init__(self, sample_rate: int, send_frame: Callable[[Int16Array], Awaitable[None]],
-                 send_mark: Callable[[str], Awaitable[None]]) -> None:
+                 send_mark: Callable[[str], Awaitable[None]], send_idle: bool = False) -> None:
         self.sample_rate = sample_rate
+        self.send_idle = send_idle  # silence on idle ticks too (a WebRTC track's steady clock)
         self.frame = sample_rate // 50
         self._send_frame = send_frame
         self._send_mark = send_mark
@@ -102,6 +103,8 @@ class Playout:
         if segment is None:
             frame: Int16Array = np.zeros(self.frame, dtype=np.int16)
             self._tap(frame)
+            if self.send_idle:
+                await self._send_frame(frame)
             return
         if segment.play_start is None:
             segment.play_start = max(now, self._free_at)

@@ -166,3 +166,47 @@ class DynamoRateLimitStore:
             ReturnValues="UPDATED_NEW",
         )
         return int(deserialize(resp["Attributes"])["hits"])
+
+
+CPS_TTL_S = 2 * 900  # a counter outlives the longest delay a queued call can be paced by
+
+
+class DynamoCpsStore:
+    """Calls-per-second counters: item ``APP#{app}`` / ``CPS#{kind}#{second}`` (zero-padded,
+    so a range of seconds is one query), ``n`` taken with a conditional ADD; the second held by
+    a deferred call at ``APP#{app}`` / ``CPSCALL#{call}``. Everything expires by TTL."""
+
+    def __init__(self, table: Table | None = None) -> None:
+        self.table = table or Table()
+
+    def take(self, app_id: str, kind: str, second: int, limit: int) -> bool:
+        try:
+            self.table.client.update_item(
+                TableName=self.table.name,
+                Key=serialize({"pk": f"APP#{app_id}", "sk": f"CPS#{kind}#{second:012d}"}),
+                UpdateExpression="ADD n :one SET expires_at = if_not_exists(expires_at, :exp)",
+                ConditionExpression="attribute_not_exists(n) OR n < :limit",
+                ExpressionAttributeValues=serialize(
+                    {":one": 1, ":limit": limit, ":exp": second + CPS_TTL_S}),
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def counts(self, app_id: str, kind: str, first: int, last: int) -> dict[int, int]:
+        prefix = f"CPS#{kind}#"
+        items = self.table.query(
+            "pk = :pk AND sk BETWEEN :a AND :b",
+            {":pk": f"APP#{app_id}", ":a": f"{prefix}{first:012d}", ":b": f"{prefix}{last:012d}"},
+        )
+        return {int(i["sk"][len(prefix):]): int(i["n"]) for i in items}
+
+    def hold(self, app_id: str, call_id: str, second: int) -> None:
+        self.table.put({"pk": f"APP#{app_id}", "sk": f"CPSCALL#{call_id}", "second": second,
+                        "expires_at": second + CPS_TTL_S})
+
+    def held(self, app_id: str, call_id: str) -> int | None:
+        item = self.table.get(f"APP#{app_id}", f"CPSCALL#{call_id}")
+        return int(item["second"]) if item else None

@@ -1,12 +1,14 @@
 """Live event stream connections (API Gateway WebSocket) on the main table.
 
 APP#{app}/WSCONN#{connection_id} lists an app's connections; WSCONN#{id}/WSCONN finds the app of
-a connection on $disconnect. Both expire after a day (API Gateway closes connections at 2 h).
+a connection on $disconnect and on its messages; both carry the calls it follows (`call_ids`,
+unless `follows_all`). Both expire after a day (API Gateway closes connections at 2 h).
 """
 
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from voicelane.adapters.dynamo.table import Table
 
@@ -36,7 +38,38 @@ class DynamoWsConnections:
         ])
 
     def for_app(self, app_id: str) -> list[str]:
+        return list(self.subscriptions(app_id))
+
+    def subscriptions(self, app_id: str) -> dict[str, set[str] | None]:
+        """The app's connections and the calls each follows (None: every call)."""
         items = self.table.query(
             "pk = :pk AND begins_with(sk, :c)", {":pk": f"APP#{app_id}", ":c": "WSCONN#"}
         )
-        return [str(i["connection_id"]) for i in items]
+        return {str(i["connection_id"]): _calls(i) for i in items}
+
+    def app_of(self, connection_id: str) -> tuple[str, set[str] | None] | None:
+        """The app of a connection and the calls it follows; None for an unknown one."""
+        item = self.table.get(f"WSCONN#{connection_id}", "WSCONN")
+        return (str(item["app_id"]), _calls(item)) if item else None
+
+    def follow(self, app_id: str, connection_id: str, call_ids: set[str] | None) -> None:
+        """Set the calls a connection follows (None: every call of its app)."""
+        values: dict[str, Any]
+        if call_ids is None:
+            update, values = "REMOVE call_ids SET follows_all = :t", {":t": True}
+        else:
+            update = "SET call_ids = :c, follows_all = :f"
+            values = {":c": sorted(call_ids), ":f": False}
+        self.table.transact([
+            self.table.tx_update(f"APP#{app_id}", f"WSCONN#{connection_id}", update, values,
+                                 condition="attribute_exists(pk)"),
+            self.table.tx_update(f"WSCONN#{connection_id}", "WSCONN", update, values,
+                                 condition="attribute_exists(pk)"),
+        ])
+
+
+def _calls(item: dict[str, object]) -> set[str] | None:
+    if item.get("follows_all", True):
+        return None
+    calls = item.get("call_ids")
+    return {str(c) for c in calls} if isinstance(calls, list) else set()

@@ -5,13 +5,18 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from voicelane.api.deps import ContainerDep, Lists, Reads, Writes
+from voicelane.api.responses import AUTHENTICATED, FREE_FORM, errors
+from voicelane.api.routing import StrictJsonRoute
 from voicelane.contracts.agents import AgentList, AgentPatch, AgentView
 from voicelane.domain.agent import AgentSpec
 
-router = APIRouter(prefix="/v1/agents", tags=["agents"])
+MACHINE_DETECTION = ["machine_detection_message_required"]
+
+router = APIRouter(route_class=StrictJsonRoute, prefix="/v1/agents", tags=["agents"], responses=AUTHENTICATED)
 
 
-@router.post("", status_code=201, summary="Create an agent")
+@router.post("", status_code=201, summary="Create an agent",
+             responses=errors(e422=["tool_url_not_allowed", *MACHINE_DETECTION, *FREE_FORM]))
 def create_agent(body: AgentSpec, principal: Writes, c: ContainerDep) -> AgentView:
     return AgentView.of(c.agents.create(principal.app, body))
 
@@ -21,18 +26,22 @@ def list_agents(principal: Lists, c: ContainerDep) -> AgentList:
     return AgentList(data=[AgentView.of(a) for a in c.agents.list(principal.app)])
 
 
-@router.get("/{agent_id}", summary="Get an agent")
+@router.get("/{agent_id}", summary="Get an agent", responses=errors(404, e404=["agent_not_found"]))
 def get_agent(agent_id: str, principal: Reads, c: ContainerDep) -> AgentView:
     return AgentView.of(c.agents.get(principal.app, agent_id))
 
 
-@router.patch("/{agent_id}", summary="Update an agent")
+@router.patch("/{agent_id}", summary="Update an agent",
+              responses=errors(e404=["agent_not_found"],
+                               e422=["tool_url_not_allowed", *MACHINE_DETECTION,
+                                     *FREE_FORM]))
 def update_agent(agent_id: str, body: AgentPatch, principal: Writes, c: ContainerDep) -> AgentView:
     changes = body.model_dump(exclude_unset=True)
     return AgentView.of(c.agents.update(principal.app, agent_id, changes))
 
 
-@router.delete("/{agent_id}", status_code=204, summary="Delete an agent")
+@router.delete("/{agent_id}", status_code=204, summary="Delete an agent",
+               responses=errors(e404=["agent_not_found"]))
 def delete_agent(agent_id: str, principal: Writes, c: ContainerDep) -> Response:
     c.agents.delete(principal.app, agent_id)
     return Response(status_code=204)

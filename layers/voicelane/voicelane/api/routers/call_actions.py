@@ -7,15 +7,22 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 
 from voicelane.api.deps import ContainerDep, Writes
+from voicelane.api.responses import AUTHENTICATED, errors
+from voicelane.api.routing import StrictJsonRoute
 from voicelane.contracts.actions import CommandResult
 
-router = APIRouter(tags=["calls"])
+router = APIRouter(route_class=StrictJsonRoute, tags=["calls"], responses=AUTHENTICATED)
 
 
 @router.post(
     "/{call_id}/actions/{action}",
     status_code=202,
     summary="Send a live command to a call",
+    responses=errors(e403=["destination_not_allowed"],
+                     e404=["call_not_found", "unknown_action"],
+                     e409=["call_already_ended", "action_not_allowed"],
+                     e422=["stream_url_not_allowed", "stream_agent_conflict"],
+                     e503=["unavailable"]),
     description=(
         "Actions: answer, reject, hangup, play, speak, gather, send_dtmf, hold, unhold, "
         "transfer, record_start, record_stop, record_pause, record_resume. Results arrive as "

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
 
 from voicelane.api.deps import ContainerDep, CreateCall, Lists, Reads, Writes
+from voicelane.api.responses import AUTHENTICATED, FREE_FORM, errors
 from voicelane.api.routers import call_actions
+from voicelane.api.routing import StrictJsonRoute
 from voicelane.contracts.artifacts import RecordingView, TranscriptView
 from voicelane.contracts.calls import (
     CallEventList,
@@ -17,19 +18,36 @@ from voicelane.contracts.calls import (
     CallView,
     CreateCallRequest,
 )
+from voicelane.contracts.common import CURSOR_PATTERN, IsoDateTime
 from voicelane.domain.call import CallStatus, Direction
 from voicelane.ports import CallFilter
 
-router = APIRouter(prefix="/v1/calls", tags=["calls"])
+router = APIRouter(route_class=StrictJsonRoute, prefix="/v1/calls", tags=["calls"], responses=AUTHENTICATED)
 
 
-@router.post("", status_code=201, summary="Create a call")
+@router.post(
+    "", status_code=201, summary="Create a call",
+    responses=errors(
+        e403=["destination_not_allowed"],
+        e409=["idempotency_conflict"],
+        e422=["invalid_idempotency_key", "invalid_phone_number", "invalid_identifier",
+              "from_number_not_owned", "agent_conflict", "agent_not_found",
+              "scheduled_at_in_past", "channel_not_supported", "webhook_url_not_allowed",
+              "stream_url_not_allowed", "stream_agent_conflict", "tool_url_not_allowed",
+              "machine_detection_message_required", "machine_detection_not_supported",
+              *FREE_FORM],
+        e429=["concurrency_limit_exceeded", "cps_limit_exceeded"],
+        e503=["queue_unavailable"],
+    ),
+)
 def create_call(
     body: CreateCallRequest,
     principal: CreateCall,
     c: ContainerDep,
     response: Response,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    idempotency_key: Annotated[str | None, Header(
+        alias="Idempotency-Key", json_schema_extra={"minLength": 1, "maxLength": 255},
+        description="Makes the create idempotent for 24 h: 1-255 characters")] = None,
 ) -> CallView:
     call, created = c.calls.create(principal.app, body, idempotency_key)
     if not created:
@@ -37,18 +55,20 @@ def create_call(
     return CallView.of(call)
 
 
-@router.get("", summary="List calls")
+@router.get("", summary="List calls", responses=errors(e422=["invalid_cursor"]))
 def list_calls(
     principal: Lists,
     c: ContainerDep,
     agent_id: str | None = None,
     status: CallStatus | None = None,
     direction: Direction | None = None,
-    start_date: datetime | None = None,
-    end_date: datetime | None = None,
+    start_date: IsoDateTime | None = None,
+    end_date: IsoDateTime | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=1000)] = 0,
-    cursor: str | None = None,
+    cursor: Annotated[str | None, Query(
+        min_length=1, max_length=512, json_schema_extra={"pattern": CURSOR_PATTERN},
+        description="The `next_cursor` of the previous page (opaque)")] = None,
 ) -> CallList:
     filt = CallFilter(
         agent_id=agent_id,
@@ -66,28 +86,32 @@ def list_calls(
     )
 
 
-@router.get("/{call_id}", summary="Get a call")
+@router.get("/{call_id}", summary="Get a call", responses=errors(e404=["call_not_found"]))
 def get_call(call_id: str, principal: Reads, c: ContainerDep) -> CallView:
     return CallView.of(c.calls.get(principal.app, call_id))
 
 
-@router.get("/{call_id}/events", summary="A call's timeline")
+@router.get("/{call_id}/events", summary="A call's timeline", responses=errors(e404=["call_not_found"]))
 def call_events(call_id: str, principal: Reads, c: ContainerDep) -> CallEventList:
     events = c.calls.events(principal.app, call_id)
     return CallEventList(data=[CallEventView.of(ev) for ev in events])
 
 
-@router.get("/{call_id}/transcript", summary="A call's transcript")
+@router.get("/{call_id}/transcript", summary="A call's transcript",
+            responses=errors(e404=["call_not_found", "transcript_not_found"]))
 def call_transcript(call_id: str, principal: Reads, c: ContainerDep) -> TranscriptView:
     return TranscriptView.model_validate(c.artifacts.transcript(principal.app, call_id))
 
 
-@router.get("/{call_id}/recording", summary="A call's recording")
+@router.get("/{call_id}/recording", summary="A call's recording",
+            responses=errors(e404=["call_not_found", "recording_not_found"]))
 def call_recording(call_id: str, principal: Reads, c: ContainerDep) -> RecordingView:
     return RecordingView.model_validate(c.artifacts.recording(principal.app, call_id))
 
 
-@router.post("/{call_id}/hangup", summary="Hang up or cancel a call")
+@router.post("/{call_id}/hangup", summary="Hang up or cancel a call",
+             responses=errors(e404=["call_not_found"], e409=["call_already_ended"],
+                              e503=["unavailable"]))
 def hangup(call_id: str, principal: Writes, c: ContainerDep) -> CallView:
     return CallView.of(c.calls.hangup(principal.app, call_id))
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from voicelane.api.deps import ContainerDep, Lists, Reads, Writes
+from voicelane.api.responses import AUTHENTICATED, errors
+from voicelane.api.routing import StrictJsonRoute
 from voicelane.contracts.trunks import CreateTrunkRequest, TrunkList, TrunkView
 
-router = APIRouter(prefix="/v1/trunks", tags=["trunks"])
+router = APIRouter(route_class=StrictJsonRoute, prefix="/v1/trunks", tags=["trunks"], responses=AUTHENTICATED)
 
 
 @router.post("", status_code=201, summary="Add a SIP trunk")
@@ -20,12 +22,14 @@ def list_trunks(principal: Lists, c: ContainerDep) -> TrunkList:
     return TrunkList(data=[TrunkView.of(t) for t in c.trunks.list_trunks(principal.app)])
 
 
-@router.get("/{trunk_id}", summary="Get a SIP trunk")
+@router.get("/{trunk_id}", summary="Get a SIP trunk",
+            responses=errors(e404=["trunk_not_found"]))
 def get_trunk(trunk_id: str, principal: Reads, c: ContainerDep) -> TrunkView:
     return TrunkView.of(c.trunks.get(principal.app, trunk_id))
 
 
-@router.delete("/{trunk_id}", status_code=204, summary="Remove a SIP trunk")
+@router.delete("/{trunk_id}", status_code=204, summary="Remove a SIP trunk",
+               responses=errors(e404=["trunk_not_found"]))
 def delete_trunk(trunk_id: str, principal: Writes, c: ContainerDep) -> Response:
     c.trunks.delete(principal.app, trunk_id)
     return Response(status_code=204)

@@ -1,0 +1,279 @@
+"""One call on one WebRTC peer connection (a ``transports.base.Transport``), over aiortc.
+
+aiortc does ICE, DTLS-SRTP and Opus; this transport carries the call on top of it, the way
+``ws/transport.py`` does on a socket: the caller's track decoded to mono PCM16 at 48 kHz in
+20 ms frames (taps, the agent leg), and toward the caller the shared paced playout
+(``ws/playout.py``, sending silence when idle so the outbound track keeps a steady clock)
+feeding :class:`PlayoutTrack`, which aiortc pulls from and encodes. WebRTC has no marks: a
+segment counts as heard once its last frame went to the encoder (as on RTP).
+
+The call is answered once the peer connection is ``connected`` (ICE and DTLS done), so the
+greeting never plays into a connection that is not up; no connection within
+``connect_timeout_s`` fails the call ``webrtc_connect_failed``. A closed or failed connection,
+an ended remote track or the signalling DELETE is the caller's hangup; hanging up from this
+side closes the connection (DTLS close_notify). Hold, transfer and DTMF are not carried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+from aiortc import MediaStreamTrack, RTCPeerConnection
+from aiortc.mediastreams import MediaStreamError
+from voicelane.domain.call import CallStatus
+from voicelane_media.agent.leg import MediaLeg
+from voicelane_media.codecs.g711 import Int16Array
+from voicelane_media.codecs.resample import resample_pcm16
+from voicelane_media.transports.base import AudioTap, CallEvents, Ending
+from voicelane_media.transports.ws.media_leg import WsAgentLeg
+from voicelane_media.transports.ws.playout import Playout
+
+from .audio import FRAME_SAMPLES, RATE, audio_frame, mono_pcm
+
+log = logging.getLogger(__name__)
+MAX_QUEUED_OUT = 10  # 200 ms between the playout clock and aiortc's sender
+
+
+class PlayoutTrack(MediaStreamTrack):
+    """The outbound audio track: frames pushed by the playout clock, pulled by aiortc."""
+
+    kind = "audio"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._frames: asyncio.Queue[Int16Array] = asyncio.Queue(MAX_QUEUED_OUT)
+        self._pts = 0
+        self.dropped = 0  # frames aiortc did not pull in time (a stalled sender)
+
+    def push(self, pcm: Int16Array) -> None:
+        if self._frames.full():
+            self._frames.get_nowait()
+            self.dropped += 1
+        self._frames.put_nowait(pcm)
+
+    async def recv(self) -> Any:
+        if self.readyState != "live":
+            raise MediaStreamError
+        pcm = await self._frames.get()
+        frame = audio_frame(pcm, self._pts)
+        self._pts += int(pcm.shape[0])
+        return frame
+
+
+class WebRtcTransport:
+    """A call's media on one negotiated RTCPeerConnection."""
+
+    sample_rate = RATE
+
+    def __init__(self, pc: RTCPeerConnection, session_id: str, connect_timeout_s: float) -> None:
+        self.pc = pc
+        self.session_id = session_id
+        self.connect_timeout_s = connect_timeout_s
+        self.canceled = asyncio.Event()
+        self.closed = False
+        self.outbound = PlayoutTrack()
+        self.playout = Playout(RATE, self._send_frame, self._send_mark, send_idle=True)
+        self._remote: MediaStreamTrack | None = None
+        self._connected = asyncio.Event()
+        self._gone = asyncio.Event()  # failed or closed (before or after connecting)
+        self._events: CallEvents | None = None
+        self._taps: list[AudioTap] = []
+        self._pending_in = np.zeros(0, dtype=np.int16)
+        self._tasks: list[asyncio.Task[None]] = []
+        self.frames_in = 0
+        self.resampled_in = 0
+        self.end_cause: str | None = None  # why the connection ended from the far side
+        self.connected_at: float | None = None
+        pc.on("track", self._on_track)
+        pc.on("connectionstatechange", self._on_state)
+
+    def _on_track(self, track: MediaStreamTrack) -> None:
+        if track.kind == "audio" and self._remote is None:
+            self._remote = track
+
+    def _on_state(self) -> None:
+        state = self.pc.connectionState
+        if state == "connected" and not self._connected.is_set():
+            self.connected_at = asyncio.get_running_loop().time()
+            self._connected.set()
+        elif state in ("failed", "closed"):
+            self._gone.set()
+            if not self.closed:  # not our own close: the far end went away
+                self.end_cause = self.end_cause or f"connection_{state}"
+                self._far_end_gone()
+
+    # -- binding and state ----------------------------------------------------------------
+
+    def bind(self, events: CallEvents) -> None:
+        self._events = events
+
+    @property
+    def events(self) -> CallEvents:
+        if self._events is None:
+            raise RuntimeError("the peer connection is not bound to a call yet")
+        return self._events
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set() and not self.closed
+
+    @property
+    def ringing(self) -> bool:
+        return False
+
+    # -- set-up ---------------------------------------------------------------------------
+
+    async def ring(self) -> None:
+        return None
+
+    async def answer(self) -> Ending | None:
+        """Wait for ICE and DTLS; then read the caller's track and start the playout."""
+        waiters = [asyncio.ensure_future(self._connected.wait()),
+                   asyncio.ensure_future(self._gone.wait())]
+        await asyncio.wait(waiters, timeout=self.connect_timeout_s,
+                           return_when=asyncio.FIRST_COMPLETED)
+        for waiter in waiters:
+            waiter.cancel()
+        if not self._connected.is_set() or self.closed or self._gone.is_set():
+            self.end_cause = self.end_cause or "connect_timeout"
+            await self._close_pc()
+            return Ending(CallStatus.FAILED, "webrtc_connect_failed")
+        if not self._tasks:
+            self._tasks = [asyncio.ensure_future(self._read()),
+                           asyncio.ensure_future(self.playout.run())]
+        return None
+
+    async def reject(self, reason: str) -> int:
+        await self._close_pc()
+        return 603
+
+    async def dial(self) -> Ending | None:
+        raise RuntimeError("a browser connects to its session; a WebRTC leg is never dialled")
+
+    async def hangup(self, reason: str) -> None:
+        await self._close_pc()
+
+    async def hold(self, held: bool) -> dict[str, Any] | None:
+        return {"error": "not_supported", "message": "hold is not supported on a WebRTC leg yet"}
+
+    async def transfer(self, to: str) -> None:
+        await self.events.record_event("call.transfer.failed", {
+            "to": to, "error": "not_supported",
+            "message": "transfer is not supported on a WebRTC leg yet"})
+
+    async def send_dtmf(self, digits: str) -> None:
+        raise ValueError("a WebRTC leg cannot send DTMF toward the browser")
+
+    def remote_delete(self) -> None:
+        """The signalling DELETE: the browser hung up."""
+        self.end_cause = self.end_cause or "delete"
+        self._far_end_gone()
+
+    def _far_end_gone(self) -> None:
+        self.closed = True
+        if self._events is not None and not self.events.finished:
+            self.events.remote_hangup()
+
+    # -- reading --------------------------------------------------------------------------
+
+    async def _read(self) -> None:
+        track = self._remote
+        if track is None:  # an offer we accepted always has audio; a peer that sent none
+            return
+        try:
+            while not self.closed:
+                frame = await track.recv()
+                pcm = mono_pcm(frame)  # type: ignore[arg-type]
+                if frame.sample_rate != RATE:  # type: ignore[union-attr]
+                    self.resampled_in += 1  # not Opus: never negotiated, kept safe anyway
+                    data = resample_pcm16(pcm.tobytes(), int(frame.sample_rate), RATE)  # type: ignore[union-attr]
+                    pcm = np.frombuffer(data, dtype="<i2").astype(np.int16)
+                self._on_audio(pcm)
+        except MediaStreamError:
+            self.end_cause = self.end_cause or "track_ended"
+            self._far_end_gone()
+        except Exception:  # a decoding bug is the end of this leg, never of the node
+            log.exception("webrtc %s: reading the caller's track failed", self.session_id)
+            self._far_end_gone()
+
+    def _on_audio(self, pcm: Int16Array) -> None:
+        buffered = np.concatenate([self._pending_in, pcm]) if self._pending_in.size else pcm
+        whole = buffered.shape[0] // FRAME_SAMPLES * FRAME_SAMPLES
+        for start in range(0, whole, FRAME_SAMPLES):
+            frame = buffered[start : start + FRAME_SAMPLES]
+            self.frames_in += 1
+            for tap in list(self._taps):
+                try:
+                    tap(frame)
+                except Exception:  # a tap never stops the leg
+                    log.exception("audio tap failed")
+        self._pending_in = buffered[whole:].copy()
+
+    @contextlib.contextmanager
+    def digits(self) -> Iterator[asyncio.Queue[str]]:
+        """No digits arrive on a WebRTC leg (no telephone-event negotiated); the agent's
+        inbound iterator still asks."""
+        yield asyncio.Queue()
+
+    # -- sending --------------------------------------------------------------------------
+
+    async def _send_frame(self, pcm: Int16Array) -> None:
+        self.outbound.push(pcm)
+
+    async def _send_mark(self, name: str) -> None:
+        self.playout.mark_echoed(name, asyncio.get_running_loop().time())
+
+    async def play(self, pcm: Int16Array) -> int:
+        if self.closed:
+            return 0
+        return await self.playout.enqueue(pcm.astype(np.int16, copy=False), agent=False).done
+
+    def stop_playback(self) -> int:
+        playing, _ = self.playout.cut(asyncio.get_running_loop().time())
+        return playing
+
+    async def clear_agent_audio(self) -> None:
+        """Barge-in: drop the agent's queued audio (what aiortc already holds is 200 ms)."""
+        self.playout.cut(asyncio.get_running_loop().time(), agent_only=True)
+
+    def add_audio_tap(self, tap: AudioTap) -> None:
+        self._taps.append(tap)
+
+    def remove_audio_tap(self, tap: AudioTap) -> None:
+        if tap in self._taps:
+            self._taps.remove(tap)
+
+    def add_playout_tap(self, tap: AudioTap) -> None:
+        self.playout.taps.append(tap)
+
+    def remove_playout_tap(self, tap: AudioTap) -> None:
+        if tap in self.playout.taps:
+            self.playout.taps.remove(tap)
+
+    def stats(self) -> dict[str, Any]:
+        return {"transport": "webrtc", "codec": "opus", "sample_rate": RATE,
+                "frames_in": self.frames_in, "out_dropped": self.outbound.dropped,
+                "resampled_in": self.resampled_in, "end_cause": self.end_cause,
+                **self.playout.stats()}
+
+    def media_leg(self) -> MediaLeg:
+        return WsAgentLeg(self, self.events)
+
+    async def _close_pc(self) -> None:
+        self.closed = True
+        self.outbound.stop()
+        with contextlib.suppress(Exception):  # already closed
+            await self.pc.close()
+
+    async def close(self) -> None:
+        await self._close_pc()
+        for task in self._tasks:
+            if task is not asyncio.current_task():
+                task.cancel()
+        await asyncio.gather(*(t for t in self._tasks if t is not asyncio.current_task()),
+                             return_exceptions=True)

@@ -1,0 +1,99 @@
+"""Headless Chromium (the Debian package) driven over the Chrome DevTools protocol with the
+``websockets`` client: open a page with a fake microphone fed from a WAV file, read what the
+page exposes, take a screenshot. Every host name but loopback is unresolvable to the browser,
+and its background networking is off: it talks to the local node and nothing else."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import itertools
+import json
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import websockets
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+class Chromium:
+    """``async with Chromium(url, wav) as browser: await browser.evaluate("1 + 1")``."""
+
+    def __init__(self, url: str, wav: Path) -> None:
+        assert CHROMIUM is not None
+        self.url = url
+        self.wav = wav
+        self._profile = tempfile.TemporaryDirectory(prefix="vl-chromium-")
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._ws: Any = None
+        self._session: str | None = None
+        self._ids = itertools.count(1)
+
+    async def __aenter__(self) -> Chromium:
+        profile = Path(self._profile.name)
+        self._proc = subprocess.Popen([
+            str(CHROMIUM), "--headless=new", "--no-sandbox", "--disable-gpu",
+            f"--user-data-dir={profile}", "--remote-debugging-port=0",
+            "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-audio-capture={self.wav}%noloop",
+            "--allow-loopback-in-peer-connection", "--autoplay-policy=no-user-gesture-required",
+            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--disable-default-apps", "--no-first-run", "--no-default-browser-check",
+            "--disable-domain-reliability", "--disable-features=MediaRouter,OptimizationHints",
+            self.url], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        port_file = profile / "DevToolsActivePort"
+        deadline = time.monotonic() + 15
+        while not port_file.exists() or len(port_file.read_text().split()) < 2:
+            if time.monotonic() > deadline or self._proc.poll() is not None:
+                raise RuntimeError("chromium did not open its DevTools port")
+            await asyncio.sleep(0.05)
+        port, path = port_file.read_text().split()[:2]
+        self._ws = await websockets.connect(f"ws://127.0.0.1:{port}{path}", max_size=None)
+        targets = await self._send("Target.getTargets")
+        page = next(t for t in targets["targetInfos"] if t["type"] == "page")
+        attached = await self._send("Target.attachToTarget",
+                                    {"targetId": page["targetId"], "flatten": True})
+        self._session = attached["sessionId"]
+        return self
+
+    async def _send(self, method: str, params: dict[str, Any] | None = None) -> Any:
+        message_id = next(self._ids)
+        message: dict[str, Any] = {"id": message_id, "method": method, "params": params or {}}
+        if self._session is not None and not method.startswith("Target."):
+            message["sessionId"] = self._session
+        await self._ws.send(json.dumps(message))
+        while True:
+            reply = json.loads(await self._ws.recv())
+            if reply.get("id") == message_id:
+                if "error" in reply:
+                    raise RuntimeError(f"{method}: {reply['error']}")
+                return reply.get("result", {})
+
+    async def evaluate(self, expression: str) -> Any:
+        result = await self._send("Runtime.evaluate",
+                                  {"expression": expression, "returnByValue": True})
+        return result.get("result", {}).get("value")
+
+    async def screenshot(self, path: Path) -> None:
+        shot = await self._send("Page.captureScreenshot", {"format": "png"})
+        path.write_bytes(base64.b64decode(shot["data"]))
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        if self._ws is not None:
+            await self._ws.close()
+        if self._proc is not None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait(timeout=5)
+        self._profile.cleanup()
