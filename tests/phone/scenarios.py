@@ -91,5 +91,18 @@ def barge_in() -> Scenario:
         impairment=Impairment(loss_pct=2.0, jitter_ms=40.0, seed=5), rtp_base=47600)
 
 
+def backchannel() -> Scenario:
+    """The caller says "uh-huh" during a long greeting: the agent pauses, then goes on."""
+    greeting = ("Welcome to Acme Dental. We are open every weekday from eight in the morning "
+                "until six in the evening, and on Saturdays until noon.")
+    script = {"states": {"main": {"intents": [_bye()], "fallback": "Sorry?"}}}
+    return Scenario(
+        name="backchannel",
+        agent=_agent("phone-backchannel", script, [], greeting),
+        lines=[CallerLine("Uh-huh.", when="barge_in", barge_after_ms=1500),
+               CallerLine("Great thanks goodbye")],
+        stt_texts=["uh-huh", "Great thanks goodbye"], rtp_base=47800)
+
+
 def build_scenarios(tool_url: str) -> list[Scenario]:
-    return [booking(tool_url), transfer(), redaction(), barge_in()]
+    return [booking(tool_url), transfer(), redaction(), barge_in(), backchannel()]

@@ -84,3 +84,18 @@ def test_barge_in_stops_the_agent_and_truncates_its_turn_to_what_was_heard(
                                                          "Goodbye!"], out.transcript
     assert out.call["end_reason"] == "agent_ended"
     assert out.phone.relay["dropped"] > 0  # the uplink really lost packets
+
+
+def test_backchannel_pauses_the_agent_which_then_resumes_the_whole_greeting(
+        outcomes: dict[str, Any]) -> None:
+    out = _outcome(outcomes, "backchannel")
+    greeting = out.turns("agent")[0]
+    assert greeting["interrupted"] is False, greeting  # the agent went on after "uh-huh"
+    ignored = [e["details"] for e in out.events if e["type"] == "call.agent.interruption.ignored"]
+    assert ignored and ignored[0]["reason"] == "backchannel", out.events
+    assert "call.agent.interrupted" not in out.event_types()
+    # As heard on the phone: the greeting stopped while the caller said "uh-huh"...
+    assert out.phone.lines[0].agent_stop_ms is not None, out.phone.as_dict()
+    assert [t["text"] for t in out.turns("caller")] == ["Great thanks goodbye"], out.transcript
+    assert [t["text"] for t in out.turns("agent")][1:] == ["Goodbye!"], out.transcript
+    assert out.call["end_reason"] == "agent_ended"

@@ -129,6 +129,10 @@ class Brain(Processor):
                 (user_turn.stt_final_at - user_turn.speech_end_at) * 1000, 1
             )
             metrics.endpoint_ms = round((user_turn.at - user_turn.speech_end_at) * 1000, 1)
+            metrics.turn_detection = user_turn.turn_detection
+            metrics.end_of_turn_probability = user_turn.end_of_turn_probability
+            if user_turn.waited_ms is not None:
+                self.recorder.endpoint_waited(turn_id, user_turn.waited_ms)
         message = ChatMessage(role="assistant", content="")
         self.messages.append(message)
         self._replies[turn_id] = message

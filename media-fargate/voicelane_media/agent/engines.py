@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import TypeVar
 
-from voicelane.domain.agent import AgentSpec
+from voicelane.domain.agent import AgentSpec, TurnDetection
 
 from voicelane_media.agent.cloud.bedrock import BedrockLLM
 from voicelane_media.agent.cloud.openai_chat import OpenAIChatLLM
@@ -14,6 +15,10 @@ from voicelane_media.agent.cloud.transcribe import TranscribeSTT
 from voicelane_media.agent.local_engines import EspeakTTS, PiperTTS, SileroVAD, WhisperSTT
 from voicelane_media.agent.providers import Engines, LLMEngine, STTEngine, TTSEngine
 from voicelane_media.agent.scripted import ScriptedDialogue
+from voicelane_media.agent.settings import LoopSettings
+from voicelane_media.agent.smart_turn import SmartTurnAnalyzer
+
+log = logging.getLogger(__name__)
 
 
 class EngineUnavailable(RuntimeError):
@@ -59,4 +64,13 @@ def build_engines(spec: AgentSpec) -> Engines:
         tts = _cloud(lambda: PollyTTS.for_agent(spec), "polly", "boto3")
     else:
         raise EngineUnavailable(f"tts engine {choice.tts!r} is not available in this build")
-    return Engines(vad=SileroVAD(), stt=stt, llm=llm, tts=tts, names=choice.model_dump())
+    turn: SmartTurnAnalyzer | None = None
+    # The node's setting applies to agents at the default (see settings.for_agent).
+    if TurnDetection.SMART_TURN in (spec.turn_detection, LoopSettings().turn_detection):
+        try:
+            turn = SmartTurnAnalyzer()
+        except Exception as error:  # no model file here: the agent endpoints on silence
+            log.warning("smart_turn unavailable, using silence endpointing: %s", error)
+    return Engines(
+        vad=SileroVAD(), stt=stt, llm=llm, tts=tts, names=choice.model_dump(), turn=turn
+    )

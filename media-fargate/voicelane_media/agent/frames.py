@@ -82,6 +82,9 @@ class UserTurn(Frame):
     speech_end_at: float
     stt_final_at: float
     started_at: float
+    waited_ms: float | None = None  # the silence the endpointer waited (None: not measured)
+    turn_detection: str = "silence"
+    end_of_turn_probability: float | None = None
 
 
 @dataclass(kw_only=True)
@@ -129,9 +132,28 @@ class EngineFailed(Frame):
 
 @dataclass(kw_only=True)
 class Interruption(Frame):
-    """Caller barge-in confirmed: every processor cancels its work in flight."""
+    """Caller barge-in confirmed: every processor cancels its work in flight.
+
+    `confirmed_at` is when the caller's speech over the agent was detected (the VAD onset
+    that paused the agent's audio), so stop time is measured from what the caller did."""
 
     confirmed_at: float
+
+
+@dataclass(kw_only=True)
+class BargeInPause(Frame):
+    """Caller speech began over the agent: pause its audio now, keep everything else going."""
+
+    onset_at: float
+
+
+@dataclass(kw_only=True)
+class BargeInResume(Frame):
+    """The speech that paused the agent was no interruption (`reason`: short, backchannel,
+    no_transcript): resume playout where it paused."""
+
+    reason: str
+    speech_ms: float
 
 
 @dataclass(kw_only=True)

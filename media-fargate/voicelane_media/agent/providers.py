@@ -106,6 +106,13 @@ class TTSEngine(Protocol):
     def synthesize(self, text: str) -> AsyncIterator[AudioChunk]: ...
 
 
+class TurnAnalyzer(Protocol):
+    """Semantic end of turn: probability (0..1) that the caller finished, from the turn's
+    audio (PCM16 mono). Synchronous and CPU-bound: the loop runs it in a worker thread."""
+
+    def probability(self, pcm: bytes, sample_rate: int) -> float: ...
+
+
 @dataclass
 class Engines:
     """The engines one agent session runs on."""
@@ -115,6 +122,7 @@ class Engines:
     llm: LLMEngine
     tts: TTSEngine
     names: dict[str, str] = field(default_factory=dict)
+    turn: TurnAnalyzer | None = None  # None: fixed-silence endpointing only
 
     async def aclose(self) -> None:
         """Release what the engines hold (an HTTP client, say): each engine with an `aclose`

@@ -38,6 +38,7 @@ class ConversationRecorder:
         self._events: asyncio.Queue[tuple[str, dict[str, Any]] | None] = asyncio.Queue()
         self._delivery: asyncio.Task[None] | None = None
         self.engine_errors: dict[str, int] = {}
+        self._waited_ms: dict[int, float] = {}
 
     def activity(self) -> None:
         self.last_activity = time.monotonic()
@@ -118,9 +119,14 @@ class ConversationRecorder:
             self.transcript.metrics.append(self.metrics[turn_id])
         return self.metrics[turn_id]
 
+    def endpoint_waited(self, turn_id: int, waited_ms: float) -> None:
+        """The silence the endpointer waited before it ended this turn (Smart Turn varies it)."""
+        self._waited_ms[turn_id] = waited_ms
+
     def voice_to_voice(self, turn_id: int, value_ms: float) -> None:
         metrics = self.turn_metrics(turn_id)
         metrics.voice_to_voice_ms = round(value_ms, 1)
+        window = self._waited_ms.pop(turn_id, self.endpointing_ms)
         # Keyed (DTMF) turns end at once, with no endpointing window to subtract.
-        waited = self.endpointing_ms if value_ms >= self.endpointing_ms else 0.0
+        waited = window if value_ms >= window else 0.0
         metrics.platform_added_ms = round(value_ms - waited, 1)

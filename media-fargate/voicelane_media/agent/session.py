@@ -88,7 +88,8 @@ class AgentSession:
         )
         self.output = OutputProcessor(leg, self.recorder, self.brain.speech_end.get)
         self.turns = TurnTaking(
-            self.settings, self.agent_busy, spec.interruptible, self._caller_active
+            self.settings, self.agent_busy, spec.interruptible, self._caller_active,
+            analyzer=engines.turn, on_error=self.recorder.engine_error,
         )
         self.pipeline = Pipeline(
             [

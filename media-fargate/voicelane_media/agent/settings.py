@@ -2,16 +2,39 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from voicelane.domain.agent import ENDPOINTING_MS_DEFAULT, MIN_INTERRUPTION_MS_DEFAULT, AgentSpec
+from voicelane.domain.agent import (
+    ENDPOINTING_MS_DEFAULT,
+    MIN_INTERRUPTION_MS_DEFAULT,
+    TURN_DETECTION_DEFAULT,
+    TURN_MAX_WAIT_MS_DEFAULT,
+    AgentSpec,
+    TurnDetection,
+)
+
+# What callers say to show they are listening, not taking the turn (matched on the whole
+# STT final, lower-cased, punctuation dropped).
+BACKCHANNELS = (
+    "uh-huh", "uh huh", "uhhuh", "mm-hmm", "mm hmm", "mhm", "mm", "hmm", "yeah", "yes", "yep",
+    "okay", "ok", "right", "sure", "got it", "i see", "alright", "all right",
+)
 
 
 class LoopSettings(BaseSettings):
     """Turn-taking and session timing.
 
-    - endpointing_ms: caller silence that ends a turn (combined with the STT final).
-    - min_interruption_ms: confirmed caller speech needed to barge in (coughs, "uh-huh" are shorter).
+    - endpointing_ms: caller silence that ends a turn (combined with the STT final) with
+      `turn_detection` silence, and when the Smart Turn model fails.
+    - turn_detection / turn_max_wait_ms: the agent's choice (see AgentSpec); smart_turn asks
+      the model after `smart_turn_check_ms` of silence, and takes `smart_turn_threshold` and
+      above as "complete".
+    - min_interruption_ms: caller speech needed to barge in; the agent's audio pauses at the
+      caller's speech onset and resumes after a shorter burst (a cough).
+    - backchannel_max_ms: speech up to this long is checked against `backchannels` by its STT
+      final before it interrupts ("uh-huh" resumes the agent); longer speech interrupts at once.
     - vad_*: speech probability threshold, speech needed to open a segment, silence to close it
       (closing early lets STT finish inside the endpointing window).
     - inactivity_timeout_s / max_duration_s: None = take them from the AgentSpec.
@@ -24,6 +47,12 @@ class LoopSettings(BaseSettings):
 
     endpointing_ms: int = Field(default=500, ge=100, le=5000)
     min_interruption_ms: int = Field(default=300, ge=0, le=3000)
+    turn_detection: TurnDetection = TURN_DETECTION_DEFAULT
+    turn_max_wait_ms: int = Field(default=TURN_MAX_WAIT_MS_DEFAULT, ge=300, le=5000)
+    smart_turn_check_ms: int = Field(default=200, ge=0, le=2000)
+    smart_turn_threshold: float = Field(default=0.5, gt=0, lt=1)
+    backchannel_max_ms: int = Field(default=900, ge=0, le=3000)
+    backchannels: tuple[str, ...] = BACKCHANNELS
     vad_threshold: float = Field(default=0.5, gt=0, lt=1)
     vad_start_ms: int = Field(default=60, ge=20, le=1000)
     vad_stop_ms: int = Field(default=200, ge=20, le=2000)
@@ -45,9 +74,13 @@ def for_agent(spec: AgentSpec, settings: LoopSettings) -> LoopSettings:
     (environment, or what the session was given) apply, so an operator can tune a node
     without touching every agent.
     """
-    changes: dict[str, int] = {}
+    changes: dict[str, Any] = {}
     if spec.endpointing_ms != ENDPOINTING_MS_DEFAULT:
         changes["endpointing_ms"] = spec.endpointing_ms
     if spec.min_interruption_ms != MIN_INTERRUPTION_MS_DEFAULT:
         changes["min_interruption_ms"] = spec.min_interruption_ms
+    if spec.turn_detection is not TURN_DETECTION_DEFAULT:
+        changes["turn_detection"] = spec.turn_detection
+    if spec.turn_max_wait_ms != TURN_MAX_WAIT_MS_DEFAULT:
+        changes["turn_max_wait_ms"] = spec.turn_max_wait_ms
     return settings.model_copy(update=changes) if changes else settings

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from voicelane_media.agent.frames import (
     AgentReplyDone,
     AgentTurnTruncated,
+    BargeInPause,
+    BargeInResume,
     Direction,
     Frame,
     Interruption,
@@ -24,7 +26,7 @@ from voicelane_media.agent.frames import (
     ReplyAudioDone,
     TTSAudio,
 )
-from voicelane_media.agent.leg import MediaLeg
+from voicelane_media.agent.leg import MediaLeg, pcm_ms
 from voicelane_media.agent.pipeline import Processor
 from voicelane_media.agent.providers import TTSEngine
 from voicelane_media.agent.recorder import ConversationRecorder
@@ -114,8 +116,21 @@ class _Segment:
 
 
 @dataclass
+class _Chunk:
+    start_ms: float
+    pcm: bytes
+    sample_rate: int
+
+    def after(self, ms: float) -> bytes:
+        """The part of the chunk from timeline position `ms` on."""
+        skip = max(0, round((ms - self.start_ms) * self.sample_rate / 1000.0)) * 2
+        return self.pcm[skip:]
+
+
+@dataclass
 class _TurnAudio:
     segments: dict[int, _Segment] = field(default_factory=dict)
+    chunks: list[_Chunk] = field(default_factory=list)  # kept until played, for a resume
     end_ms: float = 0.0
     done: bool = False
 
@@ -134,7 +149,14 @@ def heard_text(segments: list[_Segment], played_ms: float) -> str:
 
 
 class OutputProcessor(Processor):
-    """Hands agent audio to the leg, measures voice-to-voice, and stops playout on barge-in."""
+    """Hands agent audio to the leg, measures voice-to-voice, and pauses, resumes or stops
+    playout on barge-in.
+
+    Positions are on one timeline, the leg's played counter: a pause clears the leg (its
+    counter stops at what was heard) and keeps the agent's audio; a resume sends it again from
+    that position, so every later position, and `heard_text` after a real interruption, stays
+    exact. Audio synthesised during a pause waits on the timeline until the resume.
+    """
 
     def __init__(
         self, leg: MediaLeg, recorder: ConversationRecorder, speech_end: Callable[[int], float | None]
@@ -145,10 +167,16 @@ class OutputProcessor(Processor):
         self.speech_end = speech_end
         self.sent_ms = 0.0
         self._turns: dict[int, _TurnAudio] = {}
+        self._paused_at: float | None = None  # monotonic time the audio stopped for a pause
+        self._paused_ms = 0.0  # timeline position of the pause
 
     @property
     def playing(self) -> bool:
         return self.leg.played_ms() + 1.0 < self.sent_ms
+
+    @property
+    def paused(self) -> bool:
+        return self._paused_at is not None
 
     async def process(self, frame: Frame, direction: Direction) -> None:
         if isinstance(frame, TTSAudio):
@@ -157,6 +185,10 @@ class OutputProcessor(Processor):
             audio = self._turns.setdefault(frame.turn_id, _TurnAudio(end_ms=self.sent_ms))
             audio.done = True
             self.spawn(self._until_played(frame.turn_id, audio), name=f"played-{frame.turn_id}")
+        elif isinstance(frame, BargeInPause):
+            await self._pause()
+        elif isinstance(frame, BargeInResume):
+            await self._resume(frame)
         elif isinstance(frame, Interruption):
             await self._interrupt(frame)
         else:
@@ -175,11 +207,13 @@ class OutputProcessor(Processor):
             segment = audio.segments[frame.segment] = _Segment(
                 text=frame.text, start_ms=self.sent_ms
             )
+        audio.chunks.append(_Chunk(self.sent_ms, frame.pcm, frame.sample_rate))
         duration = len(frame.pcm) / 2 / frame.sample_rate * 1000.0
         segment.duration_ms += duration
         self.sent_ms += duration
         audio.end_ms = self.sent_ms
-        await self.leg.send_audio(frame.pcm)
+        if not self.paused:
+            await self.leg.send_audio(frame.pcm)
 
     async def _until_played(self, turn_id: int, audio: _TurnAudio) -> None:
         while self.leg.played_ms() + 1.0 < audio.end_ms:
@@ -189,9 +223,37 @@ class OutputProcessor(Processor):
         self._turns.pop(turn_id, None)
         await self.push(PlayoutDone(turn_id=turn_id), Direction.UPSTREAM)
 
+    async def _pause(self) -> None:
+        if self.paused:
+            return
+        self._paused_ms = await self.leg.clear()
+        self._paused_at = time.monotonic()
+
+    async def _resume(self, frame: BargeInResume) -> None:
+        if self._paused_at is None:
+            return
+        paused_for = (time.monotonic() - self._paused_at) * 1000.0
+        self._paused_at = None
+        start = self._paused_ms
+        rest = b"".join(
+            chunk.after(start)
+            for _, audio in sorted(self._turns.items())
+            for chunk in audio.chunks
+            if chunk.start_ms + pcm_ms(len(chunk.pcm), chunk.sample_rate) > start
+        )
+        if rest:
+            await self.leg.send_audio(rest)
+        turn_id = max(self._turns, default=0)
+        self.recorder.event(
+            "agent.interruption.ignored",
+            {"turn_index": turn_id, "reason": frame.reason, "speech_ms": frame.speech_ms,
+             "paused_ms": round(paused_for, 1)},
+        )
+
     async def _interrupt(self, frame: Interruption) -> None:
         played = await self.leg.clear()
-        stopped_at = time.monotonic()
+        stopped_at = self._paused_at if self._paused_at is not None else time.monotonic()
+        self._paused_at = None
         await self.cancel_inflight()
         for turn_id, audio in sorted(self._turns.items()):
             if audio.end_ms <= played and audio.done:

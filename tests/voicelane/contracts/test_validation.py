@@ -83,6 +83,7 @@ AGENT_RANGES = [
     ("inactivity_timeout_s", 10, 300, 9, 301),
     ("endpointing_ms", 100, 3000, 99, 3001),
     ("min_interruption_ms", 0, 2000, -1, 2001),
+    ("turn_max_wait_ms", 300, 5000, 299, 5001),
 ]
 
 
@@ -108,6 +109,7 @@ def test_agent_numeric_ranges(field: str, low: float, high: float, below: float,
         ("voice", "alloy", "x" * 129),
         ("model", "scripted", "x" * 129),
         ("interruptible", False, "sometimes"),
+        ("turn_detection", "smart_turn", "vibes"),
         ("recording", True, "maybe"),
         ("engines", {"stt": "transcribe", "llm": "bedrock", "tts": "polly"}, {"stt": "whisper-cloud"}),
         ("tools", [{"name": "end_call", "type": "end_call"}], [{"name": "1bad", "type": "http"}]),
@@ -127,6 +129,7 @@ def test_agent_defaults() -> None:
     assert (agent.max_duration_s, agent.first_speaker, agent.inactivity_action) == (600, "agent", "prompt")
     assert 0 <= agent.temperature <= 1 and agent.engines.llm == "scripted"
     assert (agent.endpointing_ms, agent.min_interruption_ms) == (500, 300)
+    assert (agent.turn_detection, agent.turn_max_wait_ms) == ("silence", 2000)
     with pytest.raises(ValidationError):
         AgentSpec.model_validate({"colour": "blue"})
 

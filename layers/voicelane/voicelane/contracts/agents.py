@@ -33,6 +33,8 @@ class AgentPatch(BaseModel):
     interruptible: StrictBool | None = None
     endpointing_ms: JsonInt | None = None
     min_interruption_ms: JsonInt | None = None
+    turn_detection: str | None = None
+    turn_max_wait_ms: JsonInt | None = None
     max_duration_s: JsonInt | None = None
     inactivity_timeout_s: JsonInt | None = None
     inactivity_action: str | None = None

@@ -47,8 +47,10 @@ class TurnMetricsView(BaseModel):
     - llm_first_token_ms: turn committed -> first LLM text
     - tts_first_audio_ms: turn committed -> first synthesised audio
     - voice_to_voice_ms: end of caller speech -> first agent audio sent to the leg
-    - platform_added_ms: voice_to_voice minus the endpointing window (what the loop adds)
-    - barge_in_stop_ms: caller speech confirmed -> agent audio stopped (leg cleared)
+    - platform_added_ms: voice_to_voice minus the silence the endpointer waited
+    - barge_in_stop_ms: caller's speech onset over the agent -> agent audio stopped (paused)
+    - turn_detection: `smart_turn` or `silence`, how this caller turn was ended
+    - end_of_turn_probability: the Smart Turn model's verdict (0..1) when it was asked
     """
 
     model_config = ConfigDict(extra="allow")
@@ -61,6 +63,8 @@ class TurnMetricsView(BaseModel):
     voice_to_voice_ms: float | None = None
     platform_added_ms: float | None = None
     barge_in_stop_ms: float | None = None
+    turn_detection: str | None = None
+    end_of_turn_probability: float | None = None
 
 
 class TranscriptView(BaseModel):

@@ -20,6 +20,7 @@ from voicelane.domain.storable import (
 
 ENDPOINTING_MS_DEFAULT = 500
 MIN_INTERRUPTION_MS_DEFAULT = 300
+TURN_MAX_WAIT_MS_DEFAULT = 2000
 
 
 class FirstSpeaker(StrEnum):
@@ -30,6 +31,19 @@ class FirstSpeaker(StrEnum):
 class InactivityAction(StrEnum):
     HANGUP = "hangup"
     PROMPT = "prompt"
+
+
+class TurnDetection(StrEnum):
+    """How the agent decides the caller finished a turn."""
+
+    SMART_TURN = "smart_turn"  # a short silence, then the Smart Turn model: complete or not
+    SILENCE = "silence"  # `endpointing_ms` of silence, whatever was said
+
+
+# Measured (bench/agent_latency.py, make demo): with the local engines the STT final comes
+# 0.8-1.5 s after the caller stops, past the 500 ms silence window, so Smart Turn cannot end a
+# turn sooner and its verdict adds to the critical path. It is each agent's choice.
+TURN_DETECTION_DEFAULT = TurnDetection.SILENCE
 
 
 class DtmfEvents(StrEnum):
@@ -91,6 +105,21 @@ class AgentSpec(BaseModel):
         le=2000,
         description="Caller speech (ms) needed to interrupt the agent; shorter bursts (a cough, "
         "\"uh-huh\") do not. At the default, the node's VOICELANE_AGENT_MIN_INTERRUPTION_MS applies.",
+    )
+    turn_detection: TurnDetection = Field(
+        default=TURN_DETECTION_DEFAULT,
+        description="`silence` (default): the turn ends after `endpointing_ms` of caller "
+        "silence. `smart_turn`: after a short caller silence the Smart Turn model judges "
+        "whether the caller finished (end the turn at once) or not (wait up to "
+        "`turn_max_wait_ms`): worth it with a fast STT final (a cloud STT), and for callers "
+        "who pause mid-sentence. Where the model cannot run, the agent uses `silence`.",
+    )
+    turn_max_wait_ms: JsonInt = Field(
+        default=TURN_MAX_WAIT_MS_DEFAULT,
+        ge=300,
+        le=5000,
+        description="With `smart_turn`: the longest caller silence (ms) before the turn ends "
+        "when the model says the caller has not finished (someone reading a card number).",
     )
     max_duration_s: JsonInt = Field(default=600, ge=60, le=7200)
     inactivity_timeout_s: JsonInt = Field(default=30, ge=10, le=300)
