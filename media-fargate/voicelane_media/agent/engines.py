@@ -15,7 +15,7 @@ from voicelane_media.agent.cloud.transcribe import TranscribeSTT
 from voicelane_media.agent.local_engines import EspeakTTS, PiperTTS, SileroVAD, WhisperSTT
 from voicelane_media.agent.providers import Engines, LLMEngine, STTEngine, TTSEngine
 from voicelane_media.agent.scripted import ScriptedDialogue
-from voicelane_media.agent.settings import LoopSettings
+from voicelane_media.agent.settings import LoopSettings, for_agent
 from voicelane_media.agent.smart_turn import SmartTurnAnalyzer
 
 log = logging.getLogger(__name__)
@@ -65,8 +65,7 @@ def build_engines(spec: AgentSpec) -> Engines:
     else:
         raise EngineUnavailable(f"tts engine {choice.tts!r} is not available in this build")
     turn: SmartTurnAnalyzer | None = None
-    # The node's setting applies to agents at the default (see settings.for_agent).
-    if TurnDetection.SMART_TURN in (spec.turn_detection, LoopSettings().turn_detection):
+    if for_agent(spec, LoopSettings()).turn_detection is TurnDetection.SMART_TURN:
         try:
             turn = SmartTurnAnalyzer()
         except Exception as error:  # no model file here: the agent endpoints on silence

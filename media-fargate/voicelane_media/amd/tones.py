@@ -9,7 +9,9 @@ voiced sounds spread their energy over many harmonics and fricatives over a wide
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -24,6 +26,11 @@ FAX_TOLERANCE_HZ = 50.0
 BEEP_BAND_HZ = (400.0, 2200.0)  # voicemail beeps: ~440 Hz to ~2 kHz, mostly 850-1400
 
 
+@functools.cache
+def _hann(size: int) -> np.ndarray[Any, np.dtype[np.float64]]:
+    return np.hanning(size)  # one per window size: the tracker asks every 20 ms
+
+
 def tone_frequency(window: Int16Array, sample_rate: int) -> float | None:
     """The frequency (Hz) of the pure tone filling ``window``, or None (speech, noise, quiet)."""
     samples = window.astype(np.float64) / 32768.0
@@ -32,7 +39,7 @@ def tone_frequency(window: Int16Array, sample_rate: int) -> float | None:
     power = float(np.mean(samples * samples))
     if power <= 0 or 10 * np.log10(power) < MIN_LEVEL_DBFS:
         return None
-    spectrum = np.abs(np.fft.rfft(samples * np.hanning(samples.size))) ** 2
+    spectrum = np.abs(np.fft.rfft(samples * _hann(samples.size))) ** 2
     spectrum[0] = 0.0  # DC
     peak = int(np.argmax(spectrum))
     total = float(spectrum.sum())

@@ -53,17 +53,8 @@ def call_id_of(body: str) -> str | None:
     return call_id if isinstance(call_id, str) else None
 
 
-class SqsCallRequests:
-    """The media nodes' side of `call-requests`: long-poll, delete, release."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-
-    @cached_property
-    def url(self) -> str:
-        return queue_url(
-            self.settings, resources.CALL_REQUESTS_QUEUE, self.settings.call_requests_queue_url
-        )
+class SqsCallRequests(SqsCallQueue):
+    """The media nodes' side of `call-requests`: long-poll, delete, release, defer."""
 
     def receive(self, wait_s: int, max_messages: int) -> list[tuple[str | None, str]]:
         """(call id or None, receipt handle) of up to `max_messages` (1-10) messages."""
@@ -84,10 +75,8 @@ class SqsCallRequests:
     def defer(self, call_id: str, receipt_handle: str, delay_s: int) -> None:
         """A fresh message after ``delay_s`` (not a visibility change: that would count a
         receive toward the dead-letter queue each time), then the received one deleted."""
-        client = aws.client("sqs", self.settings)
-        client.send_message(QueueUrl=self.url, MessageBody=json.dumps({"call_id": call_id}),
-                            DelaySeconds=max(0, min(900, delay_s)))
-        client.delete_message(QueueUrl=self.url, ReceiptHandle=receipt_handle)
+        self.send(call_id, max(0, min(900, delay_s)))  # SQS's longest delay is 900 s
+        self.delete(receipt_handle)
 
 
 class EventBridgeScheduler:

@@ -12,7 +12,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from voicelane.api.status import STATUS_BY_ERROR as STATUS_BY_ERROR
 from voicelane.api.status import status_for
 from voicelane.domain import errors as e
 

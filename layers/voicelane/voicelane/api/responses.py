@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from voicelane.contracts.common import ErrorResponse
+from voicelane.domain.script import SCRIPT_INVALID, SCRIPT_UNKNOWN_TOOL
 from voicelane.domain.storable import DEPTH_ERROR, KEY_ERROR, NUMBER_ERROR, SIZE_ERROR
 
 _WHAT = {
@@ -55,6 +56,11 @@ FREE_FORM = [NUMBER_ERROR, DEPTH_ERROR, SIZE_ERROR, KEY_ERROR]
 """`validation_error` detail types of free-form JSON fields (context, script, tool parameters):
 limits of what a record can store that JSON Schema cannot state for any nesting (the fields'
 descriptions do)."""
+
+AGENT_RULES = ["tool_url_not_allowed", SCRIPT_INVALID, SCRIPT_UNKNOWN_TOOL,
+               "machine_detection_message_required", *FREE_FORM]
+"""422 codes of an agent's configuration, wherever one is accepted (agents, inline agents on
+calls and sessions): one list, so a new agent rule is documented on every route at once."""
 
 AUTHENTICATED = errors(401, 422, 429)
 """What every authenticated route can answer: no key, bad input, over its rate limit."""

@@ -6,10 +6,11 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
-from voicelane.contracts.common import IDENTIFIER_PATTERN, PSTN_IS_E164, URL_SCHEMA, IsoDateTime
+from voicelane.contracts.common import PSTN_IS_E164, URL_SCHEMA, IsoDateTime
 from voicelane.domain.agent import AgentSpec
 from voicelane.domain.call import CallStatus, Channel, Direction
 from voicelane.domain.errors import ValidationFailed
+from voicelane.domain.ids import IDENTIFIER_PATTERN
 from voicelane.domain.machine_detection import MachineDetection
 from voicelane.domain.models import Call, CallEvent
 from voicelane.domain.storable import JSON_INTEGER, CallContext

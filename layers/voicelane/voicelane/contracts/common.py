@@ -11,11 +11,10 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, WithJson
 from pydantic_core import PydanticCustomError
 
 from voicelane.domain.phone import E164_RE
+from voicelane.domain.webhooks import URL_PATTERN
 
 E164_PATTERN = E164_RE.pattern
-IDENTIFIER_PATTERN = r"^[A-Za-z0-9_.:@+-]{1,128}$"
 CURSOR_PATTERN = r"^[A-Za-z0-9_-]{1,512}$"
-URL_PATTERN = r"^https?://[^\s/?#@]+(/[^\s]*)?$"
 URL_SCHEMA: dict[str, Any] = {"format": "uri", "pattern": URL_PATTERN}
 
 # JSON Schema for "a side on the pstn channel (the default) is an E.164 number".

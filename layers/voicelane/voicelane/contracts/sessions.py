@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from voicelane.domain.agent import AgentSpec
+from voicelane.domain.ids import IDENTIFIER_PATTERN
 from voicelane.domain.storable import JSON_INTEGER, CallContext, JsonInt
 from voicelane.domain.stream import STREAM_SAMPLE_RATES
 from voicelane.domain.webrtc import IceServer
@@ -38,7 +39,7 @@ class CreateSessionRequest(BaseModel):
     agent_id: str | None = Field(default=None, max_length=64)
     agent: AgentSpec | None = None
     context: CallContext | None = None
-    identity: str = Field(default="web-user", pattern=r"^[A-Za-z0-9_.:@+-]{1,128}$")
+    identity: str = Field(default="web-user", pattern=IDENTIFIER_PATTERN)
     max_duration_s: Annotated[int, Field(ge=60, le=7200), JSON_INTEGER] | None = None
     recording: StrictBool | None = None
     webhook_url: str | None = Field(default=None, max_length=2048)

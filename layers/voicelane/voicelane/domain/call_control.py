@@ -13,7 +13,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from voicelane.domain.webhooks import CALL_ENDPOINT_ID, WebhookEndpoint, event_matches
+from voicelane.domain.webhooks import (
+    CALL_ENDPOINT_ID,
+    URL_PATTERN,
+    WebhookEndpoint,
+    event_matches,
+)
 
 # Actions that make sense before a call is answered (inbound ringing, outbound dialling).
 PRE_ANSWER = frozenset({"answer", "reject", "hangup"})
@@ -71,9 +76,7 @@ class CommandFallback(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    # The contracts' URL rule (voicelane.contracts.common.URL_PATTERN): a host, no credentials.
-    url: str | None = Field(default=None, max_length=2048,
-                            pattern=r"^https?://[^\s/?#@]+(/[^\s]*)?$")
+    url: str | None = Field(default=None, max_length=2048, pattern=URL_PATTERN)
     speak: str = Field(default=DEFAULT_FALLBACK_TEXT, min_length=1, max_length=3000)
     then: Literal["hangup", "transfer"] = "hangup"
     transfer_to: str | None = Field(default=None, max_length=256,

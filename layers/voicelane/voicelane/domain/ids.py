@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import time
 
+IDENTIFIER_PATTERN = r"^[A-Za-z0-9_.:@+-]{1,128}$"  # an app-chosen name: SIP user, browser id
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
 
 

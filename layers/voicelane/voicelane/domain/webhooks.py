@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field, ValidationError
 from voicelane.domain.ids import _encode
 
 SECRET_PREFIX = "whsec_"
+URL_PATTERN = r"^https?://[^\s/?#@]+(/[^\s]*)?$"  # an app URL: a host, no credentials
 CALL_ENDPOINT_ID = "call"  # the pseudo endpoint of each call's own `webhook_url`
 DELIVERY_FAILED_EVENT = "webhook.delivery.failed"
 DEFAULT_RETRY_SCHEDULE: tuple[int, ...] = (0, 5, 300, 1800, 7200, 18000, 36000, 36000)

@@ -20,6 +20,7 @@ from voicelane.domain.errors import (
     Unavailable,
     ValidationFailed,
 )
+from voicelane.domain.ids import IDENTIFIER_PATTERN
 from voicelane.domain.machine_detection import check_machine_detection
 from voicelane.domain.models import App, Call, CallEvent
 from voicelane.domain.phone import require_e164
@@ -42,8 +43,6 @@ from voicelane.services.pacing import CallPacer
 from voicelane.services.streams import check_stream
 from voicelane.services.url_guard import check_tool_urls, check_url
 from voicelane.webhook_ports import Resolver
-
-ID_RE = r"^[A-Za-z0-9_.:@+-]{1,128}$"
 
 
 def request_hash(body: dict[str, Any]) -> str:
@@ -325,7 +324,7 @@ class DispatchOutcome:
 def _require_identifier(value: str, field: str) -> None:
     import re
 
-    if not re.fullmatch(ID_RE, value):
+    if not re.fullmatch(IDENTIFIER_PATTERN, value):
         raise ValidationFailed(
             f"{field} must be an identifier of 1-128 letters, digits or _.:@+-",
             code="invalid_identifier",

@@ -79,13 +79,14 @@ class StreamSession:
             raise ValidationFailed('call_ids is a non-empty list of call ids, or "*"',
                                    code="invalid_message")
         if kind == "subscribe":
-            for call_id in call_ids:
-                self.calls.get(self.app, call_id)  # call_not_found for another app's call
             current = set() if self.call_ids is None else self.call_ids
-            if len(current | set(call_ids)) > MAX_SUBSCRIBED:
+            wanted = current | set(call_ids)
+            if len(wanted) > MAX_SUBSCRIBED:  # before any read: a long list costs nothing
                 raise ValidationFailed(f"at most {MAX_SUBSCRIBED} calls per connection",
                                        code="too_many_subscriptions")
-            self.call_ids = current | set(call_ids)
+            for call_id in set(call_ids) - current:
+                self.calls.get(self.app, call_id)  # call_not_found for another app's call
+            self.call_ids = wanted
         elif self.call_ids is not None:
             self.call_ids -= set(call_ids)
         return {"type": f"{kind}d",

@@ -18,7 +18,6 @@ import asyncio
 import hmac
 import logging
 import secrets
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -73,7 +72,6 @@ class WhipEndpoint:
         self.connect_timeout_s = connect_timeout_s
         self.refused: dict[str, int] = {}  # code -> count
         self.resources: dict[str, _Resource] = {}  # session_id -> its live call
-        self.answer_ms: list[float] = []  # offer received -> answer ready, per accepted offer
 
     async def offer(self, session_id: str, authorization: str | None, content_type: str | None,
                     body: bytes) -> WhipReply:
@@ -86,7 +84,6 @@ class WhipEndpoint:
 
     async def _offer(self, session_id: str, authorization: str | None,
                      content_type: str | None, body: bytes) -> WhipReply:
-        started = time.perf_counter()
         token = (authorization or "").removeprefix("Bearer ").strip() \
             if (authorization or "").startswith("Bearer ") else ""
         if not token:
@@ -105,12 +102,11 @@ class WhipEndpoint:
         if not self.host.try_reserve():
             return _refusal(503, "node_unavailable", "this node takes no new calls now")
         try:
-            return await self._answer(session_id, claims, text, started)
+            return await self._answer(session_id, claims, text)
         finally:
             self.host.unreserve()  # the call itself counts from here (accept adopts it)
 
-    async def _answer(self, session_id: str, claims: dict[str, Any], sdp: str,
-                      started: float) -> WhipReply:
+    async def _answer(self, session_id: str, claims: dict[str, Any], sdp: str) -> WhipReply:
         pc = RTCPeerConnection(rtc_configuration(self.ice_servers))
         transport = WebRtcTransport(pc, session_id, self.connect_timeout_s)
         try:
@@ -129,7 +125,6 @@ class WhipEndpoint:
         resource_id = secrets.token_urlsafe(18)
         task = asyncio.ensure_future(self._run(session_id, call, transport))
         self.resources[session_id] = _Resource(resource_id, transport, task)
-        self.answer_ms.append((time.perf_counter() - started) * 1000)
         return WhipReply(201, pc.localDescription.sdp, location=resource_id, etag=resource_id)
 
     async def _run(self, session_id: str, call: Call, transport: WebRtcTransport) -> None:

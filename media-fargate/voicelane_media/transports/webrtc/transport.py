@@ -29,11 +29,12 @@ from voicelane.domain.call import CallStatus
 from voicelane_media.agent.leg import MediaLeg
 from voicelane_media.codecs.g711 import Int16Array
 from voicelane_media.codecs.resample import resample_pcm16
+from voicelane_media.transports.audio_taps import AudioTaps
 from voicelane_media.transports.base import AudioTap, CallEvents, Ending
 from voicelane_media.transports.ws.media_leg import WsAgentLeg
 from voicelane_media.transports.ws.playout import Playout
 
-from .audio import FRAME_SAMPLES, RATE, audio_frame, mono_pcm
+from .audio import RATE, audio_frame, mono_pcm
 
 log = logging.getLogger(__name__)
 MAX_QUEUED_OUT = 10  # 200 ms between the playout clock and aiortc's sender
@@ -82,13 +83,10 @@ class WebRtcTransport:
         self._connected = asyncio.Event()
         self._gone = asyncio.Event()  # failed or closed (before or after connecting)
         self._events: CallEvents | None = None
-        self._taps: list[AudioTap] = []
-        self._pending_in = np.zeros(0, dtype=np.int16)
+        self.caller_taps = AudioTaps(RATE)
         self._tasks: list[asyncio.Task[None]] = []
-        self.frames_in = 0
         self.resampled_in = 0
         self.end_cause: str | None = None  # why the connection ended from the far side
-        self.connected_at: float | None = None
         pc.on("track", self._on_track)
         pc.on("connectionstatechange", self._on_state)
 
@@ -99,7 +97,6 @@ class WebRtcTransport:
     def _on_state(self) -> None:
         state = self.pc.connectionState
         if state == "connected" and not self._connected.is_set():
-            self.connected_at = asyncio.get_running_loop().time()
             self._connected.set()
         elif state in ("failed", "closed"):
             self._gone.set()
@@ -193,26 +190,13 @@ class WebRtcTransport:
                     self.resampled_in += 1  # not Opus: never negotiated, kept safe anyway
                     data = resample_pcm16(pcm.tobytes(), int(frame.sample_rate), RATE)  # type: ignore[union-attr]
                     pcm = np.frombuffer(data, dtype="<i2").astype(np.int16)
-                self._on_audio(pcm)
+                self.caller_taps.feed(pcm)
         except MediaStreamError:
             self.end_cause = self.end_cause or "track_ended"
             self._far_end_gone()
         except Exception:  # a decoding bug is the end of this leg, never of the node
             log.exception("webrtc %s: reading the caller's track failed", self.session_id)
             self._far_end_gone()
-
-    def _on_audio(self, pcm: Int16Array) -> None:
-        buffered = np.concatenate([self._pending_in, pcm]) if self._pending_in.size else pcm
-        whole = buffered.shape[0] // FRAME_SAMPLES * FRAME_SAMPLES
-        for start in range(0, whole, FRAME_SAMPLES):
-            frame = buffered[start : start + FRAME_SAMPLES]
-            self.frames_in += 1
-            for tap in list(self._taps):
-                try:
-                    tap(frame)
-                except Exception:  # a tap never stops the leg
-                    log.exception("audio tap failed")
-        self._pending_in = buffered[whole:].copy()
 
     @contextlib.contextmanager
     def digits(self) -> Iterator[asyncio.Queue[str]]:
@@ -242,11 +226,10 @@ class WebRtcTransport:
         self.playout.cut(asyncio.get_running_loop().time(), agent_only=True)
 
     def add_audio_tap(self, tap: AudioTap) -> None:
-        self._taps.append(tap)
+        self.caller_taps.add(tap)
 
     def remove_audio_tap(self, tap: AudioTap) -> None:
-        if tap in self._taps:
-            self._taps.remove(tap)
+        self.caller_taps.remove(tap)
 
     def add_playout_tap(self, tap: AudioTap) -> None:
         self.playout.taps.append(tap)
@@ -257,7 +240,7 @@ class WebRtcTransport:
 
     def stats(self) -> dict[str, Any]:
         return {"transport": "webrtc", "codec": "opus", "sample_rate": RATE,
-                "frames_in": self.frames_in, "out_dropped": self.outbound.dropped,
+                "frames_in": self.caller_taps.frames, "out_dropped": self.outbound.dropped,
                 "resampled_in": self.resampled_in, "end_cause": self.end_cause,
                 **self.playout.stats()}
 

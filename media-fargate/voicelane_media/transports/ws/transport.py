@@ -31,6 +31,7 @@ from voicelane_media.codecs.g711 import (
     pcma_from_pcm,
     pcmu_from_pcm,
 )
+from voicelane_media.transports.audio_taps import AudioTaps
 from voicelane_media.transports.base import AudioTap, CallEvents, Ending
 
 from .frames import (
@@ -104,15 +105,13 @@ class WsTransport:
         self.close_reason: str | None = None
         self.playout = Playout(self.sample_rate, self._send_frame, self._send_mark)
         self._events: CallEvents | None = None
-        self._taps: list[AudioTap] = []
+        self.caller_taps = AudioTaps(self.sample_rate)
         self._digit_queues: list[asyncio.Queue[str]] = []
-        self._pending_in = np.zeros(0, dtype=np.int16)
         self._send_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
         # Telnyx: "media frame order is not guaranteed"; the others arrive in order
         self._reorder = Reorderer() if dialect.name == "telnyx" else None
         self.failure: str | None = None  # why this side closed the stream on bad input
-        self.frames_in = 0
         self.bad_messages = 0
         self.dtmf_in = 0
 
@@ -214,7 +213,7 @@ class WsTransport:
             if frame.track not in ("inbound", "inbound_track"):
                 return
             for media in self._reorder.push(frame) if self._reorder else [frame]:
-                self._on_audio(decode(self.encoding, media.payload))
+                self.caller_taps.feed(decode(self.encoding, media.payload))
         elif isinstance(frame, StreamDtmf):
             self.dtmf_in += 1
             self.events.dtmf_received(frame.digit)
@@ -237,21 +236,6 @@ class WsTransport:
         log.info("stream %s closed: %s", self.stream_id, reason)
         self.failure = reason
         await self._close(code, reason)
-
-    def _on_audio(self, pcm: Int16Array) -> None:
-        """Deliver caller audio to the taps in 20 ms frames."""
-        size = self.sample_rate // 50
-        buffered = np.concatenate([self._pending_in, pcm]) if self._pending_in.size else pcm
-        whole = buffered.shape[0] // size * size
-        for start in range(0, whole, size):
-            frame = buffered[start : start + size]
-            self.frames_in += 1
-            for tap in list(self._taps):
-                try:
-                    tap(frame)
-                except Exception:  # a tap never stops the stream
-                    log.exception("audio tap failed")
-        self._pending_in = buffered[whole:].copy()
 
     @contextlib.contextmanager
     def digits(self) -> Iterator[asyncio.Queue[str]]:
@@ -314,11 +298,10 @@ class WsTransport:
             await self._send_clear()
 
     def add_audio_tap(self, tap: AudioTap) -> None:
-        self._taps.append(tap)
+        self.caller_taps.add(tap)
 
     def remove_audio_tap(self, tap: AudioTap) -> None:
-        if tap in self._taps:
-            self._taps.remove(tap)
+        self.caller_taps.remove(tap)
 
     def add_playout_tap(self, tap: AudioTap) -> None:
         """Also deliver every 20 ms frame sent toward the caller (silence when idle)."""
@@ -331,7 +314,7 @@ class WsTransport:
     def stats(self) -> dict[str, Any]:
         return {"transport": "websocket", "dialect": self.dialect.name,
                 "codec": self.encoding, "sample_rate": self.sample_rate,
-                "frames_in": self.frames_in, "bad_messages": self.bad_messages,
+                "frames_in": self.caller_taps.frames, "bad_messages": self.bad_messages,
                 "dtmf_in": self.dtmf_in,
                 "reordered_dropped": self._reorder.dropped if self._reorder else 0,
                 "close_code": self.close_code,

@@ -5,18 +5,16 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from voicelane.api.deps import ContainerDep, Lists, Reads, Writes
-from voicelane.api.responses import AUTHENTICATED, FREE_FORM, errors
+from voicelane.api.responses import AGENT_RULES, AUTHENTICATED, errors
 from voicelane.api.routing import StrictJsonRoute
 from voicelane.contracts.agents import AgentList, AgentPatch, AgentView
 from voicelane.domain.agent import AgentSpec
-
-MACHINE_DETECTION = ["machine_detection_message_required"]
 
 router = APIRouter(route_class=StrictJsonRoute, prefix="/v1/agents", tags=["agents"], responses=AUTHENTICATED)
 
 
 @router.post("", status_code=201, summary="Create an agent",
-             responses=errors(e422=["tool_url_not_allowed", *MACHINE_DETECTION, *FREE_FORM]))
+             responses=errors(e422=AGENT_RULES))
 def create_agent(body: AgentSpec, principal: Writes, c: ContainerDep) -> AgentView:
     return AgentView.of(c.agents.create(principal.app, body))
 
@@ -33,8 +31,7 @@ def get_agent(agent_id: str, principal: Reads, c: ContainerDep) -> AgentView:
 
 @router.patch("/{agent_id}", summary="Update an agent",
               responses=errors(e404=["agent_not_found"],
-                               e422=["tool_url_not_allowed", *MACHINE_DETECTION,
-                                     *FREE_FORM]))
+                               e422=AGENT_RULES))
 def update_agent(agent_id: str, body: AgentPatch, principal: Writes, c: ContainerDep) -> AgentView:
     changes = body.model_dump(exclude_unset=True)
     return AgentView.of(c.agents.update(principal.app, agent_id, changes))

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response
 
 from voicelane.api.deps import ContainerDep, CreateCall, Lists, Reads, Writes
-from voicelane.api.responses import AUTHENTICATED, FREE_FORM, errors
+from voicelane.api.responses import AGENT_RULES, AUTHENTICATED, errors
 from voicelane.api.routers import call_actions
 from voicelane.api.routing import StrictJsonRoute
 from voicelane.contracts.artifacts import RecordingView, TranscriptView
@@ -33,9 +33,9 @@ router = APIRouter(route_class=StrictJsonRoute, prefix="/v1/calls", tags=["calls
         e422=["invalid_idempotency_key", "invalid_phone_number", "invalid_identifier",
               "from_number_not_owned", "agent_conflict", "agent_not_found",
               "scheduled_at_in_past", "channel_not_supported", "webhook_url_not_allowed",
-              "stream_url_not_allowed", "stream_agent_conflict", "tool_url_not_allowed",
-              "machine_detection_message_required", "machine_detection_not_supported",
-              "webhook_commands_without_url", *FREE_FORM],
+              "stream_url_not_allowed", "stream_agent_conflict",
+              "machine_detection_not_supported", "webhook_commands_without_url",
+              *AGENT_RULES],
         e429=["concurrency_limit_exceeded", "cps_limit_exceeded"],
         e503=["queue_unavailable"],
     ),

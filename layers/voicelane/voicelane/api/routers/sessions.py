@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from voicelane.api.deps import ContainerDep, Reads, Sessions
-from voicelane.api.responses import AUTHENTICATED, FREE_FORM, errors
+from voicelane.api.responses import AGENT_RULES, AUTHENTICATED, errors
 from voicelane.api.routing import StrictJsonRoute
 from voicelane.contracts.sessions import CreateSessionRequest, SessionView
 
@@ -14,8 +14,7 @@ router = APIRouter(route_class=StrictJsonRoute, prefix="/v1/sessions", tags=["se
 
 @router.post("", status_code=201, summary="Create a media session",
              responses=errors(e422=["channel_not_supported", "agent_conflict", "agent_not_found",
-                                    "webhook_url_not_allowed", "tool_url_not_allowed",
-                                    *FREE_FORM],
+                                    "webhook_url_not_allowed", *AGENT_RULES],
                               e429=["concurrency_limit_exceeded"]))
 def create_session(body: CreateSessionRequest, principal: Sessions, c: ContainerDep) -> SessionView:
     return c.sessions.create(principal.app, body)
