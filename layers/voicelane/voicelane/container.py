@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from voicelane.services.call_control import AnswerService
     from voicelane.services.calls import CallService
     from voicelane.services.commands import CommandService
+    from voicelane.services.conferences import ConferenceService
     from voicelane.services.directory import AgentService, NumberService
     from voicelane.services.lifecycle import CallLifecycle
     from voicelane.services.nodes import NodeService
@@ -188,11 +189,19 @@ class Container:
                              self.settings.webhook_answer_timeout_s)
 
     @cached_property
+    def conferences(self) -> ConferenceService:
+        from voicelane.adapters.dynamo.conferences import DynamoConferenceRepository
+        from voicelane.services.conferences import ConferenceService
+
+        return ConferenceService(DynamoConferenceRepository(self.table), self.media_control)
+
+    @cached_property
     def commands(self) -> CommandService:
         from voicelane.adapters.dynamo.commands import DynamoCommandStore
         from voicelane.services.commands import CommandService
 
-        return CommandService(self.calls, self.media_control, DynamoCommandStore(self.table))
+        return CommandService(self.calls, self.media_control, DynamoCommandStore(self.table),
+                              conferences=self.conferences)
 
     @cached_property
     def rate_limiter(self) -> RateLimiter:

@@ -19,14 +19,17 @@ router = APIRouter(route_class=StrictJsonRoute, tags=["calls"], responses=AUTHEN
     status_code=202,
     summary="Send a live command to a call",
     responses=errors(e403=["destination_not_allowed"],
-                     e404=["call_not_found", "unknown_action"],
-                     e409=["call_already_ended", "action_not_allowed"],
+                     e404=["call_not_found", "unknown_action", "conference_not_found"],
+                     e409=["call_already_ended", "action_not_allowed", "conference_ended",
+                           "conference_on_other_node", "conference_full",
+                           "already_in_conference"],
                      e422=["stream_url_not_allowed", "stream_agent_conflict"],
                      e503=["unavailable"]),
     description=(
         "Actions: answer, reject, hangup, play, speak, gather, send_dtmf, hold, unhold, "
-        "transfer, record_start, record_stop, record_pause, record_resume. Results arrive as "
-        "call events. `command_id` makes a retry harmless."
+        "transfer, record_start, record_stop, record_pause, record_resume, stream_start, "
+        "stream_stop, join_conference (docs/conferences.md). Results arrive as call events. "
+        "`command_id` makes a retry harmless."
     ),
 )
 def call_action(
