@@ -176,7 +176,7 @@ class Container:
             nodes=self.nodes, records=DynamoArtifactRecords(self.table),
             objects=S3Objects(self.settings), requests=SqsCallRequests(self.settings),
             sessions=DynamoSessionStore(self.table), pacer=self.pacer,
-            answers=self.answers)
+            answers=self.answers, conferences=self.conferences)
 
     @cached_property
     def answers(self) -> AnswerService:

@@ -26,6 +26,7 @@ from voicelane_media.transports.base import CallHost, Transport
 
 from .agent_runner import start_agent
 from .call import LiveCall
+from .conference import ConferenceHub
 from .legs import DialedLeg, dial_leg
 from .machine_detection import DetectionRun
 from .ports import BotStreamFactory, ControlPort
@@ -77,6 +78,9 @@ class CallManager:
         self.all_done = asyncio.Event()
         self.all_done.set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self.conferences = ConferenceHub(  # its participants are dialled from here
+            control, lambda parent, to, from_: self.dial_leg(parent, to, purpose="conference",
+                                                             from_=from_))
         room.attach(self)
 
     # -- bookkeeping ----------------------------------------------------------------------
@@ -392,6 +396,7 @@ class CallManager:
         await self.all_done.wait()
 
     async def shutdown(self) -> None:
+        await self.conferences.close()
         for live in list(self.calls.values()):
             await live.hangup("media_node_shutdown")
             await live.finish(CallStatus.COMPLETED if live.answered_at else CallStatus.FAILED,

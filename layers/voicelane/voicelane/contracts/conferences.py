@@ -158,3 +158,18 @@ class ConferenceEventView(BaseModel):
 
 class ConferenceEventList(BaseModel):
     data: list[ConferenceEventView]
+
+
+class ConferenceRecordingView(BaseModel):
+    """A conference's recording: the room's mix, one channel, and a short-lived URL."""
+
+    conference_id: str
+    s3_key: str
+    duration_s: float
+    channels: int
+    format: str
+    sample_rate: int
+    size_bytes: int
+    created_at: str
+    download_url: str
+    download_url_expires_in_s: int

@@ -23,6 +23,7 @@ from voicelane.domain.destinations import check_destination
 from voicelane.domain.errors import Conflict, NotFound, StaleWrite
 from voicelane.domain.ids import new_id
 from voicelane.domain.models import App, Call
+from voicelane.media_gateway import RecordingMetadata
 from voicelane.services.clock import now_iso
 
 MAX_RETRIES = 5
@@ -38,7 +39,9 @@ class ConferenceRepository(Protocol):
     def participants(self, conference_id: str) -> list[Participant]: ...
     def events(self, conference_id: str) -> list[ConferenceEvent]: ...
     def list_page(self, app_id: str, limit: int,
-             cursor: str | None) -> tuple[list[Conference], str | None]: ...
+                  cursor: str | None) -> tuple[list[Conference], str | None]: ...
+    def put_recording(self, meta: RecordingMetadata) -> None: ...
+    def get_recording(self, conference_id: str) -> RecordingMetadata | None: ...
 
 
 class ConferenceNodes(Protocol):
@@ -249,6 +252,21 @@ class ConferenceService:
             conference = self.repo.get(conference_id)
             assert conference is not None
             return conference
+
+    def recording_saved(self, conference_id: str, meta: RecordingMetadata) -> None:
+        """The mixed recording's record (GET .../recording) and its event."""
+        self.repo.put_recording(meta)
+        self.record_event(conference_id, "conference.recording.saved", {
+            "s3_key": meta.s3_key, "duration_s": round(meta.duration_s, 3),
+            "channels": meta.channels, "format": meta.format,
+            "sample_rate": meta.sample_rate})
+
+    def recording(self, app: App, conference_id: str) -> RecordingMetadata:
+        conference = self.get(app, conference_id)
+        meta = self.repo.get_recording(conference.conference_id)
+        if meta is None:
+            raise NotFound("the conference has no recording yet", code="recording_not_found")
+        return meta
 
     def record_event(self, conference_id: str, event_type: str,
                      details: dict[str, Any]) -> Conference:

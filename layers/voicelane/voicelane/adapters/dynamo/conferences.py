@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import asdict
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -19,6 +20,7 @@ from voicelane.adapters.dynamo.codec import error_code, strip_keys
 from voicelane.adapters.dynamo.table import Table
 from voicelane.domain.conference import Conference, ConferenceEvent, Participant
 from voicelane.domain.errors import StaleWrite, ValidationFailed
+from voicelane.media_gateway import RecordingMetadata
 
 
 def conference_key(conference_id: str) -> tuple[str, str]:
@@ -103,6 +105,15 @@ class DynamoConferenceRepository:
         items = self.table.query("pk = :pk AND begins_with(sk, :e)",
                                  {":pk": f"CONF#{conference_id}", ":e": "EVENT#"})
         return [ConferenceEvent.model_validate(strip_keys(i)) for i in items]
+
+    def put_recording(self, meta: RecordingMetadata) -> None:
+        self.table.put({"pk": f"CONF#{meta.call_id}", "sk": "RECORDING",
+                        "entity": "conference_recording", **asdict(meta),
+                        "duration_s": round(meta.duration_s, 3)})
+
+    def get_recording(self, conference_id: str) -> RecordingMetadata | None:
+        item = self.table.get(f"CONF#{conference_id}", "RECORDING")
+        return RecordingMetadata(**strip_keys(item)) if item else None
 
     def list_page(self, app_id: str, limit: int, cursor: str | None) -> tuple[list[Conference],
                                                                          str | None]:

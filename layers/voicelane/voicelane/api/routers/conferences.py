@@ -15,6 +15,7 @@ from voicelane.contracts.conferences import (
     ConferenceEventList,
     ConferenceEventView,
     ConferenceList,
+    ConferenceRecordingView,
     ConferenceView,
     CreateConferenceRequest,
     DialParticipantRequest,
@@ -59,6 +60,19 @@ def conference_events(conference_id: str, principal: Reads,
                       c: ContainerDep) -> ConferenceEventList:
     events = c.conferences.events(principal.app, conference_id)
     return ConferenceEventList(data=[ConferenceEventView.of(e) for e in events])
+
+
+@router.get("/{conference_id}/recording", summary="A conference's recording (its mix)",
+            responses=errors(e404=["conference_not_found", "recording_not_found"]))
+def conference_recording(conference_id: str, principal: Reads,
+                         c: ContainerDep) -> ConferenceRecordingView:
+    meta = c.conferences.recording(principal.app, conference_id)
+    url, ttl = c.artifacts.download_url(meta.s3_key)
+    return ConferenceRecordingView(
+        conference_id=conference_id, s3_key=meta.s3_key, duration_s=meta.duration_s,
+        channels=meta.channels, format=meta.format, sample_rate=meta.sample_rate,
+        size_bytes=meta.size_bytes, created_at=meta.created_at, download_url=url,
+        download_url_expires_in_s=ttl)
 
 
 @router.get("/{conference_id}/participants", summary="A conference's participants",
