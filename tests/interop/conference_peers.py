@@ -100,3 +100,10 @@ def tone_levels(samples: np.ndarray, rate: int, tones: dict[str, float]) -> dict
     scale = 2.0 / max(1.0, float(np.sum(np.hanning(samples.shape[0]))))
     return {name: float(np.max(np.abs(spectrum[(freqs > hz - 15) & (freqs < hz + 15)])) * scale)
             for name, hz in tones.items()}
+
+
+def loudest_window(samples: np.ndarray, rate: int, hz: float, window_s: float = 0.1) -> float:
+    """The tone's level in its loudest ``window_s`` window (a short beep in a long file)."""
+    size = int(rate * window_s)
+    return max((tone_levels(samples[i:i + size], rate, {"t": hz})["t"]
+                for i in range(0, samples.shape[0] - size, size // 2)), default=0.0)
