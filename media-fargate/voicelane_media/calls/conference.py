@@ -19,6 +19,7 @@ import logging
 import wave
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 from voicelane.domain.conference import Conference
@@ -27,10 +28,10 @@ from voicelane.domain.errors import Conflict, NotFound
 from voicelane_media.codecs.g711 import Int16Array
 from voicelane_media.codecs.resample import resample
 from voicelane_media.media import audio
+from voicelane_media.transports.base import Ending
 
 from .bridge import MediaRoom
 from .call import LiveCall
-from .legs import DialedLeg
 from .ports import ControlPort
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,17 @@ class JoinRefused(Exception):
         self.message = message
 
 
-Dialer = Callable[[LiveCall, str, str | None], Awaitable[DialedLeg]]
+class DialOutcome(Protocol):
+    """What dialling a leg gave (``calls/legs.py``'s DialedLeg)."""
+
+    @property
+    def live(self) -> LiveCall | None: ...
+
+    @property
+    def ending(self) -> Ending | None: ...
+
+
+Dialer = Callable[[LiveCall, str, str | None], Awaitable[DialOutcome]]
 
 
 def beep_frames() -> list[Int16Array]:
