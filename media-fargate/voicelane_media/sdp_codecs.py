@@ -86,8 +86,23 @@ def answer_with_preference(offer: sdp.SessionDescription, preference: Sequence[s
         raise sdp.SdpError("offer has no usable audio stream")
     codec, event = choose(stream.codecs(), preference)
     supported = [codec] + ([event] if event is not None else [])
-    return sdp.answer(offer, supported, address, port, direction=direction,
-                      session_id=session_id, version=version)
+    answer, negotiated = sdp.answer(offer, supported, address, port, direction=direction,
+                                    session_id=session_id, version=version)
+    if codec.name.lower() == "opus":
+        _own_fmtp(answer.media[offer.media.index(stream)], codec)
+        negotiated.codec = codec
+    return answer, negotiated
+
+
+def _own_fmtp(media: sdp.MediaDescription, codec: sdp.Codec) -> None:
+    """Say what *we* want to receive: ``sdp.answer`` echoes the offer's format parameters,
+    and an offer's ``stereo=1`` would ask the peer to send us stereo Opus."""
+    prefix = f"fmtp:{codec.payload_type} "
+    lines = [(k, v) for k, v in media.lines if not (k == "a" and v.startswith(prefix))]
+    at = next(i for i, (k, v) in enumerate(lines) if k == "a" and v.startswith(
+        f"rtpmap:{codec.payload_type} ")) + 1
+    lines.insert(at, ("a", prefix + (codec.fmtp or "")))
+    media.lines[:] = lines
 
 
 def same_rate_preference(current: str, preference: Sequence[str]) -> list[str]:
