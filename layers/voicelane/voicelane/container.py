@@ -145,7 +145,7 @@ class Container:
     def nodes(self) -> NodeService:
         from voicelane.services.nodes import NodeService
 
-        return NodeService(self.node_repo, self.lifecycle)
+        return NodeService(self.node_repo, self.lifecycle, self.conferences)
 
     @cached_property
     def trunks(self) -> TrunkService:

@@ -40,6 +40,7 @@ class ConferenceRepository(Protocol):
     def events(self, conference_id: str) -> list[ConferenceEvent]: ...
     def list_page(self, app_id: str, limit: int,
                   cursor: str | None) -> tuple[list[Conference], str | None]: ...
+    def active_on_node(self, node_id: str) -> list[Conference]: ...
     def put_recording(self, meta: RecordingMetadata) -> None: ...
     def get_recording(self, conference_id: str) -> RecordingMetadata | None: ...
 
@@ -252,6 +253,18 @@ class ConferenceService:
             conference = self.repo.get(conference_id)
             assert conference is not None
             return conference
+
+    def end_lost(self, node_id: str) -> list[str]:
+        """The sweeper found ``node_id`` silent: its conferences end with every participant
+        left (``media_node_lost``, as the calls themselves end)."""
+        ended = []
+        for conference in self.repo.active_on_node(node_id):
+            for p in self.repo.participants(conference.conference_id):
+                if p.status == ParticipantStatus.JOINED:
+                    self.leave(conference.conference_id, p.call_id, "media_node_lost")
+            self.end(conference.conference_id, "media_node_lost")
+            ended.append(conference.conference_id)
+        return ended
 
     def recording_saved(self, conference_id: str, meta: RecordingMetadata) -> None:
         """The mixed recording's record (GET .../recording) and its event."""

@@ -18,7 +18,12 @@ from botocore.exceptions import ClientError
 
 from voicelane.adapters.dynamo.codec import error_code, strip_keys
 from voicelane.adapters.dynamo.table import Table
-from voicelane.domain.conference import Conference, ConferenceEvent, Participant
+from voicelane.domain.conference import (
+    Conference,
+    ConferenceEvent,
+    ConferenceStatus,
+    Participant,
+)
 from voicelane.domain.errors import StaleWrite, ValidationFailed
 from voicelane.media_gateway import RecordingMetadata
 
@@ -32,6 +37,14 @@ def conference_item(conference: Conference) -> dict[str, Any]:
     return {**conference.model_dump(mode="json", exclude_none=True), "pk": pk, "sk": sk,
             "entity": "conference", "gsi1pk": f"APP#{conference.app_id}#CONF",
             "gsi1sk": conference.conference_id}
+
+
+def _node_index(conference: Conference) -> dict[str, str]:
+    """gsi2 lists a node's active conferences (the sweeper's view of a lost node)."""
+    if conference.status == ConferenceStatus.ACTIVE and conference.media_node:
+        return {"gsi2pk": f"NODECONFS#{conference.media_node}",
+                "gsi2sk": conference.conference_id}
+    return {}
 
 
 def participant_item(participant: Participant) -> dict[str, Any]:
@@ -76,6 +89,12 @@ class DynamoConferenceRepository:
             else:
                 sets.append(f"#f{i} = :v{i}")
                 values[f":v{i}"] = value
+        index = _node_index(after)
+        if index:
+            sets += ["gsi2pk = :g2pk", "gsi2sk = :g2sk"]
+            values[":g2pk"], values[":g2sk"] = index["gsi2pk"], index["gsi2sk"]
+        elif _node_index(before):
+            removes += ["gsi2pk", "gsi2sk"]
         update = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
         pk, sk = conference_key(before.conference_id)
         items = [t.tx_update(pk, sk, update, values, names or None, "event_seq = :seq"),
@@ -105,6 +124,10 @@ class DynamoConferenceRepository:
         items = self.table.query("pk = :pk AND begins_with(sk, :e)",
                                  {":pk": f"CONF#{conference_id}", ":e": "EVENT#"})
         return [ConferenceEvent.model_validate(strip_keys(i)) for i in items]
+
+    def active_on_node(self, node_id: str) -> list[Conference]:
+        items = self.table.query("gsi2pk = :pk", {":pk": f"NODECONFS#{node_id}"}, index="gsi2")
+        return [Conference.model_validate(strip_keys(i)) for i in items]
 
     def put_recording(self, meta: RecordingMetadata) -> None:
         self.table.put({"pk": f"CONF#{meta.call_id}", "sk": "RECORDING",
