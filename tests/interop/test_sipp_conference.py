@@ -4,7 +4,7 @@ Each peer is a called party playing its own steady tone (A 500 Hz, B 700 Hz, C 9
 called through a trunk and joins as moderator; B and C are dialled straight into the
 conference by its node. Each leg's own recording (channel 1: what the node sent it, i.e. what
 it heard) must hold the other two tones and not its own; after B is muted, A no longer hears
-B; C is kicked (its call ends); A leaving ends the conference (end_on_moderator_leave), which
+B (B still hears both); C on hold hears nothing and is not heard; C is kicked (its call ends); A leaving ends the conference (end_on_moderator_leave), which
 hangs B up and saves the room's mix, beeps included.
 """
 
@@ -105,14 +105,29 @@ def test_three_party_conference_mixes_mutes_kicks_and_ends(
         assert all(levels[o] > PRESENT for o in others), (name, levels)
         assert levels[name] < ABSENT, (name, levels)
 
-    # B muted: A hears C only
+    # B muted: A hears C only, B still hears A and C
     api.ok(api.post(f"/v1/conferences/{conf_id}/participants/{legs['b']}/actions/mute"))
     _wait("muted", lambda: "conference.participant.muted" in _conf_types(api, conf_id))
-    api.ok(api.action(a, "record_start"))
+    for call_id in (a, legs["b"]):
+        api.ok(api.action(call_id, "record_start"))
     time.sleep(0.8)
-    api.ok(api.action(a, "record_stop"))
+    for call_id in (a, legs["b"]):
+        api.ok(api.action(call_id, "record_stop"))
     levels = _heard(api, a, 2)
     assert levels["c"] > PRESENT and levels["b"] < ABSENT, levels
+    levels = _heard(api, legs["b"], 2)
+    assert levels["a"] > PRESENT and levels["c"] > PRESENT, levels
+
+    # C on hold (silence): C hears nothing, A (B muted) hears nobody
+    api.ok(api.post(f"/v1/conferences/{conf_id}/participants/{legs['c']}/actions/hold"))
+    _wait("held", lambda: "conference.participant.held" in _conf_types(api, conf_id))
+    for call_id in (a, legs["c"]):
+        api.ok(api.action(call_id, "record_start"))
+    time.sleep(0.8)
+    for call_id in (a, legs["c"]):
+        api.ok(api.action(call_id, "record_stop"))
+    assert max(_heard(api, a, 3).values()) < ABSENT
+    assert max(_heard(api, legs["c"], 2).values()) < ABSENT
 
     # C kicked: its call ends, the others stay
     api.ok(api.post(f"/v1/conferences/{conf_id}/participants/{legs['c']}/actions/kick"))
