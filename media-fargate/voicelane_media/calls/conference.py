@@ -215,6 +215,8 @@ class ConferenceHub:
                    muted: bool) -> None:
         """Dial ``to`` for the room (from one of its legs' numbers) and join the answer."""
         room = self.room(conference_id)
+        if not room.legs:  # emptied meanwhile: the conference is ending
+            return
         parent = next(iter(room.legs.values()))
         dialed = await self.dial_leg(parent, to, from_)
         if dialed.live is None:
