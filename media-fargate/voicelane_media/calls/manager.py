@@ -22,12 +22,20 @@ from voicelane.domain.models import Call, Number
 from voicelane.domain.stream import StreamSpec
 
 from voicelane_media.settings import MediaSettings
-from voicelane_media.transports.base import CallHost, Transport
+from voicelane_media.transports.base import (
+    CallEvents,
+    CallHost,
+    DialedParty,
+    DialGate,
+    DialPlan,
+    Transport,
+)
 
 from .agent_runner import start_agent
 from .call import LiveCall
 from .machine_detection import DetectionRun
 from .ports import BotStreamFactory, ControlPort
+from .routing import dials_onward, route_onward
 from .streams import StreamRefused, open_stream
 
 log = logging.getLogger(__name__)
@@ -40,6 +48,11 @@ class TransportRoom(Protocol):
     def attach(self, host: CallHost) -> None: ...
 
     async def open_outbound(self, call: Call) -> Transport: ...
+
+    async def dial_targets(self, events: CallEvents, plan: DialPlan,
+                           gate: DialGate) -> DialedParty | None:
+        """Dial a call's routing targets onward; the party that answered first, or None."""
+        ...
 
     def stop_accepting(self) -> None: ...
 
@@ -56,8 +69,8 @@ class AppCommandsHook(Protocol):
 
 
 def unattended(call: Call) -> bool:
-    """No agent or bot takes the call: its app drives it (commands)."""
-    return not (call.agent_id or call.agent or call.stream)
+    """No agent, bot or routing target takes the call: its app drives it (commands)."""
+    return not (call.agent_id or call.agent or call.stream or dials_onward(call))
 
 
 class CallManager:
@@ -244,6 +257,8 @@ class CallManager:
             await transport.ring()
             if call.agent_id or call.stream is not None:  # an agent or a bot takes it at once
                 await self.answer(live)
+            elif dials_onward(call):  # a routing rule forwards it: bridged once a target answers
+                await route_onward(self, live)
             else:
                 decided = self.app_commands is not None and await self.app_commands.decide(
                     live, "call.initiated", call.event_seq)
