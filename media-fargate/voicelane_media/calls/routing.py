@@ -117,6 +117,8 @@ async def _bridged(host: OnwardHost, live: LiveCall, party: DialedParty) -> None
         await party.hangup()
         return
     host.spawn_max_duration(live)
+    if live.status_write is not None:  # call.answered is stored first: the timeline reads so
+        await asyncio.wait([live.status_write])
     await live.record_event("call.bridged", {"to": party.target})
     room = bridge(live.transport, party)
     caller_left = asyncio.ensure_future(live.ended.wait())

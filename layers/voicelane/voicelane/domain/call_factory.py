@@ -55,14 +55,16 @@ def new_inbound_call(app: App, number: Number, caller: str, node_id: str,
                        details={"app_id": number.app_id})
     agent_id, stream = number.agent_id, number.stream
     match: RoutingMatch | None = None
+    recording = False
     if routed is not None:
         match, rule = routed
         action = rule.action
         agent_id = action.agent_id if isinstance(action, AgentAction) else None
         stream = action.stream if isinstance(action, StreamAction) else None
+        recording = bool(getattr(action, "record", False))
     now = now_iso()
     return new_call(app, direction=Direction.INBOUND, status=CallStatus.INITIATED,
                     from_=caller, to=number.number, from_channel=Channel.PSTN,
                     to_channel=Channel.PSTN, created_at=now, started_at=now,
                     agent_id=agent_id, stream=stream, media_node=node_id,
-                    sip_headers=sip_headers or None, routing_rule=match)
+                    sip_headers=sip_headers or None, routing_rule=match, recording=recording)

@@ -32,7 +32,7 @@ from datetime import datetime, time, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from voicelane.domain.countries import KNOWN_REGIONS, country_of
 from voicelane.domain.errors import ValidationFailed
@@ -109,6 +109,7 @@ class ForwardAction(BaseModel):
     type: Literal["forward"]
     to: str = Field(description="E.164 number or SIP URI", max_length=256)
     timeout_s: JsonInt = Field(default=30, ge=5, le=120, description="Ring time")
+    record: StrictBool = Field(default=False, description="Record the bridged call")
 
 
 class RingAllAction(BaseModel):
@@ -117,6 +118,7 @@ class RingAllAction(BaseModel):
     targets: list[Annotated[str, Field(max_length=256)]] = Field(min_length=1,
                                                                 max_length=MAX_TARGETS)
     timeout_s: JsonInt = Field(default=30, ge=5, le=120, description="Ring time")
+    record: StrictBool = Field(default=False, description="Record the bridged call")
 
 
 class RoundRobinAction(BaseModel):
@@ -126,6 +128,7 @@ class RoundRobinAction(BaseModel):
                                                                 max_length=MAX_TARGETS)
     timeout_s: JsonInt = Field(default=20, ge=5, le=120,
                                description="Ring time of each target before the next")
+    record: StrictBool = Field(default=False, description="Record the bridged call")
 
 
 class ConferenceAction(BaseModel):
