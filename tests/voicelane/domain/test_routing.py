@@ -210,3 +210,4 @@ def test_good_rules_pass_the_checks() -> None:
 def test_malformed_rules_are_refused_by_the_model(body: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
         RoutingRule.model_validate(body)
+
