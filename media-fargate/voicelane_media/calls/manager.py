@@ -33,6 +33,7 @@ from voicelane_media.transports.base import (
 
 from .agent_runner import start_agent
 from .call import LiveCall
+from .legs import DialedLeg, dial_leg
 from .machine_detection import DetectionRun
 from .ports import BotStreamFactory, ControlPort
 from .routing import dials_onward, route_onward
@@ -225,6 +226,11 @@ class CallManager:
         if not live.finished:
             await live.ended.wait()
             await self.completed(live)
+
+    async def dial_leg(self, parent: LiveCall, to: str, *, purpose: str,
+                       from_: str | None = None) -> DialedLeg:
+        """A leg of ``parent`` dialled from this node (``calls/legs.py``)."""
+        return await dial_leg(self, parent, to, purpose=purpose, from_=from_)
 
     async def _may_dial(self, call: Call) -> bool:
         """The destination check at the moment of dialling (the API checked at creation; an
