@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from voicelane.domain.call import CallStatus, Channel
@@ -22,14 +23,7 @@ from voicelane.domain.models import Call, Number
 from voicelane.domain.stream import StreamSpec
 
 from voicelane_media.settings import MediaSettings
-from voicelane_media.transports.base import (
-    CallEvents,
-    CallHost,
-    DialedParty,
-    DialGate,
-    DialPlan,
-    Transport,
-)
+from voicelane_media.transports.base import CallHost, Transport
 
 from .agent_runner import start_agent
 from .call import LiveCall
@@ -49,11 +43,6 @@ class TransportRoom(Protocol):
     def attach(self, host: CallHost) -> None: ...
 
     async def open_outbound(self, call: Call) -> Transport: ...
-
-    async def dial_targets(self, events: CallEvents, plan: DialPlan,
-                           gate: DialGate) -> DialedParty | None:
-        """Dial a call's routing targets onward; the party that answered first, or None."""
-        ...
 
     def stop_accepting(self) -> None: ...
 
@@ -228,9 +217,10 @@ class CallManager:
             await self.completed(live)
 
     async def dial_leg(self, parent: LiveCall, to: str, *, purpose: str,
-                       from_: str | None = None) -> DialedLeg:
+                       from_: str | None = None,
+                       on_live: Callable[[LiveCall], None] | None = None) -> DialedLeg:
         """A leg of ``parent`` dialled from this node (``calls/legs.py``)."""
-        return await dial_leg(self, parent, to, purpose=purpose, from_=from_)
+        return await dial_leg(self, parent, to, purpose=purpose, from_=from_, on_live=on_live)
 
     async def _may_dial(self, call: Call) -> bool:
         """The destination check at the moment of dialling (the API checked at creation; an

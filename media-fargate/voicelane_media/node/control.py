@@ -151,10 +151,6 @@ class ControlPlane:
         """Seconds before the call may be dialled (its app's calls-per-second cap); 0: now."""
         return await self._run(self.gateway.pace_dial, call_id)
 
-    async def pace_leg(self, app_id: str) -> float:
-        """0: a leg dialled onward took a calls-per-second slot now; else seconds to wait."""
-        return await self._run(self.gateway.pace_leg, app_id)
-
     async def defer_request(self, call_id: str, receipt_handle: str, delay_s: int) -> None:
         """Queue the request again, visible after ``delay_s``; the received one is deleted."""
         await self._run(self.gateway.defer_request, call_id, receipt_handle, delay_s)

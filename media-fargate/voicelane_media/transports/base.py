@@ -16,7 +16,7 @@ G.711); whoever produces audio at another rate resamples it once, on its side of
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -39,43 +39,6 @@ class Ending:
     status: CallStatus
     reason: str
     cause: int | None = None
-
-
-@dataclass(frozen=True)
-class DialPlan:
-    """Where a call is dialled onward (a routing rule): ``targets`` (E.164 numbers or SIP
-    URIs) all at once (the first to answer wins) or one after another, each ringing at most
-    ``timeout_s``; ``caller_id`` is the From the targets see."""
-
-    targets: list[str]
-    all_at_once: bool
-    timeout_s: float
-    caller_id: str
-
-
-# May the call dial this target now? (the allow-list, then a calls-per-second slot; it waits
-# for the slot). False: skipped, and nothing is sent to it.
-DialGate = Callable[[str], Awaitable[bool]]
-
-
-class DialedParty(Protocol):
-    """A target that answered a :class:`DialPlan`: a leg a bridge mixes with the caller."""
-
-    target: str
-    ended: asyncio.Event  # the party hung up (or was hung up)
-
-    @property
-    def sample_rate(self) -> int: ...
-
-    def add_audio_tap(self, tap: AudioTap) -> None: ...
-
-    def remove_audio_tap(self, tap: AudioTap) -> None: ...
-
-    def set_live_source(self, source: LiveSource | None) -> None: ...
-
-    async def hangup(self) -> None: ...
-
-    async def close(self) -> None: ...
 
 
 class CallEvents(Protocol):

@@ -66,14 +66,3 @@ def test_a_backlog_past_the_sqs_delay_limit_still_queues(
         assert store.take(app.app_id, DIAL, second, 1)
     assert _pacer(container, now).admit(app, "call_x") == 4  # asked again then, not dropped
 
-
-def test_legs_dialled_onward_share_the_dial_cap_and_wait_for_the_next_second(
-        container: Container, new_tenant: Callable[..., Tenant]) -> None:
-    app = new_tenant(calls_per_second=2).app
-    now = [1_900_000_200.75]
-    pacer = _pacer(container, now)
-    assert pacer.admit(app, "call_queued") == 0  # a queued call took one slot of this second
-    assert pacer.take_leg(app) == 0  # a routing target the other
-    assert pacer.take_leg(app) == pytest.approx(0.25)  # full: ask again at the next second
-    now[0] += 0.25
-    assert pacer.take_leg(app) == 0

@@ -262,14 +262,6 @@ class ServiceMediaGateway:
             return 0  # nothing to pace: the claim drops it
         return self.pacer.admit(app, call_id)
 
-    def pace_leg(self, app_id: str) -> float:
-        """A slot of the app's calls per second for a leg dialled onward (0), else the
-        seconds to the next second."""
-        app = self.apps.get_app(app_id) if self.pacer is not None else None
-        if self.pacer is None or app is None:
-            return 0.0
-        return self.pacer.take_leg(app)
-
     def defer_request(self, call_id: str, receipt_handle: str, delay_s: int) -> None:
         self.requests.defer(call_id, receipt_handle, delay_s)
 

@@ -171,11 +171,6 @@ class MediaGateway(Protocol):
         """Make a received request visible again at once (another node takes it)."""
         ...
 
-    def pace_leg(self, app_id: str) -> float:
-        """0 when a leg a live call dials onward (a routing target) took a slot of its app's
-        calls per second now, else the seconds until the next second."""
-        ...
-
     def pace_dial(self, call_id: str) -> int:
         """Seconds before the queued call may be dialled under its app's calls-per-second cap:
         0 when it took (or holds) a slot of this second, else the delay to the second reserved

@@ -60,15 +60,6 @@ class CallPacer:
                 retry_after_s=max(1, math.ceil(second + 1 - now)), limit=limit,
             )
 
-    def take_leg(self, app: App) -> float:
-        """A slot of this second for a leg a live call dials onward (a routing target): 0
-        when taken, else the seconds to the next second, to ask again then. Legs count
-        against the same ``dial`` counter as queued calls."""
-        now = self.clock()
-        if self.store.take(app.app_id, DIAL, int(now), self.limit(app)):
-            return 0.0
-        return max(0.01, int(now) + 1 - now)
-
     def admit(self, app: App, call_id: str) -> int:
         """Seconds before ``call_id`` may be dialled: 0 when it holds a slot of this second
         (reserved earlier, or taken now); else the delay to the second reserved for it."""

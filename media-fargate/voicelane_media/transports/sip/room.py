@@ -10,10 +10,9 @@ from typing import Any
 
 from voicelane.domain.models import Call
 
-from voicelane_media.transports.base import CallEvents, CallHost, DialGate, DialPlan
+from voicelane_media.transports.base import CallHost
 
 from .context import SipContext
-from .fork import TargetDialler, TargetLeg
 from .inbound import offer_inbound
 from .outbound import OutboundSipLeg
 from .ua import IncomingInvite
@@ -38,11 +37,6 @@ class SipRoom:
 
     async def open_outbound(self, call: Call) -> OutboundSipLeg:
         return OutboundSipLeg(self.ctx, await self.ctx.pool.open_session())
-
-    async def dial_targets(self, events: CallEvents, plan: DialPlan,
-                           gate: DialGate) -> TargetLeg | None:
-        """Dial the call's routing targets; the leg that answered first, or None."""
-        return await TargetDialler(self.ctx, events, plan, gate).run()
 
     def on_invite(self, incoming: IncomingInvite) -> None:
         host = self.host
