@@ -177,6 +177,21 @@ def test_ring_all_bridges_the_first_answer_cancels_the_ringing_and_releases_a_la
     assert results == {"+14155550142": "answered", f"sip:desk@127.0.0.1:{rings.port}": "canceled",
                        f"sip:late@127.0.0.1:{late.port}": "answered_late_released",
                        "+882123456789": "not_allowed"}, events
+    # Each target dialled is a leg record of its own, linked to the caller's call.
+    legs = {e["details"]["to"]: api.call(e["details"]["leg_call_id"]) for e in events
+            if e["type"] == "call.routing.target" and "leg_call_id" in e["details"]}
+    assert set(legs) == set(results) - {"+882123456789"}  # the refused one has no record
+    assert all(leg["parent_call_id"] == call["id"] for leg in legs.values()), legs
+    winner = legs["+14155550142"]
+    bridged = next(e for e in events if e["type"] == "call.bridged")["details"]
+    assert bridged == {"to": "+14155550142", "bridged_call_id": winner["id"]}
+    assert winner["from"] == "+14155550123"  # the target sees who calls
+    assert api.wait_status(winner["id"], {"completed"})["answered_at"] is not None
+    ringing = legs[f"sip:desk@127.0.0.1:{rings.port}"]
+    assert (ringing["status"], ringing["end_reason"], ringing["sip_cause"]) == (
+        "canceled", "answered_elsewhere", 487), ringing
+    crossed = legs[f"sip:late@127.0.0.1:{late.port}"]
+    assert (crossed["status"], crossed["end_reason"]) == ("canceled", "answered_elsewhere")
     types = [e["type"] for e in events]
     assert types.index("call.routing.dialing") < types.index("call.answered") \
         < types.index("call.bridged"), types
@@ -187,3 +202,34 @@ def test_ring_all_bridges_the_first_answer_cancels_the_ringing_and_releases_a_la
     channels, rms = wav_channels(wav)
     assert channels == 2 and rms[0] > 300, rms
     assert rms[1] > 150, f"the target's echo should reach the caller through the bridge: {rms}"
+
+
+def test_a_round_robin_tries_the_next_target_when_one_is_busy_and_480_when_none_answers(
+        api: Api, media_node: LocalNode, sipp: Callable[..., Sipp], tmp_path: Path) -> None:
+    _tone(tmp_path)
+    busy, answers = sipp("-sf", str(SCENARIOS / "uas_busy.xml")), _target(sipp)
+    number = new_number()
+    api.ok(api.post("/v1/numbers", {"number": number, "routing": [
+        {"name": "team", "action": {"type": "round_robin", "targets": [
+            f"sip:first@127.0.0.1:{busy.port}", f"sip:second@127.0.0.1:{answers.port}"]}}]}))
+    assert _call(sipp, media_node, number, "+14155550123").wait(25) == 0
+    call = _routed_call(api, number, set())
+    assert busy.wait(10) == 0 and answers.wait(10) == 0, (busy.output(), answers.output())
+    assert call["status"] == "completed" and call["routing_rule"]["targets"][0].endswith(
+        f":{busy.port}"), call
+    targets = [e["details"] for e in api.events(str(call["id"]))
+               if e["type"] == "call.routing.target"]
+    assert [(t["to"].split("@")[0], t["result"]) for t in targets] == [
+        ("sip:first", "busy"), ("sip:second", "answered")], targets
+    assert targets[0]["sip_status"] == 486
+
+    nobody = sipp("-sf", str(SCENARIOS / "uas_busy.xml"))
+    lonely = new_number()
+    api.ok(api.post("/v1/numbers", {"number": lonely, "routing": [
+        {"name": "only", "action": {"type": "forward", "to": f"sip:x@127.0.0.1:{nobody.port}"}}]}))
+    caller = sipp("-sf", str(SCENARIOS / "uac_unavailable.xml"), "-s", lonely,
+                  target=f"127.0.0.1:{media_node.sip_port}")
+    assert caller.wait(25) == 0, caller.output()
+    unanswered = _routed_call(api, lonely, set())
+    assert (unanswered["status"], unanswered["end_reason"], unanswered["sip_cause"]) == (
+        "no_answer", "targets_not_answered", 480), unanswered
