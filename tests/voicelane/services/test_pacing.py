@@ -65,4 +65,3 @@ def test_a_backlog_past_the_sqs_delay_limit_still_queues(
     for second in range(int(now[0]), int(now[0]) + 5):
         assert store.take(app.app_id, DIAL, second, 1)
     assert _pacer(container, now).admit(app, "call_x") == 4  # asked again then, not dropped
-
