@@ -55,6 +55,11 @@ ROUTING_CODES = ("routing_rule_name_taken", "routing_time_zone_invalid",
 _SIP_TARGET = re.compile(r"^sips?:[^\s@<>\"]+(@[^\s<>\"]+)?$", re.IGNORECASE)
 
 
+HeaderName = Annotated[str, Field(pattern=r"^[Xx]-[A-Za-z0-9-]{1,62}$")]
+HeaderValues = Annotated[list[Annotated[str, Field(max_length=256)]],
+                         Field(min_length=1, max_length=20)]
+
+
 class TimeWindow(BaseModel):
     """Weekdays and a time of day, in an IANA time zone."""
 
@@ -79,8 +84,8 @@ class RuleConditions(BaseModel):
         description="ISO 3166-1 alpha-2 regions of the caller's number, e.g. GB")
     caller_numbers: list[str] | None = Field(default=None, min_length=1, max_length=100,
                                              description="E.164 numbers")
-    custom_data: dict[str, list[str]] | None = Field(
-        default=None, max_length=10,
+    custom_data: dict[HeaderName, HeaderValues] | None = Field(
+        default=None, min_length=1, max_length=10,
         description="Custom data on the call (the INVITE's X- headers): each key present with "
                     "one of its values")
 
