@@ -211,3 +211,13 @@ def test_malformed_rules_are_refused_by_the_model(body: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
         RoutingRule.model_validate(body)
 
+
+
+def test_rules_too_large_for_the_number_record_are_refused() -> None:
+    wide = {"type": "ring_all", "targets": [f"sip:{'a' * 240}{i}@h" for i in range(10)]}
+    heavy = [rule(f"r{i}", wide, caller_numbers=[f"+1415555{j:04d}" for j in range(100)],
+                  custom_data={f"X-K{k}": ["v" * 128] * 10 for k in range(5)})
+             for i in range(20)]
+    with pytest.raises(ValidationFailed) as caught:
+        check_rules(heavy)
+    assert caught.value.code == "routing_too_large"

@@ -26,6 +26,7 @@ conference feature exists).
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -46,18 +47,23 @@ WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun"
 HHMM_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d$"
 MAX_RULES = 20
 MAX_TARGETS = 10
+MAX_RULES_BYTES = 65_536  # the number's item must stay far below DynamoDB's 400 KB
 DIALLING_ACTIONS = frozenset({"forward", "ring_all", "round_robin"})
 SUPPORTED_ACTIONS = frozenset({"agent", "commands", "stream", *DIALLING_ACTIONS})
 # The 422 codes of check_rules (and of the service's agent/stream checks on rules).
-ROUTING_CODES = ("routing_rule_name_taken", "routing_time_zone_invalid",
+ROUTING_CODES = ("routing_too_large", "routing_rule_name_taken", "routing_time_zone_invalid",
                  "routing_time_window_empty", "routing_country_invalid",
                  "routing_target_invalid", "action_not_supported")
 _SIP_TARGET = re.compile(r"^sips?:[^\s@<>\"]+(@[^\s<>\"]+)?$", re.IGNORECASE)
 
 
 HeaderName = Annotated[str, Field(pattern=r"^[Xx]-[A-Za-z0-9-]{1,62}$")]
-HeaderValues = Annotated[list[Annotated[str, Field(max_length=256)]],
-                         Field(min_length=1, max_length=20)]
+HeaderValues = Annotated[list[Annotated[str, Field(max_length=128)]],
+                         Field(min_length=1, max_length=10)]
+# patternProperties alone would let any other key through in the JSON Schema.
+CustomData = Annotated[dict[HeaderName, HeaderValues],
+                       Field(min_length=1, max_length=5,
+                             json_schema_extra={"additionalProperties": False})]
 
 
 class TimeWindow(BaseModel):
@@ -84,8 +90,8 @@ class RuleConditions(BaseModel):
         description="ISO 3166-1 alpha-2 regions of the caller's number, e.g. GB")
     caller_numbers: list[str] | None = Field(default=None, min_length=1, max_length=100,
                                              description="E.164 numbers")
-    custom_data: dict[HeaderName, HeaderValues] | None = Field(
-        default=None, min_length=1, max_length=10,
+    custom_data: CustomData | None = Field(
+        default=None,
         description="Custom data on the call (the INVITE's X- headers): each key present with "
                     "one of its values")
 
@@ -254,6 +260,10 @@ def _check_target(target: str, index: int) -> None:
 def check_rules(rules: list[RoutingRule]) -> None:
     """Write-time checks the models cannot state (ValidationFailed with a code, HTTP 422).
     Agents and streams are checked against the app by the service."""
+    size = len(json.dumps([r.model_dump(mode="json") for r in rules]).encode())
+    if size > MAX_RULES_BYTES:
+        raise ValidationFailed(f"the rules take {size} bytes; at most {MAX_RULES_BYTES}",
+                               code="routing_too_large", details={"bytes": size})
     names: set[str] = set()
     for index, rule in enumerate(rules):
         if rule.name in names:
