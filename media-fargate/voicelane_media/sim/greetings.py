@@ -51,7 +51,8 @@ def tone(hz: float, ms: int, dbfs: float = -12.0) -> Int16Array:
 def dual_tone(low_hz: float, high_hz: float, ms: int, dbfs: float = -15.0) -> Int16Array:
     """Two tones at once, each ``dbfs`` (a ringback or a busy tone's burst)."""
     mixed = tone(low_hz, ms, dbfs).astype(np.int32) + tone(high_hz, ms, dbfs)
-    return np.clip(mixed, -32768, 32767).astype(np.int16)
+    both: Int16Array = np.clip(mixed, -32768, 32767).astype(np.int16)
+    return both
 
 
 def ringback_us(cycles: int = 1) -> Int16Array:
