@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+from voicelane.container import Container
+from voicelane.domain.errors import Conflict
+
 from tests.voicelane.api.api_helpers import ApiUser, assert_error
 
 
@@ -90,3 +94,28 @@ def test_a_call_may_not_join_an_unknown_or_ended_conference(user: ApiUser) -> No
     assert_error(r, 422, "validation_error")
 
 
+
+
+def test_the_join_write_refuses_a_full_conference_and_a_second_join(
+        user: ApiUser, container: Container) -> None:
+    conf = _create(user, max_participants=2)
+    call = container.call_repo.get(str(user.create_call().json()["id"]))
+    assert call is not None
+    service = container.conferences
+    for i in range(2):
+        service.join(str(conf["id"]), call.model_copy(update={"call_id": f"call_{i}"}), "n1",
+                     moderator=False, muted=False)
+    refusals = []
+    for call_id in ("call_0", "call_2"):
+        with pytest.raises(Conflict) as refused:
+            service.join(str(conf["id"]), call.model_copy(update={"call_id": call_id}), "n1",
+                         moderator=False, muted=False)
+        refusals.append(refused.value.code)
+    assert refusals == ["conference_full", "conference_full"]
+    service.leave(str(conf["id"]), "call_1", "hangup")
+    with pytest.raises(Conflict) as again:
+        service.join(str(conf["id"]), call.model_copy(update={"call_id": "call_0"}), "n1",
+                     moderator=False, muted=False)
+    assert again.value.code == "already_in_conference"
+    got = user.request("GET", f"/v1/conferences/{conf['id']}").json()
+    assert (got["participant_count"], got["participants_total"]) == (1, 2)
