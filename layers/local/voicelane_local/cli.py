@@ -152,6 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     kl.set_defaults(fn=cmd_keys_list)
 
     add_parsers(sub)
+    from voicelane_local.evals.command import add_parser as add_eval
+
+    add_eval(sub)
     return p
 
 
@@ -160,7 +163,9 @@ def error_line(exc: Exception) -> str | None:
     from botocore import exceptions as aws
     from voicelane.domain.errors import VoicelaneError
 
-    if isinstance(exc, CliError):
+    from voicelane_local.evals.schema import ScenarioError
+
+    if isinstance(exc, CliError | ScenarioError):
         return str(exc)
     if isinstance(exc, VoicelaneError):
         return f"{exc.code}: {exc.message}"
