@@ -85,6 +85,21 @@ def evaluate(suite: Suite, records: dict[str, CallRecord], scenarios: list[Scena
                        thresholds)
 
 
+def run_suite(platform: Any, suite: Suite, scenarios: list[Scenario], thresholds: Thresholds,
+              out: Path, concurrency: int = 1) -> SuiteScore:
+    """Run, score, write the reports and print the table; the platform's node is running."""
+    print("loading the agents' engines...", flush=True)
+    warm_up(suite, scenarios)
+    records = run_scenarios(platform, suite, scenarios, concurrency)
+    scored = evaluate(suite, records, scenarios, thresholds)
+    json_path, html_path = report.write(scored, records, out)
+    print(report.table(scored))
+    print(f"wrote {json_path} and {html_path}")
+    if not scored.passed:
+        print("thresholds failed: " + "; ".join(scored.failures))
+    return scored
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from voicelane_local.media_node import start_local_node
     from voicelane_local.platform import LocalPlatform
@@ -102,22 +117,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return 0
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     os.environ.setdefault("VOICELANE_CALLS_PER_SECOND", "1000")
+    # moto in its own process: off this process's GIL, which the calls' audio threads need
+    os.environ.setdefault("VOICELANE_MOTO_PROCESS", "1")
     platform = LocalPlatform(api_port=0, env_file=None, with_media=False).start()
     try:
         base = random.randrange(30000, 39000, 200)
         platform.extras.append(start_local_node(
             platform, sip_port=0, rtp_port_min=base, rtp_port_max=base + 199,
             node_id=f"eval-{random.randrange(16**6):06x}"))
-        print("loading the agents' engines...", flush=True)
-        warm_up(suite, scenarios)
-        records = run_scenarios(platform, suite, scenarios, args.concurrency)
+        scored = run_suite(platform, suite, scenarios, thresholds, Path(args.out),
+                           args.concurrency)
     finally:
         platform.stop()
-    scored = evaluate(suite, records, scenarios, thresholds)
-    json_path, html_path = report.write(scored, records, Path(args.out))
-    print(report.table(scored))
-    print(f"wrote {json_path} and {html_path}")
-    if not scored.passed:
-        print("thresholds failed: " + "; ".join(scored.failures))
-        return 1
-    return 0
+    return 0 if scored.passed else 1

@@ -68,7 +68,7 @@ class MockTools:
                                        "call_id": self.headers.get("Voicelane-Call-Id"),
                                        "tool": self.headers.get("Voicelane-Tool")})
                 answer = owner.answers.get(self.path)
-                data = json.dumps(answer if answer is not None else {"error": "no mock"}).encode()
+                data = json.dumps(answer if answer is not None else {"error": "not mocked"}).encode()
                 self.send_response(200 if answer is not None else 404)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
@@ -85,13 +85,16 @@ class MockTools:
         return f"http://127.0.0.1:{self.server.server_address[1]}/{scenario}/{tool}"
 
     def mock(self, scenario: Scenario, agent: dict[str, Any]) -> dict[str, Any]:
-        """The agent body with each mocked tool's URL pointed here."""
+        """The agent body with its HTTP tools pointed here (but those in ``real_tools``);
+        a tool without a ``mock_tools`` answer gets a 404 ``{"error": "not mocked"}``."""
         body = copy.deepcopy(agent)
         for tool in body.get("tools") or []:
-            answer = scenario.mock_tools.get(tool.get("name"))
-            if answer is not None:
-                tool["url"] = self.url(scenario.name, tool["name"])
-                self.answers[f"/{scenario.name}/{tool['name']}"] = answer
+            name = tool.get("name")
+            if tool.get("type", "http") != "http" or name in scenario.real_tools:
+                continue
+            tool["url"] = self.url(scenario.name, name)
+            if name in scenario.mock_tools:
+                self.answers[f"/{scenario.name}/{name}"] = scenario.mock_tools[name]
         return body
 
     def stop(self) -> None:
@@ -107,7 +110,7 @@ def caller_lines(scenario: Scenario) -> list[CallerLine]:
         lines.append(CallerLine(line.text, when=line.when, barge_after_ms=line.barge_after_ms,
                                 dtmf=line.dtmf, audio=None if audio is None else audio[0],
                                 bounds=None if audio is None else audio[1],
-                                silence_ms=line.after_silence_ms))
+                                silence_ms=line.after_silence_ms or scenario.quiet_ms))
     return lines
 
 
@@ -129,8 +132,8 @@ def run_call(platform: LocalPlatform, scenario: Scenario, agent: dict[str, Any],
         background = (noise_frames(scenario.background, net.seed + 100)
                       if scenario.background else None)
         phone = PhoneThread(caller_lines(scenario), impairment=Impairment(
-            loss_pct=net.loss_pct, jitter_ms=net.jitter_ms, seed=net.seed), wait_s=20,
-            hangup_wait_s=12, rtp_ports=rtp_ports, background=background).start()
+            loss_pct=net.loss_pct, jitter_ms=net.jitter_ms, seed=net.seed), wait_s=30,
+            hangup_wait_s=25, rtp_ports=rtp_ports, background=background).start()
         with httpx.Client(base_url=platform.api_url, timeout=20,
                           headers={"Authorization": f"Bearer {key}"}) as api:
             def ok(resp: httpx.Response) -> Any:

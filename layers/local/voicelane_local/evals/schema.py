@@ -38,7 +38,7 @@ class Line(_Strict):
     sent as RFC 4733 events) or ``sound`` (a cough).
 
     ``when``: ``after_agent`` waits until the agent has spoken and then been quiet for
-    ``after_silence_ms``; ``barge_in`` starts once the agent has talked ``barge_after_ms``.
+    ``after_silence_ms`` (else the scenario's ``quiet_ms``); ``barge_in`` starts once the agent has talked ``barge_after_ms``.
     ``expect`` says what the agent should do: ``reply`` (answer it: a latency sample),
     ``interrupt`` (stop talking and take the caller's turn), ``resume`` (pause at most, then go
     on: a backchannel or a cough), ``none``. The default follows from the line: an
@@ -127,7 +127,13 @@ class Scenario(_Strict):
     voice: Voice = Field(default_factory=Voice)
     network: Network = Field(default_factory=Network)
     background: Background | None = None
+    # How long the agent must be quiet before an after-agent line: longer than the gaps
+    # between an agent's sentences (a tool call, TTS under load), or the caller barges in.
+    quiet_ms: int = Field(default=1500, ge=100, le=10_000)
+    # The agent's HTTP tools are answered by the eval's loopback server (``mock_tools``: the
+    # JSON each returns); tools named in ``real_tools`` keep their URL and are really called.
     mock_tools: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    real_tools: list[str] = Field(default_factory=list)
     expect: Expect = Field(default_factory=Expect)
     fast: bool = False  # part of the quick subset (`voicelane eval --fast`, make test)
     timeout_s: float = Field(default=120, ge=10, le=900)
@@ -199,10 +205,10 @@ def _agent(scenario: Scenario, source: Path, root: Path) -> dict[str, Any]:
         AgentSpec.model_validate(body)
     except ValidationError as exc:
         raise ScenarioError("\n".join(_problems(where, exc))) from exc
-    missing = [n for n in scenario.mock_tools if n not in {t.get("name") for t in
-                                                            body.get("tools") or []}]
+    names = {t.get("name") for t in body.get("tools") or []}
+    missing = [n for n in [*scenario.mock_tools, *scenario.real_tools] if n not in names]
     if missing:
-        raise ScenarioError(f"{source}: mock_tools: the agent has no tool {', '.join(missing)}")
+        raise ScenarioError(f"{source}: mock_tools/real_tools: the agent has no tool {', '.join(missing)}")
     return body
 
 
