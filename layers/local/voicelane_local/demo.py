@@ -196,6 +196,18 @@ def _print_results(call: dict[str, Any], transcript: dict[str, Any], phone: Any)
     print_summary(call)
 
 
+def _write_plots(transcript: dict[str, Any], phone: Any, output: Path) -> None:
+    """The eval's per-turn latency waterfall and who-spoke-when timeline for this call."""
+    from voicelane_local.evals.plots import timeline_svg, waterfall_svg
+    from voicelane_local.evals.scoring import turn_latencies
+
+    heard = [line.agent_reply_ms for line in phone.lines]  # every demo line expects a reply
+    turns = turn_latencies(transcript, heard)
+    (output / "latency.svg").write_text(waterfall_svg(turns, "make demo: per-turn latency"))
+    (output / "timeline.svg").write_text(timeline_svg(phone.as_dict(), "make demo: who spoke "
+                                                                       "when"))
+
+
 def _scheduled_callback(api: httpx.Client) -> None:
     """The rest of the Calls API: schedule a callback, list calls, cancel the callback."""
     when = (datetime.now(UTC) + timedelta(days=1)).isoformat(timespec="seconds")
@@ -263,8 +275,10 @@ def run_demo(api_port: int = 8000, output: Path = Path("demo-output")) -> int:
         (output / "call.json").write_text(json.dumps(done, indent=2))
         (output / "events.json").write_text(json.dumps(events, indent=2))
         (output / "phone.json").write_text(json.dumps(report.as_dict(), indent=2))
+        _write_plots(transcript, report, output)
         print(f"\nwrote {output}/: transcript.json, metrics.json, recording.wav (dual-channel: "
-              "caller left, agent right), call.json, events.json, phone.json")
+              "caller left, agent right), call.json, events.json, phone.json, latency.svg "
+              "(per-turn latency, as `voicelane eval` draws it), timeline.svg")
         print(f"booking endpoint received: {booking.requests}")
         _scheduled_callback(api)
         from voicelane_local.demo_stream import run_stream_call

@@ -81,7 +81,7 @@ def test_an_agent_the_api_would_refuse_and_a_mock_for_a_missing_tool_are_refused
         tmp_path: Path) -> None:
     root = _suite(tmp_path, one="name: one\nagent: a\ncaller: [{say: hi}]\n"
                                 "mock_tools: {book: {ok: true}}\n")
-    with pytest.raises(ScenarioError, match="mock_tools: the agent has no tool book"):
+    with pytest.raises(ScenarioError, match="mock_tools/real_tools: the agent has no tool book"):
         load_suite(root)
     (root / "agents" / "a.yaml").write_text("name: a\nfirst_speaker: nobody\n")
     with pytest.raises(ScenarioError, match=r"agents/a.yaml: first_speaker: Input should be"):
@@ -101,3 +101,18 @@ def test_the_cli_checks_a_suite_and_prints_each_problem(tmp_path: Path,
     assert "one.yaml: caller: List should have at least 1 item" in result.stderr
     assert main(["eval", "default", "--only", "nope", "--check"]) == 1
     assert "no scenario named nope" in capsys.readouterr().err
+
+
+def test_the_scenario_in_docs_agents_md_is_valid(tmp_path: Path) -> None:
+    import re
+
+    import yaml
+    from voicelane_local.evals.schema import Scenario
+
+    text = (REPO / "docs" / "agents.md").read_text()
+    blocks = re.findall(r"^```yaml\n(.*?)^```", text, re.S | re.M)
+    assert blocks
+    for block in blocks:
+        scenario = Scenario.model_validate(yaml.safe_load(block))
+        assert [line.expectation for line in scenario.caller] == [
+            "reply", "reply", "resume", "resume", "reply", "reply"]

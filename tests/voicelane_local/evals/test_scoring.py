@@ -132,7 +132,7 @@ def test_a_scenario_that_could_not_run_is_a_failed_call_with_its_reason() -> Non
 def test_words_edit_distance_and_percentiles() -> None:
     assert words("My card is 4111, OK? Uh-huh.") == ["my", "card", "is", "four", "one", "one",
                                                      "one", "ok", "uh", "huh"]
-    assert edit_distance("a b c d".split(), "a x c".split()) == 2
+    assert edit_distance(["a", "b", "c", "d"], ["a", "x", "c"]) == 2
     assert edit_distance([], ["a"]) == 1
     assert percentile([], 50) is None
     assert percentile([100, 200, 300, 400], 50) == 250.0
@@ -183,3 +183,22 @@ def test_the_waterfall_draws_one_bar_per_measured_stage() -> None:
     assert bars == [("STT final", "600"), ("endpoint", "700"), ("LLM 1st token", "1"),
                     ("TTS 1st audio", "150"), ("sent (platform)", "860"),
                     ("heard (phone)", "1000"), ("sent (platform)", "500")]
+
+
+def test_make_demo_writes_the_evals_latency_plot_for_its_call(tmp_path: Path) -> None:
+    from voicelane_local.demo import _write_plots
+    from voicelane_media.sim import LineResult, PhoneReport
+
+    record = _record()
+    phone = PhoneReport(answered_at=100.0, lines=[
+        LineResult("book", "after_agent", 103.0, 105.0, agent_reply_ms=1000.0),
+        LineResult("hours?", "barge_in", 107.5, 108.9, agent_reply_ms=1100.0,
+                   agent_stop_ms=400.0),
+        LineResult("bye", "after_agent", 113.0, 113.4, agent_reply_ms=900.0)],
+        spans=[])
+    _write_plots(record.transcript, phone, tmp_path)
+    svg = (tmp_path / "latency.svg").read_text()
+    assert svg.startswith("<svg") and "make demo: per-turn latency" in svg
+    assert re.findall(r"<title>heard \(phone\): (\d+) ms</title>", svg) == ["1000", "1100", "900"]
+    assert "What are your hours?" in svg
+    assert (tmp_path / "timeline.svg").read_text().count("<rect") >= 4

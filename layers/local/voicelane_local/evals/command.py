@@ -71,12 +71,20 @@ def run_scenarios(platform: Any, suite: Suite, scenarios: list[Scenario],
     tools = MockTools()
     try:
         with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-            futures = {s.name: pool.submit(run_call, platform, s, suite.agents[s.name], tools,
+            futures = {s.name: pool.submit(_run_one, platform, s, suite.agents[s.name], tools,
                                            (base + 100 * i, base + 100 * i + 99))
                        for i, s in enumerate(scenarios)}
             return {name: f.result() for name, f in futures.items()}
     finally:
         tools.stop()
+
+
+def _run_one(platform: Any, scenario: Scenario, agent: dict[str, Any], tools: MockTools,
+             ports: tuple[int, int]) -> CallRecord:
+    record = run_call(platform, scenario, agent, tools, ports)
+    outcome = record.error or record.call.get("end_reason")
+    print(f"  {scenario.name}: call over in {record.seconds:.0f} s ({outcome})", flush=True)
+    return record
 
 
 def evaluate(suite: Suite, records: dict[str, CallRecord], scenarios: list[Scenario],

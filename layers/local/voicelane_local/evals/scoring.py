@@ -155,11 +155,15 @@ def _wer(scenario: Scenario, transcript: dict[str, Any]) -> tuple[float | None, 
     return round(errors / len(ref), 3), len(ref), errors
 
 
-def _turns(scenario: Scenario, record: CallRecord, heard: list[float | None]) -> list[TurnLatency]:
-    turns = record.transcript.get("turns", [])
+def turn_latencies(transcript: dict[str, Any],
+                   heard: list[float | None] | None = None) -> list[TurnLatency]:
+    """Each agent reply's latency parts from the transcript's metrics; ``heard`` (the phone's
+    reply latency per caller line expecting a reply, in order) is paired with the replies
+    when there is one per reply, else left out."""
+    turns = transcript.get("turns", [])
     agent_at = [i for i, t in enumerate(turns) if t.get("role") == "agent"]
     out = []
-    for m in record.transcript.get("metrics", []):
+    for m in transcript.get("metrics", []):
         if m.get("voice_to_voice_ms") is None:
             continue
         index = int(m["turn_index"])
@@ -170,7 +174,7 @@ def _turns(scenario: Scenario, record: CallRecord, heard: list[float | None]) ->
         out.append(TurnLatency(index, said, m.get("stt_final_ms"), m.get("endpoint_ms"),
                                m.get("llm_first_token_ms"), m.get("tts_first_audio_ms"),
                                m.get("voice_to_voice_ms")))
-    if len(heard) == len(out):  # one reply per line expecting one: pair them in order
+    if heard is not None and len(heard) == len(out):
         for turn, value in zip(out, heard, strict=True):
             turn.heard_ms = value
     return out
@@ -220,7 +224,7 @@ def score_call(scenario: Scenario, record: CallRecord) -> CallScore:
     score.platform_v2v_ms = [float(m["voice_to_voice_ms"]) for m in
                              record.transcript.get("metrics", [])
                              if m.get("voice_to_voice_ms") is not None]
-    score.turns = _turns(scenario, record, heard)
+    score.turns = turn_latencies(record.transcript, heard)
     score.wer, score.wer_words, score.wer_errors = _wer(scenario, record.transcript)
     score.success = all(c.passed for c in checks)
     return score
