@@ -49,11 +49,12 @@ def _record() -> CallRecord:
         {"role": "caller", "text": "Goodbye.", "start_ms": 13000, "end_ms": 13500},
         {"role": "agent", "text": "Goodbye!", "start_ms": 14300, "end_ms": 15000},
     ]
-    metrics = [{"turn_index": 1, "stt_final_ms": 600, "endpoint_ms": 700,
+    metrics = [{"turn_index": 1, "tts_first_audio_ms": 300},  # the greeting
+               {"turn_index": 2, "stt_final_ms": 600, "endpoint_ms": 700,
                 "llm_first_token_ms": 1, "tts_first_audio_ms": 150, "voice_to_voice_ms": 860},
-               {"turn_index": 2, "stt_final_ms": 500, "endpoint_ms": 650,
+               {"turn_index": 3, "stt_final_ms": 500, "endpoint_ms": 650,
                 "tts_first_audio_ms": 140, "voice_to_voice_ms": 800, "barge_in_stop_ms": 20},
-               {"turn_index": 3, "stt_final_ms": 400, "endpoint_ms": 600,
+               {"turn_index": 4, "stt_final_ms": 400, "endpoint_ms": 600,
                 "tts_first_audio_ms": 100, "voice_to_voice_ms": 720}]
     lines = [
         {"text": "I would like to book on Tuesday please.", "when": "after_agent", "start_s": 3.0,
@@ -83,9 +84,10 @@ def test_a_call_that_did_everything_the_scenario_asks_passes_with_its_figures() 
     assert score.platform_v2v_ms == [860, 800, 720]
     assert (score.false_interruptions, score.missed_interruptions, score.early_replies) == (0, 0, 0)
     # The waterfall pairs each reply with what the phone heard, in order
-    assert [(t.turn_index, t.heard_ms) for t in score.turns] == [(1, 1000.0), (2, 1100.0),
-                                                                (3, 900.0)]
-    assert score.turns[1].caller_text == "What are your hours?"
+    assert [(t.turn_index, t.heard_ms) for t in score.turns] == [(2, 1000.0), (3, 1100.0),
+                                                                (4, 900.0)]
+    assert [t.caller_text for t in score.turns] == ["I would like to book on Tuesday, please.",
+                                                    "What are your hours?", "Goodbye."]
     # "sorry" (caller's words) differs from "Sorry?" only by case/punctuation: 3 ref lines
     assert score.wer_words == len(words("I would like to book on Tuesday please. Sorry, what "
                                         "are your hours? Goodbye."))

@@ -166,10 +166,11 @@ def turn_latencies(transcript: dict[str, Any],
     for m in transcript.get("metrics", []):
         if m.get("voice_to_voice_ms") is None:
             continue
-        index = int(m["turn_index"])
+        index = int(m["turn_index"])  # the agent's turns count from 1 (the greeting)
         said = ""
-        if index < len(agent_at):
-            before = [t for t in turns[:agent_at[index]] if t.get("role") in ("caller", "dtmf")]
+        if 0 < index <= len(agent_at):
+            before = [t for t in turns[:agent_at[index - 1]]
+                      if t.get("role") in ("caller", "dtmf")]
             said = before[-1]["text"] if before else ""
         out.append(TurnLatency(index, said, m.get("stt_final_ms"), m.get("endpoint_ms"),
                                m.get("llm_first_token_ms"), m.get("tts_first_audio_ms"),
