@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from voicelane_local.evals import report
 from voicelane_local.evals.plots import waterfall_svg
-from voicelane_local.evals.runner import CallRecord
+from voicelane_local.evals.record import CallRecord
 from voicelane_local.evals.schema import Scenario, Thresholds
 from voicelane_local.evals.scoring import (
     TurnLatency,

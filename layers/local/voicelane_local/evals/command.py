@@ -10,8 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from voicelane_local.evals import report
-from voicelane_local.evals.runner import CallRecord, MockTools, run_call
+from voicelane_local.evals.record import CallRecord
 from voicelane_local.evals.schema import Scenario, ScenarioError, Suite, Thresholds, load_suite
 from voicelane_local.evals.scoring import SuiteScore, score_call, score_suite
 
@@ -67,6 +66,8 @@ def warm_up(suite: Suite, scenarios: list[Scenario]) -> None:
 def run_scenarios(platform: Any, suite: Suite, scenarios: list[Scenario],
                   concurrency: int = 1, rtp_base: int | None = None) -> dict[str, CallRecord]:
     """Each scenario's call on ``platform`` (its media node must be running)."""
+    from voicelane_local.evals.runner import MockTools
+
     base = rtp_base if rtp_base is not None else random.randrange(40000, 50000, 100)
     tools = MockTools()
     try:
@@ -79,8 +80,10 @@ def run_scenarios(platform: Any, suite: Suite, scenarios: list[Scenario],
         tools.stop()
 
 
-def _run_one(platform: Any, scenario: Scenario, agent: dict[str, Any], tools: MockTools,
+def _run_one(platform: Any, scenario: Scenario, agent: dict[str, Any], tools: Any,
              ports: tuple[int, int]) -> CallRecord:
+    from voicelane_local.evals.runner import run_call
+
     record = run_call(platform, scenario, agent, tools, ports)
     outcome = record.error or record.call.get("end_reason")
     print(f"  {scenario.name}: call over in {record.seconds:.0f} s ({outcome})", flush=True)
@@ -96,6 +99,8 @@ def evaluate(suite: Suite, records: dict[str, CallRecord], scenarios: list[Scena
 def run_suite(platform: Any, suite: Suite, scenarios: list[Scenario], thresholds: Thresholds,
               out: Path, concurrency: int = 1) -> SuiteScore:
     """Run, score, write the reports and print the table; the platform's node is running."""
+    from voicelane_local.evals import report
+
     print("loading the agents' engines...", flush=True)
     warm_up(suite, scenarios)
     records = run_scenarios(platform, suite, scenarios, concurrency)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from voicelane_local.evals.plots import distribution_svg, timeline_svg, waterfall_svg
-from voicelane_local.evals.runner import CallRecord
+from voicelane_local.evals.record import CallRecord
 from voicelane_local.evals.scoring import CallScore, SuiteScore, percentile
 
 

@@ -15,7 +15,6 @@ import json
 import random
 import threading
 import time
-from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -24,28 +23,12 @@ from voicelane.domain.models import RateLimits
 from voicelane_media.sim import CallerLine, Impairment, PhoneThread
 
 from voicelane_local.evals.audio import noise_frames, render_all
+from voicelane_local.evals.record import CallRecord
 from voicelane_local.evals.schema import Scenario
 from voicelane_local.platform import LocalPlatform
 
 FINAL = ("completed", "failed", "busy", "no_answer", "canceled")
 CALLEE = "+14155550199"
-
-
-@dataclass
-class CallRecord:
-    """Everything one scenario's call left behind (JSON-serialisable)."""
-
-    scenario: str
-    call: dict[str, Any] = field(default_factory=dict)
-    events: list[dict[str, Any]] = field(default_factory=list)
-    transcript: dict[str, Any] = field(default_factory=dict)
-    phone: dict[str, Any] = field(default_factory=dict)
-    tool_requests: list[dict[str, Any]] = field(default_factory=list)
-    seconds: float = 0.0
-    error: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class MockTools:

@@ -26,7 +26,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from voicelane_local.evals.runner import CallRecord
+from voicelane_local.evals.record import CallRecord
 from voicelane_local.evals.schema import Scenario, Thresholds
 
 _DIGITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
