@@ -91,8 +91,9 @@ class LiveCall:
         allow-list, read now: a list narrowed during the call applies at once)."""
         app = await self.control.app(self.call.app_id)
         c = self.call
-        check_destination(to, app.destination_allow_list if app else None,
-                          own_number_of(c.direction, c.from_channel, c.from_, c.to_channel, c.to))
+        own = c.caller_id or own_number_of(c.direction, c.from_channel, c.from_, c.to_channel,
+                                           c.to)  # a browser's call: the number it shows
+        check_destination(to, app.destination_allow_list if app else None, own)
 
     # -- what the transport reports -------------------------------------------------------
 

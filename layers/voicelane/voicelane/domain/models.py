@@ -52,6 +52,7 @@ class Number(BaseModel):
     number: str
     app_id: str
     agent_id: str | None = None
+    client: str | None = None  # inbound calls ring this browser identity (a softphone)
     stream: StreamSpec | None = None  # every inbound call to the number streams to a bot
     command_fallback: CommandFallback | None = None  # when the app's answer does not come
     created_at: str
@@ -100,6 +101,7 @@ class Call(BaseModel):
     parent_call_id: str | None = None  # the call this leg was dialled for (transfer, conference...)
     leg_purpose: str | None = None  # why: transfer, warm_transfer, conference, click_to_call...
     bridged_call_id: str | None = None  # the leg this call's audio is bridged to, while it is
+    caller_id: str | None = None  # a browser's call to a phone: the app's number the phone sees
     sip_headers: dict[str, str] | None = None
     quality: dict[str, Any] | None = None
     metrics: dict[str, Any] | None = None

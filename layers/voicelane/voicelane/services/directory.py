@@ -31,10 +31,15 @@ class NumberService:
 
     def create(self, app: App, number: str, agent_id: str | None,
                stream: StreamSpec | None = None,
-               command_fallback: CommandFallback | None = None) -> Number:
-        """Register `number`: answered by `agent_id`, or streamed to a bot (`stream`);
-        `command_fallback` runs when the app's answer with commands does not come."""
+               command_fallback: CommandFallback | None = None,
+               client: str | None = None) -> Number:
+        """Register `number`: answered by `agent_id`, streamed to a bot (`stream`) or ringing
+        a browser identity (`client`); `command_fallback` runs when the app's answer with
+        commands does not come."""
         require_e164(number, "number")
+        if client is not None and (agent_id or stream is not None):
+            raise ValidationFailed("a number rings a client, or an agent or a stream takes it",
+                                   code="client_conflict", details={"client": client})
         if command_fallback is not None and command_fallback.url and self.resolver is not None:
             check_url(command_fallback.url, self.resolver,
                       allow_private=app.allow_private_webhooks, require_https=False)
@@ -46,7 +51,7 @@ class NumberService:
                 details={"agent_id": agent_id},
             )
         record = Number(number=number, app_id=app.app_id, agent_id=agent_id, stream=stream,
-                        command_fallback=command_fallback, created_at=now_iso())
+                        client=client, command_fallback=command_fallback, created_at=now_iso())
         self.numbers.put(record)
         return record
 
