@@ -106,7 +106,10 @@ class LiveCall:
             self.gather.feed(digit)
 
     def remote_hangup(self) -> None:
-        remote = "hangup_by_caller" if self.call.direction == "inbound" else "hangup_by_callee"
+        # the far end is the caller on an inbound call, and on a browser's own call (a webrtc
+        # session calling a phone is outbound, but its transport's far end is the browser)
+        caller = self.call.direction == "inbound" or self.call.from_channel == "webrtc"
+        remote = "hangup_by_caller" if caller else "hangup_by_callee"
         self.hangup_reason = self.hangup_reason or remote
         self.ended.set()
 

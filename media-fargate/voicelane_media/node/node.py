@@ -59,7 +59,9 @@ class MediaNode:
                                  platform.webrtc_ice_servers, settings.webrtc_connect_timeout_s,
                                  platform.turn_secret, platform.turn_ttl_s, settings.node_id)
         self.clients = ClientRegistry(platform.session_token_secret, platform.webrtc_ice_servers,
-                                      "", settings.webrtc_connect_timeout_s,
+                                      # a ringing browser answers where it registered
+                                      lambda: client_answer_base(platform.media_connect_url),
+                                      settings.webrtc_connect_timeout_s,
                                       platform.turn_secret, platform.turn_ttl_s)
         self.manager.clients = self.clients  # numbers routed to a browser identity ring here
         self._servers: list[tuple[uvicorn.Server, socket.socket, asyncio.Future[None]]] = []
@@ -111,8 +113,6 @@ class MediaNode:
             create_public_app(self.ws, self.whip, self.clients), self.settings.public_http_host,
             self.settings.public_http_port, ws_max_size=self.settings.ws_max_message_bytes,
             ws_ping_interval=20.0, ws_ping_timeout=20.0)
-        # where a ringing browser POSTs its answer: the public listener it registered on
-        self.clients.answer_base = client_answer_base(self.gateway.settings.media_connect_url)
         self._node = await self.control.register(
             self.internal_url, self.settings.capacity,
             f"{self.settings.advertised_host}:{self.sip_port}")

@@ -24,7 +24,7 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -83,12 +83,13 @@ class _Ringing:
 class ClientRegistry:
     """The registrations of one node and the calls ringing them (a ``ClientRinger``)."""
 
-    def __init__(self, token_secret: str, ice_servers: Sequence[IceServer], answer_base: str,
+    def __init__(self, token_secret: str, ice_servers: Sequence[IceServer],
+                 answer_base: Callable[[], str],
                  connect_timeout_s: float = 15.0, turn_secret: str | None = None,
                  turn_ttl_s: int = 3600) -> None:
         self.token_secret = token_secret
         self.ice_servers = list(ice_servers)
-        self.answer_base = answer_base.rstrip("/")  # http(s)://host:port/v1/media/clients
+        self.answer_base = answer_base  # http(s)://host:port/v1/media/clients
         self.connect_timeout_s = connect_timeout_s
         self.turn_secret = turn_secret
         self.turn_ttl_s = turn_ttl_s
@@ -164,7 +165,7 @@ class ClientRegistry:
         ringing = _Ringing(call, identity, offered, asyncio.get_running_loop().create_future())
         self.calls[call.call_id] = ringing
         message = {"type": "incoming", "call_id": call.call_id, "from": call.from_,
-                   "to": call.to, "answer_url": f"{self.answer_base}/calls/{call.call_id}"}
+                   "to": call.to, "answer_url": f"{self.answer_base().rstrip('/')}/calls/{call.call_id}"}
         for registration in offered:
             await registration.send(message)
         cancel: asyncio.Future[Any] = asyncio.ensure_future(canceled.wait())
