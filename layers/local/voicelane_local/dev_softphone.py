@@ -92,3 +92,14 @@ def dev_softphone_router(app_id: str) -> APIRouter:
         return JSONResponse(view.model_dump(mode="json"), status_code=201, headers=CORS)
 
     return router
+
+
+def softphone_url(platform: Any) -> str | None:
+    """The local softphone page with its dev helper (``#dev=<API>``), or None without a
+    local media node (the page is served by the node's public listener)."""
+    for node in getattr(platform, "extras", []):
+        public = getattr(node, "public_url", None)
+        if isinstance(public, str):
+            page = public.replace("ws://", "http://").removesuffix("/v1/media")
+            return f"{page}/softphone/#dev={platform.api_url}"
+    return None
