@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from voicelane.domain.call import CallStatus, Channel
@@ -31,6 +32,7 @@ from .call import LiveCall
 from .legs import DialedLeg, dial_leg
 from .machine_detection import DetectionRun
 from .ports import BotStreamFactory, ControlPort
+from .routing import dials_onward, route_onward
 from .streams import StreamRefused, open_stream
 
 log = logging.getLogger(__name__)
@@ -58,9 +60,15 @@ class AppCommandsHook(Protocol):
     async def decide(self, live: LiveCall, event_type: str, sequence: int) -> bool: ...
 
 
+def detects_machines(call: Call) -> bool:
+    """Answering-machine detection runs when an outbound call with it on is answered."""
+    spec = call.machine_detection
+    return spec is not None and spec.enabled and call.direction == "outbound"
+
+
 def unattended(call: Call) -> bool:
-    """No agent or bot takes the call: its app drives it (commands)."""
-    return not (call.agent_id or call.agent or call.stream)
+    """No agent, bot or routing target takes the call: its app drives it (commands)."""
+    return not (call.agent_id or call.agent or call.stream or dials_onward(call))
 
 
 class CallManager:
@@ -209,7 +217,8 @@ class CallManager:
             await live.finish(ending.status, ending.reason, ending.cause)
             return
         await self.answered(live)
-        if self.app_commands is not None and unattended(call) and not live.finished:
+        if (self.app_commands is not None and unattended(call) and not live.finished
+                and not detects_machines(call)):  # else asked once it is known who answered
             written = await live.status_write if live.status_write is not None else None
             if isinstance(written, Call):  # call.answered is stored: ask the app what next
                 await self.app_commands.decide(live, "call.answered", written.event_seq)
@@ -218,9 +227,10 @@ class CallManager:
             await self.completed(live)
 
     async def dial_leg(self, parent: LiveCall, to: str, *, purpose: str,
-                       from_: str | None = None) -> DialedLeg:
+                       from_: str | None = None,
+                       on_live: Callable[[LiveCall], None] | None = None) -> DialedLeg:
         """A leg of ``parent`` dialled from this node (``calls/legs.py``)."""
-        return await dial_leg(self, parent, to, purpose=purpose, from_=from_)
+        return await dial_leg(self, parent, to, purpose=purpose, from_=from_, on_live=on_live)
 
     async def _may_dial(self, call: Call) -> bool:
         """The destination check at the moment of dialling (the API checked at creation; an
@@ -251,10 +261,12 @@ class CallManager:
         live = self.adopt(call, transport)
         try:
             await transport.ring()
-            if number.client is not None:  # a browser identity: ring it, answer or refuse
-                await ring_client(self, live, number.client)
-            elif call.agent_id or call.stream is not None:  # an agent or a bot takes it at once
+            if call.agent_id or call.stream is not None:  # an agent or a bot takes it at once
                 await self.answer(live)
+            elif dials_onward(call):  # a routing rule forwards it: bridged once a target answers
+                await route_onward(self, live)
+            elif number.client is not None:  # a browser identity: ring it, answer or refuse
+                await ring_client(self, live, number.client)
             else:
                 decided = self.app_commands is not None and await self.app_commands.decide(
                     live, "call.initiated", call.event_seq)
@@ -344,11 +356,24 @@ class CallManager:
         if live.call.recording:
             live.start_recording()
         detection = live.call.machine_detection
-        if detection is not None and detection.enabled and live.call.direction == "outbound":
+        if detection is not None and detects_machines(live.call):
             # Nobody greets before it is known who answered; the run starts what follows.
-            live.spawn(DetectionRun(live, detection, lambda: self._start_media(live)).run())
+            live.spawn(DetectionRun(live, detection, lambda: self._detected(live),
+                                    lambda: self._ask_who_answered(live)).run())
             return
         await self._start_media(live)
+
+    async def _detected(self, live: LiveCall) -> None:
+        """Detection let the call go on: what talks to the callee, or (no agent or bot) the
+        app's commands, asked at the event that says who answered."""
+        await self._start_media(live)
+        await self._ask_who_answered(live)
+
+    async def _ask_who_answered(self, live: LiveCall) -> None:
+        event = live.detection_event
+        if (self.app_commands is not None and unattended(live.call) and event is not None
+                and not live.finished):
+            await self.app_commands.decide(live, event.type, event.sequence)
 
     async def _start_media(self, live: LiveCall) -> None:
         """What talks to the callee: the call's bot stream, its agent, or its greeting; a

@@ -8,7 +8,7 @@ import logging
 
 from voicelane.domain.call import CallStatus
 
-from voicelane_media import sdp
+from voicelane_media import sdp, sdp_codecs
 from voicelane_media.sip.message import SipResponse
 from voicelane_media.transports.base import Ending
 
@@ -21,6 +21,11 @@ from .sockets import Peer
 from .uac import OutgoingInvite
 
 log = logging.getLogger(__name__)
+
+
+# Local hang-ups before the answer that cancel the call (its end_reason says who): the API, or
+# the call that dialled this leg (another routing target answered, its caller left).
+CANCELED_HERE = frozenset({"hangup_by_api", "answered_elsewhere", "parent_ended"})
 
 
 def outcome(status: int, *, canceled_by_api: bool, ring_timeout: bool) -> tuple[CallStatus, str]:
@@ -94,11 +99,12 @@ class OutboundSipLeg(SipLeg):
             routes = routes_for(list(trunks), self.ctx.settings.fallback_trunk)
         if not routes:
             return Ending(CallStatus.FAILED, "no_trunk")
-        offer = self.local_sdp()
         last: SipResponse | None = None
         for route in routes:
             if call.hangup_reason is not None:
                 break
+            self.codec_preference = route.codecs or self.ctx.settings.codec_preference
+            offer = self.local_sdp()  # each trunk gets its own codecs
             invite = self._invite(route, offer.serialize())
             self.outgoing = invite
             try:
@@ -116,11 +122,11 @@ class OutboundSipLeg(SipLeg):
         self.outgoing = None
         if last is None:
             return Ending(CallStatus.FAILED, "trunk_failure")
-        status, reason = outcome(last.status,
-                                 canceled_by_api=call.hangup_reason == "hangup_by_api",
+        canceled = call.hangup_reason in CANCELED_HERE
+        status, reason = outcome(last.status, canceled_by_api=canceled,
                                  ring_timeout=self.ring_timed_out)
-        if call.hangup_reason == "max_duration":
-            reason = "max_duration"
+        if call.hangup_reason == "max_duration" or (canceled and status == CallStatus.CANCELED):
+            reason = call.hangup_reason or reason
         return Ending(status, reason, last.status)
 
     async def _answered(self, invite: OutgoingInvite, offer: sdp.SessionDescription,
@@ -134,7 +140,9 @@ class OutboundSipLeg(SipLeg):
             await self.hangup(call.hangup_reason)
             return Ending(CallStatus.CANCELED, call.hangup_reason, 200)
         try:
-            self.apply_media(sdp.accept_answer(offer, sdp.SessionDescription.parse(response.body)))
+            answer = sdp.SessionDescription.parse(response.body)
+            negotiated = sdp.accept_answer(offer, answer)
+            self.apply_media(negotiated, sdp_codecs.event_clock(answer, negotiated))
         except sdp.SdpError as exc:
             log.warning("call %s: unusable SDP answer: %s", call.call_id, exc)
             await dialog.bye("SIP;cause=488")
