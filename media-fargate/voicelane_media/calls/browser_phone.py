@@ -69,14 +69,15 @@ async def call_phone(manager: CallManager, browser: LiveCall) -> None:
     dialed = await dialing
     gone.cancel()
     if dialed.live is None:
+        if browser.ended.is_set():  # the browser left first: its call ends as its hangup
+            return
         reason = dialed.ending.reason if dialed.ending else "failed"
         cause = dialed.ending.cause if dialed.ending else None
         details = {"to": call.to, "leg_call_id": dialed.call.call_id if dialed.call else None,
                    "reason": reason, "sip_cause": cause}
         await browser.record_event("call.bridge.failed", details)
         _notify(browser.transport, {"type": "failed", **details})
-        if not browser.ended.is_set():
-            await browser.hangup(f"phone_{reason}")
+        await browser.hangup(f"phone_{reason}")
         return
     leg = dialed.live
     if browser.ended.is_set():  # answered just as the browser left

@@ -89,8 +89,8 @@ class EventsClient(Client):
     def __init__(self, url: str, token: str) -> None:
         super().__init__(url, token)
         self.notes: list[dict[str, Any]] = []
-        channel = self.pc.createDataChannel("events")
-        channel.on("message", lambda m: self.notes.append(json.loads(m)))
+        self.channel = self.pc.createDataChannel("events")
+        self.channel.on("message", lambda m: self.notes.append(json.loads(m)))
 
     def types(self) -> list[str]:
         return [str(n["type"]) for n in self.notes]
@@ -338,3 +338,61 @@ def test_a_registration_needs_a_client_token(api: Api, rtc_node: LocalNode) -> N
                        headers={"Authorization": "Bearer x", "Content-Type": "application/sdp"},
                        content=b"v=0")
     assert (reply.status_code, reply.json()["error"]["code"]) == (401, "invalid_token")
+
+
+# -- DTMF and hold on a WebRTC leg ------------------------------------------------------------
+
+
+def test_digits_both_ways_and_hold_on_a_webrtc_leg(api: Api, rtc_node: LocalNode) -> None:
+    """The browser's keypad (data channel) is the call's call.dtmf.received; send_dtmf plays
+    in-band tones (5 = 770 + 1336 Hz) to the browser; hold silences both ways."""
+    session = api.ok(api.post("/v1/sessions", {"connection_type": "webrtc"}))
+    call_id = session["call_id"]
+
+    async def run() -> tuple[EventsClient, int, int]:
+        client = EventsClient(session["connect_url"], session["token"])
+        assert (await client.offer()).status_code == 201
+        api.wait_status(call_id, {"in_progress"})
+        channel = client.channel
+        assert await _until(lambda: channel.readyState == "open", 5)
+        channel.send(json.dumps({"type": "dtmf", "digits": "5#"}))
+        channel.send("not json")  # counted and ignored
+        start = len(client.heard.frames)
+        api.ok(api.action(call_id, "send_dtmf", {"digits": "5"}))
+        got = await _until(lambda: _dual(client.heard.frames[start:]) >= 3, 10)
+        assert got, "no DTMF 5 reached the browser"
+        api.ok(api.action(call_id, "hold"))
+        assert await _until(lambda: "hold" in client.types(), 5), client.notes
+        held_from = len(client.heard.frames)
+        await asyncio.sleep(client.mic.say(tone(1000, 0.6)) + 0.2)
+        api.ok(api.action(call_id, "send_dtmf", {"digits": "5"}))  # sent as silence: held
+        await asyncio.sleep(0.6)
+        silent = _dual(client.heard.frames[held_from:])
+        api.ok(api.action(call_id, "unhold"))
+        assert await _until(lambda: "unhold" in client.types(), 5), client.notes
+        dual = _dual(client.heard.frames[start:held_from])
+        await client.hang_up()
+        return client, dual, silent
+
+    _, dual, silent = asyncio.run(run())
+    assert dual >= 3 and silent == 0, (dual, silent)
+    done = api.wait_status(call_id, {"completed"})
+    digits = [e["details"].get("digit") for e in api.events(call_id)
+              if e["type"] == "call.dtmf.received"]
+    assert digits == ["5", "#"], digits
+    assert done["quality"]["bad_messages"] == 1 and done["quality"]["held_frames_in"] > 10
+
+
+def _dual(frames: list[np.ndarray]) -> int:
+    """Frames carrying DTMF 5's pair: both 770 and 1336 Hz strong, little else."""
+    count = 0
+    for frame in frames:
+        x = frame.astype(np.float64)
+        total = float(np.sum(x * x))
+        if total < 1e6:
+            continue
+        n = np.arange(len(x))
+        parts = [abs(np.sum(x * np.exp(-2j * np.pi * hz * n / RATE))) ** 2 * 2 / len(x)
+                 for hz in (770, 1336)]
+        count += min(parts) > 0.2 * total and sum(parts) > 0.6 * total
+    return count
