@@ -62,6 +62,7 @@ class LiveCall:
         self.answered_by: str | None = None  # machine detection's result (calls/machine_detection)
         self.detection_event: CallEvent | None = None  # call.machine.detection.ended / .failed
         self.completed_status = CallStatus.COMPLETED  # VOICEMAIL once a machine answered
+        self._digit_write: asyncio.Task[None] | None = None  # the last digit's event write
         transport.bind(self)
 
     @property
@@ -102,7 +103,14 @@ class LiveCall:
         masked = (self.agent_masks_dtmf and self.agent_task is not None
                   and not self.agent_task.done())
         details: dict[str, object] = {"masked": True} if masked else {"digit": digit}
-        self.spawn(self.record_event("call.dtmf.received", details))
+        previous = self._digit_write
+
+        async def write() -> None:  # in the order keyed: digits can arrive 1 ms apart
+            if previous is not None:
+                await asyncio.wait([previous])
+            await self.record_event("call.dtmf.received", details)
+
+        self._digit_write = self.spawn(write())
         if self.gather is not None:
             self.gather.feed(digit)
 
