@@ -334,6 +334,7 @@ class RtpSession:
             "mos": quality.mos(loss_pct, jitter_ms, delay),
             "rtt_ms": rtt,
             "packets_rejected": inbound.rejected,
+            "decode_errors": inbound.decode_errors,  # wideband payloads that did not decode
             "late_packets": inbound.jitter_buffer.late,
             "jitter_buffer_ms": inbound.jitter_buffer.delay_ms,
             "remote_loss_pct": round(100.0 * self.rtcp.remote_fraction_lost, 2),
