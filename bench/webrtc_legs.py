@@ -16,7 +16,9 @@ buffer re-anchors after it). A step passes with 0 lost and 0 late both ways; the
 until one fails. CPU is the media node's threads (its event loop and the executor threads that
 encode), % of one core, less the node's idle rate; legs per core = 100 / CPU per leg, next to
 the largest passing step (which the generator, also Python, may bound first: its own send
-lateness is printed).
+lateness is printed). "share" is the packets received in the window over 50 a second per leg,
+toward the node and toward the peer: a sender that falls behind real time sends fewer packets
+without a sequence gap, so a step also needs 98 % of real time toward the peer to pass.
 
     .venv/bin/python bench/webrtc_legs.py [--steps 4,8,16,24,32] [--seconds 10] [--quick]
         [--all-steps]
@@ -230,10 +232,15 @@ def serve(steps: list[int], seconds: float, all_steps: bool = False) -> int:
                                  and peer["lost"] == 0
                                  and peer["late"] == 0 and peer["silent_legs"] == 0
                                  and served["received"] > 0)
+                due = max(1, row["legs"]) * 50 * seconds  # packets a second per leg
+                row["share_to_node"] = served["received"] / due
+                row["share_to_peer"] = peer["received"] / due
+                row["passed"] = row["passed"] and row["share_to_peer"] >= 0.98
                 rows.append(row)
                 print(f"{row['legs']:>4} | {row['cpu_per_leg']:>6.2f} % | {served['lost']:>10} "
                       f"{served['late']:>7} | {peer['lost']:>10} {peer['late']:>7} | "
                       f"{served['out_dropped']:>16} | "
+                      f"{row['share_to_node']:>5.2f} {row['share_to_peer']:>6.2f} | "
                       f"{peer['late_sends']:>15} | {'yes' if row['passed'] else 'NO'}"
                       + (f" ({len(peer['failed'])} offers failed: {peer['failed'][:1]})"
                          if peer["failed"] else ""), flush=True)
