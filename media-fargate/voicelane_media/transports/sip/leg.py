@@ -11,9 +11,10 @@ import asyncio
 import logging
 from typing import Any
 
-from voicelane_media import sdp
+from voicelane_media import sdp, sdp_crypto
 from voicelane_media.agent.leg import MediaLeg
 from voicelane_media.codecs.g711 import Int16Array
+from voicelane_media.rtp.srtp import SrtpContext
 from voicelane_media.sip.message import SipRequest, make_response
 from voicelane_media.transports.base import AudioTap, CallEvents, Ending
 
@@ -50,6 +51,9 @@ class SipLeg:
         self.canceled = asyncio.Event()
         self._events: CallEvents | None = None
         session.on_dtmf = self._on_dtmf
+        # SDES-SRTP: the trunk's policy and our master key (one per leg, kept on re-INVITEs)
+        self.srtp_policy = "off"
+        self.crypto: sdp_crypto.CryptoAttribute | None = None
 
     def bind(self, events: CallEvents) -> None:
         self._events = events
@@ -96,18 +100,55 @@ class SipLeg:
 
     # -- SDP ------------------------------------------------------------------------------
 
-    def local_sdp(self, direction: str = "sendrecv") -> sdp.SessionDescription:
-        self.sdp_version += 1
-        return sdp.make_offer(self.ctx.settings.advertised_host, self.session.local_port,
-                              direction=direction,
-                              session_id=abs(hash(self.events.call_id)) % 10**9,
-                              version=self.sdp_version)
+    def set_srtp_policy(self, policy: str) -> None:
+        """The trunk's ``srtp`` (off | optional | mandatory); a key is drawn when needed."""
+        self.srtp_policy = sdp_crypto.validate_policy(policy)
+        if policy != "off" and self.crypto is None:
+            self.crypto = sdp_crypto.new_crypto()
 
-    def apply_media(self, negotiated: sdp.NegotiatedAudio) -> None:
+    def local_sdp(self, direction: str = "sendrecv") -> sdp.SessionDescription:
+        """Our offer (first INVITE or hold re-INVITE), with ``a=crypto`` under the policy."""
+        self.sdp_version += 1
+        offer = sdp.make_offer(self.ctx.settings.advertised_host, self.session.local_port,
+                               direction=direction,
+                               session_id=abs(hash(self.events.call_id)) % 10**9,
+                               version=self.sdp_version)
+        return sdp_crypto.secure_offer(offer, self.srtp_policy, self.crypto)
+
+    def answer_offer(self, offer: sdp.SessionDescription, version: int = 1,
+                     ) -> tuple[sdp.SessionDescription, sdp.NegotiatedAudio,
+                                sdp_crypto.SrtpKeys | None]:
+        """Our answer to ``offer`` under the SRTP policy; :class:`sdp.SdpError` means 488."""
+        answer, negotiated = sdp.answer(offer, sdp.DEFAULT_CODECS,
+                                        self.ctx.settings.advertised_host,
+                                        self.session.local_port, version=version)
+        keys = sdp_crypto.secure_answer(offer, answer, self.srtp_policy, self.crypto)
+        return answer, negotiated, keys
+
+    def apply_media(self, negotiated: sdp.NegotiatedAudio,
+                    keys: sdp_crypto.SrtpKeys | None = None) -> None:
         host = negotiated.remote_address or (self.dialog.peer.host if self.dialog else "127.0.0.1")
         self.session.set_remote(host, negotiated.remote_port, negotiated.codec.payload_type,
                                 negotiated.telephone_event)
         self.session.set_direction(negotiated.direction)
+        self._apply_srtp(keys)
+
+    def _apply_srtp(self, keys: sdp_crypto.SrtpKeys | None) -> None:
+        current = self.session.srtp
+        if keys is None:
+            if current is not None:
+                log.info("call %s: SRTP off after a re-negotiation", self.events.call_id)
+            self.session.set_srtp(None)
+            return
+        if current is not None and current.keys == (keys.local, keys.remote):
+            return  # the same keys: keep the streams' rollover and replay state
+        self.session.set_srtp(SrtpContext(keys.suite, keys.local, keys.remote),
+                              self.ctx.settings.srtp_max_auth_failures, self._srtp_failed)
+
+    def _srtp_failed(self) -> None:
+        log.warning("call %s: %d SRTP packets in a row failed authentication, ending it",
+                    self.events.call_id, self.ctx.settings.srtp_max_auth_failures)
+        self.events.spawn(self.events.hangup("srtp_auth_failed"))
 
     # -- in-dialog requests ---------------------------------------------------------------
 
@@ -144,15 +185,12 @@ class SipLeg:
             return
         try:
             offer = sdp.SessionDescription.parse(request.body)
-            answer, negotiated = sdp.answer(offer, sdp.DEFAULT_CODECS,
-                                            self.ctx.settings.advertised_host,
-                                            self.session.local_port,
-                                            version=self.sdp_version + 1)
+            answer, negotiated, keys = self.answer_offer(offer, self.sdp_version + 1)
         except sdp.SdpError as exc:
             await tx.respond(make_response(request, 488, f"Not Acceptable Here ({exc})"))
             return
         self.sdp_version += 1
-        self.apply_media(negotiated)
+        self.apply_media(negotiated, keys)
         await tx.respond(make_response(request, 200, to_tag=dialog.local_tag,
                                        headers=[("Contact", self.ctx.ua.contact(dialog.transport))],
                                        body=answer.serialize(), content_type="application/sdp"))

@@ -8,7 +8,7 @@ import logging
 
 from voicelane.domain.call import CallStatus
 
-from voicelane_media import sdp
+from voicelane_media import sdp, sdp_crypto
 from voicelane_media.sip.message import SipResponse
 from voicelane_media.transports.base import Ending
 
@@ -71,8 +71,8 @@ class OutboundSipLeg(SipLeg):
         call = self.events.call
         settings = self.ctx.settings
         target = f"sip:{call.to}@{route.host}:{route.port}"
-        if route.transport == "TCP":
-            target += ";transport=tcp"
+        if route.transport in ("TCP", "TLS"):
+            target += f";transport={route.transport.lower()}"
         headers = [(k, v) for k, v in (call.sip_headers or {}).items() if k.startswith("X-")]
         headers.append(("X-Voicelane-Call-Id", call.call_id))
         return OutgoingInvite(
@@ -86,11 +86,12 @@ class OutboundSipLeg(SipLeg):
         routes = routes_for(list(trunks), self.ctx.settings.fallback_trunk)
         if not routes:
             return Ending(CallStatus.FAILED, "no_trunk")
-        offer = self.local_sdp()
         last: SipResponse | None = None
         for route in routes:
             if call.hangup_reason is not None:
                 break
+            self.set_srtp_policy(route.srtp)  # each trunk its own: a mandatory one gets RTP/SAVP only
+            offer = self.local_sdp()
             invite = self._invite(route, offer.serialize())
             self.outgoing = invite
             try:
@@ -126,7 +127,9 @@ class OutboundSipLeg(SipLeg):
             await self.hangup(call.hangup_reason)
             return Ending(CallStatus.CANCELED, call.hangup_reason, 200)
         try:
-            self.apply_media(sdp.accept_answer(offer, sdp.SessionDescription.parse(response.body)))
+            answer = sdp.SessionDescription.parse(response.body)
+            keys = sdp_crypto.accept_secure_answer(offer, answer, self.srtp_policy, self.crypto)
+            self.apply_media(sdp.accept_answer(offer, answer), keys)
         except sdp.SdpError as exc:
             log.warning("call %s: unusable SDP answer: %s", call.call_id, exc)
             await dialog.bye("SIP;cause=488")
