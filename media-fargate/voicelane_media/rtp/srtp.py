@@ -27,7 +27,8 @@ class SrtpContext:
                                   srtp_profile=profile))
         self.protected = 0
         self.unprotected = 0
-        self.auth_failures = 0  # RTP and RTCP packets dropped: failed auth or replay
+        self.auth_failures = 0  # RTP packets dropped: failed authentication or a replay
+        self.rtcp_auth_failures = 0  # the same for SRTCP
         self.failed_in_a_row = 0  # RTP only; reset by every good packet
 
     def protect(self, packet: bytes) -> bytes:
@@ -53,10 +54,11 @@ class SrtpContext:
         try:
             return self._rx.unprotect_rtcp(packet)
         except Error:
-            self.auth_failures += 1
+            self.rtcp_auth_failures += 1
             return None
 
     def stats(self) -> dict[str, int | str]:
         return {"srtp_suite": self.suite, "srtp_auth_failures": self.auth_failures,
+                "srtcp_auth_failures": self.rtcp_auth_failures,
                 "srtp_packets_unprotected": self.unprotected,
                 "srtp_packets_protected": self.protected}

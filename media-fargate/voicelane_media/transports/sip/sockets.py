@@ -110,6 +110,16 @@ class _Udp(asyncio.DatagramProtocol):
 StreamKey = tuple[str, str, int]  # transport, host, port
 
 
+class _TlsAccept(asyncio.StreamReaderProtocol):
+    """A connection on the TLS port reads nothing until its handshake starts: a ClientHello
+    read into the plain stream would be lost to the handshake, which would then hang."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        transport.pause_reading()
+        super().connection_made(transport)
+
+
 class SipTransport:
     """Listens on ``host:port`` for UDP and TCP (and on the TLS port with ``tls``) and sends
     messages to peers."""
@@ -153,8 +163,9 @@ class SipTransport:
             self.udp, self.port = transport, port
             break
         if self.tls is not None and self.tls.server is not None:
-            self._tls_server = await asyncio.start_server(self._accept_tls, self.host,
-                                                          self.tls.port)
+            self._tls_server = await loop.create_server(
+                lambda: _TlsAccept(asyncio.StreamReader(), self._accept_tls), self.host,
+                self.tls.port)
             self.tls_port = int(self._tls_server.sockets[0].getsockname()[1])
 
     async def stop(self) -> None:
