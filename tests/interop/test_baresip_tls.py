@@ -26,7 +26,13 @@ import pytest
 from voicelane_local.media_node import LocalNode, local_settings
 from voicelane_local.platform import LocalPlatform
 
-from tests.interop.baresip_helpers import band_ratio, requires_baresip, speech_rms, start_baresip, tone_wav
+from tests.interop.baresip_helpers import (
+    band_ratio,
+    requires_baresip,
+    speech_rms,
+    start_baresip,
+    tone_wav,
+)
 from tests.interop.sipp_helpers import Api, download_recording, new_number
 from tests.interop.tls_certs import CertFiles, self_signed
 

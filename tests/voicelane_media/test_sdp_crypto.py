@@ -6,7 +6,6 @@ import base64
 from pathlib import Path
 
 import pytest
-
 from voicelane_media import sdp
 from voicelane_media.sdp_crypto import (
     CryptoAttribute,
