@@ -117,3 +117,19 @@ async def test_no_certificate_no_tls_listener() -> None:
         assert agent.contact("TLS").startswith(f"<sip:voicelane@127.0.0.1:{agent.port};")
     finally:
         await agent.stop()
+
+
+async def test_the_certificate_may_be_given_as_pem_text(certs: CertFiles) -> None:
+    """How ECS hands a Secrets Manager secret over: the PEM in the variable itself."""
+    agent = UserAgent(_settings(certs, sip_tls_certificate=certs.cert.read_text(),
+                                sip_tls_key=certs.key.read_text()))
+    await agent.start()
+    try:
+        assert agent.tls_port is not None
+        client = ssl.create_default_context(cafile=str(certs.cert))
+        reader, writer = await asyncio.open_connection("127.0.0.1", agent.tls_port, ssl=client)
+        writer.write(_options(agent.tls_port, 1))
+        assert (await _read_response(reader)).status == 200
+        writer.close()
+    finally:
+        await agent.stop()
