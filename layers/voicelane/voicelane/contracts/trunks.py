@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from voicelane.domain.models import Trunk
-from voicelane.domain.storable import JsonInt
+from voicelane.domain.storable import JSON_INTEGER, JsonInt
 
 HOST_RE = re.compile(r"^[A-Za-z0-9.-]{1,253}$|^\[[0-9A-Fa-f:]+\]$")
 
@@ -78,11 +78,12 @@ class UpdateTrunkRequest(BaseModel):
 
     name: str | None = Field(default=None, min_length=1, max_length=128)
     host: str | None = Field(default=None, pattern=HOST_RE.pattern)
-    port: JsonInt | None = Field(default=None, ge=1, le=65535)
+    port: Annotated[int, Field(ge=1, le=65535), JSON_INTEGER] | None = None
     transport: Transport | None = Field(default=None, description=TRANSPORT_DOC)
     username: str | None = Field(default=None, max_length=128)
     password: str | None = Field(default=None, max_length=256)
-    priority: JsonInt | None = Field(default=None, ge=0, le=1000)
+    priority: Annotated[int, Field(ge=0, le=1000), JSON_INTEGER] | None = Field(
+        default=None, description="Lower is tried first")
     inbound_addresses: list[str] | None = Field(
         default=None, max_length=32, json_schema_extra={"items": ADDRESS_SCHEMA},
         description=INBOUND_DOC)
