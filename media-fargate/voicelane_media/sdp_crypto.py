@@ -136,6 +136,12 @@ def is_secure(m: MediaDescription) -> bool:
     return m.proto.upper() in SECURE_PROFILES
 
 
+def audio_is_secure(description: SessionDescription) -> bool:
+    """Whether the first active audio stream is on an SRTP profile (RTP/SAVP)."""
+    m = _audio(description)
+    return m is not None and is_secure(m)
+
+
 def _audio(sdp: SessionDescription) -> MediaDescription | None:
     return next((m for m in sdp.media if m.media == "audio" and m.port != 0), None)
 

@@ -4,9 +4,10 @@ One media node for the module with a TLS listener on an ephemeral port and a cer
 now (the same self-signed certificate is baresip's, and each side trusts it as its CA, so
 both check the other's certificate). Each test:
 
-- outbound: Voicelane dials baresip through a `transport: tls`, `srtp: mandatory` trunk; it
-  hears baresip's 1300 Hz tone (the call's recording) and baresip hears Voicelane's speech
-  (baresip's own recording);
+- outbound: Voicelane dials baresip through a `transport: tls`, `srtp: mandatory` trunk;
+  baresip hears Voicelane's speech (its own recording), then the call is held and resumed
+  (re-INVITEs that keep SRTP) and Voicelane still hears baresip's 1300 Hz tone (the call's
+  recording, to its last second);
 - inbound: baresip dials a number over TLS from a mandatory trunk's address; the same both ways
   with a 700 Hz tone;
 - a plain-RTP offer from that trunk's address is refused with 488, and no call is written.
@@ -91,7 +92,7 @@ def _assert_secure(quality: dict[str, object]) -> None:
 def test_outbound_call_to_baresip_over_tls_with_srtp_both_ways(
         api: Api, tls_node: LocalNode, certs: CertFiles, tmp_path: Path) -> None:
     phone = start_baresip(tmp_path / "bs", user=CALLEE, certificate=certs.combined, ca=certs.cert,
-                          source=tone_wav(tmp_path / "1300.wav", 1300, 8))
+                          source=tone_wav(tmp_path / "1300.wav", 1300, 15))
     try:
         _mandatory_trunk(api, phone.tls_port)
         number = new_number()
@@ -103,12 +104,17 @@ def test_outbound_call_to_baresip_over_tls_with_srtp_both_ways(
         api.action(call_id, "speak", {"text": "Hello from Voicelane over TLS.",
                                       "command_id": "s1"})
         api.wait_event(call_id, "call.speak.ended", timeout_s=20)
+        for action in ("hold", "unhold"):  # re-INVITEs (RTP/SAVP with our key) keep SRTP up
+            assert api.action(call_id, action, {"command_id": action}).status_code in (200, 202)
+            api.wait_event(call_id, f"call.{action}")
+        time.sleep(1.5)
         api.ok(api.post(f"/v1/calls/{call_id}/hangup"))
         done = api.wait_status(call_id, {"completed"})
         _assert_secure(done["quality"])
         caller = _caller_channel(api, call_id)
         assert band_ratio(caller[4000:], 1300) > 0.8  # baresip's tone, decrypted, on our side
-        heard = phone.heard()
+        assert band_ratio(caller[-8000:], 1300) > 0.8  # still, after the re-INVITEs
+        heard = phone.heard()  # (its WAV is complete once the call is over)
         assert speech_rms(heard) > 500, speech_rms(heard)  # our speech, decrypted, on its side
         assert band_ratio(heard, 1300) < 0.2  # and not an echo of its own tone
         log = phone.log

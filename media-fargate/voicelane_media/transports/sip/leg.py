@@ -54,6 +54,7 @@ class SipLeg:
         # SDES-SRTP: the trunk's policy and our master key (one per leg, kept on re-INVITEs)
         self.srtp_policy = "off"
         self.crypto: sdp_crypto.CryptoAttribute | None = None
+        self.srtp_savp = False  # the SRTP negotiated is on RTP/SAVP (not best-effort RTP/AVP)
 
     def bind(self, events: CallEvents) -> None:
         self._events = events
@@ -106,6 +107,15 @@ class SipLeg:
         if policy != "off" and self.crypto is None:
             self.crypto = sdp_crypto.new_crypto()
 
+    def offer_policy(self) -> str:
+        """The first offer follows the trunk's policy; a re-offer (hold) keeps what the call
+        negotiated: plain stays plain, SRTP stays SRTP on the same profile."""
+        if self.dialog is None:
+            return self.srtp_policy
+        if self.session.srtp is None:
+            return "off"
+        return "mandatory" if self.srtp_savp else "optional"
+
     def local_sdp(self, direction: str = "sendrecv") -> sdp.SessionDescription:
         """Our offer (first INVITE or hold re-INVITE), with ``a=crypto`` under the policy."""
         self.sdp_version += 1
@@ -113,7 +123,7 @@ class SipLeg:
                                direction=direction,
                                session_id=abs(hash(self.events.call_id)) % 10**9,
                                version=self.sdp_version)
-        return sdp_crypto.secure_offer(offer, self.srtp_policy, self.crypto)
+        return sdp_crypto.secure_offer(offer, self.offer_policy(), self.crypto)
 
     def answer_offer(self, offer: sdp.SessionDescription, version: int = 1,
                      ) -> tuple[sdp.SessionDescription, sdp.NegotiatedAudio,
@@ -123,6 +133,7 @@ class SipLeg:
                                         self.ctx.settings.advertised_host,
                                         self.session.local_port, version=version)
         keys = sdp_crypto.secure_answer(offer, answer, self.srtp_policy, self.crypto)
+        self.srtp_savp = keys is not None and sdp_crypto.audio_is_secure(answer)
         return answer, negotiated, keys
 
     def apply_media(self, negotiated: sdp.NegotiatedAudio,
@@ -223,9 +234,19 @@ class SipLeg:
         """A re-INVITE with ``sendonly`` (hold) or ``sendrecv``; the failure's SIP status."""
         assert self.dialog is not None
         direction = "sendonly" if held else "sendrecv"
-        response = await self.dialog.reinvite(self.local_sdp(direction).serialize())
+        policy = self.offer_policy()
+        offer = self.local_sdp(direction)
+        response = await self.dialog.reinvite(offer.serialize())
         if 200 <= response.status < 300:
             self.session.set_direction(direction)
+            try:  # the peer may answer with a new key: use it from now on
+                keys = sdp_crypto.accept_secure_answer(
+                    offer, sdp.SessionDescription.parse(response.body), policy, self.crypto)
+                if keys is not None:
+                    self._apply_srtp(keys)
+            except sdp.SdpError as exc:
+                log.warning("call %s: hold answer unusable for SRTP (%s); keys kept",
+                            self.events.call_id, exc)
             return None
         return {"sip_status": response.status}
 

@@ -129,6 +129,7 @@ class OutboundSipLeg(SipLeg):
         try:
             answer = sdp.SessionDescription.parse(response.body)
             keys = sdp_crypto.accept_secure_answer(offer, answer, self.srtp_policy, self.crypto)
+            self.srtp_savp = keys is not None and self.srtp_policy == "mandatory"
             self.apply_media(sdp.accept_answer(offer, answer), keys)
         except sdp.SdpError as exc:
             log.warning("call %s: unusable SDP answer: %s", call.call_id, exc)
