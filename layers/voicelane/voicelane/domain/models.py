@@ -97,6 +97,9 @@ class Call(BaseModel):
     ended_at: str | None = None
     media_node: str | None = None
     session_id: str | None = None
+    parent_call_id: str | None = None  # the call this leg was dialled for (transfer, conference...)
+    leg_purpose: str | None = None  # why: transfer, warm_transfer, conference, click_to_call...
+    bridged_call_id: str | None = None  # the leg this call's audio is bridged to, while it is
     sip_headers: dict[str, str] | None = None
     quality: dict[str, Any] | None = None
     metrics: dict[str, Any] | None = None

@@ -16,7 +16,7 @@ from voicelane_media.agent.leg import MediaLeg
 from voicelane_media.codecs.g711 import Int16Array
 from voicelane_media.rtp.srtp import SrtpContext
 from voicelane_media.sip.message import SipRequest, make_response
-from voicelane_media.transports.base import AudioTap, CallEvents, Ending
+from voicelane_media.transports.base import AudioTap, CallEvents, Ending, LiveSource
 
 from .context import SipContext
 from .dialog import Dialog
@@ -275,6 +275,9 @@ class SipLeg:
 
     def remove_playout_tap(self, tap: AudioTap) -> None:
         self.session.remove_playout_tap(tap)
+
+    def set_live_source(self, source: LiveSource | None) -> None:
+        self.session.set_live_source(source)
 
     def stats(self) -> dict[str, Any]:
         return self.session.stats()

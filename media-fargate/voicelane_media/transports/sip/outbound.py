@@ -13,6 +13,7 @@ from voicelane_media.sip.message import SipResponse
 from voicelane_media.transports.base import Ending
 
 from .context import SipContext
+from .dialog import peer_for_uri
 from .leg import SipLeg
 from .routes import Route, routes_for
 from .rtp import RtpSession
@@ -70,9 +71,12 @@ class OutboundSipLeg(SipLeg):
     def _invite(self, route: Route, offer: bytes) -> OutgoingInvite:
         call = self.events.call
         settings = self.ctx.settings
-        target = f"sip:{call.to}@{route.host}:{route.port}"
-        if route.transport in ("TCP", "TLS"):
-            target += f";transport={route.transport.lower()}"
+        if call.to.startswith(("sip:", "sips:")):  # a SIP URI leg goes where the URI says
+            target = call.to
+        else:
+            target = f"sip:{call.to}@{route.host}:{route.port}"
+            if route.transport in ("TCP", "TLS"):
+                target += f";transport={route.transport.lower()}"
         headers = [(k, v) for k, v in (call.sip_headers or {}).items() if k.startswith("X-")]
         headers.append(("X-Voicelane-Call-Id", call.call_id))
         return OutgoingInvite(
@@ -82,8 +86,13 @@ class OutboundSipLeg(SipLeg):
 
     async def dial(self) -> Ending | None:
         call = self.events
-        trunks = await self.ctx.control.trunks(call.call.app_id)
-        routes = routes_for(list(trunks), self.ctx.settings.fallback_trunk)
+        if call.call.to.startswith(("sip:", "sips:")):
+            peer = peer_for_uri(call.call.to, "UDP")  # sips: is TLS, with best-effort SRTP
+            routes = [Route("sip_uri", peer.host, peer.port, peer.transport,
+                            srtp="optional" if call.call.to.startswith("sips:") else "off")]
+        else:
+            trunks = await self.ctx.control.trunks(call.call.app_id)
+            routes = routes_for(list(trunks), self.ctx.settings.fallback_trunk)
         if not routes:
             return Ending(CallStatus.FAILED, "no_trunk")
         last: SipResponse | None = None

@@ -17,6 +17,7 @@ import numpy as np
 
 from voicelane_media.codecs.g711 import ALAW_ENCODE, ULAW_ENCODE, Int16Array, UInt8Array
 from voicelane_media.rtp.dtmf import DtmfSender
+from voicelane_media.transports.base import LiveSource
 
 from .receiver import FRAME_SAMPLES, PCMA, PCMU, SILENCE_CODE
 
@@ -66,6 +67,7 @@ class OutboundStream:
         self.last_ts = self.ts_base
         self.queue: deque[Playback] = deque()
         self.live: deque[Int16Array] = deque()
+        self.live_source: LiveSource | None = None  # pulled when nothing else fills a frame
         self._table = ULAW_ENCODE
         self._silence = bytes([SILENCE_CODE[PCMU]]) * FRAME_SAMPLES
         self._marker = True
@@ -125,6 +127,8 @@ class OutboundStream:
                 pcm = np.concatenate([pcm, np.zeros(FRAME_SAMPLES - pcm.shape[0], np.int16)])
         elif self.live:
             pcm = self.live.popleft()
+        elif self.live_source is not None:
+            pcm = self.live_source()
         codes: UInt8Array | None = None
         if pcm is not None:
             codes = self._table[pcm.view(np.uint16)]

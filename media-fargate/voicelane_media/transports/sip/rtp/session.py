@@ -25,6 +25,7 @@ from voicelane_media.media import audio
 from voicelane_media.media.audio import ObjectReader
 from voicelane_media.rtp.dtmf import event_code
 from voicelane_media.rtp.srtp import SrtpContext
+from voicelane_media.transports.base import LiveSource
 
 from .receiver import PCMU, ZERO_FRAME, Address, InboundStream, decode_table
 from .rtcp_io import RtcpState
@@ -225,6 +226,10 @@ class RtpSession:
     def remove_playout_tap(self, tap: AudioCallback) -> None:
         with contextlib.suppress(ValueError):
             self._playout_taps.remove(tap)
+
+    def set_live_source(self, source: LiveSource | None) -> None:
+        """Pull each frame no playback fills from ``source`` (a bridge's or conference's mix)."""
+        self.outbound.live_source = source
 
     def feed_live(self, pcm: Int16Array) -> None:
         """Queue one 160-sample frame of live audio (sent when no playback is running)."""
