@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from voicelane.domain.codecs import CODECS, normalize_codecs
 from voicelane.domain.models import Trunk
 from voicelane.domain.storable import JSON_INTEGER, JsonInt
 
@@ -64,6 +65,18 @@ class CreateTrunkRequest(BaseModel):
         default_factory=list, max_length=32, json_schema_extra={"items": ADDRESS_SCHEMA},
         description=INBOUND_DOC)
     srtp: SrtpPolicy = Field(default="off", description=SRTP_DOC)
+    codecs: list[str] | None = Field(
+        default=None, min_length=1, max_length=len(CODECS),
+        json_schema_extra={"items": {"enum": list(CODECS.values())}},
+        description="Audio codecs offered and accepted on this trunk, most preferred first "
+                    "(PCMU, PCMA, G722, opus; any case). G722 and opus are wideband: the agent "
+                    "then hears and speaks 16 kHz audio. Omitted: the media node's default "
+                    "(PCMU, PCMA)")
+
+    @field_validator("codecs")
+    @classmethod
+    def _codecs(cls, values: list[str] | None) -> list[str] | None:
+        return None if values is None else normalize_codecs(values)
 
     @field_validator("inbound_addresses")
     @classmethod
@@ -72,7 +85,7 @@ class CreateTrunkRequest(BaseModel):
 
 
 class UpdateTrunkRequest(BaseModel):
-    """Any subset of a trunk's fields (`null` clears the username or password)."""
+    """Any subset of a trunk's fields (`null` clears the username, password or codecs)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -88,16 +101,26 @@ class UpdateTrunkRequest(BaseModel):
         default=None, max_length=32, json_schema_extra={"items": ADDRESS_SCHEMA},
         description=INBOUND_DOC)
     srtp: SrtpPolicy | None = Field(default=None, description=SRTP_DOC)
+    codecs: list[str] | None = Field(
+        default=None, min_length=1, max_length=len(CODECS),
+        json_schema_extra={"items": {"enum": list(CODECS.values())}},
+        description="Audio codecs, most preferred first; null: back to the node's default")
 
     @field_validator("inbound_addresses")
     @classmethod
     def _addresses(cls, values: list[str] | None) -> list[str] | None:
         return None if values is None else _networks(values)
 
+    @field_validator("codecs")
+    @classmethod
+    def _codecs(cls, values: list[str] | None) -> list[str] | None:
+        return None if values is None else normalize_codecs(values)
+
     def changes(self) -> dict[str, Any]:
-        """The fields sent; only username and password may be cleared with null."""
+        """The fields sent; only username, password and codecs may be cleared with null."""
         sent = self.model_dump(exclude_unset=True)
-        return {k: v for k, v in sent.items() if v is not None or k in ("username", "password")}
+        return {k: v for k, v in sent.items()
+                if v is not None or k in ("username", "password", "codecs")}
 
 
 class TrunkView(BaseModel):
@@ -113,6 +136,8 @@ class TrunkView(BaseModel):
     priority: int = Field(description="Lower is tried first")
     inbound_addresses: list[str]
     srtp: str = Field(description=SRTP_DOC)
+    codecs: list[str] | None = Field(
+        description="Codecs of this trunk, most preferred first; null: the node's default")
     created_at: str
     updated_at: str | None = None
     has_password: bool

@@ -154,5 +154,8 @@ class Trunk(BaseModel):
     # SDES-SRTP (RFC 4568): off | optional (SRTP when the peer takes it) | mandatory (never
     # plain RTP: plain offers are refused with 488, our offers are RTP/SAVP only).
     srtp: str = "off"
+    # Codecs offered and accepted on this trunk, most preferred first (voicelane.domain.codecs);
+    # None: the media node's default (G.711).
+    codecs: list[str] | None = None
     created_at: str
     updated_at: str | None = None

@@ -16,7 +16,7 @@ from voicelane.domain.call import CallStatus
 from voicelane.domain.errors import LimitExceeded, NotFound
 from voicelane.domain.phone import is_e164
 
-from voicelane_media import sdp
+from voicelane_media import sdp, sdp_codecs
 from voicelane_media.sip.message import SipRequest
 from voicelane_media.transports.base import CallHost, Ending
 
@@ -85,8 +85,11 @@ async def offer_inbound(ctx: SipContext, host: CallHost, incoming: IncomingInvit
     except PortsExhausted:
         await incoming.reject(503, "Service Unavailable (no free media ports)")
         return
+    trunk = matched[0] if matched else None  # the first: whose codecs the call follows
+    preference = tuple(trunk.codecs) if trunk is not None and trunk.codecs else None
     try:  # a common codec, before any ringing or call record (RFC 3261 13.3.1.3)
-        leg = InboundSipLeg(ctx, session, incoming, offer, inbound_srtp_policy(matched))
+        leg = InboundSipLeg(ctx, session, incoming, offer, preference,
+                            inbound_srtp_policy(matched))
     except sdp.SdpError as exc:
         await session.close()
         await incoming.reject(488, f"Not Acceptable Here ({exc})")
@@ -110,13 +113,17 @@ class InboundSipLeg(SipLeg):
     Raises :class:`sdp.SdpError` when ``offer`` has nothing we can answer (no common codec)."""
 
     def __init__(self, ctx: SipContext, session: RtpSession, incoming: IncomingInvite,
-                 offer: sdp.SessionDescription, srtp_policy: str = "off") -> None:
-        super().__init__(ctx, session)
+                 offer: sdp.SessionDescription, codecs: tuple[str, ...] | None = None,
+                 srtp_policy: str = "off") -> None:
+        super().__init__(ctx, session, codecs)
         self.incoming = incoming
         self.offer = offer
         self.canceled = incoming.canceled
         self.set_srtp_policy(srtp_policy)
-        self.answer_sdp, self.negotiated, self.srtp_keys = self.answer_offer(offer)
+        self.answer_sdp, self.negotiated, self.srtp_keys = self.answer_offer(
+            offer, self.codec_preference)
+        # known before the answer: the call's recording and agent start at this rate
+        self.sample_rate = sdp_codecs.pcm_rate(self.negotiated.codec.name)
 
     @property
     def ringing(self) -> bool:
@@ -133,7 +140,8 @@ class InboundSipLeg(SipLeg):
         dialog = await incoming.answer(self.answer_sdp.serialize())
         dialog.handler = self
         self.dialog = dialog
-        self.apply_media(self.negotiated, self.srtp_keys)
+        self.apply_media(self.negotiated, sdp_codecs.event_clock(self.offer, self.negotiated),
+                         keys=self.srtp_keys)
         return None
 
     async def reject(self, reason: str) -> int:

@@ -14,7 +14,7 @@ from voicelane.domain.models import Trunk
 from voicelane_media.settings import IpNetwork, parse_networks
 
 __all__ = ["IpNetwork", "Resolver", "inbound_srtp_policy", "parse_networks", "source_allowed",
-           "trunks_of_source"]
+           "source_trunk", "trunks_of_source"]
 Resolver = Callable[[str], Awaitable[list[str]]]
 
 
@@ -71,3 +71,10 @@ def inbound_srtp_policy(matched: list[Trunk]) -> str:
     if not matched:
         return "optional"
     return max((t.srtp for t in matched), key=SRTP_STRICTNESS.__getitem__)
+
+
+async def source_trunk(source: str, trunks: list[Trunk], resolve: Resolver) -> Trunk | None:
+    """The first of `trunks` that `source` belongs to, or None: whose settings (codecs) an
+    inbound call follows."""
+    found = await trunks_of_source(source, trunks, resolve, first=True)
+    return found[0] if found else None

@@ -8,7 +8,7 @@ import logging
 
 from voicelane.domain.call import CallStatus
 
-from voicelane_media import sdp, sdp_crypto
+from voicelane_media import sdp, sdp_codecs, sdp_crypto
 from voicelane_media.sip.message import SipResponse
 from voicelane_media.transports.base import Ending
 
@@ -99,8 +99,9 @@ class OutboundSipLeg(SipLeg):
         for route in routes:
             if call.hangup_reason is not None:
                 break
-            self.set_srtp_policy(route.srtp)  # each trunk its own: a mandatory one gets RTP/SAVP only
-            offer = self.local_sdp()
+            self.codec_preference = route.codecs or self.ctx.settings.codec_preference
+            self.set_srtp_policy(route.srtp)  # a mandatory trunk gets RTP/SAVP only
+            offer = self.local_sdp()  # each trunk gets its own codecs and SRTP policy
             invite = self._invite(route, offer.serialize())
             self.outgoing = invite
             try:
@@ -139,7 +140,8 @@ class OutboundSipLeg(SipLeg):
             answer = sdp.SessionDescription.parse(response.body)
             keys = sdp_crypto.accept_secure_answer(offer, answer, self.srtp_policy, self.crypto)
             self.srtp_savp = keys is not None and self.srtp_policy == "mandatory"
-            self.apply_media(sdp.accept_answer(offer, answer), keys)
+            negotiated = sdp.accept_answer(offer, answer)
+            self.apply_media(negotiated, sdp_codecs.event_clock(answer, negotiated), keys=keys)
         except sdp.SdpError as exc:
             log.warning("call %s: unusable SDP answer: %s", call.call_id, exc)
             await dialog.bye("SIP;cause=488")
