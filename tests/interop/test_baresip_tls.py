@@ -10,7 +10,8 @@ both check the other's certificate). Each test:
   recording, to its last second);
 - inbound: baresip dials a number over TLS from a mandatory trunk's address; the same both ways
   with a 700 Hz tone;
-- a plain-RTP offer from that trunk's address is refused with 488, and no call is written.
+- a plain-RTP offer from that trunk's address is refused with 488, and no call is written;
+- an INVITE from a TLS trunk's address over UDP is refused with 403 (its keys were in clear).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from tests.interop.baresip_helpers import (
     start_baresip,
     tone_wav,
 )
-from tests.interop.sipp_helpers import Api, download_recording, new_number
+from tests.interop.sipp_helpers import Api, bare_invite, download_recording, new_number, statuses
 from tests.interop.tls_certs import CertFiles, self_signed
 
 pytestmark = [requires_baresip, pytest.mark.timeout(90)]
@@ -107,7 +108,7 @@ def test_outbound_call_to_baresip_over_tls_with_srtp_both_ways(
         for action in ("hold", "unhold"):  # re-INVITEs (RTP/SAVP with our key) keep SRTP up
             assert api.action(call_id, action, {"command_id": action}).status_code in (200, 202)
             api.wait_event(call_id, f"call.{action}")
-        time.sleep(1.5)
+        time.sleep(1.2)
         api.ok(api.post(f"/v1/calls/{call_id}/hangup"))
         done = api.wait_status(call_id, {"completed"})
         _assert_secure(done["quality"])
@@ -179,3 +180,15 @@ def test_a_plain_rtp_offer_on_a_mandatory_trunk_gets_488(
         assert [c for c in calls if c["to"] == number] == []  # refused before any call record
     finally:
         phone.stop()
+
+
+def test_an_invite_in_clear_from_a_tls_trunk_is_refused(api: Api, tls_node: LocalNode) -> None:
+    _mandatory_trunk(api, 5061)
+    number = new_number()
+    api.ok(api.post("/v1/numbers", {"number": number}))
+    offer = ("v=0\no=- 1 1 IN IP4 127.0.0.1\ns=-\nc=IN IP4 127.0.0.1\nt=0 0\n"
+             "m=audio 4000 RTP/SAVP 0\na=crypto:1 AES_CM_128_HMAC_SHA1_80 "
+             "inline:MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkw\n")
+    assert statuses(tls_node.sip_port, bare_invite(number, offer))[-1] == 403
+    calls = api.ok(api.get("/v1/calls", params={"limit": 20}))["data"]
+    assert [c for c in calls if c["to"] == number] == []
