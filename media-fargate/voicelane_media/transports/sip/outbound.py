@@ -23,6 +23,11 @@ from .uac import OutgoingInvite
 log = logging.getLogger(__name__)
 
 
+# Local hang-ups before the answer that cancel the call (its end_reason says who): the API, or
+# the call that dialled this leg (another routing target answered, its caller left).
+CANCELED_HERE = frozenset({"hangup_by_api", "answered_elsewhere", "parent_ended"})
+
+
 def outcome(status: int, *, canceled_by_api: bool, ring_timeout: bool) -> tuple[CallStatus, str]:
     """Final status and end_reason of a non-2xx final answer to our INVITE."""
     if status == 487 and canceled_by_api:
@@ -119,11 +124,11 @@ class OutboundSipLeg(SipLeg):
         self.outgoing = None
         if last is None:
             return Ending(CallStatus.FAILED, "trunk_failure")
-        status, reason = outcome(last.status,
-                                 canceled_by_api=call.hangup_reason == "hangup_by_api",
+        canceled = call.hangup_reason in CANCELED_HERE
+        status, reason = outcome(last.status, canceled_by_api=canceled,
                                  ring_timeout=self.ring_timed_out)
-        if call.hangup_reason == "max_duration":
-            reason = "max_duration"
+        if call.hangup_reason == "max_duration" or (canceled and status == CallStatus.CANCELED):
+            reason = call.hangup_reason or reason
         return Ending(status, reason, last.status)
 
     async def _answered(self, invite: OutgoingInvite, offer: sdp.SessionDescription,
