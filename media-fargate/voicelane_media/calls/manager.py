@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from voicelane.domain.call import CallStatus, Channel
@@ -29,6 +30,7 @@ from .call import LiveCall
 from .legs import DialedLeg, dial_leg
 from .machine_detection import DetectionRun
 from .ports import BotStreamFactory, ControlPort
+from .routing import dials_onward, route_onward
 from .streams import StreamRefused, open_stream
 
 log = logging.getLogger(__name__)
@@ -63,8 +65,8 @@ def detects_machines(call: Call) -> bool:
 
 
 def unattended(call: Call) -> bool:
-    """No agent or bot takes the call: its app drives it (commands)."""
-    return not (call.agent_id or call.agent or call.stream)
+    """No agent, bot or routing target takes the call: its app drives it (commands)."""
+    return not (call.agent_id or call.agent or call.stream or dials_onward(call))
 
 
 class CallManager:
@@ -222,9 +224,10 @@ class CallManager:
             await self.completed(live)
 
     async def dial_leg(self, parent: LiveCall, to: str, *, purpose: str,
-                       from_: str | None = None) -> DialedLeg:
+                       from_: str | None = None,
+                       on_live: Callable[[LiveCall], None] | None = None) -> DialedLeg:
         """A leg of ``parent`` dialled from this node (``calls/legs.py``)."""
-        return await dial_leg(self, parent, to, purpose=purpose, from_=from_)
+        return await dial_leg(self, parent, to, purpose=purpose, from_=from_, on_live=on_live)
 
     async def _may_dial(self, call: Call) -> bool:
         """The destination check at the moment of dialling (the API checked at creation; an
@@ -257,6 +260,8 @@ class CallManager:
             await transport.ring()
             if call.agent_id or call.stream is not None:  # an agent or a bot takes it at once
                 await self.answer(live)
+            elif dials_onward(call):  # a routing rule forwards it: bridged once a target answers
+                await route_onward(self, live)
             else:
                 decided = self.app_commands is not None and await self.app_commands.decide(
                     live, "call.initiated", call.event_seq)

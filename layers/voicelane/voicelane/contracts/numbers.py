@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from voicelane.contracts.common import E164_PATTERN
 from voicelane.domain.call_control import CommandFallback
 from voicelane.domain.models import Number
+from voicelane.domain.routing import MAX_RULES, RoutingRule
 from voicelane.domain.stream import StreamSpec
 
 
@@ -24,6 +25,11 @@ class CreateNumberRequest(BaseModel):
     command_fallback: CommandFallback | None = Field(
         default=None, description="What runs when the app's answer with commands does not "
                                   "come: a fallback URL, else speak then hang up (default).")
+    routing: list[RoutingRule] | None = Field(
+        default=None, min_length=1, max_length=MAX_RULES,
+        description="Ordered routing rules, evaluated for each inbound call: the first whose "
+                    "conditions hold takes it. When none matches, agent_id / stream / the "
+                    "app's commands apply as without rules.")
 
 
 class NumberView(BaseModel):
@@ -34,6 +40,7 @@ class NumberView(BaseModel):
     agent_id: str | None = Field(description="Agent that answers inbound calls")
     stream: StreamSpec | None = Field(default=None, description="The bot every call streams to")
     command_fallback: CommandFallback | None = None
+    routing: list[RoutingRule] | None = None
     created_at: str
 
     @classmethod

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from voicelane.domain.routing import DIALLING_ACTIONS
 from voicelane.domain.webhooks import (
     CALL_ENDPOINT_ID,
     URL_PATTERN,
@@ -35,8 +36,12 @@ def asks_app(event_type: str, call: dict[str, Any]) -> bool:
 
     Inbound `call.initiated` of a call no agent or bot takes, `call.answered` of an outbound
     call no agent or bot takes (with machine detection on: once it is known who answered, at
-    `call.machine.detection.ended`, or `.failed`), and every `call.gather.ended`."""
-    unattended = not call.get("agent_id") and not call.get("agent") and not call.get("stream")
+    `call.machine.detection.ended`, or `.failed`), and every `call.gather.ended`. A call a
+    routing rule dials onward (forward, ring_all, round_robin) does not ask, nor a leg its
+    parent call dialled (its parent decides what it hears)."""
+    rule = call.get("routing_rule") or {}
+    unattended = not call.get("agent_id") and not call.get("agent") and not call.get("stream") \
+        and rule.get("action") not in DIALLING_ACTIONS and not call.get("parent_call_id")
     if event_type == "call.gather.ended":
         return True
     if event_type == "call.initiated":
