@@ -149,14 +149,18 @@ class Trunk(BaseModel):
     name: str
     host: str
     port: int = 5060
-    transport: str = "udp"
+    transport: str = "udp"  # udp | tcp | tls
     username: str | None = None
     password: str | None = None
     priority: int = 10
     # Where the carrier's INVITEs come from (IP networks), besides the address of `host`:
     # inbound calls to the app's numbers from anywhere else are refused with 403.
     inbound_addresses: list[str] = Field(default_factory=list)
+    # SDES-SRTP (RFC 4568): off | optional (SRTP when the peer takes it) | mandatory (never
+    # plain RTP: plain offers are refused with 488, our offers are RTP/SAVP only).
+    srtp: str = "off"
     # Codecs offered and accepted on this trunk, most preferred first (voicelane.domain.codecs);
     # None: the media node's default (G.711).
     codecs: list[str] | None = None
     created_at: str
+    updated_at: str | None = None
