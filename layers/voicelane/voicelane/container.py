@@ -124,7 +124,8 @@ class Container:
         from voicelane.services.sessions import SessionService
 
         return SessionService(
-            self.call_repo, self.agent_repo, self.settings, DynamoSessionStore(self.table)
+            self.call_repo, self.agent_repo, self.settings, DynamoSessionStore(self.table),
+            self.number_repo,
         )
 
     @cached_property

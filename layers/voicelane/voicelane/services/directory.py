@@ -33,11 +33,16 @@ class NumberService:
     def create(self, app: App, number: str, agent_id: str | None,
                stream: StreamSpec | None = None,
                command_fallback: CommandFallback | None = None,
-               routing: list[RoutingRule] | None = None) -> Number:
-        """Register `number`: answered by `agent_id`, or streamed to a bot (`stream`);
-        `command_fallback` runs when the app's answer with commands does not come; `routing`
-        rules, when one matches a call, decide instead (``voicelane.domain.routing``)."""
+               routing: list[RoutingRule] | None = None,
+               client: str | None = None) -> Number:
+        """Register `number`: answered by `agent_id`, streamed to a bot (`stream`) or ringing
+        a browser identity (`client`); `command_fallback` runs when the app's answer with
+        commands does not come; `routing` rules, when one matches a call, decide instead
+        (``voicelane.domain.routing``)."""
         require_e164(number, "number")
+        if client is not None and (agent_id or stream is not None):
+            raise ValidationFailed("a number rings a client, or an agent or a stream takes it",
+                                   code="client_conflict", details={"client": client})
         if command_fallback is not None and command_fallback.url and self.resolver is not None:
             check_url(command_fallback.url, self.resolver,
                       allow_private=app.allow_private_webhooks, require_https=False)
@@ -51,8 +56,8 @@ class NumberService:
         if routing:
             self._check_routing(app, routing)
         record = Number(number=number, app_id=app.app_id, agent_id=agent_id, stream=stream,
-                        command_fallback=command_fallback, routing=routing or None,
-                        created_at=now_iso())
+                        client=client, command_fallback=command_fallback,
+                        routing=routing or None, created_at=now_iso())
         self.numbers.put(record)
         return record
 
