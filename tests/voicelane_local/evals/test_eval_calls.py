@@ -68,7 +68,10 @@ def test_the_fast_scenarios_pass_with_their_latencies_measured(
     assert booking.wer is not None and booking.wer <= 0.5  # whisper heard the script
     interruption = _call(run, "interruption")
     assert len(interruption.barge_in_stop_ms) == 1 and interruption.barge_in_stop_ms[0] > 0
-    assert run.summary["heard_v2v_samples"] == 4
+    # the suite's figures are over every reply heard (the interruption call's count depends on
+    # where the caller cut in, so it is not fixed)
+    assert len(interruption.heard_v2v_ms) >= 1
+    assert run.summary["heard_v2v_samples"] == sum(len(c.heard_v2v_ms) for c in run.calls)
 
 
 def test_the_reports_are_written_and_a_threshold_fails_the_run(
