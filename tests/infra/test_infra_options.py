@@ -63,3 +63,14 @@ def test_arm64_media_and_alarm_email(prod: Any) -> None:
     prod.has_resource_properties(
         "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "ops@example.com"}
     )
+
+
+def test_tls_stage_exposes_only_the_public_paths(prod: Any) -> None:
+    from tests.infra.test_infra_media_exposure import (
+        assert_alb_routes_only_public_paths,
+        assert_internal_port_only_from_functions,
+    )
+
+    resources = prod.to_json()["Resources"]
+    assert_internal_port_only_from_functions(resources)
+    assert_alb_routes_only_public_paths(resources)
