@@ -86,6 +86,10 @@ async def bridge(leg: Transferring, to: str, refer_status: int) -> None:
         route = routes[0]
         peer = Peer(route.transport, route.host, route.port)
         target, credentials = refer_target(to, route.host, route.port), route.credentials
+    if not await call.wait_for_dial_slot("transfer"):  # this INVITE counts toward the CPS cap
+        await call.record_event("call.transfer.failed", {
+            "to": to, "reason": "cps_limit_exceeded", "refer_status": refer_status})
+        return
     other = await ctx.pool.open_session()
     offer = sdp.make_offer(ctx.settings.advertised_host, other.local_port)
     invite = OutgoingInvite(ctx.ua, request_uri=target, peer=peer,
