@@ -26,6 +26,7 @@ from voicelane_media.transports.base import CallHost, Transport
 
 from .agent_runner import start_agent
 from .call import LiveCall
+from .legs import DialedLeg, dial_leg
 from .machine_detection import DetectionRun
 from .ports import BotStreamFactory, ControlPort
 from .streams import StreamRefused, open_stream
@@ -53,6 +54,12 @@ class AppCommandsHook(Protocol):
     (``calls/app_answers.py``; the node plugs it in). False: nobody answers with commands."""
 
     async def decide(self, live: LiveCall, event_type: str, sequence: int) -> bool: ...
+
+
+def detects_machines(call: Call) -> bool:
+    """Answering-machine detection runs when an outbound call with it on is answered."""
+    spec = call.machine_detection
+    return spec is not None and spec.enabled and call.direction == "outbound"
 
 
 def unattended(call: Call) -> bool:
@@ -205,13 +212,19 @@ class CallManager:
             await live.finish(ending.status, ending.reason, ending.cause)
             return
         await self.answered(live)
-        if self.app_commands is not None and unattended(call) and not live.finished:
+        if (self.app_commands is not None and unattended(call) and not live.finished
+                and not detects_machines(call)):  # else asked once it is known who answered
             written = await live.status_write if live.status_write is not None else None
             if isinstance(written, Call):  # call.answered is stored: ask the app what next
                 await self.app_commands.decide(live, "call.answered", written.event_seq)
         if not live.finished:
             await live.ended.wait()
             await self.completed(live)
+
+    async def dial_leg(self, parent: LiveCall, to: str, *, purpose: str,
+                       from_: str | None = None) -> DialedLeg:
+        """A leg of ``parent`` dialled from this node (``calls/legs.py``)."""
+        return await dial_leg(self, parent, to, purpose=purpose, from_=from_)
 
     async def _may_dial(self, call: Call) -> bool:
         """The destination check at the moment of dialling (the API checked at creation; an
@@ -333,11 +346,24 @@ class CallManager:
         if live.call.recording:
             live.start_recording()
         detection = live.call.machine_detection
-        if detection is not None and detection.enabled and live.call.direction == "outbound":
+        if detection is not None and detects_machines(live.call):
             # Nobody greets before it is known who answered; the run starts what follows.
-            live.spawn(DetectionRun(live, detection, lambda: self._start_media(live)).run())
+            live.spawn(DetectionRun(live, detection, lambda: self._detected(live),
+                                    lambda: self._ask_who_answered(live)).run())
             return
         await self._start_media(live)
+
+    async def _detected(self, live: LiveCall) -> None:
+        """Detection let the call go on: what talks to the callee, or (no agent or bot) the
+        app's commands, asked at the event that says who answered."""
+        await self._start_media(live)
+        await self._ask_who_answered(live)
+
+    async def _ask_who_answered(self, live: LiveCall) -> None:
+        event = live.detection_event
+        if (self.app_commands is not None and unattended(live.call) and event is not None
+                and not live.finished):
+            await self.app_commands.decide(live, event.type, event.sequence)
 
     async def _start_media(self, live: LiveCall) -> None:
         """What talks to the callee: the call's bot stream, its agent, or its greeting."""

@@ -27,6 +27,9 @@ from voicelane_media.agent.leg import MediaLeg
 from voicelane_media.codecs.g711 import Int16Array
 
 AudioTap = Callable[[Int16Array], None]
+# Pulled once per 20 ms frame sent toward a leg that no playback fills: PCM16 at the leg's
+# rate, or None for silence (a bridge's or conference's mix, ``calls/bridge.py``).
+LiveSource = Callable[[], "Int16Array | None"]
 
 
 @dataclass(frozen=True)
@@ -164,6 +167,13 @@ class Transport(Protocol):
         ...
 
     def remove_playout_tap(self, tap: AudioTap) -> None: ...
+
+    def set_live_source(self, source: LiveSource | None) -> None:
+        """While set, every 20 ms frame sent toward the caller that no playback (or digit)
+        fills is pulled from ``source`` (at ``sample_rate``), on the transport's own media
+        clock, so a bridge or conference never needs the legs' clocks to agree; ``None``
+        goes back to silence. Playback (hold music, a whisper, a prompt) takes precedence."""
+        ...
 
     def stats(self) -> dict[str, Any]:
         """Quality figures (loss, jitter, MOS...) for the call's final record."""

@@ -15,7 +15,7 @@ from voicelane_media.agent.leg import InMemoryLeg, MediaLeg
 from voicelane_media.calls.call import LiveCall
 from voicelane_media.calls.gather import Gather
 from voicelane_media.codecs.g711 import Int16Array
-from voicelane_media.transports.base import AudioTap, CallEvents, Ending, Transport
+from voicelane_media.transports.base import AudioTap, CallEvents, Ending, LiveSource, Transport
 
 
 class FakeTransport:
@@ -33,6 +33,8 @@ class FakeTransport:
         self.ringing = False
         self.audio_taps: list[AudioTap] = []
         self.playout_taps: list[AudioTap] = []
+        self.live_source: LiveSource | None = None
+        self.dial_ending: Ending | None = None
 
     def bind(self, events: CallEvents) -> None:
         self.events = events
@@ -46,7 +48,7 @@ class FakeTransport:
         return 603
 
     async def dial(self) -> Ending | None:
-        return None
+        return self.dial_ending
 
     async def hangup(self, reason: str) -> None:
         self.hangups.append(reason)
@@ -79,6 +81,9 @@ class FakeTransport:
 
     def remove_playout_tap(self, tap: AudioTap) -> None:
         self.playout_taps.remove(tap)
+
+    def set_live_source(self, source: LiveSource | None) -> None:
+        self.live_source = source
 
     def tick(self, caller: Int16Array | None, sent: Int16Array) -> None:
         """One 20 ms frame of its media clock: the caller's (None: nothing came), then the

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from voicelane.domain.call import CallStatus
 from voicelane.domain.call_control import AppAnswer
-from voicelane.domain.call_factory import new_inbound_call, require_app
+from voicelane.domain.call_factory import new_inbound_call, new_leg_call, require_app
 from voicelane.domain.clock import now_iso
 from voicelane.domain.errors import Conflict, IllegalTransition, NotFound
 from voicelane.domain.models import Agent, App, Call, CallEvent, MediaNode, Number, Trunk
@@ -144,6 +144,21 @@ class ServiceMediaGateway:
                                        max_concurrent=app.max_concurrent_calls))
         return call
 
+    def create_leg(self, parent_call_id: str, to: str, from_: str, node_id: str,
+                   purpose: str) -> Call:
+        parent = self.calls.get(parent_call_id)
+        if parent is None:
+            raise NotFound("no such call", code="call_not_found",
+                           details={"call_id": parent_call_id})
+        app = require_app(self.apps.get_app(parent.app_id), parent.app_id)
+        call = new_leg_call(app, parent, to, from_, node_id, purpose)
+        event = make_event(call, "call.initiated", {
+            "direction": "outbound", "parent_call_id": parent_call_id, "leg_purpose": purpose})
+        call = call.model_copy(update={"event_seq": event.sequence})
+        self.calls.create(CallCreation(call=call, event=event, takes_slot=True,
+                                       max_concurrent=app.max_concurrent_calls))
+        return call
+
     def ask_app(self, call_id: str, sequence: int, fallback_url: str | None = None) -> AppAnswer:
         if self.answers is None:
             return AppAnswer("no_target")
@@ -204,7 +219,8 @@ class ServiceMediaGateway:
             return 0
         call = self.calls.get(call_id)
         app = self.apps.get_app(call.app_id) if call is not None else None
-        if call is None or app is None or call.status != CallStatus.QUEUED:
+        leg = call is not None and call.parent_call_id is not None  # dialled by a live call
+        if call is None or app is None or (call.status != CallStatus.QUEUED and not leg):
             return 0  # nothing to pace: the claim drops it
         return self.pacer.admit(app, call_id)
 

@@ -124,6 +124,14 @@ class CallView(BaseModel):
     quality: dict[str, Any] | None
     metrics: dict[str, Any] | None
     session_id: str | None
+    parent_call_id: str | None = Field(
+        default=None, description="The call this leg was dialled for (a transfer target, a "
+                                  "conference participant, click-to-call's second leg).")
+    leg_purpose: str | None = Field(
+        default=None, description="Why the leg was dialled: transfer, warm_transfer, "
+                                  "conference, click_to_call, forward, browser_to_phone.")
+    bridged_call_id: str | None = Field(
+        default=None, description="The call whose audio this call is bridged to, while it is.")
     created_at: str
     scheduled_at: str | None
     started_at: str | None

@@ -48,3 +48,20 @@ def new_inbound_call(app: App, number: Number, caller: str, node_id: str,
                     to_channel=Channel.PSTN, created_at=now, started_at=now,
                     agent_id=number.agent_id, stream=number.stream, media_node=node_id,
                     sip_headers=sip_headers or None)
+
+
+def new_leg_call(app: App, parent: Call, to: str, from_: str, node_id: str, purpose: str,
+                 to_channel: Channel = Channel.PSTN) -> Call:
+    """An outbound leg dialled by media node ``node_id`` for ``parent`` (a transfer target, a
+    conference participant, click-to-call's second party), already ``initiated`` there. It
+    inherits the parent's webhook, recording choice and metadata; never its agent or stream."""
+    if parent.app_id != app.app_id:
+        raise NotFound("the parent call's app does not exist", code="app_not_found",
+                       details={"app_id": parent.app_id})
+    now = now_iso()
+    return new_call(app, direction=Direction.OUTBOUND, status=CallStatus.INITIATED,
+                    from_=from_, to=to, from_channel=Channel.PSTN, to_channel=to_channel,
+                    created_at=now, started_at=now, media_node=node_id,
+                    parent_call_id=parent.call_id, leg_purpose=purpose,
+                    webhook_url=parent.webhook_url, metadata=dict(parent.metadata),
+                    max_duration_s=parent.max_duration_s)

@@ -97,6 +97,9 @@ class Call(BaseModel):
     ended_at: str | None = None
     media_node: str | None = None
     session_id: str | None = None
+    parent_call_id: str | None = None  # the call this leg was dialled for (transfer, conference...)
+    leg_purpose: str | None = None  # why: transfer, warm_transfer, conference, click_to_call...
+    bridged_call_id: str | None = None  # the leg this call's audio is bridged to, while it is
     sip_headers: dict[str, str] | None = None
     quality: dict[str, Any] | None = None
     metrics: dict[str, Any] | None = None
@@ -148,4 +151,7 @@ class Trunk(BaseModel):
     # Where the carrier's INVITEs come from (IP networks), besides the address of `host`:
     # inbound calls to the app's numbers from anywhere else are refused with 403.
     inbound_addresses: list[str] = Field(default_factory=list)
+    # Codecs offered and accepted on this trunk, most preferred first (voicelane.domain.codecs);
+    # None: the media node's default (G.711).
+    codecs: list[str] | None = None
     created_at: str

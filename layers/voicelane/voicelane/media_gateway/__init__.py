@@ -131,6 +131,13 @@ class MediaGateway(Protocol):
         LimitExceeded when the app is at its concurrent-call cap."""
         ...
 
+    def create_leg(self, parent_call_id: str, to: str, from_: str, node_id: str,
+                   purpose: str) -> Call:
+        """An outbound leg for a live call (``parent_call_id``), initiated on ``node_id``, with
+        its call.initiated event; it takes a concurrent-call slot of the parent's app. Raises
+        NotFound (the parent or its app is gone) and LimitExceeded (the app is at its cap)."""
+        ...
+
     def ask_app(self, call_id: str, sequence: int, fallback_url: str | None = None) -> AppAnswer:
         """POST the call's event ``sequence`` to the endpoint that answers with commands (or
         to ``fallback_url``) and return its validated answer (``no_target``: nobody opted in).

@@ -8,11 +8,12 @@ import logging
 
 from voicelane.domain.call import CallStatus
 
-from voicelane_media import sdp
+from voicelane_media import sdp, sdp_codecs
 from voicelane_media.sip.message import SipResponse
 from voicelane_media.transports.base import Ending
 
 from .context import SipContext
+from .dialog import peer_for_uri
 from .leg import SipLeg
 from .routes import Route, routes_for
 from .rtp import RtpSession
@@ -70,9 +71,12 @@ class OutboundSipLeg(SipLeg):
     def _invite(self, route: Route, offer: bytes) -> OutgoingInvite:
         call = self.events.call
         settings = self.ctx.settings
-        target = f"sip:{call.to}@{route.host}:{route.port}"
-        if route.transport == "TCP":
-            target += ";transport=tcp"
+        if call.to.startswith(("sip:", "sips:")):  # a SIP URI leg goes where the URI says
+            target = call.to
+        else:
+            target = f"sip:{call.to}@{route.host}:{route.port}"
+            if route.transport == "TCP":
+                target += ";transport=tcp"
         headers = [(k, v) for k, v in (call.sip_headers or {}).items() if k.startswith("X-")]
         headers.append(("X-Voicelane-Call-Id", call.call_id))
         return OutgoingInvite(
@@ -82,15 +86,20 @@ class OutboundSipLeg(SipLeg):
 
     async def dial(self) -> Ending | None:
         call = self.events
-        trunks = await self.ctx.control.trunks(call.call.app_id)
-        routes = routes_for(list(trunks), self.ctx.settings.fallback_trunk)
+        if call.call.to.startswith(("sip:", "sips:")):
+            peer = peer_for_uri(call.call.to, "UDP")
+            routes = [Route("sip_uri", peer.host, peer.port, peer.transport)]
+        else:
+            trunks = await self.ctx.control.trunks(call.call.app_id)
+            routes = routes_for(list(trunks), self.ctx.settings.fallback_trunk)
         if not routes:
             return Ending(CallStatus.FAILED, "no_trunk")
-        offer = self.local_sdp()
         last: SipResponse | None = None
         for route in routes:
             if call.hangup_reason is not None:
                 break
+            self.codec_preference = route.codecs or self.ctx.settings.codec_preference
+            offer = self.local_sdp()  # each trunk gets its own codecs
             invite = self._invite(route, offer.serialize())
             self.outgoing = invite
             try:
@@ -126,7 +135,9 @@ class OutboundSipLeg(SipLeg):
             await self.hangup(call.hangup_reason)
             return Ending(CallStatus.CANCELED, call.hangup_reason, 200)
         try:
-            self.apply_media(sdp.accept_answer(offer, sdp.SessionDescription.parse(response.body)))
+            answer = sdp.SessionDescription.parse(response.body)
+            negotiated = sdp.accept_answer(offer, answer)
+            self.apply_media(negotiated, sdp_codecs.event_clock(answer, negotiated))
         except sdp.SdpError as exc:
             log.warning("call %s: unusable SDP answer: %s", call.call_id, exc)
             await dialog.bye("SIP;cause=488")

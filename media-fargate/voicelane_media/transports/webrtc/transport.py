@@ -30,7 +30,7 @@ from voicelane_media.agent.leg import MediaLeg
 from voicelane_media.codecs.g711 import Int16Array
 from voicelane_media.codecs.resample import resample_pcm16
 from voicelane_media.transports.audio_taps import AudioTaps
-from voicelane_media.transports.base import AudioTap, CallEvents, Ending
+from voicelane_media.transports.base import AudioTap, CallEvents, Ending, LiveSource
 from voicelane_media.transports.ws.media_leg import WsAgentLeg
 from voicelane_media.transports.ws.playout import Playout
 
@@ -237,6 +237,9 @@ class WebRtcTransport:
     def remove_playout_tap(self, tap: AudioTap) -> None:
         if tap in self.playout.taps:
             self.playout.taps.remove(tap)
+
+    def set_live_source(self, source: LiveSource | None) -> None:
+        self.playout.live_source = source
 
     def stats(self) -> dict[str, Any]:
         return {"transport": "webrtc", "codec": "opus", "sample_rate": RATE,

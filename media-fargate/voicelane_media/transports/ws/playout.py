@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from voicelane_media.codecs.g711 import Int16Array
-from voicelane_media.transports.base import AudioTap
+from voicelane_media.transports.base import AudioTap, LiveSource
 
 log = logging.getLogger(__name__)
 FRAME_S = 0.02
@@ -60,6 +60,7 @@ class Playout:
         self.queue: deque[Segment] = deque()
         self.unacked: dict[str, Segment] = {}
         self.taps: list[AudioTap] = []
+        self.live_source: LiveSource | None = None  # pulled on idle ticks (a bridge's mix)
         self._names = itertools.count(1)
         self._free_at = 0.0  # when the far end's playout of what we sent should end
         self._agent_heard = 0  # samples of agent segments whose outcome is final
@@ -101,9 +102,10 @@ class Playout:
     async def _tick(self, now: float) -> None:
         segment = self.queue[0] if self.queue else None
         if segment is None:
-            frame: Int16Array = np.zeros(self.frame, dtype=np.int16)
+            live = self.live_source() if self.live_source is not None else None
+            frame: Int16Array = np.zeros(self.frame, dtype=np.int16) if live is None else live
             self._tap(frame)
-            if self.send_idle:
+            if self.send_idle or live is not None:
                 await self._send_frame(frame)
             return
         if segment.play_start is None:

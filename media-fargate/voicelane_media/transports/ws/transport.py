@@ -32,7 +32,7 @@ from voicelane_media.codecs.g711 import (
     pcmu_from_pcm,
 )
 from voicelane_media.transports.audio_taps import AudioTaps
-from voicelane_media.transports.base import AudioTap, CallEvents, Ending
+from voicelane_media.transports.base import AudioTap, CallEvents, Ending, LiveSource
 
 from .frames import (
     Dialect,
@@ -310,6 +310,9 @@ class WsTransport:
     def remove_playout_tap(self, tap: AudioTap) -> None:
         if tap in self.playout.taps:
             self.playout.taps.remove(tap)
+
+    def set_live_source(self, source: LiveSource | None) -> None:
+        self.playout.live_source = source
 
     def stats(self) -> dict[str, Any]:
         return {"transport": "websocket", "dialect": self.dialect.name,

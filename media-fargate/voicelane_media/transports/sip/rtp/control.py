@@ -7,6 +7,7 @@ import contextlib
 from dataclasses import dataclass
 
 from voicelane_media.codecs.g711 import Int16Array
+from voicelane_media.codecs.resample import resample_int16
 
 from .session import AudioCallback, RtpSession
 
@@ -54,15 +55,17 @@ class Bridge:
             raise ValueError("cannot bridge a session to itself")
         self.a, self.b = a, b
         self.active = True
-        self._a_to_b = self._relay(b)
-        self._b_to_a = self._relay(a)
+        self._a_to_b = self._relay(a, b)
+        self._b_to_a = self._relay(b, a)
         a.add_audio_tap(self._a_to_b)
         b.add_audio_tap(self._b_to_a)
 
     @staticmethod
-    def _relay(target: RtpSession) -> AudioCallback:
+    def _relay(source: RtpSession, target: RtpSession) -> AudioCallback:
         def forward(pcm: Int16Array) -> None:
             if not target.closed:
+                if source.sample_rate != target.sample_rate:  # a wideband leg and a G.711 one
+                    pcm = resample_int16(pcm, source.sample_rate, target.sample_rate)
                 target.feed_live(pcm)
         return forward
 
