@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from voicelane.domain.destinations import PREFIX_PATTERN
 from voicelane.domain.models import App
-from voicelane.domain.storable import JsonInt
+from voicelane.domain.storable import JSON_INTEGER
 
 MAX_PREFIXES = 100
 AllowedPrefix = Annotated[str, StringConstraints(pattern=PREFIX_PATTERN)]
@@ -27,7 +27,8 @@ class AppSettingsPatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
 
-    calls_per_second: Annotated[JsonInt, Field(ge=1, le=1000)] | None = Field(
+    # the range before JSON_INTEGER, so the document shows it as minimum/maximum
+    calls_per_second: Annotated[int, Field(ge=1, le=1000), JSON_INTEGER] | None = Field(
         default=None, description=_CPS)
     destination_allow_list: list[AllowedPrefix] | None = Field(
         default=None, min_length=1, max_length=MAX_PREFIXES, description=_ALLOW)
