@@ -2,8 +2,10 @@
 
 Load-balancer story (see docs/deploy.md):
 - SIP signalling: an internet-facing NLB with one TCP_UDP listener on 5060 to the tasks (IP
-  targets, client IP preserved). It only carries the first request of a dialog: a task puts its
-  own public address in Contact and SDP, so in-dialog requests and RTP go straight to the task.
+  targets, client IP preserved), and with ``sipTlsSecretArn`` a TCP listener on 5061 passed
+  through to the tasks, which terminate TLS (``sip_tls.py``). It only carries the first
+  request of a dialog: a task puts its own public address in Contact and SDP, so in-dialog
+  requests and RTP go straight to the task.
 - RTP: tasks run in public subnets with their own public IPs; the security group opens the RTP
   UDP range (rtpPortMin-rtpPortMax) to rtpAllowedCidrs. No load balancer forwards RTP.
 - WebSocket media streams and WebRTC signalling: an internet-facing ALB (HTTPS when
@@ -42,6 +44,7 @@ from .names import env
 from .network import Network
 from .paths import MEDIA_DOCKERFILE, REPO
 from .public_listener import add_public_listener
+from .sip_tls import SipTls
 
 HTTP_PORT = 8080  # the internal command API (VPC only)
 PUBLIC_PORT = 8081  # WebSocket media streams, behind the ALB
@@ -293,6 +296,11 @@ class Media(Construct):
             "ALB to the media streams listener"
         )
         self.sip_endpoint = f"{self.nlb.load_balancer_dns_name}:{SIP_PORT}"
+        if config.sip_tls_secret_arn:  # TCP 5061 passed through; the tasks terminate TLS
+            SipTls(self, "SipTls", secret_arn=config.sip_tls_secret_arn,
+                   container=self.container, service=self.service, nlb=self.nlb,
+                   task_sg=self.task_sg, allowed_cidrs=config.sip_allowed_cidrs, vpc=vpc,
+                   health_port=PUBLIC_PORT, health_path=HEALTH_PATH, drain=DRAIN)
 
         # -- autoscaling on live calls -----------------------------------------------------
         self.live_calls_metric = cloudwatch.Metric(

@@ -118,7 +118,7 @@ def cmd_trunks(args: argparse.Namespace) -> int:
             raise CliError("trunks create needs a name and --host")
         body: dict[str, Any] = {"name": args.name, "host": args.host, "port": args.port,
                                 "transport": args.transport, "priority": args.priority,
-                                "inbound_addresses": args.inbound_address}
+                                "inbound_addresses": args.inbound_address, "srtp": args.srtp}
         if args.username:
             body["username"] = args.username
         if args.password_stdin:
@@ -175,7 +175,9 @@ def add_parsers(sub: Any) -> None:
                         help="create: the trunk's name; get, delete: its id (trunk_...)")
     trunks.add_argument("--host", help="the carrier's SIP host name or IP")
     trunks.add_argument("--port", type=int, default=5060)
-    trunks.add_argument("--transport", choices=["udp", "tcp"], default="udp")
+    trunks.add_argument("--transport", choices=["udp", "tcp", "tls"], default="udp")
+    trunks.add_argument("--srtp", choices=["off", "optional", "mandatory"], default="off",
+                        help="SDES-SRTP on the trunk's calls")
     trunks.add_argument("--priority", type=int, default=10, help="lower is tried first")
     trunks.add_argument("--username")
     trunks.add_argument("--password-stdin", action="store_true",

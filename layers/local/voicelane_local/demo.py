@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 
 from voicelane_local.demo_output import Timeline, check, print_summary, print_transcript
+from voicelane_local.dev_softphone import softphone_url
 from voicelane_local.platform import LocalPlatform
 
 CALLER_NUMBER = "+14155550199"
@@ -270,6 +271,11 @@ def run_demo(api_port: int = 8000, output: Path = Path("demo-output")) -> int:
         from voicelane_local.demo_stream import run_stream_call
 
         run_stream_call(api, agent["id"], output)
+        page = softphone_url(platform)
+        if page is not None:
+            print("\n== softphone: call an agent or a phone number from a browser, or take "
+                  "calls for a browser identity (docs/webrtc.md). `make dev` keeps the platform "
+                  f"up and prints the page's URL; this run served it at {page}")
         return 0
     finally:
         if live is not None:

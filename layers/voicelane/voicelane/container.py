@@ -126,6 +126,7 @@ class Container:
 
         return SessionService(
             self.call_repo, self.agent_repo, self.settings, DynamoSessionStore(self.table),
+            self.number_repo,
             SystemResolver(),
         )
 

@@ -162,7 +162,7 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         "api-sessions",
         "api_sessions",
         "http",
-        ("/v1/sessions", "/v1/sessions/{proxy+}"),
+        ("/v1/sessions", "/v1/sessions/{proxy+}", "/v1/client_tokens"),
         grants=_API,
     ),
     FunctionDef(

@@ -63,6 +63,7 @@ class LiveCall:
         self.answered_by: str | None = None  # machine detection's result (calls/machine_detection)
         self.detection_event: CallEvent | None = None  # call.machine.detection.ended / .failed
         self.completed_status = CallStatus.COMPLETED  # VOICEMAIL once a machine answered
+        self._digit_write: asyncio.Task[None] | None = None  # the last digit's event write
         transport.bind(self)
 
     @property
@@ -93,8 +94,9 @@ class LiveCall:
         allow-list, read now: a list narrowed during the call applies at once)."""
         app = await self.control.app(self.call.app_id)
         c = self.call
-        check_destination(to, app.destination_allow_list if app else None,
-                          own_number_of(c.direction, c.from_channel, c.from_, c.to_channel, c.to))
+        own = c.caller_id or own_number_of(c.direction, c.from_channel, c.from_, c.to_channel,
+                                           c.to)  # a browser's call: the number it shows
+        check_destination(to, app.destination_allow_list if app else None, own)
 
     async def wait_for_dial_slot(self, leg: str) -> bool:
         """Take a slot of the app's calls-per-second cap for a new ``leg`` of this call (the
@@ -115,12 +117,22 @@ class LiveCall:
         masked = (self.agent_masks_dtmf and self.agent_task is not None
                   and not self.agent_task.done())
         details: dict[str, object] = {"masked": True} if masked else {"digit": digit}
-        self.spawn(self.record_event("call.dtmf.received", details))
+        previous = self._digit_write
+
+        async def write() -> None:  # in the order keyed: digits can arrive 1 ms apart
+            if previous is not None:
+                await asyncio.wait([previous])
+            await self.record_event("call.dtmf.received", details)
+
+        self._digit_write = self.spawn(write())
         if self.gather is not None:
             self.gather.feed(digit)
 
     def remote_hangup(self) -> None:
-        remote = "hangup_by_caller" if self.call.direction == "inbound" else "hangup_by_callee"
+        # the far end is the caller on an inbound call, and on a browser's own call (a webrtc
+        # session calling a phone is outbound, but its transport's far end is the browser)
+        caller = self.call.direction == "inbound" or self.call.from_channel == "webrtc"
+        remote = "hangup_by_caller" if caller else "hangup_by_callee"
         self.hangup_reason = self.hangup_reason or remote
         self.ended.set()
 

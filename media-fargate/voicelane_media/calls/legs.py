@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -71,9 +71,12 @@ class DialedLeg:
 
 
 async def dial_leg(manager: LegHost, parent: LiveCall, to: str, *, purpose: str,
-                   from_: str | None = None) -> DialedLeg:
+                   from_: str | None = None,
+                   on_live: Callable[[LiveCall], None] | None = None) -> DialedLeg:
     """Dial ``to`` (E.164 or a SIP URI) for ``parent``, showing ``from_`` (default: the
-    parent's own number) as caller ID; returns once the leg is answered or has ended."""
+    parent's own number) as caller ID; returns once the leg is answered or has ended.
+    ``on_live`` gets the leg's live call as its INVITE goes out (to hang up a leg that is
+    still ringing: a CANCEL)."""
     caller_id = from_ or own_number(parent.call)
     try:
         await parent.check_destination(to)
@@ -106,6 +109,8 @@ async def dial_leg(manager: LegHost, parent: LiveCall, to: str, *, purpose: str,
         return DialedLeg(None, Ending(CallStatus.FAILED, "media_node_error"), call)
     live = manager.adopt(call, transport)
     manager.spawn_max_duration(live)
+    if on_live is not None:
+        on_live(live)
     ending = await transport.dial()
     if ending is not None:
         await live.finish(ending.status, ending.reason, ending.cause)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from voicelane.domain.call import CallStatus, Channel
@@ -23,12 +24,15 @@ from voicelane.domain.stream import StreamSpec
 
 from voicelane_media.settings import MediaSettings
 from voicelane_media.transports.base import CallHost, Transport
+from voicelane_media.transports.ringing import ClientRinger
 
 from .agent_runner import start_agent
+from .browser_phone import call_phone, calls_a_phone, ring_client
 from .call import LiveCall
 from .legs import DialedLeg, dial_leg
 from .machine_detection import DetectionRun
 from .ports import BotStreamFactory, ControlPort
+from .routing import dials_onward, route_onward
 from .streams import StreamRefused, open_stream
 
 log = logging.getLogger(__name__)
@@ -63,8 +67,8 @@ def detects_machines(call: Call) -> bool:
 
 
 def unattended(call: Call) -> bool:
-    """No agent or bot takes the call: its app drives it (commands)."""
-    return not (call.agent_id or call.agent or call.stream)
+    """No agent, bot or routing target takes the call: its app drives it (commands)."""
+    return not (call.agent_id or call.agent or call.stream or dials_onward(call))
 
 
 class CallManager:
@@ -77,6 +81,7 @@ class CallManager:
         self.room = room
         self.bot_streams = bot_streams  # streams to customers' bots (stream_start)
         self.app_commands: AppCommandsHook | None = None  # webhook answers with commands
+        self.clients: ClientRinger | None = None  # browsers registered here (phone to browser)
         self.calls: dict[str, LiveCall] = {}
         self.draining = False
         self.claiming = 0  # requests received and being claimed (not yet live calls)
@@ -222,9 +227,10 @@ class CallManager:
             await self.completed(live)
 
     async def dial_leg(self, parent: LiveCall, to: str, *, purpose: str,
-                       from_: str | None = None) -> DialedLeg:
+                       from_: str | None = None,
+                       on_live: Callable[[LiveCall], None] | None = None) -> DialedLeg:
         """A leg of ``parent`` dialled from this node (``calls/legs.py``)."""
-        return await dial_leg(self, parent, to, purpose=purpose, from_=from_)
+        return await dial_leg(self, parent, to, purpose=purpose, from_=from_, on_live=on_live)
 
     async def _may_dial(self, call: Call) -> bool:
         """The destination check at the moment of dialling (the API checked at creation; an
@@ -257,6 +263,10 @@ class CallManager:
             await transport.ring()
             if call.agent_id or call.stream is not None:  # an agent or a bot takes it at once
                 await self.answer(live)
+            elif dials_onward(call):  # a routing rule forwards it: bridged once a target answers
+                await route_onward(self, live)
+            elif number.client is not None:  # a browser identity: ring it, answer or refuse
+                await ring_client(self, live, number.client)
             else:
                 decided = self.app_commands is not None and await self.app_commands.decide(
                     live, "call.initiated", call.event_seq)
@@ -366,7 +376,11 @@ class CallManager:
             await self.app_commands.decide(live, event.type, event.sequence)
 
     async def _start_media(self, live: LiveCall) -> None:
-        """What talks to the callee: the call's bot stream, its agent, or its greeting."""
+        """What talks to the callee: the call's bot stream, its agent, or its greeting; a
+        browser calling a phone gets the phone (``calls/browser_phone.py``)."""
+        if calls_a_phone(live.call):
+            self.spawn(call_phone(self, live))
+            return
         stream = live.call.stream
         if stream is not None and self._start_stream(live, stream) and stream.bidirectional:
             return  # the bot speaks; it owns the call's audio

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from voicelane.domain.storable import JsonInt, StorableFloat
 from voicelane.domain.stream import StreamSpec
+from voicelane.domain.webhooks import NOT_IN_URL
 
 
 class ActionBody(BaseModel):
@@ -80,7 +81,7 @@ class Transfer(ActionBody):
 
     to: str = Field(
         min_length=2, max_length=256,
-        pattern=r"^(\+[1-9]\d{1,14}|sips?:[^\s<>]+)$",
+        pattern=rf"^(\+[1-9]\d{{1,14}}|sips?:[^{NOT_IN_URL}<>]+)$",
         description="An E.164 number or a SIP URI",
     )
 

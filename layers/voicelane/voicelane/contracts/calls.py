@@ -13,6 +13,7 @@ from voicelane.domain.errors import ValidationFailed
 from voicelane.domain.ids import IDENTIFIER_PATTERN
 from voicelane.domain.machine_detection import MachineDetection
 from voicelane.domain.models import Call, CallEvent
+from voicelane.domain.routing import RoutingMatch
 from voicelane.domain.storable import JSON_INTEGER, CallContext
 from voicelane.domain.stream import StreamSpec
 from voicelane.resources import EVENT_BUS
@@ -116,6 +117,8 @@ class CallView(BaseModel):
     machine_detection: MachineDetection | None = None
     answered_by: str | None = Field(
         default=None, description="Who answered, once detected: human, machine, fax, silence.")
+    routing_rule: RoutingMatch | None = Field(
+        default=None, description="The number's routing rule that took this inbound call.")
     duration_s: float | None
     end_reason: str | None
     sip_cause: int | None
@@ -132,6 +135,9 @@ class CallView(BaseModel):
                                   "conference, click_to_call, forward, browser_to_phone.")
     bridged_call_id: str | None = Field(
         default=None, description="The call whose audio this call is bridged to, while it is.")
+    caller_id: str | None = Field(
+        default=None, description="A browser's call to a phone (a webrtc session with `to`): "
+                                  "the app's number its phone leg shows.")
     created_at: str
     scheduled_at: str | None
     started_at: str | None

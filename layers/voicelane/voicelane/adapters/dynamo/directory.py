@@ -145,6 +145,19 @@ class DynamoNumberRepository:
             )
         except ClientError as exc:
             raise NotFound("number not found", code="number_not_found") from exc
+        for item in list(self.table.query("pk = :pk AND begins_with(sk, :rr)",
+                                          {":pk": f"NUMBER#{number}", ":rr": "RR#"})):
+            self.table.delete(item["pk"], item["sk"])  # round-robin turns start over
+
+    def next_turn(self, number: str, rule: str) -> int:
+        """A round-robin rule's turn: item ``NUMBER#{number}`` / ``RR#{rule}``, one atomic ADD
+        per call, so concurrent calls on any node take consecutive turns."""
+        result = self.table.client.update_item(
+            TableName=self.table.name,
+            Key=serialize({"pk": f"NUMBER#{number}", "sk": f"RR#{rule}"}),
+            UpdateExpression="ADD n :one", ExpressionAttributeValues=serialize({":one": 1}),
+            ReturnValues="UPDATED_NEW")
+        return int(deserialize(result["Attributes"])["n"]) - 1
 
 
 class DynamoAgentRepository:
