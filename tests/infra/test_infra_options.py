@@ -67,12 +67,23 @@ def test_arm64_media_and_alarm_email(prod: Any) -> None:
     )
 
 
+def test_tls_stage_exposes_only_the_public_paths(prod: Any) -> None:
+    from tests.infra.test_infra_media_exposure import (
+        assert_alb_routes_only_public_paths,
+        assert_internal_port_only_from_functions,
+    )
+
+    resources = prod.to_json()["Resources"]
+    assert_internal_port_only_from_functions(resources)
+    assert_alb_routes_only_public_paths(resources)
+
+
 def test_sip_tls_passes_tcp_5061_through_to_the_tasks(prod: Any) -> None:
     prod.has_resource_properties(
         "AWS::ElasticLoadBalancingV2::Listener", {"Port": 5061, "Protocol": "TCP"})
     prod.has_resource_properties("AWS::ElasticLoadBalancingV2::TargetGroup", {
         "Port": 5061, "Protocol": "TCP", "TargetType": "ip", "HealthCheckPath": "/healthz",
-        "HealthCheckPort": "8080"})
+        "HealthCheckPort": "8081"})  # the public listener: 8080 is VPC-internal
     prod.has_resource_properties("AWS::ECS::Service", {"LoadBalancers": Match.array_with(
         [Match.object_like({"ContainerPort": 5061})])})
     resources = prod.to_json()["Resources"]

@@ -23,6 +23,7 @@ from .ports import BotStreamHandle, ControlPort
 from .recording import CallRecorder
 
 log = logging.getLogger(__name__)
+LEG_PACING_MAX_WAIT_S = 10  # a caller on a transfer waits this long at most for a CPS slot
 STREAM_STOP_WAIT_S = 3.0  # what a stream gets at the call's end to send its stop and close
 
 
@@ -96,6 +97,19 @@ class LiveCall:
         own = c.caller_id or own_number_of(c.direction, c.from_channel, c.from_, c.to_channel,
                                            c.to)  # a browser's call: the number it shows
         check_destination(to, app.destination_allow_list if app else None, own)
+
+    async def wait_for_dial_slot(self, leg: str) -> bool:
+        """Take a slot of the app's calls-per-second cap for a new ``leg`` of this call (the
+        same pacing path as a queued call's dial) and wait for its second; False, without
+        waiting, when the first free second is more than LEG_PACING_MAX_WAIT_S away."""
+        delay_s = await self.control.pace_leg(self.call_id, leg)
+        if delay_s > LEG_PACING_MAX_WAIT_S:
+            log.warning("call %s: no calls-per-second slot for %s within %d s", self.call_id,
+                        leg, LEG_PACING_MAX_WAIT_S)
+            return False
+        if delay_s > 0:
+            await asyncio.sleep(delay_s)  # the reserved second: the INVITE counts there
+        return True
 
     # -- what the transport reports -------------------------------------------------------
 

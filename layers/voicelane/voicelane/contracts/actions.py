@@ -35,6 +35,12 @@ class Reject(ActionBody):
 class Play(ActionBody):
     """play: an audio file, from a URL or an S3 key (exactly one)."""
 
+    # exactly one of the two is a string (null is the same as leaving it out)
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"oneOf": [
+        {"required": ["url"], "properties": {"url": {"type": "string"}}},
+        {"required": ["s3_key"], "properties": {"s3_key": {"type": "string"}}},
+    ]})
+
     url: str | None = Field(default=None, max_length=2048, pattern=r"^https?://")
     s3_key: str | None = Field(default=None, max_length=1024)
     loop: JsonInt = Field(default=1, ge=1, le=100)

@@ -17,6 +17,7 @@ from voicelane.domain.routing import AgentAction, RoutingRule, StreamAction, che
 from voicelane.domain.script import check_script
 from voicelane.domain.stream import StreamSpec
 from voicelane.ports import AgentRepository, NumberRepository
+from voicelane.services.agent_rules import check_agent
 from voicelane.services.clock import now_iso
 from voicelane.services.streams import check_stream
 from voicelane.services.url_guard import check_tool_urls, check_url
@@ -97,9 +98,7 @@ class AgentService:
         self.resolver = resolver
 
     def create(self, app: App, spec: AgentSpec) -> Agent:
-        check_script(spec)
-        check_tool_urls(spec, self.resolver, allow_private=app.allow_private_webhooks)
-        check_machine_detection(spec.machine_detection)
+        check_agent(app, spec, self.resolver)
         now = now_iso()
         agent = Agent.model_validate(
             {**spec.model_dump(), "agent_id": new_id("agent"), "app_id": app.app_id,

@@ -37,7 +37,6 @@ from voicelane.domain.errors import (
 from voicelane.domain.ids import new_id
 from voicelane.domain.models import App, Call
 from voicelane.domain.phone import require_e164
-from voicelane.domain.script import check_script
 from voicelane.domain.tokens import sign
 from voicelane.domain.webrtc import (
     IceServer,
@@ -53,10 +52,13 @@ from voicelane.ports import (
     SessionRecord,
     SessionStore,
 )
+from voicelane.services.agent_rules import check_agent
 from voicelane.services.clock import iso
 from voicelane.services.lifecycle import CallLifecycle, make_event
 from voicelane.services.stream_instructions import connect_instructions
+from voicelane.services.url_guard import check_url
 from voicelane.settings import Settings
+from voicelane.webhook_ports import Resolver
 
 log = logging.getLogger(__name__)
 CLIENT_TOKEN = "client"  # the connection type claim of a browser identity's registration
@@ -91,8 +93,10 @@ def claim_session(sessions: SessionStore, lifecycle: CallLifecycle, session_id: 
 
 class SessionService:
     def __init__(self, calls: CallRepository, agents: AgentRepository, settings: Settings,
-                 sessions: SessionStore, numbers: NumberRepository | None = None) -> None:
+                 sessions: SessionStore, numbers: NumberRepository | None = None,
+                 resolver: Resolver | None = None) -> None:
         self.calls = calls
+        self.resolver = resolver  # None: no SSRF guard (unit tests only)
         self.agents = agents
         self.numbers = numbers
         self.settings = settings
@@ -105,7 +109,11 @@ class SessionService:
         if req.agent_id and self.agents.get(app.app_id, req.agent_id) is None:
             raise ValidationFailed("agent_id is not an agent of this app", code="agent_not_found")
         if req.agent is not None:
-            check_script(req.agent)
+            check_agent(app, req.agent, self.resolver)
+        if req.webhook_url and self.resolver is not None:
+            # the SSRF guard at registration, as on calls (the dispatcher checks again)
+            check_url(str(req.webhook_url), self.resolver,
+                      allow_private=app.allow_private_webhooks, require_https=False)
         if req.to is not None or req.from_ is not None:
             self._check_phone_call(app, req)
         now = datetime.now(UTC)

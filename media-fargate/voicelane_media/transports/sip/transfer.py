@@ -90,6 +90,10 @@ async def bridge(leg: Transferring, to: str, refer_status: int) -> None:
         peer = Peer(route.transport, route.host, route.port)
         target, credentials = refer_target(to, route.host, route.port), route.credentials
         policy = route.srtp
+    if not await call.wait_for_dial_slot("transfer"):  # this INVITE counts toward the CPS cap
+        await call.record_event("call.transfer.failed", {
+            "to": to, "reason": "cps_limit_exceeded", "refer_status": refer_status})
+        return
     other = await ctx.pool.open_session()
     crypto = sdp_crypto.new_crypto() if policy != "off" else None
     offer = sdp_crypto.secure_offer(sdp.make_offer(ctx.settings.advertised_host, other.local_port),
