@@ -24,8 +24,10 @@ from voicelane.domain.stream import StreamSpec
 
 from voicelane_media.settings import MediaSettings
 from voicelane_media.transports.base import CallHost, Transport
+from voicelane_media.transports.ringing import ClientRinger
 
 from .agent_runner import start_agent
+from .browser_phone import call_phone, calls_a_phone, ring_client
 from .call import LiveCall
 from .conference import ConferenceHub
 from .legs import DialedLeg, dial_leg
@@ -80,6 +82,7 @@ class CallManager:
         self.room = room
         self.bot_streams = bot_streams  # streams to customers' bots (stream_start)
         self.app_commands: AppCommandsHook | None = None  # webhook answers with commands
+        self.clients: ClientRinger | None = None  # browsers registered here (phone to browser)
         self.calls: dict[str, LiveCall] = {}
         self.draining = False
         self.claiming = 0  # requests received and being claimed (not yet live calls)
@@ -266,6 +269,8 @@ class CallManager:
                 await self.answer(live)
             elif dials_onward(call):  # a routing rule forwards it: bridged once a target answers
                 await route_onward(self, live)
+            elif number.client is not None:  # a browser identity: ring it, answer or refuse
+                await ring_client(self, live, number.client)
             else:
                 decided = self.app_commands is not None and await self.app_commands.decide(
                     live, "call.initiated", call.event_seq)
@@ -375,7 +380,11 @@ class CallManager:
             await self.app_commands.decide(live, event.type, event.sequence)
 
     async def _start_media(self, live: LiveCall) -> None:
-        """What talks to the callee: the call's bot stream, its agent, or its greeting."""
+        """What talks to the callee: the call's bot stream, its agent, or its greeting; a
+        browser calling a phone gets the phone (``calls/browser_phone.py``)."""
+        if calls_a_phone(live.call):
+            self.spawn(call_phone(self, live))
+            return
         stream = live.call.stream
         if stream is not None and self._start_stream(live, stream) and stream.bidirectional:
             return  # the bot speaks; it owns the call's audio

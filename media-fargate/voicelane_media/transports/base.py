@@ -82,6 +82,12 @@ class CallEvents(Protocol):
         REFER or bridged leg passes before anything is sent."""
         ...
 
+    async def wait_for_dial_slot(self, leg: str) -> bool:
+        """Wait for a second of the app's calls-per-second cap before dialling a new ``leg``
+        of this call (a bridged transfer's INVITE): every call Voicelane places counts. False
+        when the cap is full for longer than a caller can wait (nothing may be dialled)."""
+        ...
+
     async def send_dtmf(self, digits: str) -> None:
         """Digits with the call's events (``call.dtmf.sent``); ``w`` pauses half a second."""
         ...

@@ -41,7 +41,7 @@ from voicelane.services.call_control import AnswerService
 from voicelane.services.conferences import ConferenceService
 from voicelane.services.lifecycle import CallLifecycle, make_event
 from voicelane.services.nodes import NodeService
-from voicelane.services.pacing import CallPacer
+from voicelane.services.pacing import CallPacer, leg_pacing_id
 from voicelane.services.sessions import claim_session
 from voicelane.services.trunks import TrunkService
 from voicelane.settings import Settings
@@ -306,6 +306,15 @@ class ServiceMediaGateway:
         if call is None or app is None or (call.status != CallStatus.QUEUED and not leg):
             return 0  # nothing to pace: the claim drops it
         return self.pacer.admit(app, call_id)
+
+    def pace_leg(self, call_id: str, leg: str) -> int:
+        if self.pacer is None:
+            return 0
+        call = self.calls.get(call_id)
+        app = self.apps.get_app(call.app_id) if call is not None else None
+        if app is None:
+            return 0
+        return self.pacer.admit(app, leg_pacing_id(call_id, leg))
 
     def defer_request(self, call_id: str, receipt_handle: str, delay_s: int) -> None:
         self.requests.defer(call_id, receipt_handle, delay_s)

@@ -7,7 +7,7 @@ from typing import Any
 from voicelane.adapters.dynamo.nodes import DynamoNodeRepository
 from voicelane.adapters.dynamo.table import Table
 from voicelane.domain.conference import Conference
-from voicelane.domain.errors import Conflict, Unavailable, ValidationFailed
+from voicelane.domain.errors import Conflict, Forbidden, Unavailable, ValidationFailed
 from voicelane.domain.models import Call
 from voicelane.settings import Settings, get_settings
 
@@ -66,6 +66,9 @@ class HttpMediaControl:
             detail = resp.json().get("error", {})
             raise ValidationFailed(detail.get("message", "invalid"),
                                    code=detail.get("code", "validation_error"))
+        if resp.status_code == 403:  # the node's own destination check (an allow-list narrowed)
+            raise Forbidden("the destination is not in the app's allow-list",
+                            code="destination_not_allowed")
         if resp.status_code >= 400:
             raise Unavailable(f"the media node answered {resp.status_code}", code="media_node_error")
         result: dict[str, Any] = resp.json() if resp.content else {}

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from voicelane.domain.storable import JsonInt, StorableFloat
 from voicelane.domain.stream import StreamSpec
+from voicelane.domain.webhooks import NOT_IN_URL
 
 
 class ActionBody(BaseModel):
@@ -33,6 +34,12 @@ class Reject(ActionBody):
 
 class Play(ActionBody):
     """play: an audio file, from a URL or an S3 key (exactly one)."""
+
+    # exactly one of the two is a string (null is the same as leaving it out)
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"oneOf": [
+        {"required": ["url"], "properties": {"url": {"type": "string"}}},
+        {"required": ["s3_key"], "properties": {"s3_key": {"type": "string"}}},
+    ]})
 
     url: str | None = Field(default=None, max_length=2048, pattern=r"^https?://")
     s3_key: str | None = Field(default=None, max_length=1024)
@@ -74,7 +81,7 @@ class Transfer(ActionBody):
 
     to: str = Field(
         min_length=2, max_length=256,
-        pattern=r"^(\+[1-9]\d{1,14}|sips?:[^\s<>]+)$",
+        pattern=rf"^(\+[1-9]\d{{1,14}}|sips?:[^{NOT_IN_URL}<>]+)$",
         description="An E.164 number or a SIP URI",
     )
 

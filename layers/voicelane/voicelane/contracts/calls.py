@@ -135,6 +135,9 @@ class CallView(BaseModel):
                                   "conference, click_to_call, forward, browser_to_phone.")
     bridged_call_id: str | None = Field(
         default=None, description="The call whose audio this call is bridged to, while it is.")
+    caller_id: str | None = Field(
+        default=None, description="A browser's call to a phone (a webrtc session with `to`): "
+                                  "the app's number its phone leg shows.")
     created_at: str
     scheduled_at: str | None
     started_at: str | None

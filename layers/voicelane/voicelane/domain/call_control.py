@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from voicelane.domain.routing import DIALLING_ACTIONS
 from voicelane.domain.webhooks import (
     CALL_ENDPOINT_ID,
+    NOT_IN_URL,
     URL_PATTERN,
     WebhookEndpoint,
     event_matches,
@@ -92,13 +93,17 @@ class CommandFallback(BaseModel):
     too fails, `speak` is said (the call is answered first if it is ringing) and then the call
     is hung up, or transferred to `transfer_to`. Never silence for the caller."""
 
-    model_config = ConfigDict(extra="forbid")
+    # the rule of _transfer_needs_target, in the schema too (a schema-valid body is accepted)
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "if": {"properties": {"then": {"const": "transfer"}}, "required": ["then"]},
+        "then": {"required": ["transfer_to"],
+                 "properties": {"transfer_to": {"type": "string", "minLength": 1}}}})
 
     url: str | None = Field(default=None, max_length=2048, pattern=URL_PATTERN)
     speak: str = Field(default=DEFAULT_FALLBACK_TEXT, min_length=1, max_length=3000)
     then: Literal["hangup", "transfer"] = "hangup"
     transfer_to: str | None = Field(default=None, max_length=256,
-                                    pattern=r"^(\+[1-9]\d{1,14}|sips?:[^\s<>]+)$")
+                                    pattern=rf"^(\+[1-9]\d{{1,14}}|sips?:[^{NOT_IN_URL}<>]+)$")
 
     @model_validator(mode="after")
     def _transfer_needs_target(self) -> CommandFallback:

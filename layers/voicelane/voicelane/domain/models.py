@@ -53,6 +53,7 @@ class Number(BaseModel):
     number: str
     app_id: str
     agent_id: str | None = None
+    client: str | None = None  # inbound calls ring this browser identity (a softphone)
     stream: StreamSpec | None = None  # every inbound call to the number streams to a bot
     command_fallback: CommandFallback | None = None  # when the app's answer does not come
     routing: list[RoutingRule] | None = None  # ordered rules; none match: the fields above
@@ -103,6 +104,7 @@ class Call(BaseModel):
     parent_call_id: str | None = None  # the call this leg was dialled for (transfer, conference...)
     leg_purpose: str | None = None  # why: transfer, warm_transfer, conference, click_to_call...
     bridged_call_id: str | None = None  # the leg this call's audio is bridged to, while it is
+    caller_id: str | None = None  # a browser's call to a phone: the app's number the phone sees
     sip_headers: dict[str, str] | None = None
     quality: dict[str, Any] | None = None
     metrics: dict[str, Any] | None = None
@@ -147,14 +149,18 @@ class Trunk(BaseModel):
     name: str
     host: str
     port: int = 5060
-    transport: str = "udp"
+    transport: str = "udp"  # udp | tcp | tls
     username: str | None = None
     password: str | None = None
     priority: int = 10
     # Where the carrier's INVITEs come from (IP networks), besides the address of `host`:
     # inbound calls to the app's numbers from anywhere else are refused with 403.
     inbound_addresses: list[str] = Field(default_factory=list)
+    # SDES-SRTP (RFC 4568): off | optional (SRTP when the peer takes it) | mandatory (never
+    # plain RTP: plain offers are refused with 488, our offers are RTP/SAVP only).
+    srtp: str = "off"
     # Codecs offered and accepted on this trunk, most preferred first (voicelane.domain.codecs);
     # None: the media node's default (G.711).
     codecs: list[str] | None = None
     created_at: str
+    updated_at: str | None = None

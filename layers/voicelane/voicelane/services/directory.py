@@ -17,6 +17,7 @@ from voicelane.domain.routing import AgentAction, RoutingRule, StreamAction, che
 from voicelane.domain.script import check_script
 from voicelane.domain.stream import StreamSpec
 from voicelane.ports import AgentRepository, NumberRepository
+from voicelane.services.agent_rules import check_agent
 from voicelane.services.clock import now_iso
 from voicelane.services.streams import check_stream
 from voicelane.services.url_guard import check_tool_urls, check_url
@@ -33,11 +34,16 @@ class NumberService:
     def create(self, app: App, number: str, agent_id: str | None,
                stream: StreamSpec | None = None,
                command_fallback: CommandFallback | None = None,
-               routing: list[RoutingRule] | None = None) -> Number:
-        """Register `number`: answered by `agent_id`, or streamed to a bot (`stream`);
-        `command_fallback` runs when the app's answer with commands does not come; `routing`
-        rules, when one matches a call, decide instead (``voicelane.domain.routing``)."""
+               routing: list[RoutingRule] | None = None,
+               client: str | None = None) -> Number:
+        """Register `number`: answered by `agent_id`, streamed to a bot (`stream`) or ringing
+        a browser identity (`client`); `command_fallback` runs when the app's answer with
+        commands does not come; `routing` rules, when one matches a call, decide instead
+        (``voicelane.domain.routing``)."""
         require_e164(number, "number")
+        if client is not None and (agent_id or stream is not None):
+            raise ValidationFailed("a number rings a client, or an agent or a stream takes it",
+                                   code="client_conflict", details={"client": client})
         if command_fallback is not None and command_fallback.url and self.resolver is not None:
             check_url(command_fallback.url, self.resolver,
                       allow_private=app.allow_private_webhooks, require_https=False)
@@ -51,8 +57,8 @@ class NumberService:
         if routing:
             self._check_routing(app, routing)
         record = Number(number=number, app_id=app.app_id, agent_id=agent_id, stream=stream,
-                        command_fallback=command_fallback, routing=routing or None,
-                        created_at=now_iso())
+                        client=client, command_fallback=command_fallback,
+                        routing=routing or None, created_at=now_iso())
         self.numbers.put(record)
         return record
 
@@ -92,9 +98,7 @@ class AgentService:
         self.resolver = resolver
 
     def create(self, app: App, spec: AgentSpec) -> Agent:
-        check_script(spec)
-        check_tool_urls(spec, self.resolver, allow_private=app.allow_private_webhooks)
-        check_machine_detection(spec.machine_detection)
+        check_agent(app, spec, self.resolver)
         now = now_iso()
         agent = Agent.model_validate(
             {**spec.model_dump(), "agent_id": new_id("agent"), "app_id": app.app_id,

@@ -11,7 +11,8 @@ from typing import Protocol
 from voicelane.domain.call import CallStatus
 from voicelane.domain.errors import Forbidden
 
-from voicelane_media import sdp
+from voicelane_media import sdp, sdp_crypto
+from voicelane_media.rtp.srtp import SrtpContext
 from voicelane_media.sip.message import make_response
 from voicelane_media.transports.base import CallEvents
 
@@ -74,8 +75,10 @@ async def bridge(leg: Transferring, to: str, refer_status: int) -> None:
     """Dial ``to`` as a second leg and relay audio both ways until either side hangs up."""
     ctx = leg.ctx
     call = leg.events
+    policy = "off"  # the second leg's SRTP: its trunk's; a sips: target's is best effort
     if to.startswith(("sip:", "sips:")):
         peer, target, credentials = peer_for_uri(to, "UDP"), to, None
+        policy = "optional" if to.startswith("sips:") else "off"
     else:
         routes = routes_for(list(await ctx.control.trunks(call.call.app_id)),
                             ctx.settings.fallback_trunk)
@@ -86,8 +89,15 @@ async def bridge(leg: Transferring, to: str, refer_status: int) -> None:
         route = routes[0]
         peer = Peer(route.transport, route.host, route.port)
         target, credentials = refer_target(to, route.host, route.port), route.credentials
+        policy = route.srtp
+    if not await call.wait_for_dial_slot("transfer"):  # this INVITE counts toward the CPS cap
+        await call.record_event("call.transfer.failed", {
+            "to": to, "reason": "cps_limit_exceeded", "refer_status": refer_status})
+        return
     other = await ctx.pool.open_session()
-    offer = sdp.make_offer(ctx.settings.advertised_host, other.local_port)
+    crypto = sdp_crypto.new_crypto() if policy != "off" else None
+    offer = sdp_crypto.secure_offer(sdp.make_offer(ctx.settings.advertised_host, other.local_port),
+                                    policy, crypto)
     invite = OutgoingInvite(ctx.ua, request_uri=target, peer=peer,
                             from_uri=f"sip:{call.call.to}@{ctx.settings.advertised_host}",
                             to_uri=target, sdp=offer.serialize(), credentials=credentials)
@@ -98,13 +108,17 @@ async def bridge(leg: Transferring, to: str, refer_status: int) -> None:
                                 {"to": to, "sip_status": response.status})
         return
     try:
-        negotiated = sdp.accept_answer(offer, sdp.SessionDescription.parse(response.body))
+        answer = sdp.SessionDescription.parse(response.body)
+        negotiated = sdp.accept_answer(offer, answer)
+        keys = sdp_crypto.accept_secure_answer(offer, answer, policy, crypto)
     except sdp.SdpError:
         await invite.dialog.bye()
         await other.close()
         return
     other.set_remote(negotiated.remote_address or peer.host, negotiated.remote_port,
                      negotiated.codec.payload_type, negotiated.telephone_event)
+    if keys is not None:
+        other.set_srtp(SrtpContext(keys.suite, keys.local, keys.remote))
     await call.record_event("call.bridged", {"to": to, "refer_status": refer_status})
     leg.session.stop_playback()
     relay = media_bridge(leg.session, other)

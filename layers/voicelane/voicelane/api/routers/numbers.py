@@ -17,11 +17,12 @@ router = APIRouter(route_class=StrictJsonRoute, prefix="/v1/numbers", tags=["num
              responses=errors(e409=["number_taken"],
                               e422=["invalid_phone_number", "agent_not_found",
                                     "stream_url_not_allowed", "webhook_url_not_allowed",
-                                    "stream_agent_conflict", *ROUTING_CODES]))
+                                    "stream_agent_conflict", "client_conflict",
+                                    *ROUTING_CODES]))
 def create_number(body: CreateNumberRequest, principal: Writes, c: ContainerDep) -> NumberView:
     return NumberView.of(c.numbers.create(principal.app, body.number, body.agent_id,
                                                 body.stream, body.command_fallback,
-                                                body.routing))
+                                                body.routing, body.client))
 
 
 @router.get("", summary="List numbers")
