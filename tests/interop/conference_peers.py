@@ -61,8 +61,15 @@ UAS_TONE = """<?xml version="1.0" encoding="ISO-8859-1" ?>
 def tone_pcap(path: Path, hz: float, seconds: float, amplitude: int = 6000) -> Path:
     """A pcap (Ethernet/IPv4/UDP/RTP) of PCMU packets of a steady tone, 20 ms apart."""
     n = int(RATE * seconds) // FRAME * FRAME
-    pcm = (amplitude * np.sin(2 * np.pi * hz * np.arange(n) / RATE)).astype(np.int16)
-    payload = pcmu_from_pcm(pcm)
+    return pcm_pcap(path, (amplitude * np.sin(2 * np.pi * hz * np.arange(n) / RATE)).astype(
+        np.int16))
+
+
+def pcm_pcap(path: Path, pcm: np.ndarray) -> Path:
+    """A pcap (Ethernet/IPv4/UDP/RTP) of PCMU packets of 8 kHz ``pcm``, 20 ms apart, for
+    sipp's ``play_pcap_audio``."""
+    n = pcm.shape[0] // FRAME * FRAME
+    payload = pcmu_from_pcm(pcm[:n].astype(np.int16))
     out = bytearray(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
     for i in range(n // FRAME):
         rtp = struct.pack("!BBHII", 0x80, 0, i & 0xFFFF, i * FRAME, 0x5EED) + \

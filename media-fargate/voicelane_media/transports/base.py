@@ -74,6 +74,12 @@ class CallEvents(Protocol):
         """An outbound call rings (``status``: the transport's progress code, e.g. SIP 180)."""
         ...
 
+    def early_media_heard(self, details: dict[str, Any]) -> None:
+        """What the network played before the answer was classified (``details["kind"]``:
+        ringback, announcement, special_information_tone, silence): the `call.early_media`
+        event, and the call's ``early_media``."""
+        ...
+
     async def record_event(self, event_type: str, details: dict[str, Any]) -> None: ...
 
     async def check_destination(self, to: str) -> None:
