@@ -23,8 +23,7 @@ from voicelane.domain.models import Call, Number
 from voicelane.domain.stream import StreamSpec
 
 from voicelane_media.settings import MediaSettings
-from voicelane_media.transports.base import CallHost, Transport
-from voicelane_media.transports.ringing import ClientRinger
+from voicelane_media.transports.base import CallHost, ClientRinger, Transport
 
 from .agent_runner import start_agent
 from .browser_phone import call_phone, calls_a_phone, ring_client
