@@ -1,6 +1,6 @@
 """Headless Chromium (the Debian package) driven over the Chrome DevTools protocol with the
 ``websockets`` client: open a page with a fake microphone fed from a WAV file, read what the
-page exposes, take a screenshot. Every host name but loopback is unresolvable to the browser,
+page exposes (the softphone's ``window.voicelane``), click, take a screenshot. Every host name but loopback is unresolvable to the browser,
 and its background networking is off: it talks to the local node and nothing else."""
 
 from __future__ import annotations
@@ -13,13 +13,35 @@ import shutil
 import subprocess
 import tempfile
 import time
+import wave
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlencode
 
+import numpy as np
 import websockets
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+Page = dict[str, Any]  # the softphone's window.voicelane, as JSON
+
+
+def fake_mic_wav(path: Path, pcm: np.ndarray, rate: int = 48000) -> Path:
+    """A mono 16-bit WAV for ``--use-file-for-fake-audio-capture`` (played once, no loop)."""
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(pcm.astype(np.int16).tobytes())
+    return path
+
+
+def softphone_url(public_url: str, fragment: dict[str, str]) -> str:
+    """The node's softphone page (``/softphone`` on its public listener, whose WebSocket base
+    is ``public_url``) with ``fragment`` as the page's ``#`` parameters."""
+    base = public_url.replace("ws://", "http://").removesuffix("/v1/media")
+    return f"{base}/softphone/#{urlencode(fragment)}"
 
 
 class Chromium:
@@ -43,6 +65,7 @@ class Chromium:
             "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
             f"--use-file-for-fake-audio-capture={self.wav}%noloop",
             "--allow-loopback-in-peer-connection", "--autoplay-policy=no-user-gesture-required",
+            "--window-size=1000,1500",  # the whole page (state, log, call events) in a screenshot
             "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
             "--disable-background-networking", "--disable-component-update", "--disable-sync",
             "--disable-default-apps", "--no-first-run", "--no-default-browser-check",
@@ -80,6 +103,28 @@ class Chromium:
         result = await self._send("Runtime.evaluate",
                                   {"expression": expression, "returnByValue": True})
         return result.get("result", {}).get("value")
+
+    async def page(self) -> Page:
+        """What the softphone page exposes for tests (``window.voicelane``)."""
+        state = await self.evaluate("JSON.stringify(window.voicelane || {})")
+        page: Page = json.loads(state or "{}")
+        return page
+
+    async def wait_page(self, until: Callable[[Page], bool], timeout_s: float,
+                        what: str) -> Page:
+        """Poll the page (every 50 ms) until ``until`` holds; fail with the page otherwise."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            page = await self.page()
+            if until(page):
+                return page
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the page never got {what}: {page}")
+            await asyncio.sleep(0.05)
+
+    async def click(self, element_id: str) -> None:
+        """Click a button of the page, as a person would."""
+        await self.evaluate(f"document.getElementById({json.dumps(element_id)}).click()")
 
     async def screenshot(self, path: Path) -> None:
         shot = await self._send("Page.captureScreenshot", {"format": "png"})

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,6 @@ from websockets.exceptions import ConnectionClosed
 
 from tests.interop.sipp_helpers import (
     SCENARIOS,
-    SIPP,
     Api,
     Sipp,
     free_udp_port,
@@ -37,14 +35,16 @@ from tests.interop.sipp_helpers import (
     requires_sipp,
 )
 from tests.voicelane_media.transports.webrtc.peer import Client
+from tests.voicelane_media.transports.webrtc.phones import (
+    RATE,
+    caller_tone,
+    client_number,
+    leg_of,
+    phone_session,
+    tone,
+)
 
 pytestmark = [pytest.mark.sipp, requires_sipp, pytest.mark.timeout(60)]
-RATE = 48000
-
-
-def tone(hz: float, seconds: float, rate: int = RATE, level: float = 8000) -> np.ndarray:
-    t = np.arange(int(rate * seconds)) / rate
-    return (level * np.sin(2 * np.pi * hz * t)).astype(np.int16)
 
 
 def tone_frames(frames: list[np.ndarray], hz: float) -> int:
@@ -61,28 +61,6 @@ def tone_frames(frames: list[np.ndarray], hz: float) -> int:
     return count
 
 
-@pytest.fixture
-def sipp(tmp_path: Path) -> Iterator[Callable[..., Sipp]]:
-    started: list[Sipp] = []
-
-    def start(*args: str, target: str | None = None) -> Sipp:
-        port = free_udp_port()
-        cmd = [str(SIPP), "-i", "127.0.0.1", "-p", str(port), "-nostdin", "-m", "1",
-               "-timeout", "25s", "-timeout_error", "-trace_err",
-               "-error_file", str(tmp_path / f"sipp-{port}-errors.log"), *args]
-        if target:
-            cmd.append(target)
-        proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
-        started.append(Sipp(proc, port, tmp_path))
-        time.sleep(0.3)  # let it bind
-        return started[-1]
-
-    yield start
-    for handle in started:
-        handle.stop()
-
-
 class EventsClient(Client):
     """The aiortc browser, with the softphone's ``events`` data channel."""
 
@@ -94,27 +72,6 @@ class EventsClient(Client):
 
     def types(self) -> list[str]:
         return [str(n["type"]) for n in self.notes]
-
-
-def _phone_session(api: Api, sipp_port: int) -> tuple[dict[str, Any], str]:
-    api.ok(api.post("/v1/trunks", {"name": f"sipp-{sipp_port}", "host": "127.0.0.1",
-                                   "port": sipp_port, "transport": "udp"}))
-    number = new_number()
-    api.ok(api.post("/v1/numbers", {"number": number}))
-    session: dict[str, Any] = api.ok(api.post("/v1/sessions", {
-        "connection_type": "webrtc", "to": "+14155550199", "from": number}))
-    return session, number
-
-
-def _leg_of(api: Api, call_id: str, timeout_s: float = 10) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        calls = api.ok(api.get("/v1/calls", params={"limit": 20}))["data"]
-        legs = [c for c in calls if c.get("parent_call_id") == call_id]
-        if legs:
-            return dict(legs[0])
-        assert time.monotonic() < deadline, f"no leg of {call_id}"
-        time.sleep(0.1)
 
 
 async def _until(predicate: Callable[[], bool], timeout_s: float) -> bool:
@@ -129,7 +86,7 @@ async def _until(predicate: Callable[[], bool], timeout_s: float) -> bool:
 def test_a_browser_calls_a_phone_hears_it_both_ways_and_its_hangup_ends_the_phone(
         api: Api, rtc_node: LocalNode, sipp: Callable[..., Sipp]) -> None:
     phone = sipp("-sn", "uas", "-rtp_echo", "-mp", str(free_udp_port()))
-    session, number = _phone_session(api, phone.port)
+    session, number = phone_session(api, phone.port)
     call = api.call(session["call_id"])
     assert (call["direction"], call["from_channel"], call["to_channel"], call["to"],
             call["caller_id"]) == ("outbound", "webrtc", "pstn", "+14155550199", number)
@@ -154,7 +111,7 @@ def test_a_browser_calls_a_phone_hears_it_both_ways_and_its_hangup_ends_the_phon
     assert client.types()[:2] == ["dialing", "answered"], client.notes
     browser = api.wait_status(session["call_id"], {"completed", "failed"})
     assert (browser["status"], browser["end_reason"]) == ("completed", "hangup_by_caller")
-    leg = _leg_of(api, session["call_id"])
+    leg = leg_of(api, session["call_id"])
     leg = api.wait_status(leg["id"], {"completed", "failed"})
     assert (leg["status"], leg["end_reason"], leg["leg_purpose"], leg["from"], leg["to"]) == (
         "completed", "bridge_ended", "browser_to_phone", number, "+14155550199")
@@ -172,7 +129,7 @@ def test_the_phone_hanging_up_ends_the_browsers_call(
         api: Api, rtc_node: LocalNode, sipp: Callable[..., Sipp]) -> None:
     phone = sipp("-sf", str(SCENARIOS / "uas_hangs_up.xml"), "-rtp_echo", "-mp",
                  str(free_udp_port()))
-    session, _ = _phone_session(api, phone.port)
+    session, _ = phone_session(api, phone.port)
 
     async def wait_for_the_phone() -> EventsClient:
         client = EventsClient(session["connect_url"], session["token"])
@@ -188,7 +145,7 @@ def test_the_phone_hanging_up_ends_the_browsers_call(
     assert ended["by"] == "phone"
     browser = api.wait_status(session["call_id"], {"completed", "failed"})
     assert (browser["status"], browser["end_reason"]) == ("completed", "bridge_ended")
-    leg = api.wait_status(_leg_of(api, session["call_id"])["id"], {"completed"})
+    leg = api.wait_status(leg_of(api, session["call_id"])["id"], {"completed"})
     assert leg["end_reason"] == "hangup_by_callee"
     assert phone.wait(10) == 0, phone.output()
 
@@ -196,7 +153,7 @@ def test_the_phone_hanging_up_ends_the_browsers_call(
 def test_a_busy_phone_ends_the_browsers_call_with_why(
         api: Api, rtc_node: LocalNode, sipp: Callable[..., Sipp]) -> None:
     phone = sipp("-sf", str(SCENARIOS / "uas_busy.xml"))
-    session, _ = _phone_session(api, phone.port)
+    session, _ = phone_session(api, phone.port)
 
     async def call() -> EventsClient:
         client = EventsClient(session["connect_url"], session["token"])
@@ -236,19 +193,6 @@ def test_a_session_to_a_phone_is_checked_before_anything_is_created(api: Api) ->
 # -- phone to browser ------------------------------------------------------------------------
 
 
-def _caller_tone(directory: Path) -> None:
-    from voicelane_media.codecs.g711 import pcma_from_pcm
-
-    (directory / "caller.pcma").write_bytes(pcma_from_pcm(tone(440, 3.5, 8000, 6000)))
-
-
-def _client_number(api: Api, identity: str) -> str:
-    number = new_number()
-    created = api.ok(api.post("/v1/numbers", {"number": number, "client": identity}))
-    assert created["client"] == identity
-    return number
-
-
 def _inbound(api: Api, number: str, timeout_s: float = 10) -> dict[str, Any]:
     return api.call(api.wait_event_for_number(number, timeout_s))
 
@@ -256,10 +200,10 @@ def _inbound(api: Api, number: str, timeout_s: float = 10) -> dict[str, Any]:
 def test_a_phone_rings_a_registered_browser_that_answers_and_hears_it(
         api: Api, rtc_node: LocalNode, sipp: Callable[..., Sipp], tmp_path: Path) -> None:
     identity = f"alice-{time.time_ns()}"
-    number = _client_number(api, identity)
+    number = client_number(api, identity)
     minted = api.ok(api.post("/v1/client_tokens", {"identity": identity}))
     assert minted["register_url"].endswith("/v1/media/clients") and minted["ice_servers"] == []
-    _caller_tone(tmp_path)
+    caller_tone(tmp_path)
 
     async def ring_and_answer() -> tuple[Client, list[dict[str, Any]]]:
         messages: list[dict[str, Any]] = []
@@ -296,7 +240,7 @@ def test_a_phone_rings_a_registered_browser_that_answers_and_hears_it(
 def test_an_unregistered_identity_is_480_and_a_declined_call_486(
         api: Api, rtc_node: LocalNode, sipp: Callable[..., Sipp]) -> None:
     identity = f"bob-{time.time_ns()}"
-    number = _client_number(api, identity)
+    number = client_number(api, identity)
     caller = sipp("-sf", str(SCENARIOS / "uac_refused.xml"), "-s", number,
                   target=f"127.0.0.1:{rtc_node.sip_port}")
     assert caller.wait(15) == 0, caller.output()

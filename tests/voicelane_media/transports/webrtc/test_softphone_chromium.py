@@ -8,9 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import wave
 from pathlib import Path
-from urllib.parse import urlencode
 
 import numpy as np
 import pytest
@@ -20,7 +18,12 @@ from voicelane_media.agent.engines import build_engines
 from voicelane_media.media.audio import synthesize
 
 from tests.interop.sipp_helpers import Api
-from tests.voicelane_media.transports.webrtc.chromium import CHROMIUM, Chromium
+from tests.voicelane_media.transports.webrtc.chromium import (
+    CHROMIUM,
+    Chromium,
+    fake_mic_wav,
+    softphone_url,
+)
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None or shutil.which("espeak-ng") is None,
                                 reason="chromium or espeak-ng not installed")
@@ -30,13 +33,9 @@ ARTIFACTS = Path(__file__).resolve().parents[4] / ".voicelane" / "artifacts"
 
 def _wav(path: Path, speech: np.ndarray, lead_s: float, tail_s: float) -> None:
     rate = 48000
-    pcm = np.concatenate([np.zeros(int(lead_s * rate), np.int16), speech.astype(np.int16),
-                          np.zeros(int(tail_s * rate), np.int16)])
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(pcm.tobytes())
+    fake_mic_wav(path, np.concatenate([np.zeros(int(lead_s * rate), np.int16),
+                                       speech.astype(np.int16),
+                                       np.zeros(int(tail_s * rate), np.int16)]), rate)
 
 
 def test_the_softphone_page_in_chromium_talks_to_an_agent(
@@ -48,11 +47,9 @@ def test_the_softphone_page_in_chromium_talks_to_an_agent(
     speech = asyncio.run(synthesize(SAYS, "en-us", 48000))
     wav = tmp_path / "caller.wav"
     _wav(wav, speech, lead_s=3.0, tail_s=6.0)
-    base = rtc_node.public_url.replace("ws://", "http://").removesuffix("/v1/media")
-    fragment = urlencode({"url": session["connect_url"], "token": session["token"],
-                          "ice": json.dumps(session["ice_servers"]), "autostart": "1",
-                          "hangup_after": "10"})
-    page_url = f"{base}/softphone/#{fragment}"
+    page_url = softphone_url(rtc_node.public_url, {
+        "url": session["connect_url"], "token": session["token"],
+        "ice": json.dumps(session["ice_servers"]), "autostart": "1", "hangup_after": "10"})
 
     async def browse() -> dict[str, object]:
         async with Chromium(page_url, wav) as browser:
