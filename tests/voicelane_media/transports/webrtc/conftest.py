@@ -49,14 +49,15 @@ def api(local_platform: LocalPlatform, rtc_node: LocalNode) -> Iterator[Api]:
 
 @pytest.fixture
 def sipp(tmp_path: Path) -> Iterator[Callable[..., Sipp]]:
-    """``sipp(*args, target=...)`` starts one sipp (one call, cwd ``tmp_path``) on a free
-    port; every one still running is killed at the end of the test."""
+    """``sipp(*args, target=..., timeout_s=25)`` starts one sipp (one call, cwd ``tmp_path``)
+    on a free port, which gives up (exit 255) ``timeout_s`` after it started; every one still
+    running is killed at the end of the test."""
     started: list[Sipp] = []
 
-    def start(*args: str, target: str | None = None) -> Sipp:
+    def start(*args: str, target: str | None = None, timeout_s: int = 25) -> Sipp:
         port = free_udp_port()
         cmd = [str(SIPP), "-i", "127.0.0.1", "-p", str(port), "-nostdin", "-m", "1",
-               "-timeout", "25s", "-timeout_error", "-trace_err",
+               "-timeout", f"{timeout_s}s", "-timeout_error", "-trace_err",
                "-error_file", str(tmp_path / f"sipp-{port}-errors.log"), *args]
         if target:
             cmd.append(target)

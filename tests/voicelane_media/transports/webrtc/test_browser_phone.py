@@ -210,7 +210,8 @@ def test_a_phone_rings_a_registered_browser_that_answers_and_hears_it(
         async with connect(f"{minted['register_url']}?token={minted['token']}") as ws:
             messages.append(json.loads(await ws.recv()))
             caller = sipp("-sf", str(SCENARIOS / "uac_tone_to_client.xml"), "-s", number,
-                          "-mi", "127.0.0.1", target=f"127.0.0.1:{rtc_node.sip_port}")
+                          "-d", "3000", "-mi", "127.0.0.1",
+                          target=f"127.0.0.1:{rtc_node.sip_port}")
             incoming = json.loads(await asyncio.wait_for(ws.recv(), 10))
             messages.append(incoming)
             client = Client(incoming["answer_url"], minted["token"])

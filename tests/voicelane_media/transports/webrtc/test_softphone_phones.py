@@ -9,7 +9,7 @@ API and node, G.711 through a trunk or the node's SIP port on the phone's side.
   before the phone answers). The page's Hang up button ends both legs.
 - Phone to browser: the page registers with a client token and answers by itself
   (``autoanswer=1``); sipp calls the number routed to the identity, streams a 440 Hz tone for
-  3 s and hangs up.
+  4 s and hangs up.
 """
 
 from __future__ import annotations
@@ -48,6 +48,9 @@ ARTIFACTS = Path(__file__).resolve().parents[4] / ".voicelane" / "artifacts"
 # totalAudioEnergy (the sum of audioLevel^2 x seconds, WebRTC stats) that only audio makes: a
 # second of the echoed tone is about 0.05, silence (Opus DTX or zeros) 0.
 HEARD = 0.01
+# how long sipp's caller talks before it hangs up: the media path of a loaded machine (load 16+)
+# has taken 3 s to carry the first packets to the page; 4 s leave half of it to be heard
+CALLER_S = 4
 
 
 def _types(page: Page) -> list[str]:
@@ -73,7 +76,7 @@ def test_the_softphone_page_calls_a_phone_hears_its_echo_and_hangs_up_both_legs(
         api: Api, rtc_node: LocalNode, sipp: Callable[..., Sipp], tmp_path: Path) -> None:
     # answers (PCMA), echoes the RTP and exits as soon as it answered our BYE
     phone = sipp("-sf", str(SCENARIOS / "uas_answer_bye.xml"), "-rtp_echo", "-mp",
-                 str(free_udp_port()))
+                 str(free_udp_port()), timeout_s=80)  # its whole life, Chromium's start too
     session, number = phone_session(api, phone.port)
     call_id = session["call_id"]
     wav = fake_mic_wav(tmp_path / "mic.wav", tone(1000, 30))
@@ -85,7 +88,7 @@ def test_the_softphone_page_calls_a_phone_hears_its_echo_and_hangs_up_both_legs(
         async with Chromium(page_url, wav) as browser:
             answered = await browser.wait_page(lambda p: "answered" in _types(p), 20,
                                                "the phone's answer")
-            # while the call is up: both records answered, each bridged to the other
+            # while the call is up: both records answered (in progress)
             live = await asyncio.to_thread(
                 lambda: [api.wait_status(call_id, {"in_progress"}),
                          api.wait_status(leg_of(api, call_id)["id"], {"in_progress"})])
@@ -132,7 +135,7 @@ def test_a_phone_rings_the_softphone_page_which_answers_and_hears_it(
     identity = f"carol-{time.time_ns()}"
     number = client_number(api, identity)
     minted = api.ok(api.post("/v1/client_tokens", {"identity": identity}))
-    caller_tone(tmp_path)
+    caller_tone(tmp_path, seconds=CALLER_S + 0.5)
     wav = fake_mic_wav(tmp_path / "mic.wav", tone(1000, 30))
     page_url = softphone_url(rtc_node.public_url, {
         "register": minted["register_url"], "ctoken": minted["token"],
@@ -143,13 +146,14 @@ def test_a_phone_rings_the_softphone_page_which_answers_and_hears_it(
             await browser.wait_page(lambda p: p.get("registered") == identity, 15,
                                     "its registration")
             caller = sipp("-sf", str(SCENARIOS / "uac_tone_to_client.xml"), "-s", number,
-                          "-mi", "127.0.0.1", target=f"127.0.0.1:{rtc_node.sip_port}")
+                          "-d", str(CALLER_S * 1000), "-mi", "127.0.0.1",
+                          target=f"127.0.0.1:{rtc_node.sip_port}", timeout_s=60)
             answered = await browser.wait_page(
                 lambda p: "answered" in _types(p) and p.get("state") == "in call", 20,
                 "the call answered")
             await browser.wait_page(lambda p: _energy(p) > HEARD, 10, "the caller's tone")
             await browser.screenshot(tmp_path / "mid.png")
-            # sipp hangs up 3 s after the answer
+            # sipp hangs up CALLER_S after the answer
             ended = await browser.wait_page(lambda p: p.get("state") == "ended", 20,
                                             "the caller's hangup")
             return answered, ended, caller
@@ -162,7 +166,7 @@ def test_a_phone_rings_the_softphone_page_which_answers_and_hears_it(
     assert _types(page) == ["registered", "incoming", "answered", "ended"], notes
     assert (notes[1]["from"], notes[1]["to"]) == ("+15105550111", number)
     inbound = page["stats"]["inbound"]
-    assert inbound["packetsReceived"] > 100 and _energy(page) > HEARD, inbound
+    assert inbound["packetsReceived"] >= 50 and _energy(page) > HEARD, inbound  # 1 s of 4
     print(f"\nsipp -> chromium: {_energy(page):.3f} of audio energy, "
           f"{inbound['packetsReceived']} packets in")
 
