@@ -197,6 +197,29 @@ def _inbound(api: Api, number: str, timeout_s: float = 10) -> dict[str, Any]:
     return api.call(api.wait_event_for_number(number, timeout_s))
 
 
+async def _ring_and_answer(rtc_node: LocalNode, sipp: Callable[..., Sipp], number: str,
+                           minted: dict[str, Any]) -> tuple[Client, list[dict[str, Any]]]:
+    """Register for the identity, have sipp call ``number`` (3 s of caller.pcma, then BYE),
+    answer with an aiortc browser; the client and the registration socket's messages."""
+    messages: list[dict[str, Any]] = []
+    async with connect(f"{minted['register_url']}?token={minted['token']}") as ws:
+        messages.append(json.loads(await ws.recv()))
+        caller = sipp("-sf", str(SCENARIOS / "uac_tone_to_client.xml"), "-s", number,
+                      "-d", "3000", "-mi", "127.0.0.1", target=f"127.0.0.1:{rtc_node.sip_port}")
+        incoming = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        messages.append(incoming)
+        client = Client(incoming["answer_url"], minted["token"])
+        sdp = await client.local_offer()
+        reply = await client.post(sdp, minted["token"])
+        assert reply.status_code == 201, reply.text
+        await client.pc.setRemoteDescription(RTCSessionDescription(reply.text, "answer"))
+        while len(messages) < 4:  # answered, then ended (sipp hangs up after 3 s)
+            messages.append(json.loads(await asyncio.wait_for(ws.recv(), 15)))
+        assert await asyncio.to_thread(caller.wait, 15) == 0, caller.output()
+    await client.close()
+    return client, messages
+
+
 def test_a_phone_rings_a_registered_browser_that_answers_and_hears_it(
         api: Api, rtc_node: LocalNode, sipp: Callable[..., Sipp], tmp_path: Path) -> None:
     identity = f"alice-{time.time_ns()}"
@@ -204,28 +227,7 @@ def test_a_phone_rings_a_registered_browser_that_answers_and_hears_it(
     minted = api.ok(api.post("/v1/client_tokens", {"identity": identity}))
     assert minted["register_url"].endswith("/v1/media/clients") and minted["ice_servers"] == []
     caller_tone(tmp_path)
-
-    async def ring_and_answer() -> tuple[Client, list[dict[str, Any]]]:
-        messages: list[dict[str, Any]] = []
-        async with connect(f"{minted['register_url']}?token={minted['token']}") as ws:
-            messages.append(json.loads(await ws.recv()))
-            caller = sipp("-sf", str(SCENARIOS / "uac_tone_to_client.xml"), "-s", number,
-                          "-d", "3000", "-mi", "127.0.0.1",
-                          target=f"127.0.0.1:{rtc_node.sip_port}")
-            incoming = json.loads(await asyncio.wait_for(ws.recv(), 10))
-            messages.append(incoming)
-            client = Client(incoming["answer_url"], minted["token"])
-            sdp = await client.local_offer()
-            reply = await client.post(sdp, minted["token"])
-            assert reply.status_code == 201, reply.text
-            await client.pc.setRemoteDescription(RTCSessionDescription(reply.text, "answer"))
-            while len(messages) < 4:  # answered, then ended (sipp hangs up after 3 s)
-                messages.append(json.loads(await asyncio.wait_for(ws.recv(), 15)))
-            assert await asyncio.to_thread(caller.wait, 15) == 0, caller.output()
-        await client.close()
-        return client, messages
-
-    client, messages = asyncio.run(ring_and_answer())
+    client, messages = asyncio.run(_ring_and_answer(rtc_node, sipp, number, minted))
     assert [m["type"] for m in messages] == ["registered", "incoming", "answered", "ended"]
     assert messages[1]["from"] == "+15105550111" and messages[1]["to"] == number
     heard = tone_frames(client.heard.frames, 440)
@@ -236,6 +238,32 @@ def test_a_phone_rings_a_registered_browser_that_answers_and_hears_it(
     types = api.event_types(call["id"])
     assert types[:2] == ["call.initiated", "call.client.ringing"], types
     assert {"call.answered", "call.client.answered", "call.bridged"} <= set(types)
+
+
+def test_a_slow_event_write_costs_the_browser_none_of_the_callers_first_seconds(
+        api: Api, rtc_node: LocalNode, sipp: Callable[..., Sipp], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The caller talks from its 200 OK on: the bridge to the browser starts with the answer,
+    not after the answer's events are stored (a DynamoDB write, seconds on a loaded node).
+    The node's real control plane, its call.client.answered write held for 2.5 s."""
+    control = rtc_node.node.control
+    record = control.record_event
+
+    async def slow(call_id: str, event_type: str, details: dict[str, Any] | None = None) -> Any:
+        if event_type == "call.client.answered":
+            await asyncio.sleep(2.5)
+        return await record(call_id, event_type, details)
+
+    monkeypatch.setattr(control, "record_event", slow)
+    identity = f"dave-{time.time_ns()}"
+    number = client_number(api, identity)
+    minted = api.ok(api.post("/v1/client_tokens", {"identity": identity}))
+    caller_tone(tmp_path)
+    client, messages = asyncio.run(_ring_and_answer(rtc_node, sipp, number, minted))
+    heard = tone_frames(client.heard.frames, 440)
+    assert heard >= 60, f"only {heard} of the caller's 150 tone frames reached the browser"
+    types = api.event_types(api.wait_status(messages[1]["call_id"], {"completed"})["id"])
+    assert {"call.client.answered", "call.bridged"} <= set(types), types
 
 
 def test_an_unregistered_identity_is_480_and_a_declined_call_486(
