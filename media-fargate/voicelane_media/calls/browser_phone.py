@@ -161,7 +161,6 @@ async def ring_client(manager: CallManager, live: LiveCall, identity: str) -> No
         if ringer is not None:
             ringer.ended(live.call_id, live.hangup_reason)
         return
-    await live.record_event("call.client.answered", {"client": identity})
     manager.spawn(_bridge_to_browser(live, browser, gone, ringer, identity))
 
 
@@ -183,11 +182,14 @@ async def _refuse(live: LiveCall, identity: str, outcome: RingOutcome) -> None:
 
 async def _bridge_to_browser(live: LiveCall, browser: Transport, gone: asyncio.Event,
                              ringer: ClientRinger | None, identity: str) -> None:
+    # The caller talks from its 200 OK on: bridge first, then store the events (a DynamoDB
+    # write each, seconds on a loaded node, which the caller's audio must not wait for).
     room: MediaRoom = bridge(live.transport, browser)
-    await live.record_event("call.bridged", {"client": identity})
     ended = asyncio.ensure_future(live.ended.wait())
     left = asyncio.ensure_future(gone.wait())
     try:
+        await live.record_event("call.client.answered", {"client": identity})
+        await live.record_event("call.bridged", {"client": identity})
         await asyncio.wait({ended, left}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         ended.cancel()
