@@ -116,6 +116,6 @@ class AppCommands:
         if live.finished:
             return
         if fallback.then == "transfer" and fallback.transfer_to:
-            await live.transport.transfer(fallback.transfer_to)
+            await live.transfer(fallback.transfer_to)
             return
         await live.hangup("app_unavailable")

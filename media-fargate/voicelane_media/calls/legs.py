@@ -48,9 +48,10 @@ class DialedLeg:
 
 
 async def dial_leg(manager: CallManager, parent: LiveCall, to: str, *, purpose: str,
-                   from_: str | None = None) -> DialedLeg:
+                   from_: str | None = None, timeout_s: float | None = None) -> DialedLeg:
     """Dial ``to`` (E.164 or a SIP URI) for ``parent``, showing ``from_`` (default: the
-    parent's own number) as caller ID; returns once the leg is answered or has ended."""
+    parent's own number) as caller ID; returns once the leg is answered or has ended (given
+    up with ``no_answer`` after ``timeout_s``, when given, of ringing)."""
     caller_id = from_ or own_number(parent.call)
     try:
         await parent.check_destination(to)
@@ -83,6 +84,8 @@ async def dial_leg(manager: CallManager, parent: LiveCall, to: str, *, purpose: 
         return DialedLeg(None, Ending(CallStatus.FAILED, "media_node_error"), call)
     live = manager.adopt(call, transport)
     manager.spawn_max_duration(live)
+    if timeout_s is not None:
+        live.spawn(_give_up_after(live, timeout_s))
     ending = await transport.dial()
     if ending is not None:
         await live.finish(ending.status, ending.reason, ending.cause)
@@ -90,6 +93,12 @@ async def dial_leg(manager: CallManager, parent: LiveCall, to: str, *, purpose: 
     await manager.answered(live)
     manager.spawn(_run_to_end(manager, live))
     return DialedLeg(live, None, call)
+
+
+async def _give_up_after(live: LiveCall, timeout_s: float) -> None:
+    await asyncio.sleep(timeout_s)
+    if not live.transport.connected and not live.finished:
+        await live.hangup("no_answer")  # a CANCEL: the set-up ends with no_answer
 
 
 async def _run_to_end(manager: CallManager, live: LiveCall) -> None:

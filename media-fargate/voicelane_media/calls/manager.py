@@ -30,6 +30,7 @@ from .legs import DialedLeg, dial_leg
 from .machine_detection import DetectionRun
 from .ports import BotStreamFactory, ControlPort
 from .streams import StreamRefused, open_stream
+from .warm_transfer import plug_transfers
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +114,7 @@ class CallManager:
 
     def adopt(self, call: Call, transport: Transport) -> LiveCall:
         live = LiveCall(self.control, call, transport, self.release)
+        plug_transfers(self, live)
         self.calls[live.call_id] = live
         self.all_done.clear()
         return live
@@ -215,9 +217,10 @@ class CallManager:
             await self.completed(live)
 
     async def dial_leg(self, parent: LiveCall, to: str, *, purpose: str,
-                       from_: str | None = None) -> DialedLeg:
+                       from_: str | None = None, timeout_s: float | None = None) -> DialedLeg:
         """A leg of ``parent`` dialled from this node (``calls/legs.py``)."""
-        return await dial_leg(self, parent, to, purpose=purpose, from_=from_)
+        return await dial_leg(self, parent, to, purpose=purpose, from_=from_,
+                              timeout_s=timeout_s)
 
     async def _may_dial(self, call: Call) -> bool:
         """The destination check at the moment of dialling (the API checked at creation; an

@@ -11,7 +11,8 @@ The call is answered once the peer connection is ``connected`` (ICE and DTLS don
 greeting never plays into a connection that is not up; no connection within
 ``connect_timeout_s`` fails the call ``webrtc_connect_failed``. A closed or failed connection,
 an ended remote track or the signalling DELETE is the caller's hangup; hanging up from this
-side closes the connection (DTLS close_notify). Hold, transfer and DTMF are not carried.
+side closes the connection (DTLS close_notify). Hold and DTMF are not carried; a transfer dials
+and bridges (``calls/transfer.py``).
 """
 
 from __future__ import annotations
@@ -30,7 +31,13 @@ from voicelane_media.agent.leg import MediaLeg
 from voicelane_media.codecs.g711 import Int16Array
 from voicelane_media.codecs.resample import resample_pcm16
 from voicelane_media.transports.audio_taps import AudioTaps
-from voicelane_media.transports.base import AudioTap, CallEvents, Ending, LiveSource
+from voicelane_media.transports.base import (
+    AudioTap,
+    CallEvents,
+    Ending,
+    LiveSource,
+    Referral,
+)
 from voicelane_media.transports.ws.media_leg import WsAgentLeg
 from voicelane_media.transports.ws.playout import Playout
 
@@ -158,10 +165,8 @@ class WebRtcTransport:
     async def hold(self, held: bool) -> dict[str, Any] | None:
         return {"error": "not_supported", "message": "hold is not supported on a WebRTC leg yet"}
 
-    async def transfer(self, to: str) -> None:
-        await self.events.record_event("call.transfer.failed", {
-            "to": to, "error": "not_supported",
-            "message": "transfer is not supported on a WebRTC leg yet"})
+    async def refer(self, to: str) -> Referral | None:
+        return None  # a browser has no REFER: the call dials the target and bridges
 
     async def send_dtmf(self, digits: str) -> None:
         raise ValueError("a WebRTC leg cannot send DTMF toward the browser")

@@ -229,8 +229,9 @@ def test_barge_in_sends_clear_and_heard_text_follows_the_mark_echoes(
 
 
 def test_live_commands_on_a_stream(api: Api, ws_node: LocalNode) -> None:
-    """speak plays on the stream (media then a mark), hold and transfer fail with a clear
-    error event, the stream's digits reach gather, hangup closes the socket; the call ends
+    """speak plays on the stream (media then a mark), hold fails with a clear error event, a
+    transfer (a stream has no REFER) dials the target as a leg of the call (refused here: its
+    own record says so), the stream's digits reach gather, hangup closes the socket; the call ends
     completed, hangup_by_api."""
     session = api.ok(api.post("/v1/sessions", {"connection_type": "twilio"}))  # no agent
     call_id = session["call_id"]
@@ -256,7 +257,7 @@ def test_live_commands_on_a_stream(api: Api, ws_node: LocalNode) -> None:
     def _commands() -> None:
         _wait_event(api, call_id, "call.answered")
         for action, body in (("speak", {"text": "One moment please"}), ("hold", {}),
-                             ("transfer", {"to": "sip:desk@example.com"})):
+                             ("transfer", {"to": "sip:desk@127.0.0.1:1;transport=tcp"})):
             api.ok(api.post(f"/v1/calls/{call_id}/actions/{action}", body))
 
     peer = asyncio.run(caller())
@@ -267,7 +268,11 @@ def test_live_commands_on_a_stream(api: Api, ws_node: LocalNode) -> None:
     events = {e["type"]: e["details"] for e in api.events(call_id)}
     assert events["call.speak.ended"]["status"] == "completed"
     assert events["call.hold.failed"]["error"] == "not_supported"
-    assert events["call.transfer.failed"]["error"] == "not_supported"
+    failed = events["call.transfer.failed"]
+    assert failed["reason"] == "trunk_failure" and failed["refer_status"] is None, failed
+    leg = api.ok(api.get(f"/v1/calls/{failed['target_call_id']}"))
+    assert leg["parent_call_id"] == call_id and leg["leg_purpose"] == "transfer", leg
+    assert leg["status"] == "failed" and leg["to"] == "sip:desk@127.0.0.1:1;transport=tcp"
     assert events["call.gather.ended"]["digits"] == "42"
 
 

@@ -1,0 +1,56 @@
+"""What a warm transfer takes (the `warm_transfer` command and agent tool) and the shape of a
+transfer target; shared by the API's validation and the media node that carries it out.
+
+A warm transfer: the caller hears hold music; the target is dialled (allow-list, trunks with
+failover, calls-per-second pacing); once it answers it may get DTMF (an extension), hears the
+whisper (text spoken to it alone), and with `accept_prompt` is asked to press 1 to take the
+call or 2 to decline; then the two are bridged. A target that does not answer, rejects or
+declines returns the caller to whoever runs the call (the agent hears it as its tool result).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
+
+from voicelane.domain.storable import StorableFloat
+
+TARGET_PATTERN = r"^(\+[1-9]\d{1,14}|sips?:[^\s<>]+)$"  # E.164 or a SIP URI
+DEFAULT_ACCEPT_PROMPT = "Press 1 to take the call, or 2 to decline."
+DECLINE_DIGIT = "2"
+
+
+class WarmTransferSpec(BaseModel):
+    """A warm transfer of a live call to `to`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    to: str = Field(min_length=2, max_length=256, pattern=TARGET_PATTERN,
+                    description="The target: an E.164 number or a SIP URI.")
+    whisper: str | None = Field(
+        default=None, min_length=1, max_length=3000,
+        description="Spoken (TTS) to the target alone once it answers; the caller hears "
+                    "hold music meanwhile.")
+    summary: StrictBool = Field(
+        default=False, description="Whisper the call agent's own summary of the conversation "
+                                   "(the call must run an agent); instead of `whisper`.")
+    dtmf: str | None = Field(
+        default=None, pattern=r"^[0-9*#A-Dw]{1,32}$",
+        description="Digits sent to the target once it answers, before the whisper (an "
+                    "extension); `w` waits half a second.")
+    accept_prompt: StrictBool = Field(
+        default=False, description="After the whisper, ask the target to press 1 to take the "
+                                   "call or 2 to decline (no digit in `accept_timeout_s`: "
+                                   "taken).")
+    accept_timeout_s: StorableFloat = Field(default=8, ge=1, le=60)
+    timeout_s: StorableFloat = Field(
+        default=30, ge=5, le=120,
+        description="How long the target may ring before the caller is taken back.")
+    hold_music_url: str | None = Field(
+        default=None, max_length=2048, pattern=r"^(https?|s3)://",
+        description="What the caller hears while held (default: a soft tone).")
+
+    @model_validator(mode="after")
+    def _one_whisper(self) -> WarmTransferSpec:
+        if self.summary and self.whisper is not None:
+            raise ValueError("give whisper or summary, not both")
+        return self
