@@ -26,6 +26,7 @@ from voicelane_media.transports.base import CallHost, Transport
 
 from .agent_runner import start_agent
 from .call import LiveCall
+from .click_to_call import connect, connects
 from .legs import DialedLeg, dial_leg
 from .machine_detection import DetectionRun
 from .ports import BotStreamFactory, ControlPort
@@ -208,7 +209,9 @@ class CallManager:
             await live.finish(ending.status, ending.reason, ending.cause)
             return
         await self.answered(live)
-        if self.app_commands is not None and unattended(call) and not live.finished:
+        if connects(call):  # click-to-call: the second party, bridged (click_to_call.py)
+            live.spawn(connect(self, live))
+        elif self.app_commands is not None and unattended(call) and not live.finished:
             written = await live.status_write if live.status_write is not None else None
             if isinstance(written, Call):  # call.answered is stored: ask the app what next
                 await self.app_commands.decide(live, "call.answered", written.event_seq)

@@ -24,7 +24,7 @@ from voicelane.domain.webhooks import (
 PRE_ANSWER = frozenset({"answer", "reject", "hangup"})
 # After one of these nothing else of the same answer can run (the call ends, leaves, or waits
 # for input whose result is its own event, call.gather.ended, answered in turn).
-ENDS_A_LIST = frozenset({"hangup", "reject", "transfer", "gather"})
+ENDS_A_LIST = frozenset({"hangup", "reject", "transfer", "warm_transfer", "gather"})
 MAX_COMMANDS = 20
 FALLBACK_ENDPOINT_ID = "fallback"  # deliveries to a number's fallback URL
 DEFAULT_FALLBACK_TEXT = "Sorry, we cannot take your call right now. Goodbye."

@@ -11,6 +11,7 @@ from voicelane.domain.call import CallStatus, Channel, Direction
 from voicelane.domain.call_control import CommandFallback
 from voicelane.domain.machine_detection import MachineDetection
 from voicelane.domain.stream import StreamSpec
+from voicelane.domain.transfer import ConnectPrompt
 
 
 class RateLimits(BaseModel):
@@ -100,6 +101,8 @@ class Call(BaseModel):
     parent_call_id: str | None = None  # the call this leg was dialled for (transfer, conference...)
     leg_purpose: str | None = None  # why: transfer, warm_transfer, conference, click_to_call...
     bridged_call_id: str | None = None  # the leg this call's audio is bridged to, while it is
+    connect_to: str | None = None  # click-to-call: the second party, dialled once this answers
+    connect_prompt: ConnectPrompt | None = None  # what the first party hears before that
     sip_headers: dict[str, str] | None = None
     quality: dict[str, Any] | None = None
     metrics: dict[str, Any] | None = None

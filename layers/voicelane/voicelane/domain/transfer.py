@@ -1,5 +1,6 @@
-"""What a warm transfer takes (the `warm_transfer` command and agent tool) and the shape of a
-transfer target; shared by the API's validation and the media node that carries it out.
+"""What a warm transfer takes (the `warm_transfer` command and agent tool), what click-to-call
+plays between its two legs, and the shape of a transfer target; shared by the API's
+validation and the media node that carries them out.
 
 A warm transfer: the caller hears hold music; the target is dialled (allow-list, trunks with
 failover, calls-per-second pacing); once it answers it may get DTMF (an extension), hears the
@@ -53,4 +54,21 @@ class WarmTransferSpec(BaseModel):
     def _one_whisper(self) -> WarmTransferSpec:
         if self.summary and self.whisper is not None:
             raise ValueError("give whisper or summary, not both")
+        return self
+
+
+class ConnectPrompt(BaseModel):
+    """Click-to-call: what the first party hears once it answers, before the second party is
+    dialled: `text` spoken (TTS) or audio at `url` (exactly one)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str | None = Field(default=None, min_length=1, max_length=3000)
+    url: str | None = Field(default=None, max_length=2048, pattern=r"^(https?|s3)://")
+    voice: str | None = Field(default=None, max_length=64)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ConnectPrompt:
+        if (self.text is None) == (self.url is None):
+            raise ValueError("give exactly one of text or url")
         return self

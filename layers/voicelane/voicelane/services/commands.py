@@ -6,7 +6,14 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from voicelane.contracts.actions import ACTIONS, ActionBody, StreamStart, Transfer, parse_action
+from voicelane.contracts.actions import (
+    ACTIONS,
+    ActionBody,
+    StreamStart,
+    Transfer,
+    WarmTransfer,
+    parse_action,
+)
 from voicelane.domain.call import CallStatus, is_terminal
 from voicelane.domain.call_control import PRE_ANSWER
 from voicelane.domain.destinations import check_destination, own_number_of
@@ -39,7 +46,7 @@ def parse_command(action: str, body: dict[str, Any]) -> ActionBody:
 def check_command(app: App, call: Call, parsed: ActionBody, resolver: Resolver | None) -> None:
     """The checks of a parsed command that need the call: a transfer's destination (every
     number Voicelane dials passes this check), a stream's URL and dialect."""
-    if isinstance(parsed, Transfer):
+    if isinstance(parsed, Transfer | WarmTransfer):
         check_destination(parsed.to, app.destination_allow_list,
                           own_number_of(call.direction, call.from_channel, call.from_,
                                         call.to_channel, call.to))

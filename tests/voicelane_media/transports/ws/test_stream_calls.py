@@ -269,7 +269,7 @@ def test_live_commands_on_a_stream(api: Api, ws_node: LocalNode) -> None:
     assert events["call.speak.ended"]["status"] == "completed"
     assert events["call.hold.failed"]["error"] == "not_supported"
     failed = events["call.transfer.failed"]
-    assert failed["reason"] == "trunk_failure" and failed["refer_status"] is None, failed
+    assert failed["reason"] == "trunk_failure" and failed.get("refer_status") is None, failed
     leg = api.ok(api.get(f"/v1/calls/{failed['target_call_id']}"))
     assert leg["parent_call_id"] == call_id and leg["leg_purpose"] == "transfer", leg
     assert leg["status"] == "failed" and leg["to"] == "sip:desk@127.0.0.1:1;transport=tcp"

@@ -20,13 +20,16 @@ router = APIRouter(route_class=StrictJsonRoute, tags=["calls"], responses=AUTHEN
     summary="Send a live command to a call",
     responses=errors(e403=["destination_not_allowed"],
                      e404=["call_not_found", "unknown_action"],
-                     e409=["call_already_ended", "action_not_allowed"],
+                     e409=["call_already_ended", "action_not_allowed", "no_agent_summary",
+                           "already_bridged"],
                      e422=["stream_url_not_allowed", "stream_agent_conflict"],
                      e503=["unavailable"]),
     description=(
         "Actions: answer, reject, hangup, play, speak, gather, send_dtmf, hold, unhold, "
-        "transfer, record_start, record_stop, record_pause, record_resume. Results arrive as "
-        "call events. `command_id` makes a retry harmless."
+        "transfer, warm_transfer, record_start, record_stop, record_pause, record_resume, "
+        "stream_start, stream_stop. Results arrive as call events (a warm transfer: "
+        "call.transfer.initiated, target_answered, whispered, bridged or declined/failed; "
+        "docs/transfers.md). `command_id` makes a retry harmless."
     ),
 )
 def call_action(
