@@ -96,38 +96,57 @@ async def warm_transfer(dialer: LegDialer, live: LiveCall,
 
 async def _introduce(live: LiveCall, target: LiveCall, spec: WarmTransferSpec,
                      text: str | None, base: dict[str, Any]) -> bool:
-    """DTMF, whisper and accept prompt on the target's leg; True when it declined."""
-    if spec.dtmf:
-        await _step(live, target, target.send_dtmf(spec.dtmf))
-    if text:
-        played = await _step(live, target, target.say(text))
-        await live.record_event("call.transfer.whispered", {
-            **base, "characters": len(text),
-            "duration_s": round(played / target.transport.sample_rate, 3)})
-    if not spec.accept_prompt:
-        return False
-    gather = Gather(1, None, float(spec.accept_timeout_s))
+    """DTMF, whisper and accept prompt on the target's leg; True when it declined. With
+    `accept_prompt`, the target's digits count from its answer: a 2 during the whisper
+    declines at once (the whisper stops), no digit by the prompt's timeout accepts."""
+    gather = Gather(1, None, float(spec.accept_timeout_s)) if spec.accept_prompt else None
     target.gather = gather
     try:
-        await _step(live, target, target.say(DEFAULT_ACCEPT_PROMPT))
-        await _step(live, target, gather.run())
+        if spec.dtmf:
+            await _step(live, target, target.send_dtmf(spec.dtmf), gather)
+        if text:
+            played = await _step(live, target, target.say(text), gather)
+            await live.record_event("call.transfer.whispered", {
+                **base, "characters": len(text),
+                "duration_s": round(played / target.transport.sample_rate, 3)})
+        if gather is None:
+            return False
+        if not gather.result.done():
+            await _step(live, target, target.say(DEFAULT_ACCEPT_PROMPT), gather)
+        if not gather.result.done():
+            await _step(live, target, gather.run(), None)
+    except _Declined:
+        target.transport.stop_playback()
     finally:
         target.gather = None
-    return gather.digits == DECLINE_DIGIT
+    return gather is not None and gather.digits == DECLINE_DIGIT
 
 
-async def _step(live: LiveCall, target: LiveCall, work: Any) -> Any:
-    """Await ``work`` unless either call ends first (then ``_Gone``)."""
+class _Declined(Exception):
+    """The target pressed the decline digit while something was still playing to it."""
+
+
+async def _step(live: LiveCall, target: LiveCall, work: Any, gather: Gather | None) -> Any:
+    """Await ``work`` unless either call ends first (``_Gone``) or the target presses a
+    digit (``_Declined`` for the decline digit; any other only ends the wait for it)."""
     job = asyncio.ensure_future(work)
-    waiters = [asyncio.ensure_future(side.ended.wait()) for side in (live, target)]
+    waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(side.ended.wait())
+                                          for side in (live, target)]
+    if gather is not None:
+        waiters.append(asyncio.ensure_future(asyncio.shield(gather.result)))
     try:
         await asyncio.wait({job, *waiters}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         for waiter in waiters:
             waiter.cancel()
-    if not job.done():
+    if live.ended.is_set() or target.ended.is_set():
         job.cancel()
         raise _Gone("caller_hangup" if live.ended.is_set() else "target_hangup")
+    if gather is not None and gather.digits == DECLINE_DIGIT:
+        job.cancel()
+        raise _Declined
+    if not job.done():  # another digit: the target takes the call, the whisper plays on
+        return await _step(live, target, job, None)
     return job.result()
 
 
