@@ -66,6 +66,7 @@ class LiveCall:
         self.answered_by: str | None = None  # machine detection's result (calls/machine_detection)
         self.completed_status = CallStatus.COMPLETED  # VOICEMAIL once a machine answered
         self.bridged_to: str | None = None  # the call this one's audio is bridged to
+        self.caller_held = False  # on hold for a transfer (calls/hold.py): the agent waits
         # Plugged in by the node's CallManager (calls/transfer.py, calls/warm_transfer.py):
         self.transfer_hook: TransferHook | None = None
         self.warm_transfer_hook: WarmTransferHook | None = None

@@ -1,7 +1,8 @@
 """Hold music: what a held caller hears while its call waits (a warm transfer dials).
 
 Hold music is playback on the held leg alone (``Transport.play``), looped until stopped, so
-it takes precedence over anything bridged to that leg and nobody else hears it. The default
+it takes precedence over anything bridged to that leg and nobody else hears it. While it
+plays, the call's agent hears silence and no digits (``LiveCall.caller_held``). The default
 is a soft two-note chime generated here (no file to ship); ``url`` plays the app's own audio.
 """
 
@@ -44,6 +45,7 @@ class HoldMusic:
         self._stopped = False
 
     def start(self) -> None:
+        self.live.caller_held = True
         self._task = self.live.spawn(self._loop())
 
     async def _pcm(self) -> Int16Array:
@@ -65,6 +67,7 @@ class HoldMusic:
         if self._stopped:
             return
         self._stopped = True
+        self.live.caller_held = False
         with contextlib.suppress(Exception):
             self.live.transport.stop_playback()
         if self._task is not None:

@@ -57,6 +57,7 @@ class CallEvents(Protocol):
     """What a transport needs from its call (implemented by ``calls.call.LiveCall``)."""
 
     ended: asyncio.Event  # set once the call is over for its transport (hangup, BYE, finish)
+    caller_held: bool  # held for a transfer: the agent hears silence and no digits meanwhile
 
     @property
     def call(self) -> Call: ...
