@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 APT_STAMP := .voicelane/.apt-installed
-APT_PACKAGES := sip-tester espeak-ng sox chromium
+APT_PACKAGES := sip-tester espeak-ng sox chromium baresip
 DEV_PORT ?= 8000
 
 .PHONY: demo test dev synth bench lint typecheck setup apt openapi clean

@@ -35,10 +35,10 @@ def _handle(event: dict[str, Any], _context: Any) -> dict[str, Any]:
         token = auth[7:].strip() if auth.lower().startswith("bearer ") else None
         token = token or (event.get("queryStringParameters") or {}).get("token")
         try:
-            app, _ = c.apps.authenticate(token)
+            app, key = c.apps.authenticate(token)
         except Unauthenticated:
             return {"statusCode": 401, "body": "a valid API key is required"}
-        connections.add(app.app_id, connection_id)
+        connections.add(app.app_id, connection_id, key.key_id)
         return {"statusCode": 200}
     if route == "$disconnect":
         connections.remove(connection_id)
@@ -49,18 +49,24 @@ def _handle(event: dict[str, Any], _context: Any) -> dict[str, Any]:
 def _message(c: Any, connections: Any, connection_id: str, raw: str) -> dict[str, Any]:
     from voicelane.api.status import status_for
     from voicelane.domain.errors import NotFound
-    from voicelane.services.stream_commands import StreamSession, is_message, reply_to
+    from voicelane.services.stream_commands import (
+        StreamSession,
+        command_counter,
+        is_message,
+        reply_to,
+    )
 
     if not is_message(raw):
         return {"statusCode": 200, "body": "pong"}
-    known = connections.app_of(connection_id)
+    known = connections.lookup(connection_id)
     try:
         app = c.apps.get_app(known[0]) if known else None
     except NotFound:
         app = None
     if known is None or app is None:
         return {"statusCode": 403, "body": "unknown connection"}
-    session = StreamSession(app, c.commands, c.calls, call_ids=known[1])
+    counter = command_counter(c.rate_limiter, c.apps, app, known[2]) if known[2] else None
+    session = StreamSession(app, c.commands, c.calls, call_ids=known[1], count_command=counter)
     reply = reply_to(session, raw, status_for)
     if session.call_ids != known[1]:
         connections.follow(app.app_id, connection_id, session.call_ids)

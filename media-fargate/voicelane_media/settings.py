@@ -8,6 +8,7 @@ from functools import cached_property
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from voicelane.domain.codecs import normalize_codecs
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -74,6 +75,12 @@ class MediaSettings(BaseSettings):
         description="Comma-separated IP networks whose INVITEs may reach any app's numbers, "
                     "besides each app's trunks (a local node trusts loopback).",
     )
+    sip_codecs: str = Field(
+        default="PCMU,PCMA",
+        description="Comma-separated audio codecs for SIP legs whose trunk lists none, most "
+                    "preferred first: PCMU, PCMA, G722, opus (wideband: the agent runs at "
+                    "16 kHz).",
+    )
     user_agent: str = "Voicelane/0.1"
     t1_s: float = Field(default=0.5, gt=0, description="RFC 3261 T1.")
 
@@ -82,6 +89,11 @@ class MediaSettings(BaseSettings):
     def _networks(cls, value: str) -> str:
         parse_networks(value)  # refuse a bad network at start-up, not on the first INVITE
         return value
+
+    @field_validator("sip_codecs")
+    @classmethod
+    def _codecs(cls, value: str) -> str:
+        return ",".join(normalize_codecs(value.split(",")))  # ValueError names a bad codec
 
     @field_validator("webrtc_host_addresses")
     @classmethod
@@ -95,6 +107,11 @@ class MediaSettings(BaseSettings):
     def webrtc_host_list(self) -> tuple[str, ...]:
         """`webrtc_host_addresses`, split."""
         return tuple(p.strip() for p in self.webrtc_host_addresses.split(",") if p.strip())
+
+    @property
+    def codec_preference(self) -> tuple[str, ...]:
+        """`sip_codecs` as canonical names, most preferred first."""
+        return tuple(self.sip_codecs.split(","))
 
     @cached_property
     def trusted_networks(self) -> tuple[IpNetwork, ...]:

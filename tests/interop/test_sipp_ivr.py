@@ -112,7 +112,7 @@ def test_a_receiver_that_times_out_gets_the_default_fallback_and_its_late_answer
             return commands({"action": "answer"}, {"action": "speak", "text": "too late"})
         return NO_COMMANDS
 
-    ivr(slow)
+    ivr_app = ivr(slow)
     number = new_number()
     api.ok(api.post("/v1/numbers", {"number": number}))
     caller = sipp("-sf", str(SCENARIOS / "uac_hung_up.xml"), "-s", number, "-mi", "127.0.0.1",
@@ -128,6 +128,21 @@ def test_a_receiver_that_times_out_gets_the_default_fallback_and_its_late_answer
     spoken = [e["details"]["text"] for e in events if e["type"] == "call.speak.started"]
     assert spoken == ["Sorry, we cannot take your call right now. Goodbye."]
     time.sleep(1.0)  # the late answer has arrived by now: nothing of it ran
+    assert "too late" not in str(api.events(call_id))
+    # the failed ask became an ordinary delivery: retried in the background until the app
+    # has the event (the same webhook-id, its answer never read)
+    deadline = time.monotonic() + 20
+    while True:
+        initiated = [d for d in api.ok(api.get(f"/v1/calls/{call_id}/deliveries"))["data"]
+                     if d["event_type"] == "call.initiated"]
+        if (initiated and initiated[0]["status"] == "delivered") or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert len(initiated) == 1 and initiated[0]["status"] == "delivered", initiated
+    assert len(initiated[0]["attempts"]) == 2
+    assert initiated[0]["attempts"][0]["status_code"] is None  # the timed-out ask
+    copies = ivr_app.of_type("call.initiated", call_id)
+    assert len(copies) == 2 and copies[0].webhook_id == copies[1].webhook_id
     assert "too late" not in str(api.events(call_id))
 
 

@@ -110,3 +110,23 @@ def test_ivr_over_one_websocket_and_tenancy(
         except TimeoutError:
             pass
         assert [m for m in leaked if m.get("data", {}).get("id") == call_id] == []
+
+
+def test_commands_on_the_local_stream_count_against_the_keys_write_limit(
+        local_platform: LocalPlatform) -> None:
+    """The local /v1/events/stream counts each command as a REST `writes` request of the key
+    that connected (429 with Retry-After in the reply once over the limit)."""
+    from voicelane.domain.models import RateLimits
+
+    container = local_platform.container
+    app = container.apps.create_app("ws-limited", rate_limits=RateLimits(writes=1))
+    _, key = container.apps.create_key(app.app_id, "test")
+    inbox: list[dict[str, Any]] = []
+    with open_stream(local_platform, key) as ws:
+        message = {"type": "command", "call_id": "call_01nosuchcall0000000000000",
+                   "action": "hangup"}
+        assert request(ws, message, inbox)["code"] == "call_not_found"
+        limited = request(ws, {**message, "command_id": "second"}, inbox)
+        assert (limited["code"], limited["status"], limited["command_id"]) == (
+            "rate_limited", 429, "second")
+        assert limited["retry_after_s"] >= 1

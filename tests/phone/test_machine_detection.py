@@ -8,7 +8,7 @@ import random
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,8 @@ from voicelane_local.media_node import LocalNode
 from voicelane_local.platform import LocalPlatform
 from voicelane_media.sim import PhoneReport, PhoneThread
 from voicelane_media.sim.greetings import concat, fax_cng, silence, speech, tone, with_noise
+
+from tests.interop.ivr_app import NO_COMMANDS, IvrApp, commands
 
 pytestmark = [pytest.mark.timeout(180)]
 FINAL = ("completed", "failed", "busy", "no_answer", "canceled", "voicemail")
@@ -42,6 +44,7 @@ class Callee:
     rtp_base: int
     voice_end_s: float = 0.0  # the recording's speech ends here (s from its start)
     beep_end_s: float | None = None
+    app: IvrApp | None = None  # no agent: this app answers the call's webhooks with commands
 
 
 @dataclass
@@ -50,6 +53,7 @@ class Result:
     call: dict[str, Any]
     events: list[dict[str, Any]]
     phone: PhoneReport
+    asked: list[str] = field(default_factory=list)  # the events the app was asked at
 
     def event(self, name: str) -> dict[str, Any]:
         found = [e for e in self.events if e["type"] == name]
@@ -88,6 +92,12 @@ def callees() -> list[Callee]:
                greeting_s + 1.1),
         Callee("webhook", concat(greeting, silence(1500)),
                {"mode": "detect", "action": "webhook"}, 1.0, 49200, greeting_s),
+        Callee("app_commands", with_noise(concat(hello, silence(8000)), 30, seed=2),
+               {"mode": "detect", "action": "hangup"}, 5.0, 49400, len(hello) / 8000,
+               app=IvrApp(lambda event: commands(
+                   {"action": "speak", "text": "Hello, this is your pharmacy."},
+                   {"action": "hangup"}) if event["type"] == "call.machine.detection.ended"
+                   else NO_COMMANDS)),
     ]
 
 
@@ -96,7 +106,7 @@ def place(platform: LocalPlatform, callee: Callee) -> Result:
     limits = RateLimits(create_call=1000, sessions=1000, reads=100_000, lists=100_000,
                         writes=100_000)
     app = container.apps.create_app(f"amd-{callee.name}", destination_allow_list=["*"],
-                                    rate_limits=limits)
+                                    rate_limits=limits, allow_private_webhooks=True)
     _, key = container.apps.create_key(app.app_id, "test")
     phone = PhoneThread([], greeting=callee.audio, hangup_wait_s=callee.hangup_wait_s,
                         rtp_ports=(callee.rtp_base, callee.rtp_base + 99)).start()
@@ -109,12 +119,15 @@ def place(platform: LocalPlatform, callee: Callee) -> Result:
 
             ok(api.post("/v1/trunks", json={"name": "sim", "host": "127.0.0.1",
                                             "port": phone.port, "transport": "udp"}))
-            agent = ok(api.post("/v1/agents", json=AGENT))
             number = f"+1415{random.randrange(10**6, 10**7)}"
             ok(api.post("/v1/numbers", json={"number": number}))
-            call = ok(api.post("/v1/calls", json={"from": number, "to": "+14155550199",
-                                                  "agent_id": agent["id"], "recording": True,
-                                                  "machine_detection": callee.detection}))
+            body = {"from": number, "to": "+14155550199", "recording": True,
+                    "machine_detection": callee.detection}
+            if callee.app is None:
+                body["agent_id"] = ok(api.post("/v1/agents", json=AGENT))["id"]
+            else:
+                body |= {"webhook_url": callee.app.url, "webhook_commands": True}
+            call = ok(api.post("/v1/calls", json=body))
             report = phone.wait(60)
             deadline = time.monotonic() + 20
             while (done := ok(api.get(f"/v1/calls/{call['id']}")))["status"] not in FINAL:
@@ -123,7 +136,8 @@ def place(platform: LocalPlatform, callee: Callee) -> Result:
             events = ok(api.get(f"/v1/calls/{call['id']}/events"))["data"]
     finally:
         phone.stop()
-    return Result(callee, done, events, report)
+    asked = [r.event["type"] for r in callee.app.received] if callee.app else []
+    return Result(callee, done, events, report, asked)
 
 
 @pytest.fixture(scope="module")
@@ -133,6 +147,7 @@ def results(local_platform: LocalPlatform, phone_node: LocalNode) -> Iterator[di
     LocalDetectionEngines().transcriber()  # load Whisper once, before the calls
     out: dict[str, Any] = {}
     plan = callees()
+    apps = [c.app.start() for c in plan if c.app is not None]
     with ThreadPoolExecutor(max_workers=len(plan)) as pool:
         futures = {c.name: pool.submit(place, local_platform, c) for c in plan}
         for name, future in futures.items():
@@ -140,6 +155,8 @@ def results(local_platform: LocalPlatform, phone_node: LocalNode) -> Iterator[di
                 out[name] = future.result(timeout=120)
             except Exception as exc:  # each test reports its own callee's failure
                 out[name] = exc
+    for app in apps:
+        app.stop()
     for name, result in out.items():  # the figures, with -s
         if isinstance(result, Result):
             found = [e["details"] for e in result.events
@@ -250,3 +267,17 @@ def test_webhook_only_reports_and_leaves_the_call_to_the_app(results: dict[str, 
     assert r.heard_after_greeting_start() == []  # no agent, no message: the app decides
     assert r.phone.hung_up_by == "phone"  # the app did nothing, so the machine hung up
     assert (r.call["status"], r.call["end_reason"]) == ("voicemail", "hangup_by_callee")
+
+
+def test_an_app_without_an_agent_is_asked_once_it_is_known_who_answered(
+        results: dict[str, Any]) -> None:
+    """With detection on, the app answering with commands is asked at the detection's outcome
+    (the event carries who answered), never at call.answered while detection still runs: the
+    app answers commands to that event only, and they are what the callee hears."""
+    r = _result(results, "app_commands")
+    assert r.event("call.machine.detection.ended")["result"] == "human"
+    assert r.asked.count("call.machine.detection.ended") == 1
+    types = [e["type"] for e in r.events]
+    assert types.index("call.speak.started") > types.index("call.machine.detection.ended")
+    assert r.heard_after_greeting_start()  # the callee heard the app's words
+    assert (r.call["status"], r.call["answered_by"]) == ("completed", "human")

@@ -185,7 +185,7 @@ class Container:
         from voicelane.services.call_control import AnswerService
 
         return AnswerService(self.webhook_repo, HttpWebhookSender(), SystemResolver(),
-                             self.settings.webhook_answer_timeout_s)
+                             self.settings.webhook_answer_timeout_s, queue=self.delivery_queue)
 
     @cached_property
     def commands(self) -> CommandService:

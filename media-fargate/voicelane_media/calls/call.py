@@ -64,6 +64,7 @@ class LiveCall:
         self.stream_tasks: dict[str, asyncio.Task[None]] = {}
         self.bot_stream_id: str | None = None  # the bidirectional one, which owns the audio
         self.answered_by: str | None = None  # machine detection's result (calls/machine_detection)
+        self.detection_event: CallEvent | None = None  # call.machine.detection.ended / .failed
         self.completed_status = CallStatus.COMPLETED  # VOICEMAIL once a machine answered
         self.bridged_to: str | None = None  # the call this one's audio is bridged to
         self.caller_held = False  # on hold for a transfer (calls/hold.py): the agent waits

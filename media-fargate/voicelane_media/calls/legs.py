@@ -14,23 +14,46 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from voicelane.domain.call import CallStatus
 from voicelane.domain.errors import Forbidden, LimitExceeded, NotFound
 from voicelane.domain.models import Call
 
-from voicelane_media.transports.base import Ending
+from voicelane_media.transports.base import Ending, Transport
 
 from .call import LiveCall
-
-if TYPE_CHECKING:
-    from .manager import CallManager
+from .ports import ControlPort
 
 log = logging.getLogger(__name__)
 
 MAX_PACING_WAIT_S = 30  # a live caller waits this long at most for a calls-per-second slot
+
+
+class LegRoom(Protocol):
+    async def open_outbound(self, call: Call) -> Transport: ...
+
+
+class LegHost(Protocol):
+    """What dialling a leg needs of the node's calls (``calls.manager.CallManager``)."""
+
+    @property
+    def control(self) -> ControlPort: ...
+
+    @property
+    def room(self) -> LegRoom: ...
+
+    def adopt(self, call: Call, transport: Transport) -> LiveCall: ...
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None: ...
+
+    def spawn_max_duration(self, live: LiveCall) -> None: ...
+
+    async def answered(self, live: LiveCall) -> None: ...
+
+    async def completed(self, live: LiveCall) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -47,7 +70,7 @@ class DialedLeg:
         return self.live is not None
 
 
-async def dial_leg(manager: CallManager, parent: LiveCall, to: str, *, purpose: str,
+async def dial_leg(manager: LegHost, parent: LiveCall, to: str, *, purpose: str,
                    from_: str | None = None, timeout_s: float | None = None) -> DialedLeg:
     """Dial ``to`` (E.164 or a SIP URI) for ``parent``, showing ``from_`` (default: the
     parent's own number) as caller ID; returns once the leg is answered or has ended (given
@@ -101,7 +124,7 @@ async def _give_up_after(live: LiveCall, timeout_s: float) -> None:
         await live.hangup("no_answer")  # a CANCEL: the set-up ends with no_answer
 
 
-async def _run_to_end(manager: CallManager, live: LiveCall) -> None:
+async def _run_to_end(manager: LegHost, live: LiveCall) -> None:
     if not live.finished:
         await live.ended.wait()
         await manager.completed(live)

@@ -94,10 +94,12 @@ class DetectionRun:
     """One detection on one call, from the answer to the decision (and the greeting's end)."""
 
     def __init__(self, live: LiveCall, spec: MachineDetection,
-                 proceed: Callable[[], Awaitable[None]]) -> None:
+                 proceed: Callable[[], Awaitable[None]],
+                 hand_over: Callable[[], Awaitable[None]] | None = None) -> None:
         self.live = live
         self.spec = spec
-        self.proceed = proceed
+        self.proceed = proceed  # the call goes on as for a person (agent, stream, app)
+        self.hand_over = hand_over  # action "webhook" on a machine: the app decides
         self.rate = live.transport.sample_rate
         self.detector = MachineDetector(detector_settings(spec), self.rate,
                                         want_greeting_end=spec.waits_for_beep)
@@ -185,7 +187,9 @@ class DetectionRun:
         pending = self.live.status_write
         if pending is not None and not pending.done():
             await asyncio.wait([pending])  # call.answered first in the timeline
-        await self.live.record_event(name, details)
+        event = await self.live.recorded_event(name, details)
+        if event is not None and name.startswith("call.machine.detection."):
+            self.live.detection_event = event  # what the app is asked at (who answered)
 
     async def _decided(self, decision: Decision) -> None:
         live, spec = self.live, self.spec
@@ -206,6 +210,8 @@ class DetectionRun:
                 await live.hangup("machine_detected")
             elif spec.action == MachineAction.CONTINUE and not spec.waits_for_beep:
                 await self.proceed()
+            elif spec.action == MachineAction.WEBHOOK and self.hand_over is not None:
+                await self.hand_over()
 
     async def _greeting_ended(self, end: GreetingEnd) -> None:
         live, spec = self.live, self.spec

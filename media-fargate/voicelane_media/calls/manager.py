@@ -58,6 +58,12 @@ class AppCommandsHook(Protocol):
     async def decide(self, live: LiveCall, event_type: str, sequence: int) -> bool: ...
 
 
+def detects_machines(call: Call) -> bool:
+    """Answering-machine detection runs when an outbound call with it on is answered."""
+    spec = call.machine_detection
+    return spec is not None and spec.enabled and call.direction == "outbound"
+
+
 def unattended(call: Call) -> bool:
     """No agent or bot takes the call: its app drives it (commands)."""
     return not (call.agent_id or call.agent or call.stream)
@@ -211,7 +217,8 @@ class CallManager:
         await self.answered(live)
         if connects(call):  # click-to-call: the second party, bridged (click_to_call.py)
             live.spawn(connect(self, live))
-        elif self.app_commands is not None and unattended(call) and not live.finished:
+        elif (self.app_commands is not None and unattended(call) and not live.finished
+                and not detects_machines(call)):  # else asked once it is known who answered
             written = await live.status_write if live.status_write is not None else None
             if isinstance(written, Call):  # call.answered is stored: ask the app what next
                 await self.app_commands.decide(live, "call.answered", written.event_seq)
@@ -345,11 +352,24 @@ class CallManager:
         if live.call.recording:
             live.start_recording()
         detection = live.call.machine_detection
-        if detection is not None and detection.enabled and live.call.direction == "outbound":
+        if detection is not None and detects_machines(live.call):
             # Nobody greets before it is known who answered; the run starts what follows.
-            live.spawn(DetectionRun(live, detection, lambda: self._start_media(live)).run())
+            live.spawn(DetectionRun(live, detection, lambda: self._detected(live),
+                                    lambda: self._ask_who_answered(live)).run())
             return
         await self._start_media(live)
+
+    async def _detected(self, live: LiveCall) -> None:
+        """Detection let the call go on: what talks to the callee, or (no agent or bot) the
+        app's commands, asked at the event that says who answered."""
+        await self._start_media(live)
+        await self._ask_who_answered(live)
+
+    async def _ask_who_answered(self, live: LiveCall) -> None:
+        event = live.detection_event
+        if (self.app_commands is not None and unattended(live.call) and event is not None
+                and not live.finished):
+            await self.app_commands.decide(live, event.type, event.sequence)
 
     async def _start_media(self, live: LiveCall) -> None:
         """What talks to the callee: the call's bot stream, its agent, or its greeting."""

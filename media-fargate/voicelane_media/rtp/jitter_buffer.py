@@ -16,6 +16,11 @@ packets shrinks it again, and a buffer that stays deeper than the target drops o
 added delay follows the network's jitter and a sender clock running slightly fast never
 accumulates delay. Large timestamp jumps (source restart, hold, silence suppression) resync.
 
+Wideband codecs set ``frame`` (timestamp units per 20 ms: 160 for G.722, whose RTP clock is 8000
+and whose bytes are timestamp units, so it re-frames like G.711; 960 for Opus) and, for a codec
+whose payload is not sample-addressable (Opus), ``sample_payload = False``: a packet is then kept
+whole on the grid slot at or before its timestamp, never cut.
+
 The per-packet and per-tick paths are plain dict and int work (no per-packet objects): one
 media node runs hundreds of these at 50 packets/s each.
 """
@@ -53,6 +58,8 @@ class JitterBuffer:
         self.dropped = 0
         self.concealed = 0
         self.silence = b"\xff" * FRAME  # fills a partly received frame (PCMU silence by default)
+        self.frame = FRAME  # timestamp units per 20 ms frame (see the module doc)
+        self.sample_payload = True  # payload bytes are timestamp units: packets can be re-framed
         self._frames: dict[int, bytes] = {}
         self._next: int | None = None
         self._hold = 0
@@ -90,16 +97,20 @@ class JitterBuffer:
             self._resync(ts)
             nxt = ts
         offset = _signed(ts - nxt)
-        if offset % FRAME or len(payload) != FRAME:
-            self._put_reframed(ts, offset, payload)
-            return
+        frame = self.frame
+        if offset % frame or (self.sample_payload and len(payload) != frame):
+            if self.sample_payload:
+                self._put_reframed(ts, offset, payload)
+                return
+            ts = (ts - offset % frame) & MASK  # off the grid: the slot it starts in
+            offset -= offset % frame
         if offset < 0:
-            if offset < -RESYNC_FRAMES * FRAME or self._empty_run > self.max_frames:
+            if offset < -RESYNC_FRAMES * frame or self._empty_run > self.max_frames:
                 self._resync(ts)
             else:
                 self._late()
                 return
-        elif offset > RESYNC_FRAMES * FRAME:
+        elif offset > RESYNC_FRAMES * frame:
             self._resync(ts)
         elif ts in self._frames:
             self.duplicates += 1
@@ -119,13 +130,13 @@ class JitterBuffer:
         if not size:
             return
         if offset + size <= 0:  # wholly before the cursor
-            if offset < -RESYNC_FRAMES * FRAME or self._empty_run > self.max_frames:
+            if offset < -RESYNC_FRAMES * self.frame or self._empty_run > self.max_frames:
                 self._resync(ts)
                 offset = 0
             else:
                 self._late()
                 return
-        elif offset > RESYNC_FRAMES * FRAME:
+        elif offset > RESYNC_FRAMES * self.frame:
             self._resync(ts)
             offset = 0
         elif offset < 0:  # its head is late, the rest still plays
@@ -136,11 +147,11 @@ class JitterBuffer:
         pos = -offset if offset < 0 else 0
         while pos < size:
             rel = offset + pos
-            into = rel % FRAME
-            take = min(FRAME - into, size - pos)
+            into = rel % self.frame
+            take = min(self.frame - into, size - pos)
             key = (nxt + rel - into) & MASK
             piece = payload[pos:pos + take]
-            if take == FRAME:
+            if take == self.frame:
                 if key in frames:
                     self.duplicates += 1
                 else:
@@ -160,7 +171,7 @@ class JitterBuffer:
             return None
         frames = self._frames
         payload = frames.pop(nxt, None)
-        self._next = nxt = (nxt + FRAME) & MASK
+        self._next = nxt = (nxt + self.frame) & MASK
         if payload is None:
             self._empty_run += 1
             self.concealed += 1
@@ -174,7 +185,7 @@ class JitterBuffer:
         if self._ticks >= ADAPT_WINDOW:
             if self._min_depth > self.target and frames:
                 dropped = frames.pop(nxt, None)
-                self._next = (nxt + FRAME) & MASK
+                self._next = (nxt + self.frame) & MASK
                 self.dropped += dropped is not None
             if self._since_late >= SHRINK_WINDOW and self.target > self.min_frames:
                 self.target -= 1

@@ -48,6 +48,23 @@ def tone(hz: float, ms: int, dbfs: float = -12.0) -> Int16Array:
     return (wave * 32767).astype(np.int16)
 
 
+def dual_tone(low_hz: float, high_hz: float, ms: int, dbfs: float = -15.0) -> Int16Array:
+    """Two tones at once, each ``dbfs`` (a ringback or a busy tone's burst)."""
+    mixed = tone(low_hz, ms, dbfs).astype(np.int32) + tone(high_hz, ms, dbfs)
+    both: Int16Array = np.clip(mixed, -32768, 32767).astype(np.int16)
+    return both
+
+
+def ringback_us(cycles: int = 1) -> Int16Array:
+    """North American ringback: 440+480 Hz, 2 s on, 4 s off."""
+    return concat(*[concat(dual_tone(440, 480, 2000), silence(4000)) for _ in range(cycles)])
+
+
+def special_information_tones() -> Int16Array:
+    """SIT (vacant code): 913.8, 1370.6, 1776.7 Hz of 274/274/380 ms, then silence."""
+    return concat(tone(913.8, 274), tone(1370.6, 274), tone(1776.7, 380), silence(200))
+
+
 def fax_cng(cycles: int = 2) -> Int16Array:
     """The fax calling tone: 1,100 Hz for 0.5 s, then 3 s of silence (ITU-T T.30)."""
     return concat(*[concat(tone(1100, 500), silence(3000)) for _ in range(cycles)])

@@ -37,6 +37,12 @@ def test_which_events_wait_for_the_app() -> None:
     assert not asks_app("call.answered", {**outbound, "stream": {"url": "wss://x"}})
     assert asks_app("call.gather.ended", {**inbound, "agent_id": "agent_1"})
     assert not asks_app("call.completed", inbound)
+    detecting = {**outbound, "machine_detection": {"mode": "detect", "action": "webhook"}}
+    assert not asks_app("call.answered", detecting)  # asked once it is known who answered
+    assert asks_app("call.machine.detection.ended", detecting)
+    assert asks_app("call.machine.detection.failed", detecting)
+    assert not asks_app("call.machine.detection.ended", {**detecting, "agent_id": "agent_1"})
+    assert asks_app("call.answered", {**outbound, "machine_detection": {"mode": "off"}})
 
 
 def test_the_call_url_wins_then_the_oldest_matching_commands_endpoint() -> None:

@@ -94,6 +94,24 @@ def test_trunks_crud_never_shows_the_password(api: httpx.Client, new_tenant: Cal
     assert len(api.get("/v1/trunks", headers=t.headers).json()["data"]) == 1
 
 
+
+def test_trunk_codec_preferences(api: httpx.Client, new_tenant: Callable[..., Any]) -> None:
+    t = new_tenant()
+    wide = api.post("/v1/trunks", headers=t.headers, json={
+        "name": "wide", "host": "203.0.113.10", "codecs": ["OPUS", "g722", "pcmu", "opus"]})
+    assert wide.status_code == 201
+    assert wide.json()["codecs"] == ["opus", "G722", "PCMU"]  # canonical, in order, no repeat
+    fetched = api.get(f"/v1/trunks/{wide.json()['id']}", headers=t.headers).json()
+    assert fetched["codecs"] == ["opus", "G722", "PCMU"]
+    plain = api.post("/v1/trunks", headers=t.headers, json={"name": "plain", "host": "203.0.113.11"})
+    assert plain.json()["codecs"] is None  # the node's default (G.711)
+    for bad in (["G729"], [], "opus"):
+        answer = api.post("/v1/trunks", headers=t.headers,
+                          json={"name": "bad", "host": "203.0.113.12", "codecs": bad})
+        assert answer.status_code == 422, bad
+        assert answer.json()["error"]["code"] == "validation_error"
+    assert len(api.get("/v1/trunks", headers=t.headers).json()["data"]) == 2
+
 def test_action_forwarded_to_owning_node_and_idempotent(
     api: httpx.Client, container: Container, new_tenant: Callable[..., Any], fake_node: str
 ) -> None:

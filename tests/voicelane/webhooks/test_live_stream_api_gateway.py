@@ -208,3 +208,36 @@ def test_commands_and_subscriptions_on_the_api_gateway_websocket(
         time.sleep(0.1)
     assert {(conn, "call.scheduled"), (conn, "call.canceled")} <= seen
     assert not [c for c, _ in seen if c == spy]
+
+
+def test_websocket_commands_count_against_the_keys_write_limit_and_end_with_the_key(
+        container: Container, new_tenant: Any, api_gateway_push: ManagementApi) -> None:
+    """A connection's commands are the REST actions' `writes`: the same per-key limit (429
+    with Retry-After in the reply), and a key revoked after connecting commands no more."""
+    from voicelane.domain.models import RateLimits
+
+    events_ws = load_handler("events_ws")
+    ctx = LocalLambdaContext("events-ws")
+    tenant: Tenant = new_tenant("ws-limits", rate_limits=RateLimits(writes=2))
+    conn = f"lim-{time.time_ns()}="
+    assert events_ws(ws_event("$connect", conn, tenant.api_key), ctx)["statusCode"] == 200
+
+    def command(command_id: str) -> dict[str, Any]:
+        event = ws_event("$default", conn)
+        event["body"] = json.dumps({"type": "command", "call_id": "call_01nosuchcall0000000000000",
+                                    "action": "hangup", "command_id": command_id})
+        reply: dict[str, Any] = json.loads(events_ws(event, ctx)["body"])
+        return reply
+
+    assert [command(n)["code"] for n in ("1", "2")] == ["call_not_found", "call_not_found"]
+    limited = command("3")
+    assert (limited["code"], limited["status"], limited["command_id"]) == (
+        "rate_limited", 429, "3")
+    assert 1 <= limited["retry_after_s"] <= 60
+    subscribe = ws_event("$default", conn)
+    subscribe["body"] = json.dumps({"type": "subscribe", "call_ids": "*"})
+    assert json.loads(events_ws(subscribe, ctx)["body"])["type"] == "subscribed"  # not a write
+
+    container.apps.revoke_key(tenant.key.key_id)
+    revoked = command("4")
+    assert (revoked["code"], revoked["status"]) == ("invalid_api_key", 401)

@@ -38,6 +38,9 @@ class _Live:
     async def record_event(self, name: str, details: dict[str, Any]) -> None:
         self.events.append((name, details))
 
+    async def recorded_event(self, name: str, details: dict[str, Any]) -> None:
+        self.events.append((name, details))  # None: not stored (the app is not asked)
+
 
 class _NoModel:
     def vad(self) -> VADEngine:

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from voicelane.domain.codecs import CODECS, normalize_codecs
 from voicelane.domain.models import Trunk
 from voicelane.domain.storable import JsonInt
 
@@ -39,6 +40,18 @@ class CreateTrunkRequest(BaseModel):
         default_factory=list, max_length=32, json_schema_extra={"items": ADDRESS_SCHEMA},
         description="IP addresses or CIDR networks the carrier sends INVITEs from, besides the "
                     "address of `host`; inbound calls from anywhere else are refused (403)")
+    codecs: list[str] | None = Field(
+        default=None, min_length=1, max_length=len(CODECS),
+        json_schema_extra={"items": {"enum": list(CODECS.values())}},
+        description="Audio codecs offered and accepted on this trunk, most preferred first "
+                    "(PCMU, PCMA, G722, opus; any case). G722 and opus are wideband: the agent "
+                    "then hears and speaks 16 kHz audio. Omitted: the media node's default "
+                    "(PCMU, PCMA)")
+
+    @field_validator("codecs")
+    @classmethod
+    def _codecs(cls, values: list[str] | None) -> list[str] | None:
+        return None if values is None else normalize_codecs(values)
 
     @field_validator("inbound_addresses")
     @classmethod
@@ -64,6 +77,8 @@ class TrunkView(BaseModel):
     username: str | None
     priority: int = Field(description="Lower is tried first")
     inbound_addresses: list[str]
+    codecs: list[str] | None = Field(
+        description="Codecs of this trunk, most preferred first; null: the node's default")
     created_at: str
     has_password: bool
 

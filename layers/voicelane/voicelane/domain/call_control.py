@@ -34,15 +34,28 @@ def asks_app(event_type: str, call: dict[str, Any]) -> bool:
     """Whether the call waits for the app's answer to this event (`call` as the API shows it).
 
     Inbound `call.initiated` of a call no agent or bot takes, `call.answered` of an outbound
-    call no agent or bot takes, and every `call.gather.ended`."""
+    call no agent or bot takes (with machine detection on: once it is known who answered, at
+    `call.machine.detection.ended`, or `.failed`), and every `call.gather.ended`."""
     unattended = not call.get("agent_id") and not call.get("agent") and not call.get("stream")
     if event_type == "call.gather.ended":
         return True
     if event_type == "call.initiated":
         return unattended and call.get("direction") == "inbound"
+    outbound = unattended and call.get("direction") == "outbound"
     if event_type == "call.answered":
-        return unattended and call.get("direction") == "outbound"
+        return outbound and not detects_machines(call)
+    if event_type in DETECTION_OUTCOMES:
+        return outbound and detects_machines(call)
     return False
+
+
+DETECTION_OUTCOMES = frozenset({"call.machine.detection.ended", "call.machine.detection.failed"})
+
+
+def detects_machines(call: dict[str, Any]) -> bool:
+    """Whether answering-machine detection runs on the call (as the API shows it)."""
+    spec = call.get("machine_detection")
+    return isinstance(spec, dict) and spec.get("mode", "detect") != "off"
 
 
 @dataclass(frozen=True)

@@ -154,4 +154,7 @@ class Trunk(BaseModel):
     # Where the carrier's INVITEs come from (IP networks), besides the address of `host`:
     # inbound calls to the app's numbers from anywhere else are refused with 403.
     inbound_addresses: list[str] = Field(default_factory=list)
+    # Codecs offered and accepted on this trunk, most preferred first (voicelane.domain.codecs);
+    # None: the media node's default (G.711).
+    codecs: list[str] | None = None
     created_at: str

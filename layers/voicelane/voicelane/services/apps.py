@@ -58,6 +58,15 @@ class AppService:
     def revoke_key(self, key_id: str) -> None:
         self.apps.revoke_key(key_id)
 
+    def live_key(self, app: App, key_id: str) -> ApiKey:
+        """The app's key ``key_id`` if it still authenticates (a live connection's key may
+        have been revoked since it connected); Unauthenticated otherwise."""
+        key = self.apps.get_key(key_id)
+        if key is None or key.revoked or key.app_id != app.app_id:
+            raise Unauthenticated("the key this connection used is no longer valid",
+                                  code="invalid_api_key")
+        return key
+
     def authenticate(self, token: str | None) -> tuple[App, ApiKey]:
         """The app and key of a bearer token; Unauthenticated for anything else."""
         if not token or not token.startswith(("sk_test_", "sk_live_")) or len(token) > 200:

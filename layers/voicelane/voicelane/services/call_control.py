@@ -6,6 +6,11 @@ delivery the dispatcher would make (same body, same ``webhook-id``, same secrets
 with the short answer timeout, and recorded as the event's delivery to that endpoint (the
 router leaves that pair alone). Only the answer to this POST counts: a later attempt or a
 redelivery of the same delivery is an ordinary webhook whose body is never read.
+
+When that one POST fails (timeout, error status, unreachable), the call goes on with its
+fallback at once, and the delivery is handed to the dispatcher as a retry (``queue``), so the
+app still receives the event at least once, like every other event; the retry's answer is
+never read. A number's fallback URL is only ever asked, never retried.
 """
 
 from __future__ import annotations
@@ -37,7 +42,13 @@ from voicelane.services.clock import now_iso
 from voicelane.services.commands import check_command, parse_command
 from voicelane.services.url_guard import check_url
 from voicelane.services.webhooks import ensure_call_endpoint
-from voicelane.webhook_ports import HttpResult, Resolver, WebhookRepository, WebhookSender
+from voicelane.webhook_ports import (
+    DeliveryQueue,
+    HttpResult,
+    Resolver,
+    WebhookRepository,
+    WebhookSender,
+)
 
 
 def event_body(event: CallEvent) -> str:
@@ -104,7 +115,9 @@ class AnswerService:
     """Asks the app (or a number's fallback URL) for a call's next commands."""
 
     def __init__(self, repo: WebhookRepository, sender: WebhookSender, resolver: Resolver,
-                 timeout_s: float, clock: Any = time.time) -> None:
+                 timeout_s: float, clock: Any = time.time,
+                 queue: DeliveryQueue | None = None) -> None:
+        self.queue = queue  # where a failed ask becomes an ordinary retried delivery
         self.repo = repo
         self.sender = sender
         self.resolver = resolver
@@ -153,9 +166,17 @@ class AnswerService:
         ok = result.status_code is not None and 200 <= result.status_code < 300
         attempt = DeliveryAttempt(attempt=1, at=at, status_code=result.status_code,
                                   latency_ms=result.latency_ms, error=result.error)
-        self.repo.create_delivery(Delivery(
+        retry = (not ok and self.queue is not None and target.endpoint_id != FALLBACK_ENDPOINT_ID
+                 and not (result.error or "").startswith("webhook_url_not_allowed"))
+        if ok:
+            outcome: dict[str, Any] = {"status": DeliveryStatus.DELIVERED, "delivered_at": at}
+        elif retry:
+            outcome = {"status": DeliveryStatus.RETRYING, "next_attempt_at": at}
+        else:
+            outcome = {"status": DeliveryStatus.FAILED, "failed_at": at}
+        created = self.repo.create_delivery(Delivery(
             delivery_id=webhook_id, app_id=event.app_id, endpoint_id=target.endpoint_id,
             event_id=event.event_id, event_type=event.type, call_id=event.call_id,
-            url=target.url, body=body, created_at=at, attempts=[attempt],
-            status=DeliveryStatus.DELIVERED if ok else DeliveryStatus.FAILED,
-            delivered_at=at if ok else None, failed_at=None if ok else at))
+            url=target.url, body=body, created_at=at, attempts=[attempt], **outcome))
+        if retry and created is None and self.queue is not None:  # None: newly created
+            self.queue.send([webhook_id])

@@ -20,11 +20,13 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from voicelane.domain.errors import ValidationFailed, VoicelaneError
-from voicelane.domain.models import App
+from voicelane.domain.errors import RateLimited, ValidationFailed, VoicelaneError
+from voicelane.domain.models import ApiKey, App
 from voicelane.domain.webhooks import event_matches
+from voicelane.services.apps import AppService
 from voicelane.services.calls import CallService
 from voicelane.services.commands import CommandService
+from voicelane.services.ratelimit import RateLimiter, RouteClass
 
 MAX_SUBSCRIBED = 1000
 
@@ -33,8 +35,12 @@ class StreamSession:
     """The state of one connection: its app, its event filters, the calls it follows."""
 
     def __init__(self, app: App, commands: CommandService, calls: CallService,
-                 types: list[str] | None = None, call_ids: set[str] | None = None) -> None:
+                 types: list[str] | None = None, call_ids: set[str] | None = None,
+                 count_command: Callable[[], None] | None = None) -> None:
         self.app = app
+        # counts a command against the connecting key's `writes` limit, as the REST action
+        # routes do (raises RateLimited, or Unauthenticated for a key revoked since)
+        self.count_command = count_command
         self.commands = commands
         self.calls = calls
         self.types = types or ["*"]
@@ -66,6 +72,8 @@ class StreamSession:
         if not isinstance(call_id, str) or not isinstance(action, str):
             raise ValidationFailed("a command names its call_id and action",
                                    code="invalid_message")
+        if self.count_command is not None:
+            self.count_command()
         body = {k: v for k, v in message.items() if k not in ("type", "call_id", "action")}
         result = self.commands.execute(self.app, call_id, action, body)
         return {"type": "ack", **result}
@@ -93,6 +101,19 @@ class StreamSession:
                 "call_ids": "*" if self.call_ids is None else sorted(self.call_ids)}
 
 
+def command_counter(limiter: RateLimiter, apps: AppService, app: App,
+                    key: ApiKey | str) -> Callable[[], None]:
+    """What a connection's commands count against: the `writes` rate limit of the key that
+    connected, exactly as REST actions do. Given only a key id (a connection stored between
+    Lambda invocations), the key is read again first, so a revoked key stops commanding."""
+
+    def count() -> None:
+        current = apps.live_key(app, key) if isinstance(key, str) else key
+        limiter.check(app, current, RouteClass.WRITES)
+
+    return count
+
+
 def is_message(raw: str) -> bool:
     """Whether a frame is a message for :func:`reply_to` (else, e.g. a ping, it is not)."""
     try:
@@ -116,5 +137,8 @@ def reply_to(session: StreamSession, raw: str,
     except VoicelaneError as exc:
         echo = {k: message.get(k) for k in ("command_id", "call_id", "action")
                 if isinstance(message, dict) and k in message}
-        return {"type": "error", "code": exc.code, "message": exc.message,
-                "status": status_of(exc), "details": exc.details, **echo}
+        reply = {"type": "error", "code": exc.code, "message": exc.message,
+                 "status": status_of(exc), "details": exc.details, **echo}
+        if isinstance(exc, RateLimited):
+            reply["retry_after_s"] = exc.retry_after_s
+        return reply

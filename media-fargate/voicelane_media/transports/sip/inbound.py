@@ -12,12 +12,12 @@ from voicelane.domain.call import CallStatus
 from voicelane.domain.errors import LimitExceeded, NotFound
 from voicelane.domain.phone import is_e164
 
-from voicelane_media import sdp
+from voicelane_media import sdp, sdp_codecs
 from voicelane_media.sip.message import SipRequest
 from voicelane_media.transports.base import CallHost, Ending
 
 from .context import SipContext
-from .inbound_acl import source_allowed
+from .inbound_acl import source_allowed, source_trunk
 from .leg import SipLeg
 from .rtp import PortsExhausted, RtpSession
 from .ua import IncomingInvite
@@ -74,8 +74,10 @@ async def offer_inbound(ctx: SipContext, host: CallHost, incoming: IncomingInvit
     except PortsExhausted:
         await incoming.reject(503, "Service Unavailable (no free media ports)")
         return
+    trunk = await source_trunk(incoming.peer.host, trunks, _resolve)
+    preference = tuple(trunk.codecs) if trunk is not None and trunk.codecs else None
     try:  # a common codec, before any ringing or call record (RFC 3261 13.3.1.3)
-        leg = InboundSipLeg(ctx, session, incoming, offer)
+        leg = InboundSipLeg(ctx, session, incoming, offer, preference)
     except sdp.SdpError as exc:
         await session.close()
         await incoming.reject(488, f"Not Acceptable Here ({exc})")
@@ -99,14 +101,15 @@ class InboundSipLeg(SipLeg):
     Raises :class:`sdp.SdpError` when ``offer`` has nothing we can answer (no common codec)."""
 
     def __init__(self, ctx: SipContext, session: RtpSession, incoming: IncomingInvite,
-                 offer: sdp.SessionDescription) -> None:
-        super().__init__(ctx, session)
+                 offer: sdp.SessionDescription, codecs: tuple[str, ...] | None = None) -> None:
+        super().__init__(ctx, session, codecs)
         self.incoming = incoming
         self.offer = offer
         self.canceled = incoming.canceled
-        self.answer_sdp, self.negotiated = sdp.answer(offer, sdp.DEFAULT_CODECS,
-                                                      ctx.settings.advertised_host,
-                                                      session.local_port)
+        self.answer_sdp, self.negotiated = sdp_codecs.answer_with_preference(
+            offer, self.codec_preference, ctx.settings.advertised_host, session.local_port)
+        # known before the answer: the call's recording and agent start at this rate
+        self.sample_rate = sdp_codecs.pcm_rate(self.negotiated.codec.name)
 
     @property
     def ringing(self) -> bool:
@@ -123,7 +126,7 @@ class InboundSipLeg(SipLeg):
         dialog = await incoming.answer(self.answer_sdp.serialize())
         dialog.handler = self
         self.dialog = dialog
-        self.apply_media(self.negotiated)
+        self.apply_media(self.negotiated, sdp_codecs.event_clock(self.offer, self.negotiated))
         return None
 
     async def reject(self, reason: str) -> int:

@@ -32,13 +32,22 @@ async def source_allowed(source: str, trusted: Iterable[IpNetwork], trunks: list
         return False
     if any(address in net for net in trusted):
         return True
+    return await source_trunk(source, trunks, resolve) is not None
+
+
+async def source_trunk(source: str, trunks: list[Trunk], resolve: Resolver) -> Trunk | None:
+    """The first of `trunks` that `source` belongs to (its `inbound_addresses`, then the
+    address of its `host`), or None: whose settings (codecs) an inbound call follows."""
+    address = _address(source)
+    if address is None:
+        return None
     for trunk in trunks:  # validated networks (the API normalizes them)
         if any(address in ipaddress.ip_network(net, strict=False)
                for net in trunk.inbound_addresses):
-            return True
+            return trunk
     for trunk in trunks:  # only now the DNS lookups, for carriers named by host name
         host = _address(trunk.host)
         hosts = [host] if host is not None else [_address(a) for a in await resolve(trunk.host)]
         if address in hosts:
-            return True
-    return False
+            return trunk
+    return None

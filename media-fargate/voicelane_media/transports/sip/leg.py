@@ -11,9 +11,10 @@ import asyncio
 import logging
 from typing import Any
 
-from voicelane_media import sdp
+from voicelane_media import sdp, sdp_codecs
 from voicelane_media.agent.leg import MediaLeg
 from voicelane_media.codecs.g711 import Int16Array
+from voicelane_media.codecs.wideband import wideband_codec
 from voicelane_media.sip.message import SipRequest, make_response
 from voicelane_media.transports.base import (
     AudioTap,
@@ -45,11 +46,15 @@ def dtmf_from_info(body: bytes) -> str | None:
 class SipLeg:
     """The SIP dialog + RTP session of one call, driven by its call through ``Transport``."""
 
-    sample_rate = 8000  # G.711
+    sample_rate = 8000  # G.711; 16000 once G.722 or Opus is negotiated
 
-    def __init__(self, ctx: SipContext, session: RtpSession) -> None:
+    def __init__(self, ctx: SipContext, session: RtpSession,
+                 codecs: tuple[str, ...] | None = None) -> None:
         self.ctx = ctx
         self.session = session
+        # most preferred first: the trunk's, else the node's (``sip_codecs``)
+        self.codec_preference: tuple[str, ...] = codecs or ctx.settings.codec_preference
+        self.codec_name: str | None = None  # negotiated, once media is applied
         self.dialog: Dialog | None = None
         self.sdp_version = 1
         self.refer_result: asyncio.Future[int] | None = None
@@ -103,17 +108,30 @@ class SipLeg:
     # -- SDP ------------------------------------------------------------------------------
 
     def local_sdp(self, direction: str = "sendrecv") -> sdp.SessionDescription:
+        """Our offer: the preferred codecs, or, mid-call, those at the current rate."""
         self.sdp_version += 1
+        preference = self.codec_preference if self.codec_name is None else (
+            sdp_codecs.same_rate_preference(self.codec_name, self.codec_preference))
         return sdp.make_offer(self.ctx.settings.advertised_host, self.session.local_port,
-                              direction=direction,
+                              sdp_codecs.offer_codecs(preference), direction=direction,
                               session_id=abs(hash(self.events.call_id)) % 10**9,
                               version=self.sdp_version)
 
-    def apply_media(self, negotiated: sdp.NegotiatedAudio) -> None:
+    def apply_media(self, negotiated: sdp.NegotiatedAudio, dtmf_clock: int = 8000) -> None:
+        """Point the RTP session at the negotiated peer and codec (a wideband codec gets its
+        own decoder and encoder, kept across re-INVITEs that keep the codec)."""
         host = negotiated.remote_address or (self.dialog.peer.host if self.dialog else "127.0.0.1")
+        name = negotiated.codec.name
+        decoder, encoder = self.session.inbound.codec, self.session.outbound.codec
+        if name.lower() != (self.codec_name or "").lower():
+            decoder, encoder = wideband_codec(name), wideband_codec(name)
+        codecs = (decoder, encoder) if decoder is not None and encoder is not None else None
         self.session.set_remote(host, negotiated.remote_port, negotiated.codec.payload_type,
-                                negotiated.telephone_event)
+                                negotiated.telephone_event, codecs=codecs,
+                                dtmf_clock=dtmf_clock)
         self.session.set_direction(negotiated.direction)
+        self.codec_name = name
+        self.sample_rate = self.session.sample_rate
 
     # -- in-dialog requests ---------------------------------------------------------------
 
@@ -150,15 +168,16 @@ class SipLeg:
             return
         try:
             offer = sdp.SessionDescription.parse(request.body)
-            answer, negotiated = sdp.answer(offer, sdp.DEFAULT_CODECS,
-                                            self.ctx.settings.advertised_host,
-                                            self.session.local_port,
-                                            version=self.sdp_version + 1)
+            preference = self.codec_preference if self.codec_name is None else (
+                sdp_codecs.same_rate_preference(self.codec_name, self.codec_preference))
+            answer, negotiated = sdp_codecs.answer_with_preference(
+                offer, preference, self.ctx.settings.advertised_host, self.session.local_port,
+                version=self.sdp_version + 1)
         except sdp.SdpError as exc:
             await tx.respond(make_response(request, 488, f"Not Acceptable Here ({exc})"))
             return
         self.sdp_version += 1
-        self.apply_media(negotiated)
+        self.apply_media(negotiated, sdp_codecs.event_clock(offer, negotiated))
         await tx.respond(make_response(request, 200, to_tag=dialog.local_tag,
                                        headers=[("Contact", self.ctx.ua.contact(dialog.transport))],
                                        body=answer.serialize(), content_type="application/sdp"))
@@ -230,7 +249,7 @@ class SipLeg:
         return self.session.stats()
 
     def media_leg(self) -> MediaLeg:
-        return RtpAgentLeg(self.session, self.events)
+        return RtpAgentLeg(self.session, self.events, self.sample_rate)
 
     async def close(self) -> None:
         await self.session.close()

@@ -9,7 +9,8 @@
 - call control (DTMF, hangup, transfer) goes through the call like the API's commands (a
   transfer: REFER, or dial and bridge, ``calls/transfer.py``).
 
-The session runs at 8 kHz (G.711); with `sample_rate=16000` audio is resampled both ways.
+The session runs at its codec's rate (8 kHz for G.711, 16 kHz for G.722 and Opus); an agent
+at another rate gets its audio resampled both ways.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ class RtpAgentLeg:
         self.leg = call
         self.session = session
         self.sample_rate = sample_rate
-        self._caller = CallerFrames(session, call, RTP_RATE, sample_rate, "agent-leg")
+        self._rtp_rate = session.sample_rate
+        self._caller = CallerFrames(session, call, self._rtp_rate, sample_rate, "agent-leg")
         self._playbacks: list[Playback] = []
         self._played_samples = 0  # of playbacks already finished
         self.transfer_task: asyncio.Task[None] | None = None
@@ -65,8 +67,8 @@ class RtpAgentLeg:
         """Queue agent audio (PCM16 at `sample_rate`) behind what is already playing."""
         if self.leg.finished or self.session.closed or not pcm:
             return
-        if self.sample_rate != RTP_RATE:
-            pcm = resample_pcm16(pcm, self.sample_rate, RTP_RATE)
+        if self.sample_rate != self._rtp_rate:
+            pcm = resample_pcm16(pcm, self.sample_rate, self._rtp_rate)
         samples: Int16Array = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype="<i2").astype(np.int16)
         if not samples.shape[0]:
             return
@@ -85,7 +87,7 @@ class RtpAgentLeg:
         return self._played_samples + sum(item.position for item in self._playbacks)
 
     def played_ms(self) -> float:
-        return self._played_samples_now() / RTP_RATE * 1000.0
+        return self._played_samples_now() / self._rtp_rate * 1000.0
 
     async def clear(self) -> float:
         """Stop agent audio at the next 20 ms tick; returns ms of agent audio actually sent."""

@@ -8,7 +8,7 @@ import logging
 
 from voicelane.domain.call import CallStatus
 
-from voicelane_media import sdp
+from voicelane_media import sdp, sdp_codecs
 from voicelane_media.sip.message import SipResponse
 from voicelane_media.transports.base import Ending
 
@@ -94,11 +94,12 @@ class OutboundSipLeg(SipLeg):
             routes = routes_for(list(trunks), self.ctx.settings.fallback_trunk)
         if not routes:
             return Ending(CallStatus.FAILED, "no_trunk")
-        offer = self.local_sdp()
         last: SipResponse | None = None
         for route in routes:
             if call.hangup_reason is not None:
                 break
+            self.codec_preference = route.codecs or self.ctx.settings.codec_preference
+            offer = self.local_sdp()  # each trunk gets its own codecs
             invite = self._invite(route, offer.serialize())
             self.outgoing = invite
             try:
@@ -134,7 +135,9 @@ class OutboundSipLeg(SipLeg):
             await self.hangup(call.hangup_reason)
             return Ending(CallStatus.CANCELED, call.hangup_reason, 200)
         try:
-            self.apply_media(sdp.accept_answer(offer, sdp.SessionDescription.parse(response.body)))
+            answer = sdp.SessionDescription.parse(response.body)
+            negotiated = sdp.accept_answer(offer, answer)
+            self.apply_media(negotiated, sdp_codecs.event_clock(answer, negotiated))
         except sdp.SdpError as exc:
             log.warning("call %s: unusable SDP answer: %s", call.call_id, exc)
             await dialog.bye("SIP;cause=488")

@@ -19,6 +19,7 @@ class Route:
     port: int
     transport: str  # UDP | TCP
     credentials: Credentials | None = None
+    codecs: tuple[str, ...] | None = None  # the trunk's codec preference (None: the node's)
 
 
 def parse_fallback(value: str) -> Route | None:
@@ -34,7 +35,8 @@ def parse_fallback(value: str) -> Route | None:
 def routes_for(trunks: list[Trunk], fallback_trunk: str) -> list[Route]:
     """The app's trunks as routes; the fallback peer when it has none."""
     routes = [Route(t.name, t.host, t.port, t.transport.upper(),
-                    Credentials(t.username, t.password or "") if t.username else None)
+                    Credentials(t.username, t.password or "") if t.username else None,
+                    tuple(t.codecs) if t.codecs else None)
               for t in trunks]
     if not routes:
         fallback = parse_fallback(fallback_trunk)

@@ -19,10 +19,12 @@ class DynamoWsConnections:
     def __init__(self, table: Table) -> None:
         self.table = table
 
-    def add(self, app_id: str, connection_id: str) -> None:
+    def add(self, app_id: str, connection_id: str, key_id: str | None = None) -> None:
         expires = int(time.time()) + TTL_S
-        base = {"entity": "ws_connection", "app_id": app_id, "connection_id": connection_id,
-                "expires_at": expires}
+        base: dict[str, object] = {"entity": "ws_connection", "app_id": app_id,
+                                   "connection_id": connection_id, "expires_at": expires}
+        if key_id is not None:  # commands count against (and end with) the key that connected
+            base["key_id"] = key_id
         self.table.transact([
             self.table.tx_put({**base, "pk": f"APP#{app_id}", "sk": f"WSCONN#{connection_id}"}),
             self.table.tx_put({**base, "pk": f"WSCONN#{connection_id}", "sk": "WSCONN"}),
@@ -49,8 +51,16 @@ class DynamoWsConnections:
 
     def app_of(self, connection_id: str) -> tuple[str, set[str] | None] | None:
         """The app of a connection and the calls it follows; None for an unknown one."""
+        known = self.lookup(connection_id)
+        return (known[0], known[1]) if known else None
+
+    def lookup(self, connection_id: str) -> tuple[str, set[str] | None, str | None] | None:
+        """The app of a connection, the calls it follows and the key it connected with."""
         item = self.table.get(f"WSCONN#{connection_id}", "WSCONN")
-        return (str(item["app_id"]), _calls(item)) if item else None
+        if item is None:
+            return None
+        key_id = item.get("key_id")
+        return str(item["app_id"]), _calls(item), str(key_id) if key_id else None
 
     def follow(self, app_id: str, connection_id: str, call_ids: set[str] | None) -> None:
         """Set the calls a connection follows (None: every call of its app)."""

@@ -21,7 +21,7 @@ from voicelane.api.status import status_for
 from voicelane.container import get_container
 from voicelane.domain.errors import Unauthenticated
 from voicelane.services.event_stream import local_broker
-from voicelane.services.stream_commands import StreamSession, reply_to
+from voicelane.services.stream_commands import StreamSession, command_counter, reply_to
 
 router = APIRouter(route_class=StrictJsonRoute, tags=["events"])
 
@@ -33,12 +33,13 @@ async def event_stream(ws: WebSocket, token: str | None = None, types: str = "*"
         token = auth[7:].strip()
     c = get_container()
     try:
-        app, _ = await run_in_threadpool(c.apps.authenticate, token)
+        app, key = await run_in_threadpool(c.apps.authenticate, token)
     except Unauthenticated:
         await ws.close(code=4401, reason="a valid API key is required")
         return
     filters = [t.strip() for t in types.split(",") if t.strip()] or ["*"]
-    session = StreamSession(app, c.commands, c.calls, filters)
+    session = StreamSession(app, c.commands, c.calls, filters,
+                            count_command=command_counter(c.rate_limiter, c.apps, app, key))
     broker = local_broker()
     await ws.accept()
     queue = broker.subscribe(app.app_id)

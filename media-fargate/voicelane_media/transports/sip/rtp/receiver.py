@@ -12,6 +12,7 @@ from collections.abc import Callable
 import numpy as np
 
 from voicelane_media.codecs.g711 import ALAW_DECODE, ULAW_DECODE, Int16Array
+from voicelane_media.codecs.wideband import CodecError, WidebandCodec
 from voicelane_media.rtp.dtmf import DtmfReceiver
 from voicelane_media.rtp.jitter_buffer import JitterBuffer
 from voicelane_media.rtp.packet import RtpError, RtpPacket, parse_header
@@ -27,6 +28,10 @@ ZERO_FRAME: Int16Array = np.zeros(FRAME_SAMPLES, dtype=np.int16)
 ZERO_FRAME.setflags(write=False)
 
 Address = tuple[str, int]
+
+
+def pcm_empty() -> Int16Array:
+    return np.zeros(0, dtype=np.int16)
 
 
 def decode_table(payload_type: int) -> Int16Array:
@@ -64,13 +69,26 @@ class InboundStream:
         self._prior_lost = 0
         self._last_pcm: Int16Array = ZERO_FRAME
         self._concealed = 0
+        self.codec: WidebandCodec | None = None  # None: G.711 through its decode table
+        self.clock_rate = 8000  # RTP timestamp units per second
+        self.zero_frame = ZERO_FRAME  # 20 ms of silence at the PCM rate
+        self.decode_errors = 0  # wideband payloads that did not decode (concealed)
         self.started = False  # a first audio packet arrived: frames flow from now on
 
     def configure(self, remote: Address, payload_type: int, dtmf_payload_type: int | None,
-                  symmetric: bool) -> None:
-        self._table = decode_table(payload_type)
+                  symmetric: bool, codec: WidebandCodec | None = None) -> None:
+        """The peer's address and payload types; ``codec`` for a wideband stream (G.722,
+        Opus: decoded by it, at its RTP clock and 20 ms framing), None for G.711."""
+        if codec is None:
+            self._table = decode_table(payload_type)
+            self.jitter_buffer.silence = bytes([SILENCE_CODE[payload_type]]) * FRAME_SAMPLES
+            self.configure_clock(8000, FRAME_SAMPLES, True, FRAME_SAMPLES)
+        else:
+            self.jitter_buffer.silence = codec.silence()
+            self.configure_clock(codec.rtp_clock, codec.frame_ts, codec.sample_payload,
+                                 codec.frame_samples)
+        self.codec = codec
         self.payload_type = payload_type
-        self.jitter_buffer.silence = bytes([SILENCE_CODE[payload_type]]) * FRAME_SAMPLES
         self.dtmf_payload_type = dtmf_payload_type
         self._dtmf.payload_type = dtmf_payload_type if dtmf_payload_type is not None else -1
         if remote != self.remote:
@@ -78,6 +96,18 @@ class InboundStream:
         self.remote = remote
         self.symmetric = symmetric
         self.accepting = True
+
+    def configure_clock(self, clock_rate: int, frame_ts: int, sample_payload: bool,
+                        frame_samples: int) -> None:
+        if clock_rate != self.clock_rate and self.stats is not None:
+            self._new_source(self.stats.ssrc)  # timestamps of another clock: start over
+        self.clock_rate = clock_rate
+        self.jitter_buffer.frame = frame_ts
+        self.jitter_buffer.sample_payload = sample_payload
+        if self.zero_frame.shape[0] != frame_samples:
+            self.zero_frame = np.zeros(frame_samples, dtype=np.int16)
+            self.zero_frame.setflags(write=False)
+            self._last_pcm = self.zero_frame
 
     # -- per packet -------------------------------------------------------------------------
     def feed(self, data: bytes, addr: Address, now: float) -> Address | None:
@@ -109,7 +139,7 @@ class InboundStream:
         self.octets_received += len(payload)
         self.last_arrival = now
         if pt == self.payload_type:
-            transit = now - ts / 8000.0
+            transit = now - ts / self.clock_rate
             prev = self._prev_transit
             if prev is not None:
                 d = transit - prev
@@ -128,7 +158,7 @@ class InboundStream:
         if self.stats is not None:
             self._prior_received += self.stats.received
             self._prior_lost += max(0, self.stats.lost)
-        self.stats = ReceiverStats(ssrc)
+        self.stats = ReceiverStats(ssrc, clock_rate=self.clock_rate)
         self._prev_transit = None
         self.jitter_buffer.reset()
         return self.stats
@@ -151,16 +181,34 @@ class InboundStream:
         Whatever the sender's ptime, the jitter buffer re-frames to 160 samples per tick."""
         codes = self.jitter_buffer.get(now)
         if codes is not None:
-            pcm: Int16Array = self._table[np.frombuffer(codes, dtype=np.uint8)]
-            self._last_pcm = pcm
-            self._concealed = 0
-            return codes, pcm
+            if self.codec is None:
+                pcm: Int16Array = self._table[np.frombuffer(codes, dtype=np.uint8)]
+            else:
+                pcm = self._decode(codes)
+            if pcm.shape[0]:
+                self._last_pcm = pcm
+                self._concealed = 0
+                return codes, pcm
         if self._concealed >= PLC_FRAMES:
-            return None, ZERO_FRAME
+            return None, self.zero_frame
         self._concealed += 1
         fade = 1.0 - self._concealed / (PLC_FRAMES + 1)
         self._last_pcm = (self._last_pcm * fade).astype(np.int16)
         return None, self._last_pcm
+
+    def _decode(self, payload: bytes) -> Int16Array:
+        """One wideband frame at the PCM rate (cut or padded to 20 ms); empty when the payload
+        does not decode (counted, then concealed like a lost packet)."""
+        assert self.codec is not None
+        try:
+            pcm = self.codec.decode(payload)
+        except CodecError:
+            self.decode_errors += 1
+            return pcm_empty()
+        size = self.zero_frame.shape[0]
+        if pcm.shape[0] != size:
+            pcm = np.concatenate([pcm, self.zero_frame])[:size]
+        return pcm
 
     # -- figures ----------------------------------------------------------------------------
     @property

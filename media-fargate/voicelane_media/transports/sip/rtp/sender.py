@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from voicelane_media.codecs.g711 import ALAW_ENCODE, ULAW_ENCODE, Int16Array, UInt8Array
+from voicelane_media.codecs.wideband import WidebandCodec
 from voicelane_media.rtp.dtmf import DtmfSender
 from voicelane_media.transports.base import LiveSource
 
@@ -74,13 +75,26 @@ class OutboundStream:
         self._dtmf_packets: deque[bytes] = deque()
         self._dtmf_gap = 0
         self._dtmf_sender = DtmfSender(101)
+        self.codec: WidebandCodec | None = None  # None: G.711 through its encode table
+        self.frame_samples = FRAME_SAMPLES  # PCM samples per 20 ms frame
+        self.frame_ts = FRAME_SAMPLES  # RTP timestamp units per 20 ms frame
+        self.sent_pcm: Int16Array | None = None  # a wideband frame's audio, for the playout taps
 
-    def configure(self, payload_type: int, dtmf_payload_type: int | None) -> None:
-        self._table = encode_table(payload_type)
+    def configure(self, payload_type: int, dtmf_payload_type: int | None,
+                  codec: WidebandCodec | None = None, dtmf_clock: int = 8000) -> None:
+        """Payload types; ``codec`` for a wideband stream (None: G.711); ``dtmf_clock``: the
+        negotiated telephone-event clock (RFC 4733 durations are in its units)."""
         self.payload_type = payload_type
         self.dtmf_payload_type = dtmf_payload_type
         self._dtmf_sender.payload_type = dtmf_payload_type if dtmf_payload_type is not None else 101
-        self._silence = bytes([SILENCE_CODE[payload_type]]) * FRAME_SAMPLES
+        self._dtmf_sender.clock_rate = dtmf_clock
+        self.codec = codec
+        if codec is None:
+            self._table = encode_table(payload_type)
+            self._silence = bytes([SILENCE_CODE[payload_type]]) * FRAME_SAMPLES
+            self.frame_samples = self.frame_ts = FRAME_SAMPLES
+        else:
+            self.frame_samples, self.frame_ts = codec.frame_samples, codec.frame_ts
 
     def queue_digits(self, job: DigitJob) -> None:
         self._digits.append(job)
@@ -106,7 +120,8 @@ class OutboundStream:
     def next_frame(self, tick: int) -> tuple[bytes, UInt8Array | None]:
         """The datagram for media-clock frame ``tick`` and the audio codes it carries
         (None for DTMF or comfort silence). Returns (b"", None) when there is nothing to send."""
-        ts = (self.ts_base + tick * FRAME_SAMPLES) & 0xFFFFFFFF
+        ts = (self.ts_base + tick * self.frame_ts) & 0xFFFFFFFF
+        self.sent_pcm = None
         if self._dtmf_packets or self._digits:
             packet = self._next_dtmf(ts)
             if packet:
@@ -115,18 +130,28 @@ class OutboundStream:
         if self.queue:
             item = self.queue[0]
             start = item.position
-            pcm = item.samples[start : start + FRAME_SAMPLES]
+            size = self.frame_samples
+            pcm = item.samples[start : start + size]
             item.position = start + pcm.shape[0]
             if item.position >= item.samples.shape[0]:
                 self.queue.popleft()
                 if not item.done.done():
                     item.done.set_result(item.position)
-            if pcm.shape[0] < FRAME_SAMPLES:
-                pcm = np.concatenate([pcm, np.zeros(FRAME_SAMPLES - pcm.shape[0], np.int16)])
+            if pcm.shape[0] < size:
+                pcm = np.concatenate([pcm, np.zeros(size - pcm.shape[0], np.int16)])
         elif self.live_source is not None:
             pcm = self.live_source()
         codes: UInt8Array | None = None
-        if pcm is not None:
+        codec = self.codec
+        if codec is not None:
+            if pcm is None and not self.send_silence:
+                self._marker = True
+                return b"", None
+            # wideband: silence is encoded too, so the encoder's state stays continuous
+            frame = pcm if pcm is not None else np.zeros(self.frame_samples, np.int16)
+            self.sent_pcm = pcm
+            payload = codec.encode(frame)
+        elif pcm is not None:
             codes = self._table[pcm.view(np.uint16)]
             payload = codes.tobytes()
         elif self.send_silence:

@@ -21,6 +21,7 @@ import numpy.typing as npt
 
 from voicelane_media import quality
 from voicelane_media.codecs.g711 import Int16Array, UInt8Array
+from voicelane_media.codecs.wideband import WidebandCodec
 from voicelane_media.media import audio
 from voicelane_media.media.audio import ObjectReader
 from voicelane_media.rtp.dtmf import event_code
@@ -75,7 +76,7 @@ class RtcpProtocol(asyncio.DatagramProtocol):
 
 
 class RtpSession:
-    """A G.711 (PCMU/PCMA) media session with RFC 4733 DTMF. Create with ``RtpPortPool.open_session``."""
+    """A G.711 (PCMU/PCMA), G.722 or Opus media session with RFC 4733 DTMF. Create with ``RtpPortPool.open_session``."""
 
     def __init__(self, pool: SessionOwner, host: str, port: int, start_tick: int,
                  send_silence: bool = True, *, jitter_frames: int = 2,
@@ -103,6 +104,7 @@ class RtpSession:
         self._audio_taps: list[AudioCallback] = []
         self._playout_taps: list[AudioCallback] = []
         self._sent_decode = decode_table(PCMU)  # what went on the wire, for the playout taps
+        self.sample_rate = 8000  # of the PCM it plays and taps: 16000 for G.722 and Opus
         self._digit_queues: list[asyncio.Queue[str]] = []
         self.inbound.on_digit = self._digit
         self.rtcp.interval_ticks = rtcp_interval_ticks
@@ -126,13 +128,20 @@ class RtpSession:
         return self.outbound.payload_type
 
     def set_remote(self, host: str, port: int, payload_type: int = 0,
-                   dtmf_payload_type: int | None = 101, *, symmetric: bool = True) -> None:
-        """Point the session at the peer's SDP address and codec (0 PCMU, 8 PCMA). With
+                   dtmf_payload_type: int | None = 101, *, symmetric: bool = True,
+                   codecs: tuple[WidebandCodec, WidebandCodec] | None = None,
+                   dtmf_clock: int = 8000) -> None:
+        """Point the session at the peer's SDP address and codec (0 PCMU, 8 PCMA, or the
+        payload type of a wideband codec, with ``codecs``: its decoder and encoder instances,
+        ``codecs.wideband``; the session then plays and taps PCM at 16 kHz). With
         ``symmetric`` the session latches to the source address of the first valid packet."""
         remote = (host, int(port))
-        self.inbound.configure(remote, payload_type, dtmf_payload_type, symmetric)
-        self.outbound.configure(payload_type, dtmf_payload_type)
-        self._sent_decode = decode_table(payload_type)
+        decoder, encoder = codecs if codecs is not None else (None, None)
+        self.inbound.configure(remote, payload_type, dtmf_payload_type, symmetric, decoder)
+        self.outbound.configure(payload_type, dtmf_payload_type, encoder, dtmf_clock)
+        if encoder is None:
+            self._sent_decode = decode_table(payload_type)
+        self.sample_rate = encoder.pcm_rate if encoder is not None else 8000
         if remote != self._remote:
             self._remote = remote
             self._remote_rtcp = (host, int(port) + 1)
@@ -216,7 +225,11 @@ class RtpSession:
             if data:
                 self._rtp_transport.sendto(data, remote)
         if self._playout_taps:
-            frame = ZERO_FRAME if sent is None else self._sent_decode.take(sent)
+            if self.outbound.codec is not None:  # wideband: the audio that was encoded
+                wide = self.outbound.sent_pcm
+                frame = self.inbound.zero_frame if wide is None else wide
+            else:
+                frame = ZERO_FRAME if sent is None else self._sent_decode.take(sent)
             for tap in self._playout_taps:
                 tap(frame)
         if index >= self.rtcp.next_tick:
@@ -224,7 +237,8 @@ class RtpSession:
             self._send_rtcp(now)
 
     def _rtp_ts_now(self) -> int:
-        return (self.outbound.ts_base + (self._tick - self._start_tick) * 160) & 0xFFFFFFFF
+        ticks = self._tick - self._start_tick
+        return (self.outbound.ts_base + ticks * self.outbound.frame_ts) & 0xFFFFFFFF
 
     def _send_rtcp(self, now: float, bye: bool = False) -> None:
         if self._remote_rtcp is None or self._rtcp_transport is None:
@@ -245,10 +259,10 @@ class RtpSession:
         self.rtcp.receive(data, self.outbound.ssrc, time.monotonic())
 
     # -- media operations ------------------------------------------------------------------
-    async def play(self, pcm_int16_8k: npt.NDArray[Any]) -> int:
-        """Send 8 kHz mono int16 audio paced at 20 ms; returns the samples actually sent
-        (less than the input when ``stop_playback`` or ``close`` cut it short)."""
-        samples = np.ascontiguousarray(pcm_int16_8k).reshape(-1)
+    async def play(self, pcm: npt.NDArray[Any]) -> int:
+        """Send mono int16 audio at ``sample_rate`` paced at 20 ms; returns the samples actually
+        sent (less than the input when ``stop_playback`` or ``close`` cut it short)."""
+        samples = np.ascontiguousarray(pcm).reshape(-1)
         if samples.dtype != np.int16:
             raise TypeError(f"play() takes int16 samples, got {samples.dtype}")
         if self.closed or not samples.shape[0]:
@@ -273,11 +287,12 @@ class RtpSession:
 
     async def speak(self, text: str, voice: str = "en-us") -> int:
         """Synthesize ``text`` with espeak-ng and play it; returns samples played."""
-        return await self.play(await audio.synthesize(text, voice))
+        return await self.play(await audio.synthesize(text, voice, self.sample_rate))
 
     async def play_url(self, url_or_s3_key: str) -> int:
         """Play a WAV from an http(s) URL or a key in the recordings bucket (or s3://bucket/key)."""
-        return await self.play(await audio.load(url_or_s3_key, objects=self.pool.objects))
+        return await self.play(await audio.load(url_or_s3_key, self.sample_rate,
+                                                objects=self.pool.objects))
 
     async def send_dtmf(self, digits: str, duration_ms: int = 100) -> None:
         """Send RFC 4733 telephone-events, one digit after another; returns when all are sent."""
