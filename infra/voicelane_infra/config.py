@@ -50,6 +50,7 @@ class StageConfig:
     sip_allowed_cidrs: tuple[str, ...] = ("0.0.0.0/0",)
     rtp_allowed_cidrs: tuple[str, ...] = ("0.0.0.0/0",)
     certificate_arn: str | None = None
+    sip_tls_secret_arn: str | None = None  # {"certificate", "key"} PEM: SIP over TLS on 5061
     alb_idle_timeout_s: int = 3600
     container_insights: bool = False
     execute_command: bool = False
@@ -84,6 +85,7 @@ class StageConfig:
             "sipAllowedCidrs": ("sip_allowed_cidrs", _list),
             "rtpAllowedCidrs": ("rtp_allowed_cidrs", _list),
             "certificateArn": ("certificate_arn", lambda v: str(v) or None),
+            "sipTlsSecretArn": ("sip_tls_secret_arn", lambda v: str(v) or None),
             "albIdleTimeout": ("alb_idle_timeout_s", int),
             "containerInsights": ("container_insights", _bool),
             "executeCommand": ("execute_command", _bool),

@@ -2,14 +2,18 @@
 
 Load-balancer story (see docs/deploy.md):
 - SIP signalling: an internet-facing NLB with one TCP_UDP listener on 5060 to the tasks (IP
-  targets, client IP preserved). It only carries the first request of a dialog: a task puts its
-  own public address in Contact and SDP, so in-dialog requests and RTP go straight to the task.
+  targets, client IP preserved), and with ``sipTlsSecretArn`` a TCP listener on 5061 passed
+  through to the tasks, which terminate TLS (``sip_tls.py``). It only carries the first
+  request of a dialog: a task puts its own public address in Contact and SDP, so in-dialog
+  requests and RTP go straight to the task.
 - RTP: tasks run in public subnets with their own public IPs; the security group opens the RTP
   UDP range (rtpPortMin-rtpPortMax) to rtpAllowedCidrs. No load balancer forwards RTP.
 - WebSocket media streams and WebRTC signalling: an internet-facing ALB (HTTPS when
   certificateArn is given) to the node's public listener on 8081, health-checked on /healthz.
-  The internal command API (8080) is reachable only from inside the VPC (the functions'
-  security group, the NLB's health checks), never through the ALB.
+  The ALB forwards only the public paths (public_listener.PUBLIC_PATHS: media streams, WebRTC signalling, the
+  softphone page); any other path gets a fixed 404 from the ALB and never reaches a task.
+- The internal command API (8080) admits only the functions' security group (live commands):
+  not the VPC's CIDR, not the ALB. The NLB health-checks the public listener's /healthz.
 - Scaling: target tracking on Voicelane/LiveCalls (average per task); tasks with live calls
   protect themselves from scale-in through the ECS agent endpoint (ecs:UpdateTaskProtection)
   and drain on SIGTERM within stopTimeout (120 s, the Fargate maximum) while the load balancers
@@ -21,7 +25,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aws_cdk import Aws, Duration, IgnoreMode, RemovalPolicy
-from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr_assets as ecr_assets
@@ -40,6 +43,8 @@ from .messaging import Queues
 from .names import env
 from .network import Network
 from .paths import MEDIA_DOCKERFILE, REPO
+from .public_listener import add_public_listener
+from .sip_tls import SipTls
 
 HTTP_PORT = 8080  # the internal command API (VPC only)
 PUBLIC_PORT = 8081  # WebSocket media streams, behind the ALB
@@ -106,9 +111,10 @@ class Media(Construct):
                 ec2.Port.udp_range(config.rtp_port_min, config.rtp_port_max),
                 "RTP/RTCP media straight to the task",
             )
-        # NLB health checks come from the load balancer's private addresses.
+        # NLB health checks come from the load balancer's private addresses; they probe the
+        # public listener, so the internal port stays closed to the rest of the VPC.
         self.task_sg.add_ingress_rule(
-            ec2.Peer.ipv4(vpc.vpc_cidr_block), ec2.Port.tcp(HTTP_PORT), "NLB health checks"
+            ec2.Peer.ipv4(vpc.vpc_cidr_block), ec2.Port.tcp(PUBLIC_PORT), "NLB health checks"
         )
         if props.network.function_sg is not None:
             self.task_sg.add_ingress_rule(
@@ -234,7 +240,7 @@ class Media(Construct):
             connection_termination=False,
             health_check=elbv2.HealthCheck(
                 protocol=elbv2.Protocol.HTTP,
-                port=str(HTTP_PORT),
+                port=str(PUBLIC_PORT),
                 path=HEALTH_PATH,
                 interval=Duration.seconds(10),
                 healthy_threshold_count=2,
@@ -283,33 +289,18 @@ class Media(Construct):
         self.service.load_balancer_target(
             container_name="media", container_port=PUBLIC_PORT, protocol=ecs.Protocol.TCP
         ).attach_to_application_target_group(self.ws_target_group)
-        if config.certificate_arn:
-            certificate = acm.Certificate.from_certificate_arn(
-                self, "Certificate", config.certificate_arn
-            )
-            self.alb.add_listener(
-                "Https",
-                port=443,
-                protocol=elbv2.ApplicationProtocol.HTTPS,
-                certificates=[elbv2.ListenerCertificate.from_certificate_manager(certificate)],
-                ssl_policy=elbv2.SslPolicy.RECOMMENDED_TLS,
-                default_target_groups=[self.ws_target_group],
-            )
-            self.alb.add_redirect(source_port=80, target_port=443)
-            self.ws_url = f"wss://{self.alb.load_balancer_dns_name}"
-        else:
-            self.alb.add_listener(
-                "Http",
-                port=80,
-                protocol=elbv2.ApplicationProtocol.HTTP,
-                default_target_groups=[self.ws_target_group],
-            )
-            self.ws_url = f"ws://{self.alb.load_balancer_dns_name}"
+        self.ws_url = add_public_listener(self, self.alb, self.ws_target_group,
+                                          config.certificate_arn)
         self.task_sg.add_ingress_rule(
             self.alb.connections.security_groups[0], ec2.Port.tcp(PUBLIC_PORT),
             "ALB to the media streams listener"
         )
         self.sip_endpoint = f"{self.nlb.load_balancer_dns_name}:{SIP_PORT}"
+        if config.sip_tls_secret_arn:  # TCP 5061 passed through; the tasks terminate TLS
+            SipTls(self, "SipTls", secret_arn=config.sip_tls_secret_arn,
+                   container=self.container, service=self.service, nlb=self.nlb,
+                   task_sg=self.task_sg, allowed_cidrs=config.sip_allowed_cidrs, vpc=vpc,
+                   health_port=PUBLIC_PORT, health_path=HEALTH_PATH, drain=DRAIN)
 
         # -- autoscaling on live calls -----------------------------------------------------
         self.live_calls_metric = cloudwatch.Metric(

@@ -75,6 +75,23 @@ class MediaSettings(BaseSettings):
         description="Comma-separated IP networks whose INVITEs may reach any app's numbers, "
                     "besides each app's trunks (a local node trusts loopback).",
     )
+    sip_tls_port: int = Field(
+        default=5061, ge=0, le=65535,
+        description="SIP over TLS listener (0: an ephemeral port); on when a certificate is set.")
+    sip_tls_certificate: str = Field(
+        default="", description="PEM certificate chain of the TLS listener (also offered to "
+                                "trunks that ask for a client certificate); empty: no TLS listener.")
+    sip_tls_key: str = Field(default="", description="PEM private key of the certificate.")
+    sip_tls_ca_bundle: str = Field(
+        default="", description="PEM CA bundle that trunk certificates are checked against "
+                                "(empty: the system's trusted CAs).")
+    sip_tls_verify: bool = Field(
+        default=True, description="Check trunk certificates and host names (off only for tests "
+                                  "or a carrier on a private CA you cannot install).")
+    srtp_max_auth_failures: int = Field(
+        default=50, ge=0, le=100_000,
+        description="SRTP packets in a row failing authentication before the call ends with "
+                    "srtp_auth_failed (0: never; each one is dropped and counted anyway).")
     sip_codecs: str = Field(
         default="PCMU,PCMA",
         description="Comma-separated audio codecs for SIP legs whose trunk lists none, most "

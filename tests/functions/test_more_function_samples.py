@@ -34,6 +34,17 @@ def test_api_trunks_adds_a_trunk_without_showing_its_password(
     assert [t.trunk_id for t in stored if t.trunk_id == trunk["id"]] == [trunk["id"]]
 
 
+def test_api_apps_sets_the_apps_toll_fraud_settings(
+        deployment: Deployment, context: LambdaContext) -> None:
+    response = handler("api_apps")(load_event("api_apps", **deployment.values()), context)
+    assert response["statusCode"] == 200, response
+    shown = json.loads(response["body"])
+    assert (shown["id"], shown["calls_per_second"], shown["destination_allow_list"]) == (
+        deployment.app_id, 2, ["+1", "+44"])
+    stored = deployment.container.apps.get_app(deployment.app_id)
+    assert (stored.calls_per_second, stored.destination_allow_list) == (2, ["+1", "+44"])
+
+
 def test_api_webhooks_lists_the_apps_endpoints(deployment: Deployment,
                                                context: LambdaContext) -> None:
     endpoint = WebhookEndpoint(

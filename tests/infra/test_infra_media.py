@@ -65,7 +65,7 @@ def test_sip_nlb_tcp_udp_5060(template: Any, resources_json: dict[str, Any]) -> 
             "Protocol": "TCP_UDP",
             "TargetType": "ip",
             "HealthCheckPath": "/healthz",
-            "HealthCheckPort": "8080",
+            "HealthCheckPort": "8081",  # the public listener: 8080 admits only functions
             "TargetGroupAttributes": Match.array_with(
                 [{"Key": "deregistration_delay.timeout_seconds", "Value": str(DRAIN_S)}]
             ),

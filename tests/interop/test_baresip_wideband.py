@@ -1,8 +1,9 @@
 """Wideband calls with a real softphone: the node dials baresip 1.0 (Debian package `baresip`)
-through a trunk whose codecs are Opus, then one whose codecs are G.722. Audio flows both ways:
-baresip's `aufile` source sends a 5 kHz tone, the node plays a 6 kHz tone (the `play` command);
-both are above 4 kHz, which a G.711 leg cannot carry. baresip's `sndfile` filter records what it
-decoded; the node's recording is at 16 kHz with the caller's tone on the left channel."""
+through a trunk whose codecs are Opus, then one whose codecs are G.722; and baresip calls the
+node's number over G.722 (inbound). Audio flows both ways: baresip's `aufile` source sends a
+5 kHz tone, the node plays a 6 kHz tone (the `play` command); both are above 4 kHz, which a
+G.711 leg cannot carry. baresip's `sndfile` filter records what it decoded; the node's recording
+is at 16 kHz with the caller's tone on the left channel."""
 
 from __future__ import annotations
 
@@ -74,9 +75,10 @@ def tone_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 class Baresip:
-    """baresip on loopback, answering every call, sending a 5 kHz tone, recording what it hears."""
+    """baresip on loopback, answering every call (or dialling ``dial``, a SIP URI), sending a
+    5 kHz tone, recording what it hears."""
 
-    def __init__(self, home: Path, codec: str) -> None:
+    def __init__(self, home: Path, codec: str, dial: str | None = None) -> None:
         self.home = home
         self.port = free_udp_port()
         rtp = free_udp_port()
@@ -89,11 +91,12 @@ class Baresip:
             f"audio_alert aufile,/dev/null\nrtp_ports {rtp}-{rtp + 10}\n"
             f"module_path /usr/lib/baresip/modules\nmodule opus.so\n"
             f"module g722.so\nmodule g711.so\nmodule aufile.so\nmodule sndfile.so\n"
-            f"module_app account.so\nsnd_path {home}\n")
+            f"module_app account.so\nmodule_app menu.so\nsnd_path {home}\n")
         (home / "accounts").write_text(
             f"<sip:{CALLEE}@127.0.0.1>;regint=0;answermode=auto;audio_codecs={codec}\n")
         self.log = (home / "baresip.log").open("wb")
-        self.proc = subprocess.Popen([str(BARESIP), "-f", str(home), "-t", "40"],
+        commands = ["-e", f"/dial {dial}"] if dial is not None else []
+        self.proc = subprocess.Popen([str(BARESIP), "-f", str(home), "-t", "40", *commands],
                                      stdin=subprocess.DEVNULL, stdout=self.log,
                                      stderr=subprocess.STDOUT, cwd=home)
         time.sleep(0.5)
@@ -140,7 +143,15 @@ def test_wideband_call_carries_audio_above_4khz_both_ways(
         heard_by_phone = phone.heard()
     finally:
         phone.stop()
-    assert done["quality"]["packets_received"] > 50, done["quality"]
+    assert_tones_both_ways(done, wav, heard_by_phone)
+
+
+def assert_tones_both_ways(done: dict[str, object], wav: bytes, heard_by_phone: bytes) -> None:
+    """The node heard baresip's 5 kHz tone at 16 kHz, and baresip decoded the node's 6 kHz."""
+    quality = done["quality"]
+    assert isinstance(quality, dict)
+    assert quality["packets_received"] > 50, quality
+    assert quality["decode_errors"] == 0, quality
     # the node ran the leg at 16 kHz and heard baresip's 5 kHz tone
     rate, caller = read_wav(wav)
     assert rate == 16000
@@ -151,3 +162,29 @@ def test_wideband_call_carries_audio_above_4khz_both_ways(
     assert rate >= 16000
     assert loud(phone_side).size >= rate, "baresip heard less than a second of the node's tone"
     assert abs(peak_hz(loud(phone_side), rate) - 6000) < 30
+
+
+def test_baresip_calls_the_node_over_g722_and_audio_flows_both_ways(
+        api: Api, media_node: LocalNode, tone_server: str, tmp_path: Path) -> None:
+    number = new_number()
+    api.ok(api.post("/v1/numbers", {"number": number}))  # no agent: the app answers by command
+    # the trunk the INVITE comes from (its host's address) decides the codecs: G.722 first
+    api.ok(api.post("/v1/trunks", {"name": "baresip-in", "host": "127.0.0.1",
+                                   "codecs": ["G722", "PCMU"]}))
+    phone = Baresip(tmp_path, "G722/16000/1", dial=f"sip:{number}@127.0.0.1:{media_node.sip_port}")
+    try:
+        call_id = api.wait_event_for_number(number)
+        assert api.action(call_id, "answer").status_code in (200, 202)
+        api.wait_status(call_id, {"in_progress"})
+        assert api.action(call_id, "record_start").status_code in (200, 202)
+        assert api.action(call_id, "play", {"url": tone_server}).status_code in (200, 202)
+        api.wait_event(call_id, "call.playback.ended", timeout_s=15)
+        api.ok(api.post(f"/v1/calls/{call_id}/hangup"))
+        done = api.wait_status(call_id, {"completed"})
+        api.wait_event(call_id, "call.recording.saved")
+        _, wav = download_recording(api, call_id)
+        heard_by_phone = phone.heard()
+    finally:
+        phone.stop()
+    assert done["direction"] == "inbound"
+    assert_tones_both_ways(done, wav, heard_by_phone)

@@ -148,3 +148,29 @@ def test_an_unreachable_api_and_a_missing_key_are_one_line(tmp_path: Path) -> No
     done = _run(tmp_path, "numbers", "list", VOICELANE_API_URL=url)
     assert (done.returncode, done.stdout) == (1, "")
     assert done.stderr.startswith("error: no API key: ") and done.stderr.count("\n") == 1
+
+
+def test_app_set_and_get_change_the_apps_toll_fraud_settings(
+        cli: Callable[..., Any], container: Container) -> None:
+    rc, shown, _ = cli("app", "set", "--calls-per-second", "3", "--allow-list", "+1, +44")
+    assert rc == 0 and (shown["calls_per_second"], shown["destination_allow_list"]) == (
+        3, ["+1", "+44"]), shown
+    stored = container.apps.get_app(cli.app.app_id)
+    assert (stored.calls_per_second, stored.destination_allow_list) == (3, ["+1", "+44"])
+    rc, shown, _ = cli("app", "set", "--allow-list", "default")
+    assert rc == 0 and shown["destination_allow_list"] is None and shown["calls_per_second"] == 3
+    rc, shown, _ = cli("app", "get")
+    assert rc == 0 and shown["id"] == cli.app.app_id
+
+
+def test_bad_app_settings_are_one_line_and_change_nothing(
+        cli: Callable[..., Any], container: Container) -> None:
+    rc, out, err = cli("app", "set", "--allow-list", "44")
+    assert rc == 1 and out is None
+    assert err.startswith("error: HTTP 422 validation_error") and len(err.splitlines()) == 1, err
+    rc, _, err = cli("app", "set", "--calls-per-second", "fast")
+    assert rc == 1 and err.startswith("error: --calls-per-second"), err
+    rc, _, err = cli("app", "set")
+    assert rc == 1 and "needs" in err, err
+    stored = container.apps.get_app(cli.app.app_id)
+    assert (stored.calls_per_second, stored.destination_allow_list) == (None, None)

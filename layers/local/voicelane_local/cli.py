@@ -35,6 +35,7 @@ def load_dev_env(path: Path = DEV_ENV) -> None:
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
+    from voicelane_local.dev_softphone import softphone_url
     from voicelane_local.platform import LocalPlatform
 
     platform = LocalPlatform(api_port=args.port).start()
@@ -42,11 +43,9 @@ def cmd_dev(args: argparse.Namespace) -> int:
     print(f"  app id:   {platform.app_id}")
     print(f"  API key:  {platform.api_key}")
     print(f"  local AWS: {platform.aws.endpoint}")
-    for node in platform.extras:  # the loopback media node serves the softphone page
-        public = getattr(node, "public_url", None)
-        if isinstance(public, str):
-            page = public.replace("ws://", "http://").removesuffix("/v1/media")
-            print(f"  softphone: {page}/softphone/ (give it a webrtc session: docs/webrtc.md)")
+    page = softphone_url(platform)  # the loopback media node serves the softphone page
+    if page is not None:
+        print(f"  softphone: {page} (call an agent or a number, take calls: docs/webrtc.md)")
     print(f"  wrote {DEV_ENV} (source it in another shell; the voicelane CLI reads it). "
           "Ctrl-C stops everything.", flush=True)
     stop = threading.Event()
@@ -152,6 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
     kl.set_defaults(fn=cmd_keys_list)
 
     add_parsers(sub)
+    from voicelane_local.evals.command import add_parser as add_eval
+
+    add_eval(sub)
     return p
 
 
@@ -160,7 +162,9 @@ def error_line(exc: Exception) -> str | None:
     from botocore import exceptions as aws
     from voicelane.domain.errors import VoicelaneError
 
-    if isinstance(exc, CliError):
+    from voicelane_local.evals.schema import ScenarioError
+
+    if isinstance(exc, CliError | ScenarioError):
         return str(exc)
     if isinstance(exc, VoicelaneError):
         return f"{exc.code}: {exc.message}"

@@ -1,4 +1,5 @@
-"""The `voicelane` commands that go through the HTTP API with an API key: calls, numbers, trunks.
+"""The `voicelane` commands that go through the HTTP API with an API key: calls, numbers, trunks
+and the app's own settings.
 
 Each command is one request; the answer's JSON is printed. An error answer becomes a `CliError`
 (one line with the HTTP status, the error's `code` and `message`), never a traceback.
@@ -117,7 +118,7 @@ def cmd_trunks(args: argparse.Namespace) -> int:
             raise CliError("trunks create needs a name and --host")
         body: dict[str, Any] = {"name": args.name, "host": args.host, "port": args.port,
                                 "transport": args.transport, "priority": args.priority,
-                                "inbound_addresses": args.inbound_address}
+                                "inbound_addresses": args.inbound_address, "srtp": args.srtp}
         if args.username:
             body["username"] = args.username
         if args.password_stdin:
@@ -131,8 +132,28 @@ def cmd_trunks(args: argparse.Namespace) -> int:
     return _show("DELETE", path, gone={"id": args.name, "deleted": True})
 
 
+DEFAULT = "default"  # `--calls-per-second default`: back to the platform's default (null)
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    if args.action == "get":
+        return _show("GET", "/v1/app")
+    body: dict[str, Any] = {}
+    if args.calls_per_second is not None:
+        cps = args.calls_per_second
+        if cps != DEFAULT and not cps.isdigit():
+            raise CliError(f"--calls-per-second takes a whole number or {DEFAULT!r}, not {cps!r}")
+        body["calls_per_second"] = None if cps == DEFAULT else int(cps)
+    if args.allow_list is not None:
+        body["destination_allow_list"] = (None if args.allow_list == DEFAULT else
+                                          [p.strip() for p in args.allow_list.split(",")])
+    if not body:
+        raise CliError("app set needs --calls-per-second, --allow-list or both")
+    return _show("PATCH", "/v1/app", body)  # the API validates (one-line 422 otherwise)
+
+
 def add_parsers(sub: Any) -> None:
-    """The calls, numbers and trunks sub-commands."""
+    """The calls, numbers, trunks and app sub-commands."""
     calls = sub.add_parser("calls", help="calls through the HTTP API")
     calls.add_argument("action", choices=["create", "list", "get", "events", "hangup",
                                           "transcript", "recording"])
@@ -154,7 +175,9 @@ def add_parsers(sub: Any) -> None:
                         help="create: the trunk's name; get, delete: its id (trunk_...)")
     trunks.add_argument("--host", help="the carrier's SIP host name or IP")
     trunks.add_argument("--port", type=int, default=5060)
-    trunks.add_argument("--transport", choices=["udp", "tcp"], default="udp")
+    trunks.add_argument("--transport", choices=["udp", "tcp", "tls"], default="udp")
+    trunks.add_argument("--srtp", choices=["off", "optional", "mandatory"], default="off",
+                        help="SDES-SRTP on the trunk's calls")
     trunks.add_argument("--priority", type=int, default=10, help="lower is tried first")
     trunks.add_argument("--username")
     trunks.add_argument("--password-stdin", action="store_true",
@@ -162,3 +185,12 @@ def add_parsers(sub: Any) -> None:
     trunks.add_argument("--inbound-address", action="append", default=[], metavar="CIDR",
                         help="an address the carrier sends INVITEs from (repeatable)")
     trunks.set_defaults(fn=cmd_trunks)
+
+    app = sub.add_parser("app", help="the API key's app: its toll-fraud settings (HTTP API)")
+    app.add_argument("action", choices=["get", "set"])
+    app.add_argument("--calls-per-second", metavar="N",
+                     help=f"calls the app may place per second (1-1000), or {DEFAULT!r}")
+    app.add_argument("--allow-list", metavar="PREFIXES",
+                     help=f"E.164 prefixes it may dial, comma-separated (+1,+44), * for "
+                          f"anywhere, or {DEFAULT!r} (the from-number's country)")
+    app.set_defaults(fn=cmd_app)

@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 
 from voicelane_local.demo_output import Timeline, check, print_summary, print_transcript
+from voicelane_local.dev_softphone import softphone_url
 from voicelane_local.platform import LocalPlatform
 
 CALLER_NUMBER = "+14155550199"
@@ -196,6 +197,18 @@ def _print_results(call: dict[str, Any], transcript: dict[str, Any], phone: Any)
     print_summary(call)
 
 
+def _write_plots(transcript: dict[str, Any], phone: Any, output: Path) -> None:
+    """The eval's per-turn latency waterfall and who-spoke-when timeline for this call."""
+    from voicelane_local.evals.plots import timeline_svg, waterfall_svg
+    from voicelane_local.evals.scoring import turn_latencies
+
+    heard = [line.agent_reply_ms for line in phone.lines]  # every demo line expects a reply
+    turns = turn_latencies(transcript, heard)
+    (output / "latency.svg").write_text(waterfall_svg(turns, "make demo: per-turn latency"))
+    (output / "timeline.svg").write_text(timeline_svg(phone.as_dict(), "make demo: who spoke "
+                                                                       "when"))
+
+
 def _scheduled_callback(api: httpx.Client) -> None:
     """The rest of the Calls API: schedule a callback, list calls, cancel the callback."""
     when = (datetime.now(UTC) + timedelta(days=1)).isoformat(timespec="seconds")
@@ -263,13 +276,20 @@ def run_demo(api_port: int = 8000, output: Path = Path("demo-output")) -> int:
         (output / "call.json").write_text(json.dumps(done, indent=2))
         (output / "events.json").write_text(json.dumps(events, indent=2))
         (output / "phone.json").write_text(json.dumps(report.as_dict(), indent=2))
+        _write_plots(transcript, report, output)
         print(f"\nwrote {output}/: transcript.json, metrics.json, recording.wav (dual-channel: "
-              "caller left, agent right), call.json, events.json, phone.json")
+              "caller left, agent right), call.json, events.json, phone.json, latency.svg "
+              "(per-turn latency, as `voicelane eval` draws it), timeline.svg")
         print(f"booking endpoint received: {booking.requests}")
         _scheduled_callback(api)
         from voicelane_local.demo_stream import run_stream_call
 
         run_stream_call(api, agent["id"], output)
+        page = softphone_url(platform)
+        if page is not None:
+            print("\n== softphone: call an agent or a phone number from a browser, or take "
+                  "calls for a browser identity (docs/webrtc.md). `make dev` keeps the platform "
+                  f"up and prints the page's URL; this run served it at {page}")
         return 0
     finally:
         if live is not None:

@@ -70,9 +70,13 @@ class LocalPlatform:
     def _start_api(self) -> None:
         from voicelane.api.app import create_app
 
+        from voicelane_local.dev_softphone import dev_softphone_router
+
+        api = create_app()
+        api.include_router(dev_softphone_router(self.app_id))  # local dev only: never on Lambda
         # Idle keep-alive as API Gateway/ALB keep it (uvicorn's 5 s default closes a pooled
         # connection just as a client reuses it: "Server disconnected without a response").
-        config = uvicorn.Config(create_app(), host="127.0.0.1", port=self.api_port,
+        config = uvicorn.Config(api, host="127.0.0.1", port=self.api_port,
                                 log_level="warning", lifespan="off", timeout_keep_alive=65)
         self.server = uvicorn.Server(config)
         threading.Thread(target=self.server.run, name="uvicorn", daemon=True).start()

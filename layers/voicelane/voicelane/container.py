@@ -121,10 +121,13 @@ class Container:
     @cached_property
     def sessions(self) -> SessionService:
         from voicelane.adapters.dynamo.sessions import DynamoSessionStore
+        from voicelane.adapters.webhook_io import SystemResolver
         from voicelane.services.sessions import SessionService
 
         return SessionService(
-            self.call_repo, self.agent_repo, self.settings, DynamoSessionStore(self.table)
+            self.call_repo, self.agent_repo, self.settings, DynamoSessionStore(self.table),
+            self.number_repo,
+            SystemResolver(),
         )
 
     @cached_property

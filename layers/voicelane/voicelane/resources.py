@@ -162,7 +162,7 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         "api-sessions",
         "api_sessions",
         "http",
-        ("/v1/sessions", "/v1/sessions/{proxy+}"),
+        ("/v1/sessions", "/v1/sessions/{proxy+}", "/v1/client_tokens"),
         grants=_API,
     ),
     FunctionDef(
@@ -181,6 +181,7 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
     FunctionDef(
         "api-trunks", "api_trunks", "http", ("/v1/trunks", "/v1/trunks/{proxy+}"), grants=_API
     ),
+    FunctionDef("api-apps", "api_apps", "http", ("/v1/app",), grants=_API),
     FunctionDef(
         "api-health", "api_health", "http", ("/healthz", "/openapi.json"), grants=("table:read",)
     ),

@@ -42,6 +42,16 @@ class Settings(BaseSettings):
         description="STUN/TURN servers for webrtc sessions (JSON list of {urls, username, "
                     "credential}): given to the browser in the session answer and used by the "
                     "media node's own peer connections. None locally: host candidates suffice.")
+    turn_secret: str | None = Field(
+        default=None, min_length=16,
+        description="The TURN server's shared secret (coturn `static-auth-secret`): TURN "
+                    "entries of webrtc_ice_servers without credentials get short-lived ones "
+                    "(TURN REST API: username `expiry:identity`, HMAC-SHA1 password).")
+    turn_ttl_s: int = Field(default=3600, ge=60, le=86400,
+                            description="How long minted TURN credentials are valid.")
+    client_token_ttl_s: int = Field(
+        default=3600, ge=60, le=86400,
+        description="Default lifetime of a browser identity's client token (registration).")
     idempotency_ttl_s: int = 24 * 3600
     calls_per_second: int = Field(
         default=1, ge=1, le=1000,

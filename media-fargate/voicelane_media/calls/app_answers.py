@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 
 class AppCommands:
-    """The node's :class:`~voicelane_media.calls.manager.AppCommandsHook`."""
+    """The node's :class:`~voicelane_media.calls.placement.AppCommandsHook`."""
 
     def __init__(self, manager: CallManager, control: ControlPort) -> None:
         self.manager = manager

@@ -24,6 +24,7 @@ from .ports import BotStreamHandle, ControlPort
 from .recording import CallRecorder
 
 log = logging.getLogger(__name__)
+LEG_PACING_MAX_WAIT_S = 10  # a caller waits this long at most for a leg's CPS slot (legs.py)
 STREAM_STOP_WAIT_S = 3.0  # what a stream gets at the call's end to send its stop and close
 TransferHook = Callable[[str], Awaitable[None]]
 WarmTransferHook = Callable[[WarmTransferSpec], Awaitable[dict[str, Any]]]
@@ -73,6 +74,7 @@ class LiveCall:
         self.warm_transfer_hook: WarmTransferHook | None = None
         self.summary_hook: SummaryHook | None = None  # the running agent's summary
         self.agent_hand_over: Callable[[str], None] | None = None  # ends it, not the call
+        self._digit_write: asyncio.Task[None] | None = None  # the last digit's event write
         transport.bind(self)
 
     @property
@@ -103,8 +105,23 @@ class LiveCall:
         allow-list, read now: a list narrowed during the call applies at once)."""
         app = await self.control.app(self.call.app_id)
         c = self.call
-        check_destination(to, app.destination_allow_list if app else None,
-                          own_number_of(c.direction, c.from_channel, c.from_, c.to_channel, c.to))
+        own = c.caller_id or own_number_of(c.direction, c.from_channel, c.from_, c.to_channel,
+                                           c.to)  # a browser's call: the number it shows
+        check_destination(to, app.destination_allow_list if app else None, own)
+
+    async def wait_for_dial_slot(self, leg: str) -> bool:
+        """Take a slot of the app's calls-per-second cap for a new ``leg`` of this call (the
+        same pacing path as a queued call's dial; ``calls/legs.py`` asks it for every leg it
+        dials) and wait for its second; False, without waiting, when the first free second is
+        more than LEG_PACING_MAX_WAIT_S away."""
+        delay_s = await self.control.pace_leg(self.call_id, leg)
+        if delay_s > LEG_PACING_MAX_WAIT_S:
+            log.warning("call %s: no calls-per-second slot for %s within %d s", self.call_id,
+                        leg, LEG_PACING_MAX_WAIT_S)
+            return False
+        if delay_s > 0:
+            await asyncio.sleep(delay_s)  # the reserved second: the INVITE counts there
+        return True
 
     # -- what the transport reports -------------------------------------------------------
 
@@ -112,12 +129,22 @@ class LiveCall:
         masked = (self.agent_masks_dtmf and self.agent_task is not None
                   and not self.agent_task.done())
         details: dict[str, object] = {"masked": True} if masked else {"digit": digit}
-        self.spawn(self.record_event("call.dtmf.received", details))
+        previous = self._digit_write
+
+        async def write() -> None:  # in the order keyed: digits can arrive 1 ms apart
+            if previous is not None:
+                await asyncio.wait([previous])
+            await self.record_event("call.dtmf.received", details)
+
+        self._digit_write = self.spawn(write())
         if self.gather is not None:
             self.gather.feed(digit)
 
     def remote_hangup(self) -> None:
-        remote = "hangup_by_caller" if self.call.direction == "inbound" else "hangup_by_callee"
+        # the far end is the caller on an inbound call, and on a browser's own call (a webrtc
+        # session calling a phone is outbound, but its transport's far end is the browser)
+        caller = self.call.direction == "inbound" or self.call.from_channel == "webrtc"
+        remote = "hangup_by_caller" if caller else "hangup_by_callee"
         self.hangup_reason = self.hangup_reason or remote
         self.ended.set()
 

@@ -161,6 +161,10 @@ class ControlPlane:
         """Seconds before the call may be dialled (its app's calls-per-second cap); 0: now."""
         return await self._run(self.gateway.pace_dial, call_id)
 
+    async def pace_leg(self, call_id: str, leg: str) -> int:
+        """Seconds before a new leg of the live call may be dialled (a slot is held for it)."""
+        return await self._run(self.gateway.pace_leg, call_id, leg)
+
     async def defer_request(self, call_id: str, receipt_handle: str, delay_s: int) -> None:
         """Queue the request again, visible after ``delay_s``; the received one is deleted."""
         await self._run(self.gateway.defer_request, call_id, receipt_handle, delay_s)

@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 from voicelane_media.calls.commands import CommandError, execute
 from voicelane_media.calls.manager import CallManager
+from voicelane_media.transports.webrtc.clients import ClientRegistry
 from voicelane_media.transports.webrtc.endpoint import WhipEndpoint, WhipReply
 from voicelane_media.transports.ws.endpoint import WsEndpoint
 
@@ -66,15 +67,32 @@ def _whip(reply: WhipReply, path: str) -> Response:
     return Response(reply.body, status_code=reply.status, media_type=media_type, headers=headers)
 
 
-def create_public_app(endpoint: WsEndpoint, whip: WhipEndpoint) -> FastAPI:
+def create_public_app(endpoint: WsEndpoint, whip: WhipEndpoint,
+                      clients: ClientRegistry | None = None) -> FastAPI:
     """What the load balancer forwards: media streams, WebRTC signalling (WHIP-style offer
-    and DELETE) and a health check for its probes."""
+    and DELETE), browser registrations (phone to browser) and a health check for its probes."""
     app = FastAPI(title="voicelane media node (public)", docs_url=None, redoc_url=None,
                   openapi_url=None)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, Any]:
         return {"ok": True}
+
+    if clients is not None:
+        @app.websocket("/v1/media/clients")
+        async def register(websocket: WebSocket) -> None:
+            await clients.serve(websocket, websocket.query_params.get("token"))
+
+        @app.post("/v1/media/clients/calls/{call_id}")
+        async def answer_call(call_id: str, request: Request) -> Response:
+            reply = await clients.answer(call_id, request.headers.get("authorization"),
+                                         request.headers.get("content-type"),
+                                         await request.body())
+            return _whip(reply, request.url.path)
+
+        @app.delete("/v1/media/clients/calls/{call_id}/{resource_id}")
+        async def hang_up_call(call_id: str, resource_id: str) -> Response:
+            return _whip(clients.delete(call_id, resource_id), "")
 
     @app.websocket("/v1/media/{connection_type}/{session_id}")
     async def media(websocket: WebSocket, connection_type: str, session_id: str) -> None:

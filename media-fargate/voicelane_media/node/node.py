@@ -11,6 +11,7 @@ import socket
 from typing import Any
 
 import uvicorn
+from voicelane.domain.webrtc import client_answer_base
 from voicelane.media_gateway import MediaGateway
 
 from voicelane_media.calls.app_answers import AppCommands
@@ -20,6 +21,7 @@ from voicelane_media.transports.sip.context import SipContext
 from voicelane_media.transports.sip.room import SipRoom
 from voicelane_media.transports.sip.rtp import RtpPortPool
 from voicelane_media.transports.sip.ua import UserAgent
+from voicelane_media.transports.webrtc.clients import ClientRegistry
 from voicelane_media.transports.webrtc.endpoint import WhipEndpoint
 from voicelane_media.transports.webrtc.ice import restrict_host_addresses
 from voicelane_media.transports.ws import dialect_for
@@ -52,10 +54,16 @@ class MediaNode:
         self.ws = WsEndpoint(self.manager, self.control, gateway.settings.session_token_secret,
                              dialect_for)
         restrict_host_addresses(settings.webrtc_host_list)
-        self.whip = WhipEndpoint(self.manager, self.control,
-                                 gateway.settings.session_token_secret,
-                                 gateway.settings.webrtc_ice_servers,
-                                 settings.webrtc_connect_timeout_s)
+        platform = gateway.settings
+        self.whip = WhipEndpoint(self.manager, self.control, platform.session_token_secret,
+                                 platform.webrtc_ice_servers, settings.webrtc_connect_timeout_s,
+                                 platform.turn_secret, platform.turn_ttl_s, settings.node_id)
+        self.clients = ClientRegistry(platform.session_token_secret, platform.webrtc_ice_servers,
+                                      # a ringing browser answers where it registered
+                                      lambda: client_answer_base(platform.media_connect_url),
+                                      settings.webrtc_connect_timeout_s,
+                                      platform.turn_secret, platform.turn_ttl_s)
+        self.manager.clients = self.clients  # numbers routed to a browser identity ring here
         self._servers: list[tuple[uvicorn.Server, socket.socket, asyncio.Future[None]]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._stop = asyncio.Event()
@@ -102,7 +110,7 @@ class MediaNode:
                                 self.settings.node_id),
             self.settings.internal_http_host, self.settings.internal_http_port)
         self.public_port = await self._serve(
-            create_public_app(self.ws, self.whip), self.settings.public_http_host,
+            create_public_app(self.ws, self.whip, self.clients), self.settings.public_http_host,
             self.settings.public_http_port, ws_max_size=self.settings.ws_max_message_bytes,
             ws_ping_interval=20.0, ws_ping_timeout=20.0)
         self._node = await self.control.register(

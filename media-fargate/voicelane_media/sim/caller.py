@@ -22,6 +22,7 @@ import asyncio
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -47,6 +48,11 @@ class CallerLine:
     when: Literal["after_agent", "barge_in"] = "after_agent"
     barge_after_ms: float = 1200.0
     dtmf: str | None = None
+    # Pre-rendered 8 kHz int16 audio to play instead of synthesising `text` (pauses, noise,
+    # a cough), with `bounds`: seconds from its start to the first and past the last voice.
+    audio: Any = None
+    bounds: tuple[float, float] | None = None
+    silence_ms: float | None = None  # "after_agent": this line's agent-quiet wait
 
 
 @dataclass
@@ -95,8 +101,10 @@ class SimulatedPhone:
     def __init__(self, script: list[CallerLine], *, impairment: Impairment | None = None,
                  voice: str = "piper", silence_ms: float = 900.0, wait_s: float = 25.0,
                  hangup_wait_s: float = 20.0, rtp_ports: tuple[int, int] = (46000, 46999),
-                 greeting: Any = None) -> None:
+                 greeting: Any = None, background: Callable[[], Any] | None = None) -> None:
         self.script = script
+        # Line noise: a source of 160-sample frames sent whenever the caller is not talking.
+        self.background = background
         self.greeting = greeting  # int16 8 kHz audio played at the answer (an answering machine)
         self.impairment = impairment or Impairment()
         self.voice = voice
@@ -122,7 +130,8 @@ class SimulatedPhone:
 
     async def start(self) -> SimulatedPhone:
         self.done = asyncio.get_running_loop().create_future()
-        self._audio = [await synthesize_8k(line.text, self.voice) if not line.dtmf else None
+        self._audio = [line.audio if line.audio is not None
+                       else await synthesize_8k(line.text, self.voice) if not line.dtmf else None
                        for line in self.script]
         await self.ua.start()
         return self
@@ -168,6 +177,8 @@ class SimulatedPhone:
         dialog = await incoming.answer(answer.serialize())
         dialog.handler = self
         self.report.answered_at = time.monotonic()
+        if self.background is not None:  # pulled on the session's clock between lines
+            session.set_live_source(self.background)
         try:
             if self.greeting is not None:
                 await self._play_greeting(session, dialog)
@@ -230,11 +241,12 @@ class SimulatedPhone:
             if line.when == "barge_in":
                 waited_out = not await self._agent_talking_for(last_end, line.barge_after_ms)
             else:
-                waited_out = not await self._agent_done(last_end)
+                waited_out = not await self._agent_done(last_end, line.silence_ms)
             if self._ended.is_set():
                 break
             began = time.monotonic()
-            onset, offset = speech_bounds(audio) if audio is not None else (0.0, 0.0)
+            onset, offset = (line.bounds or speech_bounds(audio)) if audio is not None \
+                else (0.0, 0.0)
             result = LineResult(line.text, line.when, began + onset, 0.0, waited_out)
             if line.dtmf:
                 await session.send_dtmf(line.dtmf)
@@ -253,12 +265,13 @@ class SimulatedPhone:
             await dialog.bye()
         await asyncio.sleep(0.1)
 
-    async def _agent_done(self, since: float) -> bool:
+    async def _agent_done(self, since: float, silence_ms: float | None = None) -> bool:
         """Wait until the agent spoke after `since` and has been quiet for silence_ms."""
         deadline = time.monotonic() + self.wait_s
+        quiet_ms = self.silence_ms if silence_ms is None else silence_ms
         while time.monotonic() < deadline and not self._ended.is_set():
             spoke = any(span.end > since for span in self.ears.spans)
-            if spoke and self.ears.silent_for_ms() >= self.silence_ms:
+            if spoke and self.ears.silent_for_ms() >= quiet_ms:
                 return True
             await asyncio.sleep(0.02)
         return False

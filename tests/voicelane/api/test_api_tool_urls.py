@@ -45,3 +45,29 @@ def test_an_app_that_allows_private_addresses_may_use_loopback_tools(
     r = dev.request("POST", "/v1/agents", json=agent_with_tool("http://127.0.0.1:8080/book"))
     assert r.status_code == 201, r.text
     assert r.json()["tools"][0]["url"] == "http://127.0.0.1:8080/book"
+
+
+def test_a_session_with_an_inline_agent_with_a_private_tool_url_creates_nothing(
+        user: ApiUser) -> None:
+    for connection_type in ("websocket", "webrtc"):
+        r = user.request("POST", "/v1/sessions", json={
+            "connection_type": connection_type,
+            "agent": agent_with_tool("http://169.254.169.254/latest/meta-data/")})
+        error = assert_error(r, 422, "tool_url_not_allowed")
+        assert error["details"]["tool"] == "lookup", error
+    assert user.call_ids() == []
+
+
+def test_a_session_with_a_private_webhook_url_creates_nothing(user: ApiUser) -> None:
+    r = user.request("POST", "/v1/sessions", json={
+        "connection_type": "websocket", "webhook_url": "http://10.0.0.7/hooks"})
+    assert_error(r, 422, "webhook_url_not_allowed")
+    assert user.call_ids() == []
+
+
+def test_a_dev_app_session_may_use_loopback_tools(new_user: Callable[..., ApiUser]) -> None:
+    dev = new_user(allow_private_webhooks=True)
+    r = dev.request("POST", "/v1/sessions", json={
+        "connection_type": "websocket", "webhook_url": "http://127.0.0.1:9/hooks",
+        "agent": agent_with_tool("http://127.0.0.1:8080/book")})
+    assert r.status_code == 201, r.text

@@ -45,6 +45,15 @@ def test_which_events_wait_for_the_app() -> None:
     assert asks_app("call.answered", {**outbound, "machine_detection": {"mode": "off"}})
 
 
+def test_calls_a_routing_rule_or_a_parent_call_drives_do_not_wait_for_the_app() -> None:
+    routed = {"direction": "inbound", "routing_rule": {"name": "r", "action": "ring_all"}}
+    assert not asks_app("call.initiated", routed)
+    assert asks_app("call.initiated", {**routed, "routing_rule": {"name": "r",
+                                                                  "action": "commands"}})
+    # A leg its parent dialled (a routing target, a transfer target): the node never asks.
+    assert not asks_app("call.answered", {"direction": "outbound", "parent_call_id": "call_1"})
+
+
 def test_the_call_url_wins_then_the_oldest_matching_commands_endpoint() -> None:
     def ep(i: str, created: str, types: list[str], commands: bool = True,
            enabled: bool = True) -> WebhookEndpoint:

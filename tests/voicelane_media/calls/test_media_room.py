@@ -95,7 +95,10 @@ async def test_a_two_party_bridge_relays_both_ways_and_playback_wins(pool: RtpPo
     assert energy_at(heard_since(heard[1], marks[1]), 700) > 1e5
     # a prompt played on leg 1 replaces the mix on that leg only (hold music, a whisper)
     marks = [len(frames) for frames in heard]
-    await asyncio.gather(phones[0].play(tone(700, 0.4)), legs[1].session.play(tone(300, 0.4)))
+    prompt = asyncio.ensure_future(legs[1].session.play(tone(300, 0.9)))
+    await asyncio.sleep(0.1)
+    await phones[0].play(tone(700, 0.3))  # said, mixed and pulled well inside the prompt
+    await prompt
     await asyncio.sleep(0.05)
     got = heard_since(heard[1], marks[1])
     assert energy_at(got, 300) > 1e5 and energy_at(got, 700) < energy_at(got, 300) / 20

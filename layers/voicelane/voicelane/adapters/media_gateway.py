@@ -13,6 +13,9 @@ This module imports no boto3: the AWS pieces are imported where they are built.
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from voicelane.domain.call import CallStatus
@@ -21,6 +24,7 @@ from voicelane.domain.call_factory import new_inbound_call, new_leg_call, requir
 from voicelane.domain.clock import now_iso
 from voicelane.domain.errors import Conflict, IllegalTransition, NotFound
 from voicelane.domain.models import Agent, App, Call, CallEvent, MediaNode, Number, Trunk
+from voicelane.domain.routing import InboundFacts, RoutingMatch, RoutingRule, evaluate, match_of
 from voicelane.media_gateway import (
     CallRequest,
     RecordingMetadata,
@@ -35,7 +39,7 @@ from voicelane.ports import (
 from voicelane.services.call_control import AnswerService
 from voicelane.services.lifecycle import CallLifecycle, make_event
 from voicelane.services.nodes import NodeService
-from voicelane.services.pacing import CallPacer
+from voicelane.services.pacing import CallPacer, leg_pacing_id
 from voicelane.services.sessions import claim_session
 from voicelane.services.trunks import TrunkService
 from voicelane.settings import Settings
@@ -47,6 +51,14 @@ class AppReader(Protocol):
 
 class NumberReader(Protocol):
     def get(self, number: str) -> Number | None: ...
+
+    def next_turn(self, number: str, rule: str) -> int:
+        """The number's round-robin counter for ``rule``, incremented atomically (0 first)."""
+        ...
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 class AgentReader(Protocol):
@@ -89,8 +101,10 @@ class ServiceMediaGateway:
                  nodes: NodeService, records: ArtifactRecords, objects: AudioObjects,
                  requests: RequestQueue, sessions: SessionStore,
                  pacer: CallPacer | None = None,
-                 answers: AnswerService | None = None) -> None:
+                 answers: AnswerService | None = None,
+                 clock: Callable[[], datetime] = utc_now) -> None:
         self._settings = settings
+        self.clock = clock  # the moment routing rules are evaluated at (tests set it)
         self.calls = calls
         self.lifecycle = CallLifecycle(calls)
         self.apps = apps
@@ -142,12 +156,36 @@ class ServiceMediaGateway:
     def create_inbound(self, number: Number, caller: str, sip_headers: dict[str, str],
                        node_id: str) -> Call:
         app = require_app(self.apps.get_app(number.app_id), number.app_id)
-        call = new_inbound_call(app, number, caller, node_id, sip_headers)
-        event = make_event(call, "call.initiated", {"direction": "inbound"})
+        routed = self.route(number, caller, sip_headers)
+        call = new_inbound_call(app, number, caller, node_id, sip_headers, routed)
+        details: dict[str, Any] = {"direction": "inbound"}
+        if call.routing_rule is not None:
+            details["routing_rule"] = call.routing_rule.model_dump(mode="json",
+                                                                   exclude_none=True)
+        event = make_event(call, "call.initiated", details)
         call = call.model_copy(update={"event_seq": event.sequence})
         self.calls.create(CallCreation(call=call, event=event, takes_slot=True,
                                        max_concurrent=app.max_concurrent_calls))
         return call
+
+    def route(self, number: Number, caller: str,
+              sip_headers: dict[str, str]) -> tuple[RoutingMatch, RoutingRule] | None:
+        """The number's first routing rule that matches this call now (``self.clock``)."""
+        if not number.routing:
+            return None
+        found = evaluate(number.routing, InboundFacts(caller, dict(sip_headers)), self.clock())
+        if found is None:
+            return None
+        index, rule = found
+        turn = self.numbers.next_turn(number.number, rule.name) \
+            if rule.action.type == "round_robin" else 0
+        return match_of(index, rule, turn), rule
+
+    def with_clock(self, clock: Callable[[], datetime]) -> ServiceMediaGateway:
+        """This gateway, reading the time from ``clock`` (a node under test sets the hour)."""
+        twin = copy.copy(self)
+        twin.clock = clock
+        return twin
 
     def create_leg(self, parent_call_id: str, to: str, from_: str, node_id: str,
                    purpose: str) -> Call:
@@ -228,6 +266,15 @@ class ServiceMediaGateway:
         if call is None or app is None or (call.status != CallStatus.QUEUED and not leg):
             return 0  # nothing to pace: the claim drops it
         return self.pacer.admit(app, call_id)
+
+    def pace_leg(self, call_id: str, leg: str) -> int:
+        if self.pacer is None:
+            return 0
+        call = self.calls.get(call_id)
+        app = self.apps.get_app(call.app_id) if call is not None else None
+        if app is None:
+            return 0
+        return self.pacer.admit(app, leg_pacing_id(call_id, leg))
 
     def defer_request(self, call_id: str, receipt_handle: str, delay_s: int) -> None:
         self.requests.defer(call_id, receipt_handle, delay_s)

@@ -6,7 +6,7 @@ from typing import Any
 
 from voicelane.adapters.dynamo.nodes import DynamoNodeRepository
 from voicelane.adapters.dynamo.table import Table
-from voicelane.domain.errors import Conflict, Unavailable
+from voicelane.domain.errors import Conflict, Forbidden, Unavailable
 from voicelane.domain.models import Call
 from voicelane.settings import Settings, get_settings
 
@@ -44,6 +44,9 @@ class HttpMediaControl:
             )
         if resp.status_code == 404:
             raise Conflict("the media node no longer holds the call", code="call_not_controllable")
+        if resp.status_code == 403:  # the node's own destination check (an allow-list narrowed)
+            raise Forbidden("the destination is not in the app's allow-list",
+                            code="destination_not_allowed")
         if resp.status_code >= 400:
             raise Unavailable(f"the media node answered {resp.status_code}", code="media_node_error")
         result: dict[str, Any] = resp.json() if resp.content else {}

@@ -66,9 +66,17 @@ class MemoryDirectory:
 class _Numbers:
     def __init__(self, directory: MemoryDirectory) -> None:
         self.directory = directory
+        self.turns: dict[tuple[str, str], int] = {}
+        self.lock = threading.Lock()
 
     def get(self, number: str) -> Number | None:
         return self.directory.get_number(number)
+
+    def next_turn(self, number: str, rule: str) -> int:
+        with self.lock:
+            turn = self.turns.get((number, rule), 0)
+            self.turns[(number, rule)] = turn + 1
+            return turn
 
 
 class _Agents:

@@ -32,7 +32,8 @@ def install(app: FastAPI) -> None:
                 "RateLimit-Remaining": "0",
                 "RateLimit-Reset": str(exc.retry_after_s),
             }
-        elif isinstance(exc, e.LimitExceeded):  # a slot frees when a call ends: try again soon
+        elif isinstance(exc, e.LimitExceeded | e.Unavailable):
+            # a slot frees when a call ends; a dependency comes back: try again soon
             headers = {"Retry-After": str(exc.retry_after_s)}
         return JSONResponse(
             error_body(exc.code, exc.message, exc.details), status_code=status_for(exc),

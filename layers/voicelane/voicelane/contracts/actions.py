@@ -35,6 +35,12 @@ class Reject(ActionBody):
 class Play(ActionBody):
     """play: an audio file, from a URL or an S3 key (exactly one)."""
 
+    # exactly one of the two is a string (null is the same as leaving it out)
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"oneOf": [
+        {"required": ["url"], "properties": {"url": {"type": "string"}}},
+        {"required": ["s3_key"], "properties": {"s3_key": {"type": "string"}}},
+    ]})
+
     url: str | None = Field(default=None, max_length=2048, pattern=r"^https?://")
     s3_key: str | None = Field(default=None, max_length=1024)
     loop: JsonInt = Field(default=1, ge=1, le=100)
@@ -81,7 +87,8 @@ class Transfer(ActionBody):
 
 class WarmTransfer(ActionBody, WarmTransferSpec):
     """warm_transfer: hold the caller, dial `to`, whisper to it alone, then bridge (or take
-    the caller back when it does not answer or declines); see docs/transfers.md."""
+    the caller back when it does not answer or declines); events call.transfer.initiated,
+    target_answered, whispered, then bridged, or declined or failed; see docs/transfers.md."""
 
     def spec(self) -> WarmTransferSpec:
         return WarmTransferSpec.model_validate(self.model_dump(exclude={"command_id"}))

@@ -13,6 +13,7 @@ from voicelane.domain.errors import ValidationFailed
 from voicelane.domain.ids import IDENTIFIER_PATTERN
 from voicelane.domain.machine_detection import MachineDetection
 from voicelane.domain.models import Call, CallEvent
+from voicelane.domain.routing import RoutingMatch
 from voicelane.domain.storable import JSON_INTEGER, CallContext
 from voicelane.domain.stream import StreamSpec
 from voicelane.domain.transfer import TARGET_PATTERN, ConnectPrompt
@@ -124,6 +125,8 @@ class CallView(BaseModel):
     machine_detection: MachineDetection | None = None
     answered_by: str | None = Field(
         default=None, description="Who answered, once detected: human, machine, fax, silence.")
+    routing_rule: RoutingMatch | None = Field(
+        default=None, description="The number's routing rule that took this inbound call.")
     duration_s: float | None
     end_reason: str | None
     sip_cause: int | None
@@ -143,6 +146,9 @@ class CallView(BaseModel):
     connect_to: str | None = Field(
         default=None, description="Click-to-call: the second party dialled once `to` answers.")
     connect_prompt: ConnectPrompt | None = None
+    caller_id: str | None = Field(
+        default=None, description="A browser's call to a phone (a webrtc session with `to`): "
+                                  "the app's number its phone leg shows.")
     created_at: str
     scheduled_at: str | None
     started_at: str | None

@@ -28,7 +28,7 @@ class ConnectionType(StrEnum):
 class CreateSessionRequest(BaseModel):
     """A media session: the call it becomes, and what runs on it."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"allOf": [
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, json_schema_extra={"allOf": [
         {"if": {"properties": {"connection_type": {"const": "websocket"}}},
          "then": {"properties": {"sample_rate": {"enum": [*STREAM_SAMPLE_RATES, None]}}},
          "else": {"properties": {"sample_rate": {"enum": [8000, None]}}}},
@@ -45,6 +45,14 @@ class CreateSessionRequest(BaseModel):
     webhook_url: str | None = Field(default=None, max_length=2048)
     metadata: dict[str, str] = Field(default_factory=dict, max_length=16)
     client_state: str | None = Field(default=None, max_length=4096)
+    to: str | None = Field(
+        default=None, max_length=32,
+        description="webrtc: the phone number (E.164) the browser calls. Once the browser "
+                    "connects, the node dials it through the app's trunks (the destination "
+                    "allow-list applies) and bridges the two; no agent runs on such a session.")
+    from_: str | None = Field(
+        default=None, alias="from", max_length=32,
+        description="With `to`: the app's number (E.164) the phone sees as the caller.")
 
     @model_validator(mode="after")
     def _rate(self) -> CreateSessionRequest:
@@ -100,3 +108,27 @@ class SessionView(BaseModel):
     expires_at: str
     created_at: str
     status: str
+
+
+class CreateClientTokenRequest(BaseModel):
+    """A browser identity's registration: the softphone that holds it rings for calls to
+    numbers routed to that identity (a number's ``client``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    identity: str = Field(pattern=IDENTIFIER_PATTERN, description="The browser identity, e.g. alice")
+    ttl_s: Annotated[int, Field(ge=60, le=86400), JSON_INTEGER] | None = Field(
+        default=None, description="Token lifetime (default VOICELANE_CLIENT_TOKEN_TTL_S, 3600)")
+
+
+class ClientTokenView(BaseModel):
+    """What the customer's backend hands its browser: never an API key."""
+
+    identity: str
+    token: str = Field(description="Bearer for the registration WebSocket and for answering.")
+    register_url: str = Field(description=(
+        "The WebSocket to hold open (append ?token=...): the node sends {type: incoming, "
+        "call_id, from, to, answer_url} for each call, the browser answers by POSTing an SDP "
+        "offer to answer_url (Bearer token) or sends {type: reject, call_id}."))
+    ice_servers: list[IceServer]
+    expires_at: str

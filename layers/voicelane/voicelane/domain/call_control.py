@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from voicelane.domain.routing import DIALLING_ACTIONS
+from voicelane.domain.transfer import TARGET_PATTERN
 from voicelane.domain.webhooks import (
     CALL_ENDPOINT_ID,
     URL_PATTERN,
@@ -35,8 +37,12 @@ def asks_app(event_type: str, call: dict[str, Any]) -> bool:
 
     Inbound `call.initiated` of a call no agent or bot takes, `call.answered` of an outbound
     call no agent or bot takes (with machine detection on: once it is known who answered, at
-    `call.machine.detection.ended`, or `.failed`), and every `call.gather.ended`."""
-    unattended = not call.get("agent_id") and not call.get("agent") and not call.get("stream")
+    `call.machine.detection.ended`, or `.failed`), and every `call.gather.ended`. A call a
+    routing rule dials onward (forward, ring_all, round_robin) does not ask, nor a leg its
+    parent call dialled (its parent decides what it hears)."""
+    rule = call.get("routing_rule") or {}
+    unattended = not call.get("agent_id") and not call.get("agent") and not call.get("stream") \
+        and rule.get("action") not in DIALLING_ACTIONS and not call.get("parent_call_id")
     if event_type == "call.gather.ended":
         return True
     if event_type == "call.initiated":
@@ -87,13 +93,17 @@ class CommandFallback(BaseModel):
     too fails, `speak` is said (the call is answered first if it is ringing) and then the call
     is hung up, or transferred to `transfer_to`. Never silence for the caller."""
 
-    model_config = ConfigDict(extra="forbid")
+    # the rule of _transfer_needs_target, in the schema too (a schema-valid body is accepted)
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "if": {"properties": {"then": {"const": "transfer"}}, "required": ["then"]},
+        "then": {"required": ["transfer_to"],
+                 "properties": {"transfer_to": {"type": "string", "minLength": 1}}}})
 
     url: str | None = Field(default=None, max_length=2048, pattern=URL_PATTERN)
     speak: str = Field(default=DEFAULT_FALLBACK_TEXT, min_length=1, max_length=3000)
     then: Literal["hangup", "transfer"] = "hangup"
     transfer_to: str | None = Field(default=None, max_length=256,
-                                    pattern=r"^(\+[1-9]\d{1,14}|sips?:[^\s<>]+)$")
+                                    pattern=TARGET_PATTERN)
 
     @model_validator(mode="after")
     def _transfer_needs_target(self) -> CommandFallback:

@@ -14,6 +14,12 @@ from voicelane.domain.clock import now_iso
 from voicelane.domain.errors import NotFound
 from voicelane.domain.ids import new_id
 from voicelane.domain.models import App, Call, Number
+from voicelane.domain.routing import (
+    AgentAction,
+    RoutingMatch,
+    RoutingRule,
+    StreamAction,
+)
 
 
 def require_app(app: App | None, app_id: str) -> App:
@@ -37,17 +43,31 @@ def new_call(app: App, *, direction: Direction, status: CallStatus, from_: str, 
 
 
 def new_inbound_call(app: App, number: Number, caller: str, node_id: str,
-                     sip_headers: dict[str, str] | None = None) -> Call:
-    """A SIP call from `caller` to `number`, already `initiated` on media node `node_id`."""
+                     sip_headers: dict[str, str] | None = None,
+                     routed: tuple[RoutingMatch, RoutingRule] | None = None) -> Call:
+    """A SIP call from `caller` to `number`, already `initiated` on media node `node_id`.
+
+    `routed`: the number's routing rule that took the call. It decides who answers (an agent,
+    a bot's stream, or nobody: the app's commands or a dialled target); without one the
+    number's own `agent_id` and `stream` do, as before routing rules existed."""
     if number.app_id != app.app_id:
         raise NotFound("the number's app does not exist", code="app_not_found",
                        details={"app_id": number.app_id})
+    agent_id, stream = number.agent_id, number.stream
+    match: RoutingMatch | None = None
+    recording = False
+    if routed is not None:
+        match, rule = routed
+        action = rule.action
+        agent_id = action.agent_id if isinstance(action, AgentAction) else None
+        stream = action.stream if isinstance(action, StreamAction) else None
+        recording = bool(getattr(action, "record", False))
     now = now_iso()
     return new_call(app, direction=Direction.INBOUND, status=CallStatus.INITIATED,
                     from_=caller, to=number.number, from_channel=Channel.PSTN,
                     to_channel=Channel.PSTN, created_at=now, started_at=now,
-                    agent_id=number.agent_id, stream=number.stream, media_node=node_id,
-                    sip_headers=sip_headers or None)
+                    agent_id=agent_id, stream=stream, media_node=node_id,
+                    sip_headers=sip_headers or None, routing_rule=match, recording=recording)
 
 
 def new_leg_call(app: App, parent: Call, to: str, from_: str, node_id: str, purpose: str,

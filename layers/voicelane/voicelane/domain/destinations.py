@@ -30,6 +30,8 @@ MAX_EXTENSION_DIGITS = 6  # no country is reachable in 6 digits (00 + CC + subsc
 _VISUAL = re.compile(r"[-.() ]")  # RFC 3966 visual separators inside a telephone number
 _NUMBER = re.compile(r"^\+?\d+$")
 WILDCARD = "*"
+PREFIX_PATTERN = r"^(\*|\+[1-9]\d{0,14})$"
+"""One entry of an allow-list: `*`, or `+` and the first 1-15 digits of an E.164 number."""
 
 
 def allowed_prefixes(allow_list: list[str] | None, own_number: str | None) -> list[str]:

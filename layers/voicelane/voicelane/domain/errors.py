@@ -78,9 +78,15 @@ class NotSupported(VoicelaneError):
 
 
 class Unavailable(VoicelaneError):
-    """A dependency (media node, AWS service) cannot serve the request now."""
+    """A dependency (media node, AWS service) cannot serve the request now: HTTP 503 with
+    ``retry_after_s`` as Retry-After (a short outage or throttle, not the request's fault)."""
 
     code = "unavailable"
+
+    def __init__(self, message: str, *, code: str | None = None, details: Any = None,
+                 retry_after_s: int = 2) -> None:
+        super().__init__(message, code=code, details=details)
+        self.retry_after_s = retry_after_s
 
 
 class StaleWrite(Conflict):

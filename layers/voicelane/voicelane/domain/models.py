@@ -10,6 +10,7 @@ from voicelane.domain.agent import AgentSpec
 from voicelane.domain.call import CallStatus, Channel, Direction
 from voicelane.domain.call_control import CommandFallback
 from voicelane.domain.machine_detection import MachineDetection
+from voicelane.domain.routing import RoutingMatch, RoutingRule
 from voicelane.domain.stream import StreamSpec
 from voicelane.domain.transfer import ConnectPrompt
 
@@ -53,8 +54,10 @@ class Number(BaseModel):
     number: str
     app_id: str
     agent_id: str | None = None
+    client: str | None = None  # inbound calls ring this browser identity (a softphone)
     stream: StreamSpec | None = None  # every inbound call to the number streams to a bot
     command_fallback: CommandFallback | None = None  # when the app's answer does not come
+    routing: list[RoutingRule] | None = None  # ordered rules; none match: the fields above
     created_at: str
 
 
@@ -86,6 +89,7 @@ class Call(BaseModel):
     stream: StreamSpec | None = None  # started when the call is answered
     machine_detection: MachineDetection | None = None  # the call's, else its agent's at creation
     answered_by: str | None = None  # human | machine | fax | silence, once detected
+    routing_rule: RoutingMatch | None = None  # the number's rule that took an inbound call
     metadata: dict[str, str] = Field(default_factory=dict)
     client_state: str | None = None
     duration_s: float | None = None
@@ -103,6 +107,7 @@ class Call(BaseModel):
     bridged_call_id: str | None = None  # the leg this call's audio is bridged to, while it is
     connect_to: str | None = None  # click-to-call: the second party, dialled once this answers
     connect_prompt: ConnectPrompt | None = None  # what the first party hears before that
+    caller_id: str | None = None  # a browser's call to a phone: the app's number the phone sees
     sip_headers: dict[str, str] | None = None
     quality: dict[str, Any] | None = None
     metrics: dict[str, Any] | None = None
@@ -147,14 +152,18 @@ class Trunk(BaseModel):
     name: str
     host: str
     port: int = 5060
-    transport: str = "udp"
+    transport: str = "udp"  # udp | tcp | tls
     username: str | None = None
     password: str | None = None
     priority: int = 10
     # Where the carrier's INVITEs come from (IP networks), besides the address of `host`:
     # inbound calls to the app's numbers from anywhere else are refused with 403.
     inbound_addresses: list[str] = Field(default_factory=list)
+    # SDES-SRTP (RFC 4568): off | optional (SRTP when the peer takes it) | mandatory (never
+    # plain RTP: plain offers are refused with 488, our offers are RTP/SAVP only).
+    srtp: str = "off"
     # Codecs offered and accepted on this trunk, most preferred first (voicelane.domain.codecs);
     # None: the media node's default (G.711).
     codecs: list[str] | None = None
     created_at: str
+    updated_at: str | None = None

@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from voicelane.domain.storable import JsonInt
+from voicelane.domain.webhooks import NOT_IN_URL
 
 STREAM_URL_CODE = "stream_url_not_allowed"
 STREAM_SAMPLE_RATES = (8000, 16000, 24000, 48000)
@@ -59,7 +60,7 @@ class StreamSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"allOf": _COHERENCE})
 
-    url: str = Field(min_length=6, max_length=2048, pattern=r"^wss?://[^\s]+$",
+    url: str = Field(min_length=6, max_length=2048, pattern=rf"^wss?://[^{NOT_IN_URL}]+$",
                      description="The bot's WebSocket URL: wss://, or ws:// for an app that "
                                  "allows private URLs (local development).")
     dialect: StreamDialect = Field(default=StreamDialect.TWILIO,

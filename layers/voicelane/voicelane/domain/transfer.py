@@ -14,8 +14,10 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from voicelane.domain.storable import StorableFloat
+from voicelane.domain.webhooks import NOT_IN_URL
 
-TARGET_PATTERN = r"^(\+[1-9]\d{1,14}|sips?:[^\s<>]+)$"  # E.164 or a SIP URI
+# E.164 or a SIP URI; NOT_IN_URL rather than \s so the schema's regex and pydantic's agree
+TARGET_PATTERN = rf"^(\+[1-9]\d{{1,14}}|sips?:[^{NOT_IN_URL}<>]+)$"
 DEFAULT_ACCEPT_PROMPT = "Press 1 to take the call, or 2 to decline."
 DECLINE_DIGIT = "2"
 
@@ -23,7 +25,10 @@ DECLINE_DIGIT = "2"
 class WarmTransferSpec(BaseModel):
     """A warm transfer of a live call to `to`."""
 
-    model_config = ConfigDict(extra="forbid")
+    # the rule of _one_whisper, in the schema too (a schema-valid body is accepted)
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "if": {"properties": {"summary": {"const": True}}, "required": ["summary"]},
+        "then": {"properties": {"whisper": {"type": "null"}}}})
 
     to: str = Field(min_length=2, max_length=256, pattern=TARGET_PATTERN,
                     description="The target: an E.164 number or a SIP URI.")
@@ -61,7 +66,11 @@ class ConnectPrompt(BaseModel):
     """Click-to-call: what the first party hears once it answers, before the second party is
     dialled: `text` spoken (TTS) or audio at `url` (exactly one)."""
 
-    model_config = ConfigDict(extra="forbid")
+    # exactly one of the two is a string (null is the same as leaving it out), as _one_source
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"oneOf": [
+        {"required": ["text"], "properties": {"text": {"type": "string"}}},
+        {"required": ["url"], "properties": {"url": {"type": "string"}}},
+    ]})
 
     text: str | None = Field(default=None, min_length=1, max_length=3000)
     url: str | None = Field(default=None, max_length=2048, pattern=r"^(https?|s3)://")

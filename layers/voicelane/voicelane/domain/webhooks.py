@@ -19,7 +19,12 @@ from pydantic import BaseModel, Field, ValidationError
 from voicelane.domain.ids import _encode
 
 SECRET_PREFIX = "whsec_"
-URL_PATTERN = r"^https?://[^\s/?#@]+(/[^\s]*)?$"  # an app URL: a host, no credentials
+# An app URL: a host, no credentials, no whitespace or control character. Spelled out rather
+# than \s, which differs between the OpenAPI schema's ECMA regexes (U+0085 is not \s there)
+# and pydantic's (it is): a URL the schema allows must not be refused by the server.
+NOT_IN_URL = (r"\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+               r"\ufeff")
+URL_PATTERN = rf"^https?://[^{NOT_IN_URL}/?#@]+(/[^{NOT_IN_URL}]*)?$"
 CALL_ENDPOINT_ID = "call"  # the pseudo endpoint of each call's own `webhook_url`
 DELIVERY_FAILED_EVENT = "webhook.delivery.failed"
 DEFAULT_RETRY_SCHEDULE: tuple[int, ...] = (0, 5, 300, 1800, 7200, 18000, 36000, 36000)

@@ -9,6 +9,10 @@ offer to: the same listener, the same path prefix.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+
 from pydantic import BaseModel, ConfigDict, Field
 
 WEBRTC_PATH = "webrtc"
@@ -32,3 +36,34 @@ def signalling_url(media_connect_url: str, session_id: str) -> str:
     elif base.startswith("ws://"):
         base = "http://" + base.removeprefix("ws://")
     return f"{base}/{WEBRTC_PATH}/{session_id}"
+
+
+def client_register_url(media_connect_url: str) -> str:
+    """The WebSocket a browser identity registers on (``ws(s)://.../v1/media/clients``)."""
+    return f"{media_connect_url.rstrip('/')}/clients"
+
+
+def client_answer_base(media_connect_url: str) -> str:
+    """The HTTP(S) base a ringing browser answers on (``.../v1/media/clients``)."""
+    return signalling_url(media_connect_url, "").rsplit(f"/{WEBRTC_PATH}/", 1)[0] + "/clients"
+
+
+def turn_credentials(servers: list[IceServer], secret: str | None, identity: str,
+                     ttl_s: int, now: float) -> list[IceServer]:
+    """``servers`` with short-lived credentials on each TURN entry that has none, by the TURN
+    REST API's shared-secret scheme (coturn ``use-auth-secret``): the username is
+    ``<expiry epoch seconds>:<identity>``, the credential base64(HMAC-SHA1(secret, username)).
+    Without a secret, or for STUN entries and TURN entries with static credentials, nothing
+    changes."""
+    if not secret:
+        return list(servers)
+    username = f"{int(now) + ttl_s}:{identity}"
+    digest = hmac.new(secret.encode(), username.encode(), hashlib.sha1).digest()
+    credential = base64.b64encode(digest).decode()
+    out = []
+    for server in servers:
+        turn = any(u.lower().startswith(("turn:", "turns:")) for u in server.urls)
+        if turn and server.username is None and server.credential is None:
+            server = server.model_copy(update={"username": username, "credential": credential})
+        out.append(server)
+    return out

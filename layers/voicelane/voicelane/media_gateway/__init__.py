@@ -183,6 +183,12 @@ class MediaGateway(Protocol):
         for it (services/pacing.py). A call or app not found: 0 (the claim sorts it out)."""
         ...
 
+    def pace_leg(self, call_id: str, leg: str) -> int:
+        """Seconds before a new ``leg`` of the live call ``call_id`` (a bridged transfer's
+        INVITE) may be dialled: the same cap and counters as :meth:`pace_dial`, so every call
+        Voicelane places counts. The slot is taken, or reserved ahead, by this call."""
+        ...
+
     def defer_request(self, call_id: str, receipt_handle: str, delay_s: int) -> None:
         """Send the request for ``call_id`` again, visible after ``delay_s``, and delete the
         received one (a fresh message: deferring never counts toward the dead-letter queue)."""

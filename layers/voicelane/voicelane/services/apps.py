@@ -6,6 +6,7 @@ import hashlib
 import secrets
 import string
 
+from voicelane.contracts.apps import AppSettingsPatch
 from voicelane.domain.errors import NotFound, Unauthenticated, ValidationFailed
 from voicelane.domain.ids import new_id
 from voicelane.domain.models import ApiKey, App
@@ -37,6 +38,11 @@ class AppService:
         if app is None:
             raise NotFound("app not found", code="app_not_found")
         return app
+
+    def update_settings(self, app_id: str, patch: AppSettingsPatch) -> App:
+        """Change the app's calls-per-second cap and/or destination allow-list (validated by
+        the contract; a null one returns to the default), one conditional write."""
+        return self.apps.update_app(app_id, patch.changes())
 
     def create_key(self, app_id: str, mode: str) -> tuple[ApiKey, str]:
         """A new key for the app; the plaintext is returned once and never stored."""

@@ -24,7 +24,6 @@ from voicelane.domain.ids import IDENTIFIER_PATTERN
 from voicelane.domain.machine_detection import check_machine_detection
 from voicelane.domain.models import App, Call, CallEvent
 from voicelane.domain.phone import require_e164
-from voicelane.domain.script import check_script
 from voicelane.ports import (
     AgentRepository,
     CallCreation,
@@ -37,11 +36,12 @@ from voicelane.ports import (
     Page,
     Scheduler,
 )
+from voicelane.services.agent_rules import check_agent
 from voicelane.services.clock import iso, now_iso
 from voicelane.services.lifecycle import CallLifecycle, make_event
 from voicelane.services.pacing import CallPacer
 from voicelane.services.streams import check_stream
-from voicelane.services.url_guard import check_tool_urls, check_url
+from voicelane.services.url_guard import check_url
 from voicelane.webhook_ports import Resolver
 
 
@@ -174,9 +174,7 @@ class CallService:
                          has_agent=bool(req.agent_id or req.agent))
         agent: AgentSpec | None = req.agent
         if agent is not None:
-            check_script(agent)
-        if agent is not None and self.resolver is not None:
-            check_tool_urls(agent, self.resolver, allow_private=app.allow_private_webhooks)
+            check_agent(app, agent, self.resolver)
         if req.agent_id:
             agent = self.agents.get(app.app_id, req.agent_id)
         if req.agent_id and agent is None:

@@ -13,9 +13,11 @@ from voicelane.domain.ids import new_id
 from voicelane.domain.machine_detection import check_machine_detection
 from voicelane.domain.models import Agent, App, Number
 from voicelane.domain.phone import require_e164
+from voicelane.domain.routing import AgentAction, RoutingRule, StreamAction, check_rules
 from voicelane.domain.script import check_script
 from voicelane.domain.stream import StreamSpec
 from voicelane.ports import AgentRepository, NumberRepository
+from voicelane.services.agent_rules import check_agent
 from voicelane.services.clock import now_iso
 from voicelane.services.streams import check_stream
 from voicelane.services.url_guard import check_tool_urls, check_url
@@ -31,10 +33,17 @@ class NumberService:
 
     def create(self, app: App, number: str, agent_id: str | None,
                stream: StreamSpec | None = None,
-               command_fallback: CommandFallback | None = None) -> Number:
-        """Register `number`: answered by `agent_id`, or streamed to a bot (`stream`);
-        `command_fallback` runs when the app's answer with commands does not come."""
+               command_fallback: CommandFallback | None = None,
+               routing: list[RoutingRule] | None = None,
+               client: str | None = None) -> Number:
+        """Register `number`: answered by `agent_id`, streamed to a bot (`stream`) or ringing
+        a browser identity (`client`); `command_fallback` runs when the app's answer with
+        commands does not come; `routing` rules, when one matches a call, decide instead
+        (``voicelane.domain.routing``)."""
         require_e164(number, "number")
+        if client is not None and (agent_id or stream is not None):
+            raise ValidationFailed("a number rings a client, or an agent or a stream takes it",
+                                   code="client_conflict", details={"client": client})
         if command_fallback is not None and command_fallback.url and self.resolver is not None:
             check_url(command_fallback.url, self.resolver,
                       allow_private=app.allow_private_webhooks, require_https=False)
@@ -45,10 +54,27 @@ class NumberService:
                 "agent_id is not an agent of this app", code="agent_not_found",
                 details={"agent_id": agent_id},
             )
+        if routing:
+            self._check_routing(app, routing)
         record = Number(number=number, app_id=app.app_id, agent_id=agent_id, stream=stream,
-                        command_fallback=command_fallback, created_at=now_iso())
+                        client=client, command_fallback=command_fallback,
+                        routing=routing or None, created_at=now_iso())
         self.numbers.put(record)
         return record
+
+    def _check_routing(self, app: App, rules: list[RoutingRule]) -> None:
+        """The rules' shape and codes, then what they name must be the app's: its agents,
+        stream URLs it may reach."""
+        check_rules(rules)
+        for index, rule in enumerate(rules):
+            action = rule.action
+            if isinstance(action, AgentAction) and \
+                    self.agents.get(app.app_id, action.agent_id) is None:
+                raise ValidationFailed(
+                    "a rule's agent_id is not an agent of this app", code="agent_not_found",
+                    details={"rule": index, "agent_id": action.agent_id})
+            if isinstance(action, StreamAction):
+                check_stream(app, action.stream, self.resolver, has_agent=False)
 
     def get(self, app: App, number: str) -> Number:
         record = self.numbers.get(number)
@@ -72,9 +98,7 @@ class AgentService:
         self.resolver = resolver
 
     def create(self, app: App, spec: AgentSpec) -> Agent:
-        check_script(spec)
-        check_tool_urls(spec, self.resolver, allow_private=app.allow_private_webhooks)
-        check_machine_detection(spec.machine_detection)
+        check_agent(app, spec, self.resolver)
         now = now_iso()
         agent = Agent.model_validate(
             {**spec.model_dump(), "agent_id": new_id("agent"), "app_id": app.app_id,

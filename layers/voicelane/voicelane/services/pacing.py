@@ -12,7 +12,9 @@ node. Two kinds, with the same limit:
 - ``dial``: where calls are placed. A media node takes a slot of the current second before it
   claims a queued call; when the second is full it reserves the first free second ahead
   (``CPSCALL#{call}`` remembers it) and sends the request again with that SQS delay, so a
-  backlog drains at the cap, in order of arrival, and no call is dropped.
+  backlog drains at the cap, in order of arrival, and no call is dropped. A new leg of a
+  live call (a bridged transfer's INVITE) takes its ``dial`` slot the same way, under its own
+  id (:func:`leg_pacing_id`); the node waits for the second instead of re-queueing.
 """
 
 from __future__ import annotations
@@ -28,6 +30,11 @@ from voicelane.ports import CpsStore
 MAX_DELAY_S = 900  # SQS's longest DelaySeconds: how far ahead a queued call can be paced
 CREATE = "create"
 DIAL = "dial"
+
+
+def leg_pacing_id(call_id: str, leg: str) -> str:
+    """The id a new leg of a live call holds its reserved second under (not the call's own)."""
+    return f"{call_id}#{leg}"
 
 
 class CpsLimited(RateLimited):

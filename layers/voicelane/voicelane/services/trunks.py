@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from voicelane.contracts.trunks import CreateTrunkRequest
+from voicelane.contracts.trunks import CreateTrunkRequest, UpdateTrunkRequest
 from voicelane.domain.errors import NotFound
 from voicelane.domain.ids import new_id
 from voicelane.domain.models import App, Trunk
@@ -40,6 +40,13 @@ class TrunkService:
     def for_app(self, app_id: str) -> list[Trunk]:
         """The app's trunks in the order outbound calls try them."""
         return sorted(self.trunks.list(app_id), key=lambda t: (t.priority, t.created_at))
+
+    def update(self, app: App, trunk_id: str, req: UpdateTrunkRequest) -> Trunk:
+        """Change the fields sent; calls already up keep what they negotiated."""
+        trunk = self.get(app, trunk_id)
+        updated = trunk.model_copy(update={**req.changes(), "updated_at": now_iso()})
+        self.trunks.put(updated)
+        return updated
 
     def delete(self, app: App, trunk_id: str) -> None:
         self.get(app, trunk_id)

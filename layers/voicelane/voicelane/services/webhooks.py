@@ -3,10 +3,11 @@ redeliver). Routing and dispatch live in webhook_routing.py and webhook_dispatch
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
-from voicelane.domain.errors import NotFound, ValidationFailed
+from voicelane.domain.errors import NotFound, Unavailable, ValidationFailed
 from voicelane.domain.ids import new_id
 from voicelane.domain.models import ApiKey, App
 from voicelane.domain.webhooks import (
@@ -21,6 +22,8 @@ from voicelane.ports import CallRepository
 from voicelane.services.clock import now_iso
 from voicelane.services.url_guard import check_url
 from voicelane.webhook_ports import DeliveryQueue, Resolver, WebhookRepository
+
+log = logging.getLogger(__name__)
 
 MAX_ENDPOINTS = 20
 _TYPE_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._*")
@@ -149,8 +152,18 @@ class WebhookService:
         updated = d.model_copy(update={"status": DeliveryStatus.PENDING,
                                        "schedule_base": len(d.attempts), "next_attempt_at": None})
         self.repo.save_deliveries([updated])
-        if self.queue.send([d.delivery_id]):
-            raise ValidationFailed("the delivery could not be queued; retry", code="queue_unavailable")
+        try:
+            queued = not self.queue.send([d.delivery_id])
+        except Exception:  # the queue is down (the SDK raised): the same answer as a refusal
+            log.warning("redeliver %s: the queue refused the message", d.delivery_id,
+                        exc_info=True)
+            queued = False
+        if not queued:
+            # Put the record back: left `pending`, every later redeliver would answer "on its
+            # way" with nothing queued.
+            self.repo.save_deliveries([d])
+            raise Unavailable("the delivery could not be queued; retry later",
+                              code="queue_unavailable")
         return updated
 
 

@@ -44,10 +44,13 @@ class DialogOwner(Protocol):
 
 
 def peer_for_uri(uri: str, default_transport: str) -> Peer:
-    """Next hop for a SIP URI (no DNS SRV: the URI's host and port, 5060 by default)."""
+    """Next hop for a SIP URI (no DNS SRV: the URI's host and port, 5060 by default, 5061
+    for TLS; a ``sips:`` URI is always TLS)."""
     parsed = SipUri.parse(uri.strip("<>"))
-    transport = (parsed.transport or default_transport).upper()
-    return Peer(transport, parsed.host.strip("[]"), parsed.port or 5060)
+    transport = "TLS" if parsed.scheme.lower() == "sips" else \
+        (parsed.transport or default_transport).upper()
+    return Peer(transport, parsed.host.strip("[]"),
+                parsed.port or (5061 if transport == "TLS" else 5060))
 
 
 @dataclass

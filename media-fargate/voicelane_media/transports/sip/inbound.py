@@ -1,6 +1,10 @@
 """Inbound SIP calls: an INVITE to an app's number, from one of its trunks, is offered to the
 node's calls (``CallHost.inbound``), which ring it and answer it at once for an agent or on the
-app's command; the caller's CANCEL, the app's reject or the answer timeout end it unanswered."""
+app's command; the caller's CANCEL, the app's reject or the answer timeout end it unanswered.
+
+SRTP: the call takes the policy of the trunks its source address belongs to (the strictest;
+``inbound_acl.inbound_srtp_policy``); a mandatory trunk's plain offer gets 488 before any
+call record, and a TLS trunk's INVITE over UDP/TCP gets 403."""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ from voicelane_media.sip.message import SipRequest
 from voicelane_media.transports.base import CallHost, Ending
 
 from .context import SipContext
-from .inbound_acl import source_allowed, source_trunk
+from .inbound_acl import inbound_srtp_policy, source_allowed, trunks_of_source
 from .leg import SipLeg
 from .rtp import PortsExhausted, RtpSession
 from .ua import IncomingInvite
@@ -64,6 +68,13 @@ async def offer_inbound(ctx: SipContext, host: CallHost, incoming: IncomingInvit
                     incoming.peer.host)
         await incoming.reject(403, "Forbidden (not from a trunk of this number's app)")
         return
+    matched = await trunks_of_source(incoming.peer.host, trunks, _resolve)
+    if any(t.transport == "tls" for t in matched) and incoming.peer.transport != "TLS":
+        # SDES keys travel in the SDP: a TLS trunk's INVITE in clear may already be overheard
+        log.warning("refused an INVITE to %s from %s over %s: its trunk is TLS",
+                    incoming.number, incoming.peer.host, incoming.peer.transport)
+        await incoming.reject(403, "Forbidden (this trunk uses TLS)")
+        return
     try:
         offer = sdp.SessionDescription.parse(incoming.request.body)
     except sdp.SdpError as exc:
@@ -74,10 +85,11 @@ async def offer_inbound(ctx: SipContext, host: CallHost, incoming: IncomingInvit
     except PortsExhausted:
         await incoming.reject(503, "Service Unavailable (no free media ports)")
         return
-    trunk = await source_trunk(incoming.peer.host, trunks, _resolve)
+    trunk = matched[0] if matched else None  # the first: whose codecs the call follows
     preference = tuple(trunk.codecs) if trunk is not None and trunk.codecs else None
     try:  # a common codec, before any ringing or call record (RFC 3261 13.3.1.3)
-        leg = InboundSipLeg(ctx, session, incoming, offer, preference)
+        leg = InboundSipLeg(ctx, session, incoming, offer, preference,
+                            inbound_srtp_policy(matched))
     except sdp.SdpError as exc:
         await session.close()
         await incoming.reject(488, f"Not Acceptable Here ({exc})")
@@ -101,13 +113,15 @@ class InboundSipLeg(SipLeg):
     Raises :class:`sdp.SdpError` when ``offer`` has nothing we can answer (no common codec)."""
 
     def __init__(self, ctx: SipContext, session: RtpSession, incoming: IncomingInvite,
-                 offer: sdp.SessionDescription, codecs: tuple[str, ...] | None = None) -> None:
+                 offer: sdp.SessionDescription, codecs: tuple[str, ...] | None = None,
+                 srtp_policy: str = "off") -> None:
         super().__init__(ctx, session, codecs)
         self.incoming = incoming
         self.offer = offer
         self.canceled = incoming.canceled
-        self.answer_sdp, self.negotiated = sdp_codecs.answer_with_preference(
-            offer, self.codec_preference, ctx.settings.advertised_host, session.local_port)
+        self.set_srtp_policy(srtp_policy)
+        self.answer_sdp, self.negotiated, self.srtp_keys = self.answer_offer(
+            offer, self.codec_preference)
         # known before the answer: the call's recording and agent start at this rate
         self.sample_rate = sdp_codecs.pcm_rate(self.negotiated.codec.name)
 
@@ -126,7 +140,8 @@ class InboundSipLeg(SipLeg):
         dialog = await incoming.answer(self.answer_sdp.serialize())
         dialog.handler = self
         self.dialog = dialog
-        self.apply_media(self.negotiated, sdp_codecs.event_clock(self.offer, self.negotiated))
+        self.apply_media(self.negotiated, sdp_codecs.event_clock(self.offer, self.negotiated),
+                         keys=self.srtp_keys)
         return None
 
     async def reject(self, reason: str) -> int:

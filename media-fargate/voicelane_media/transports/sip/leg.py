@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from typing import Any
 
-from voicelane_media import sdp, sdp_codecs
+from voicelane_media import sdp, sdp_codecs, sdp_crypto
 from voicelane_media.agent.leg import MediaLeg
 from voicelane_media.codecs.g711 import Int16Array
 from voicelane_media.codecs.wideband import wideband_codec
+from voicelane_media.rtp.srtp import SrtpContext
 from voicelane_media.sip.message import SipRequest, make_response
 from voicelane_media.transports.base import (
     AudioTap,
@@ -61,6 +63,10 @@ class SipLeg:
         self.canceled = asyncio.Event()
         self._events: CallEvents | None = None
         session.on_dtmf = self._on_dtmf
+        # SDES-SRTP: the trunk's policy and our master key (one per leg, kept on re-INVITEs)
+        self.srtp_policy = "off"
+        self.crypto: sdp_crypto.CryptoAttribute | None = None
+        self.srtp_savp = False  # the SRTP negotiated is on RTP/SAVP (not best-effort RTP/AVP)
 
     def bind(self, events: CallEvents) -> None:
         self._events = events
@@ -107,19 +113,50 @@ class SipLeg:
 
     # -- SDP ------------------------------------------------------------------------------
 
+    def set_srtp_policy(self, policy: str) -> None:
+        """The trunk's ``srtp`` (off | optional | mandatory); a key is drawn when needed."""
+        self.srtp_policy = sdp_crypto.validate_policy(policy)
+        if policy != "off" and self.crypto is None:
+            self.crypto = sdp_crypto.new_crypto()
+
+    def offer_policy(self) -> str:
+        """The first offer follows the trunk's policy; a re-offer (hold) keeps what the call
+        negotiated: plain stays plain, SRTP stays SRTP on the same profile."""
+        if self.dialog is None:
+            return self.srtp_policy
+        if self.session.srtp is None:
+            return "off"
+        return "mandatory" if self.srtp_savp else "optional"
+
     def local_sdp(self, direction: str = "sendrecv") -> sdp.SessionDescription:
-        """Our offer: the preferred codecs, or, mid-call, those at the current rate."""
+        """Our offer: the preferred codecs, or, mid-call, those at the current rate; with
+        ``a=crypto`` under the SRTP policy."""
         self.sdp_version += 1
         preference = self.codec_preference if self.codec_name is None else (
             sdp_codecs.same_rate_preference(self.codec_name, self.codec_preference))
-        return sdp.make_offer(self.ctx.settings.advertised_host, self.session.local_port,
-                              sdp_codecs.offer_codecs(preference), direction=direction,
-                              session_id=abs(hash(self.events.call_id)) % 10**9,
-                              version=self.sdp_version)
+        offer = sdp.make_offer(self.ctx.settings.advertised_host, self.session.local_port,
+                               sdp_codecs.offer_codecs(preference), direction=direction,
+                               session_id=abs(hash(self.events.call_id)) % 10**9,
+                               version=self.sdp_version)
+        return sdp_crypto.secure_offer(offer, self.offer_policy(), self.crypto)
 
-    def apply_media(self, negotiated: sdp.NegotiatedAudio, dtmf_clock: int = 8000) -> None:
+    def answer_offer(self, offer: sdp.SessionDescription, preference: Sequence[str],
+                     version: int = 1) -> tuple[sdp.SessionDescription, sdp.NegotiatedAudio,
+                                                sdp_crypto.SrtpKeys | None]:
+        """Our answer to ``offer`` (codecs by ``preference``) under the SRTP policy;
+        :class:`sdp.SdpError` means 488."""
+        answer, negotiated = sdp_codecs.answer_with_preference(
+            offer, preference, self.ctx.settings.advertised_host, self.session.local_port,
+            version=version)
+        keys = sdp_crypto.secure_answer(offer, answer, self.srtp_policy, self.crypto)
+        self.srtp_savp = keys is not None and sdp_crypto.audio_is_secure(answer)
+        return answer, negotiated, keys
+
+    def apply_media(self, negotiated: sdp.NegotiatedAudio, dtmf_clock: int = 8000, *,
+                    keys: sdp_crypto.SrtpKeys | None = None) -> None:
         """Point the RTP session at the negotiated peer and codec (a wideband codec gets its
-        own decoder and encoder, kept across re-INVITEs that keep the codec)."""
+        own decoder and encoder, kept across re-INVITEs that keep the codec), with SRTP when
+        ``keys`` are given."""
         host = negotiated.remote_address or (self.dialog.peer.host if self.dialog else "127.0.0.1")
         name = negotiated.codec.name
         decoder, encoder = self.session.inbound.codec, self.session.outbound.codec
@@ -132,6 +169,24 @@ class SipLeg:
         self.session.set_direction(negotiated.direction)
         self.codec_name = name
         self.sample_rate = self.session.sample_rate
+        self._apply_srtp(keys)
+
+    def _apply_srtp(self, keys: sdp_crypto.SrtpKeys | None) -> None:
+        current = self.session.srtp
+        if keys is None:
+            if current is not None:
+                log.info("call %s: SRTP off after a re-negotiation", self.events.call_id)
+            self.session.set_srtp(None)
+            return
+        if current is not None and current.keys == (keys.local, keys.remote):
+            return  # the same keys: keep the streams' rollover and replay state
+        self.session.set_srtp(SrtpContext(keys.suite, keys.local, keys.remote),
+                              self.ctx.settings.srtp_max_auth_failures, self._srtp_failed)
+
+    def _srtp_failed(self) -> None:
+        log.warning("call %s: %d SRTP packets in a row failed authentication, ending it",
+                    self.events.call_id, self.ctx.settings.srtp_max_auth_failures)
+        self.events.spawn(self.events.hangup("srtp_auth_failed"))
 
     # -- in-dialog requests ---------------------------------------------------------------
 
@@ -170,14 +225,13 @@ class SipLeg:
             offer = sdp.SessionDescription.parse(request.body)
             preference = self.codec_preference if self.codec_name is None else (
                 sdp_codecs.same_rate_preference(self.codec_name, self.codec_preference))
-            answer, negotiated = sdp_codecs.answer_with_preference(
-                offer, preference, self.ctx.settings.advertised_host, self.session.local_port,
-                version=self.sdp_version + 1)
+            answer, negotiated, keys = self.answer_offer(offer, preference,
+                                                         self.sdp_version + 1)
         except sdp.SdpError as exc:
             await tx.respond(make_response(request, 488, f"Not Acceptable Here ({exc})"))
             return
         self.sdp_version += 1
-        self.apply_media(negotiated, sdp_codecs.event_clock(offer, negotiated))
+        self.apply_media(negotiated, sdp_codecs.event_clock(offer, negotiated), keys=keys)
         await tx.respond(make_response(request, 200, to_tag=dialog.local_tag,
                                        headers=[("Contact", self.ctx.ua.contact(dialog.transport))],
                                        body=answer.serialize(), content_type="application/sdp"))
@@ -210,9 +264,19 @@ class SipLeg:
         """A re-INVITE with ``sendonly`` (hold) or ``sendrecv``; the failure's SIP status."""
         assert self.dialog is not None
         direction = "sendonly" if held else "sendrecv"
-        response = await self.dialog.reinvite(self.local_sdp(direction).serialize())
+        policy = self.offer_policy()
+        offer = self.local_sdp(direction)
+        response = await self.dialog.reinvite(offer.serialize())
         if 200 <= response.status < 300:
             self.session.set_direction(direction)
+            try:  # the peer may answer with a new key: use it from now on
+                keys = sdp_crypto.accept_secure_answer(
+                    offer, sdp.SessionDescription.parse(response.body), policy, self.crypto)
+                if keys is not None:
+                    self._apply_srtp(keys)
+            except sdp.SdpError as exc:
+                log.warning("call %s: hold answer unusable for SRTP (%s); keys kept",
+                            self.events.call_id, exc)
             return None
         return {"sip_status": response.status}
 

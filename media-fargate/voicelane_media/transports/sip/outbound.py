@@ -8,7 +8,7 @@ import logging
 
 from voicelane.domain.call import CallStatus
 
-from voicelane_media import sdp, sdp_codecs
+from voicelane_media import sdp, sdp_codecs, sdp_crypto
 from voicelane_media.sip.message import SipResponse
 from voicelane_media.transports.base import Ending
 
@@ -21,6 +21,11 @@ from .sockets import Peer
 from .uac import OutgoingInvite
 
 log = logging.getLogger(__name__)
+
+
+# Local hang-ups before the answer that cancel the call (its end_reason says who): the API, or
+# the call that dialled this leg (another routing target answered, its caller left).
+CANCELED_HERE = frozenset({"hangup_by_api", "answered_elsewhere", "parent_ended"})
 
 
 def outcome(status: int, *, canceled_by_api: bool, ring_timeout: bool) -> tuple[CallStatus, str]:
@@ -75,8 +80,8 @@ class OutboundSipLeg(SipLeg):
             target = call.to
         else:
             target = f"sip:{call.to}@{route.host}:{route.port}"
-            if route.transport == "TCP":
-                target += ";transport=tcp"
+            if route.transport in ("TCP", "TLS"):
+                target += f";transport={route.transport.lower()}"
         headers = [(k, v) for k, v in (call.sip_headers or {}).items() if k.startswith("X-")]
         headers.append(("X-Voicelane-Call-Id", call.call_id))
         return OutgoingInvite(
@@ -87,8 +92,9 @@ class OutboundSipLeg(SipLeg):
     async def dial(self) -> Ending | None:
         call = self.events
         if call.call.to.startswith(("sip:", "sips:")):
-            peer = peer_for_uri(call.call.to, "UDP")
-            routes = [Route("sip_uri", peer.host, peer.port, peer.transport)]
+            peer = peer_for_uri(call.call.to, "UDP")  # sips: is TLS, with best-effort SRTP
+            routes = [Route("sip_uri", peer.host, peer.port, peer.transport,
+                            srtp="optional" if call.call.to.startswith("sips:") else "off")]
         else:
             trunks = await self.ctx.control.trunks(call.call.app_id)
             routes = routes_for(list(trunks), self.ctx.settings.fallback_trunk)
@@ -99,7 +105,8 @@ class OutboundSipLeg(SipLeg):
             if call.hangup_reason is not None:
                 break
             self.codec_preference = route.codecs or self.ctx.settings.codec_preference
-            offer = self.local_sdp()  # each trunk gets its own codecs
+            self.set_srtp_policy(route.srtp)  # a mandatory trunk gets RTP/SAVP only
+            offer = self.local_sdp()  # each trunk gets its own codecs and SRTP policy
             invite = self._invite(route, offer.serialize())
             self.outgoing = invite
             try:
@@ -117,11 +124,11 @@ class OutboundSipLeg(SipLeg):
         self.outgoing = None
         if last is None:
             return Ending(CallStatus.FAILED, "trunk_failure")
-        status, reason = outcome(last.status,
-                                 canceled_by_api=call.hangup_reason == "hangup_by_api",
+        canceled = call.hangup_reason in CANCELED_HERE
+        status, reason = outcome(last.status, canceled_by_api=canceled,
                                  ring_timeout=self.ring_timed_out)
-        if call.hangup_reason == "max_duration":
-            reason = "max_duration"
+        if call.hangup_reason == "max_duration" or (canceled and status == CallStatus.CANCELED):
+            reason = call.hangup_reason or reason
         return Ending(status, reason, last.status)
 
     async def _answered(self, invite: OutgoingInvite, offer: sdp.SessionDescription,
@@ -136,8 +143,10 @@ class OutboundSipLeg(SipLeg):
             return Ending(CallStatus.CANCELED, call.hangup_reason, 200)
         try:
             answer = sdp.SessionDescription.parse(response.body)
+            keys = sdp_crypto.accept_secure_answer(offer, answer, self.srtp_policy, self.crypto)
+            self.srtp_savp = keys is not None and self.srtp_policy == "mandatory"
             negotiated = sdp.accept_answer(offer, answer)
-            self.apply_media(negotiated, sdp_codecs.event_clock(answer, negotiated))
+            self.apply_media(negotiated, sdp_codecs.event_clock(answer, negotiated), keys=keys)
         except sdp.SdpError as exc:
             log.warning("call %s: unusable SDP answer: %s", call.call_id, exc)
             await dialog.bye("SIP;cause=488")

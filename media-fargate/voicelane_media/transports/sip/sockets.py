@@ -1,9 +1,10 @@
-"""SIP over UDP and TCP (RFC 3261 section 18) on asyncio.
+"""SIP over UDP, TCP and TLS (RFC 3261 sections 18 and 26.2) on asyncio.
 
 Every datagram or framed stream message goes through ``voicelane_media.sip.message.parse``.
 Malformed requests get ``400`` with the parse reason when enough of the message is readable
 to address a response; anything else is dropped and counted. Nothing here raises into the
-event loop.
+event loop. TLS has its own listener (``tls.py`` builds its contexts); a failed handshake is
+logged and counted, and connections, both ways, are kept and reused per peer.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -27,6 +29,8 @@ from voicelane_media.sip.message import (
     parse,
 )
 
+from .tls import HANDSHAKE_TIMEOUT_S, TlsConfig
+
 log = logging.getLogger(__name__)
 
 _REQUEST_START = re.compile(rb"^([A-Za-z]+) [^ ]+ SIP/2\.0\r?$")
@@ -35,7 +39,7 @@ _ESSENTIAL = ("via", "v", "from", "f", "to", "t", "call-id", "i", "cseq")
 
 @dataclass(frozen=True)
 class Peer:
-    """Where a message came from / goes to: transport (``UDP``/``TCP``), host, port."""
+    """Where a message came from / goes to: transport (``UDP``/``TCP``/``TLS``), host, port."""
 
     transport: str
     host: str
@@ -103,18 +107,42 @@ class _Udp(asyncio.DatagramProtocol):
         self.owner.counters.drop(f"udp error {type(exc).__name__}")
 
 
-class SipTransport:
-    """Listens on ``host:port`` for UDP and TCP and sends messages to peers."""
+StreamKey = tuple[str, str, int]  # transport, host, port
 
-    def __init__(self, host: str, port: int, on_message: MessageHandler) -> None:
+
+class _TlsAccept(asyncio.StreamReaderProtocol):
+    """A connection on the TLS port reads nothing until its handshake starts: a ClientHello
+    read into the plain stream would be lost to the handshake, which would then hang."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        transport.pause_reading()
+        super().connection_made(transport)
+
+
+class SipTransport:
+    """Listens on ``host:port`` for UDP and TCP (and on the TLS port with ``tls``) and sends
+    messages to peers."""
+
+    def __init__(self, host: str, port: int, on_message: MessageHandler,
+                 tls: TlsConfig | None = None) -> None:
         self.host = host
         self.port = port
         self.on_message = on_message
+        self.tls = tls
+        self.tls_port: int | None = None  # bound TLS listener port, once started
         self.counters = TransportCounters()
         self.udp: asyncio.DatagramTransport | None = None
         self._tcp_server: asyncio.Server | None = None
-        self._streams: dict[tuple[str, int], asyncio.StreamWriter] = {}
+        self._tls_server: asyncio.Server | None = None
+        self._streams: dict[StreamKey, asyncio.StreamWriter] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+
+    def port_for(self, transport: str) -> int:
+        """The port we listen on for ``transport`` (what Via and Contact advertise)."""
+        if transport == "TLS" and self.tls_port is not None:
+            return self.tls_port
+        return self.port
 
     async def start(self) -> None:
         """Bind UDP and TCP on the same port (with port 0: a free pair, retried)."""
@@ -133,13 +161,19 @@ class SipTransport:
                     raise
                 continue
             self.udp, self.port = transport, port
-            return
+            break
+        if self.tls is not None and self.tls.server is not None:
+            self._tls_server = await loop.create_server(
+                lambda: _TlsAccept(asyncio.StreamReader(), self._accept_tls), self.host,
+                self.tls.port)
+            self.tls_port = int(self._tls_server.sockets[0].getsockname()[1])
 
     async def stop(self) -> None:
         if self.udp is not None:
             self.udp.close()
-        if self._tcp_server is not None:
-            self._tcp_server.close()
+        for server in (self._tcp_server, self._tls_server):
+            if server is not None:
+                server.close()
         for writer in list(self._streams.values()):
             writer.close()
         for task in list(self._tasks):
@@ -177,7 +211,24 @@ class SipTransport:
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         addr = writer.get_extra_info("peername")
         peer = Peer("TCP", str(addr[0]), int(addr[1]))
-        self._streams[(peer.host, peer.port)] = writer
+        self._streams[("TCP", peer.host, peer.port)] = writer
+        await self._read_stream(reader, writer, peer)
+
+    async def _accept_tls(self, reader: asyncio.StreamReader,
+                          writer: asyncio.StreamWriter) -> None:
+        """A TCP connection on the TLS port: handshake first (bounded), then SIP frames.
+        A client that is not TLS, or fails the handshake, is logged and counted."""
+        assert self.tls is not None and self.tls.server is not None
+        addr = writer.get_extra_info("peername")
+        peer = Peer("TLS", str(addr[0]), int(addr[1]))
+        try:
+            await asyncio.wait_for(writer.start_tls(self.tls.server), HANDSHAKE_TIMEOUT_S)
+        except (ssl.SSLError, OSError, TimeoutError) as exc:
+            log.warning("TLS handshake with %s:%s failed: %s", peer.host, peer.port, exc)
+            self.counters.drop(f"tls handshake: {type(exc).__name__}")
+            writer.transport.abort()
+            return
+        self._streams[("TLS", peer.host, peer.port)] = writer
         await self._read_stream(reader, writer, peer)
 
     async def _read_stream(
@@ -208,14 +259,16 @@ class SipTransport:
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
-            self._streams.pop((peer.host, peer.port), None)
+            if self._streams.get((peer.transport, peer.host, peer.port)) is writer:
+                del self._streams[(peer.transport, peer.host, peer.port)]
             with contextlib.suppress(Exception):
                 writer.close()
 
     # -- sending ------------------------------------------------------------------------
 
     async def send(self, message: SipMessage, peer: Peer) -> None:
-        """Send over UDP, or over the TCP connection to ``peer`` (opened on first use)."""
+        """Send over UDP, or over the TCP/TLS connection to ``peer`` (opened on first use,
+        then reused by every message to that peer, both ways)."""
         await self.send_data(message.serialize(), peer)
 
     async def send_data(self, data: bytes, peer: Peer) -> None:
@@ -226,15 +279,26 @@ class SipTransport:
                 raise RuntimeError("transport not started")
             self.udp.sendto(data, (peer.host, peer.port))
             return
-        writer = self._streams.get((peer.host, peer.port))
+        key = (peer.transport, peer.host, peer.port)
+        writer = self._streams.get(key)
         if writer is None or writer.is_closing():
-            reader, new_writer = await asyncio.wait_for(
-                asyncio.open_connection(peer.host, peer.port), timeout=5
-            )
+            reader, new_writer = await asyncio.wait_for(self._connect(peer), timeout=5)
             writer = new_writer
-            self._streams[(peer.host, peer.port)] = new_writer
+            self._streams[key] = new_writer
             task = asyncio.create_task(self._read_stream(reader, new_writer, peer))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         writer.write(data)
         await writer.drain()
+
+    async def _connect(self, peer: Peer) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """A new TCP connection, or a TLS one that checks the peer's certificate (an
+        ``ssl.SSLCertVerificationError`` is an OSError: the dialler treats it as unreachable)."""
+        if peer.transport != "TLS":
+            return await asyncio.open_connection(peer.host, peer.port)
+        if self.tls is None:
+            raise OSError("SIP over TLS is not configured on this node")
+        return await asyncio.open_connection(
+            peer.host, peer.port, ssl=self.tls.client,
+            server_hostname=peer.host if self.tls.verify else None,
+            ssl_handshake_timeout=HANDSHAKE_TIMEOUT_S)

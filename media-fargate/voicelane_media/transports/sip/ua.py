@@ -17,6 +17,7 @@ from voicelane_media.sip.message import SIP_VERSION, SipRequest, SipResponse, ma
 
 from .dialog import Dialog
 from .sockets import Peer, SipTransport
+from .tls import tls_config
 from .transactions import ServerTransaction, TransactionLayer, new_tag
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,8 @@ class UserAgent:
                  on_invite: Callable[[IncomingInvite], None] | None = None) -> None:
         self.settings = settings
         self.on_invite = on_invite
-        self.transport = SipTransport(settings.sip_host, settings.sip_port, self._on_message)
+        self.transport = SipTransport(settings.sip_host, settings.sip_port, self._on_message,
+                                      tls_config(settings))
         self.layer = TransactionLayer(self.transport, self._on_request, self._on_ack,
                                       t1=settings.t1_s)
         self.dialogs: dict[tuple[str, str], Dialog] = {}
@@ -97,12 +99,21 @@ class UserAgent:
     def port(self) -> int:
         return self.transport.port
 
+    @property
+    def tls_port(self) -> int | None:
+        """The SIP-over-TLS listener's port (None without a certificate)."""
+        return self.transport.tls_port
+
     def via(self, transport: str, branch: str) -> str:
-        return f"SIP/2.0/{transport} {self.settings.advertised_host}:{self.port};branch={branch};rport"
+        port = self.transport.port_for(transport)
+        return f"SIP/2.0/{transport} {self.settings.advertised_host}:{port};branch={branch};rport"
 
     def contact(self, transport: str, user: str = "voicelane") -> str:
-        suffix = ";transport=tcp" if transport == "TCP" else ""
-        return f"<sip:{user}@{self.settings.advertised_host}:{self.port}{suffix}>"
+        """``sip:`` with ``;transport=tcp|tls`` (not ``sips:``: a sips Contact would oblige
+        every hop after us to be TLS, RFC 5630 3.1.3, which a carrier's side may not be)."""
+        suffix = f";transport={transport.lower()}" if transport in ("TCP", "TLS") else ""
+        port = self.transport.port_for(transport)
+        return f"<sip:{user}@{self.settings.advertised_host}:{port}{suffix}>"
 
     def forget(self, dialog: Dialog) -> None:
         self.dialogs.pop(dialog.key, None)

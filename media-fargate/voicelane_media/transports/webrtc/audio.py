@@ -39,3 +39,29 @@ def audio_frame(pcm: Int16Array, pts: int) -> av.AudioFrame:
     frame.pts = pts
     frame.time_base = TIME_BASE
     return frame
+
+
+# RFC 4733 telephone-event is not something aiortc's sender can send, so digits toward a
+# browser are played in-band: the DTMF pair of each key (ITU-T Q.23), 100 ms on, 60 ms off.
+_ROWS = (697, 770, 852, 941)
+_COLS = (1209, 1336, 1477, 1633)
+_KEYS = ("123A", "456B", "789C", "*0#D")
+
+
+def dtmf_tones(digits: str, rate: int = RATE, on_ms: int = 100, off_ms: int = 60) -> Int16Array:
+    """In-band DTMF for ``digits`` (0-9, *, #, A-D; ``w`` is half a second of silence) as mono
+    PCM16 at ``rate``; ValueError names a key that is not a DTMF key."""
+    parts: list[Int16Array] = []
+    on = np.arange(rate * on_ms // 1000) / rate
+    gap = np.zeros(rate * off_ms // 1000, dtype=np.int16)
+    for digit in digits.upper():
+        if digit == "W":
+            parts.append(np.zeros(rate // 2, dtype=np.int16))
+            continue
+        row = next((r for r, keys in enumerate(_KEYS) if digit in keys), None)
+        if row is None:
+            raise ValueError(f"{digit!r} is not a DTMF key")
+        low, high = _ROWS[row], _COLS[_KEYS[row].index(digit)]
+        tone = 8000 * (np.sin(2 * np.pi * low * on) + np.sin(2 * np.pi * high * on))
+        parts += [tone.astype(np.int16), gap]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int16)

@@ -18,6 +18,7 @@ import asyncio
 import hmac
 import logging
 import secrets
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +27,7 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from voicelane.domain.errors import Unauthenticated
 from voicelane.domain.models import Call
 from voicelane.domain.tokens import verify
-from voicelane.domain.webrtc import IceServer
+from voicelane.domain.webrtc import IceServer, turn_credentials
 from voicelane_media.transports.base import CallHost
 from voicelane_media.transports.ws.endpoint import SessionClaims
 
@@ -49,8 +50,25 @@ class WhipReply:
     etag: str | None = None
 
 
-def _refusal(status: int, code: str, message: str) -> WhipReply:
+def refusal(status: int, code: str, message: str) -> WhipReply:
     return WhipReply(status, message, code=code)
+
+
+async def negotiate(sdp: str, servers: Sequence[IceServer], label: str,
+                    connect_timeout_s: float) -> WebRtcTransport | WhipReply:
+    """A peer connection answering ``sdp`` (every candidate gathered: no trickle) and its
+    transport, or the 422 refusal when aiortc cannot answer it (nothing left open)."""
+    pc = RTCPeerConnection(rtc_configuration(servers))
+    transport = WebRtcTransport(pc, label, connect_timeout_s)
+    try:
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+        pc.addTrack(transport.outbound)
+        await pc.setLocalDescription(await pc.createAnswer())
+    except Exception as exc:  # aiortc refused what our checks let through
+        await pc.close()
+        log.info("webrtc offer for %s not answerable: %r", label, exc)
+        return refusal(422, "offer_not_answerable", f"the offer cannot be answered: {exc}")
+    return transport
 
 
 @dataclass
@@ -64,8 +82,13 @@ class WhipEndpoint:
     """Answers webrtc offers for one node and hands their calls to ``host``."""
 
     def __init__(self, host: CallHost, sessions: SessionClaims, token_secret: str,
-                 ice_servers: Sequence[IceServer], connect_timeout_s: float = 15.0) -> None:
+                 ice_servers: Sequence[IceServer], connect_timeout_s: float = 15.0,
+                 turn_secret: str | None = None, turn_ttl_s: int = 3600,
+                 node_id: str = "node") -> None:
         self.host = host
+        self.turn_secret = turn_secret  # the node's own TURN credentials, as a browser's
+        self.turn_ttl_s = turn_ttl_s
+        self.node_id = node_id
         self.sessions = sessions
         self.token_secret = token_secret
         self.ice_servers = list(ice_servers)
@@ -87,45 +110,42 @@ class WhipEndpoint:
         token = (authorization or "").removeprefix("Bearer ").strip() \
             if (authorization or "").startswith("Bearer ") else ""
         if not token:
-            return _refusal(401, "token_required", "send the session token as a Bearer token")
+            return refusal(401, "token_required", "send the session token as a Bearer token")
         try:
             claims = verify(token, self.token_secret)
         except Unauthenticated as exc:
-            return _refusal(401, exc.code, "the session token is not valid")
+            return refusal(401, exc.code, "the session token is not valid")
         if claims.get("sid") != session_id or claims.get("ct") != CONNECTION_TYPE:
-            return _refusal(403, "token_not_for_this_session", "the token is another session's")
+            return refusal(403, "token_not_for_this_session", "the token is another session's")
         if (content_type or "").split(";")[0].strip().lower() != "application/sdp":
-            return _refusal(415, "unsupported_media_type", "the offer is sent as application/sdp")
+            return refusal(415, "unsupported_media_type", "the offer is sent as application/sdp")
         text, problem = check_offer(body)
         if problem is not None:
-            return _refusal(problem.status, problem.code, problem.message)
+            return refusal(problem.status, problem.code, problem.message)
         if not self.host.try_reserve():
-            return _refusal(503, "node_unavailable", "this node takes no new calls now")
+            return refusal(503, "node_unavailable", "this node takes no new calls now")
         try:
             return await self._answer(session_id, claims, text)
         finally:
             self.host.unreserve()  # the call itself counts from here (accept adopts it)
 
     async def _answer(self, session_id: str, claims: dict[str, Any], sdp: str) -> WhipReply:
-        pc = RTCPeerConnection(rtc_configuration(self.ice_servers))
-        transport = WebRtcTransport(pc, session_id, self.connect_timeout_s)
-        try:
-            await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
-            pc.addTrack(transport.outbound)
-            await pc.setLocalDescription(await pc.createAnswer())
-        except Exception as exc:  # aiortc refused what our checks let through
-            await pc.close()
-            log.info("webrtc offer for %s not answerable: %r", session_id, exc)
-            return _refusal(422, "offer_not_answerable", f"the offer cannot be answered: {exc}")
+        servers = turn_credentials(self.ice_servers, self.turn_secret, self.node_id,
+                                   self.turn_ttl_s, time.time())
+        negotiated = await negotiate(sdp, servers, session_id, self.connect_timeout_s)
+        if isinstance(negotiated, WhipReply):
+            return negotiated
+        transport = negotiated
         call: Call | None = await self.sessions.claim_session(session_id, claims)
         if call is None:
-            await pc.close()
-            return _refusal(409, "session_not_available",
+            await transport.pc.close()
+            return refusal(409, "session_not_available",
                             "the session was connected already, expired or ended")
         resource_id = secrets.token_urlsafe(18)
         task = asyncio.ensure_future(self._run(session_id, call, transport))
         self.resources[session_id] = _Resource(resource_id, transport, task)
-        return WhipReply(201, pc.localDescription.sdp, location=resource_id, etag=resource_id)
+        return WhipReply(201, transport.pc.localDescription.sdp, location=resource_id,
+                         etag=resource_id)
 
     async def _run(self, session_id: str, call: Call, transport: WebRtcTransport) -> None:
         try:
@@ -138,7 +158,7 @@ class WhipEndpoint:
         resource = self.resources.get(session_id)
         if resource is None or not hmac.compare_digest(resource.resource_id.encode(),
                                                        resource_id.encode()):
-            return _refusal(404, "session_not_found", "no live webrtc call at this location")
+            return refusal(404, "session_not_found", "no live webrtc call at this location")
         resource.transport.remote_delete()
         return WhipReply(200)
 

@@ -11,16 +11,23 @@ The call is answered once the peer connection is ``connected`` (ICE and DTLS don
 greeting never plays into a connection that is not up; no connection within
 ``connect_timeout_s`` fails the call ``webrtc_connect_failed``. A closed or failed connection,
 an ended remote track or the signalling DELETE is the caller's hangup; hanging up from this
-side closes the connection (DTLS close_notify). Hold and DTMF are not carried; a transfer dials
-and bridges (``calls/transfer.py``).
+side closes the connection (DTLS close_notify).
+
+A browser that opens a data channel labelled ``events`` gets the call's progress on it as JSON
+(``notify``: a phone leg dialling, answered, ended) and may send ``{"type": "dtmf", "digits"}``
+on it (the call's ``call.dtmf.received``): RFC 4733 telephone-event is not negotiated, since
+aiortc's sender cannot send it. Digits toward the browser are played in-band (DTMF tones).
+Hold stops both directions: the browser hears silence and its audio is dropped (counted).
+A transfer dials the target and bridges it (``calls/transfer.py``): a browser has no REFER.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -41,10 +48,12 @@ from voicelane_media.transports.base import (
 from voicelane_media.transports.ws.media_leg import WsAgentLeg
 from voicelane_media.transports.ws.playout import Playout
 
-from .audio import RATE, audio_frame, mono_pcm
+from .audio import RATE, audio_frame, dtmf_tones, mono_pcm
 
 log = logging.getLogger(__name__)
 MAX_QUEUED_OUT = 10  # 200 ms between the playout clock and aiortc's sender
+MAX_NOTES = 32  # progress messages kept for a data channel that is not open yet
+EVENTS_CHANNEL = "events"
 
 
 class PlayoutTrack(MediaStreamTrack):
@@ -94,12 +103,61 @@ class WebRtcTransport:
         self._tasks: list[asyncio.Task[None]] = []
         self.resampled_in = 0
         self.end_cause: str | None = None  # why the connection ended from the far side
+        self.on_gone: Callable[[], None] | None = None  # also told when the far end goes
+        self.held = False
+        self.held_frames_in = 0  # the browser's frames dropped while held
+        self.bad_messages = 0  # data-channel messages that were not a known JSON message
+        self._channel: Any = None
+        self._notes: list[str] = []
+        self._digit_queues: list[asyncio.Queue[str]] = []
         pc.on("track", self._on_track)
         pc.on("connectionstatechange", self._on_state)
+        pc.on("datachannel", self._on_channel)
 
     def _on_track(self, track: MediaStreamTrack) -> None:
         if track.kind == "audio" and self._remote is None:
             self._remote = track
+
+    def _on_channel(self, channel: Any) -> None:
+        if channel.label != EVENTS_CHANNEL:
+            return
+        self._channel = channel
+        channel.on("open", self._flush_notes)
+        channel.on("message", self._on_message)
+        if channel.readyState == "open":
+            self._flush_notes()
+
+    def _flush_notes(self) -> None:
+        notes, self._notes = self._notes, []
+        for text in notes:
+            self._send_note(text)
+
+    def _send_note(self, text: str) -> None:
+        with contextlib.suppress(Exception):  # a channel closing under us
+            self._channel.send(text)
+
+    def notify(self, message: dict[str, Any]) -> None:
+        """Tell the browser about its call (JSON on the ``events`` data channel, if any)."""
+        text = json.dumps(message, separators=(",", ":"))
+        if self._channel is not None and self._channel.readyState == "open":
+            self._send_note(text)
+        else:
+            self._notes = [*self._notes, text][-MAX_NOTES:]
+
+    def _on_message(self, message: Any) -> None:
+        try:
+            data = json.loads(message) if isinstance(message, str) else None
+            digits = str(data["digits"]) if data and data.get("type") == "dtmf" else None
+        except (ValueError, KeyError, TypeError):
+            digits = None
+        if not digits or len(digits) > 32 or any(d not in "0123456789*#ABCD" for d in digits):
+            self.bad_messages += 1
+            return
+        for digit in digits:
+            if self._events is not None and not self.events.finished:
+                self.events.dtmf_received(digit)
+            for queue in self._digit_queues:
+                queue.put_nowait(digit)
 
     def _on_state(self) -> None:
         state = self.pc.connectionState
@@ -163,13 +221,20 @@ class WebRtcTransport:
         await self._close_pc()
 
     async def hold(self, held: bool) -> dict[str, Any] | None:
-        return {"error": "not_supported", "message": "hold is not supported on a WebRTC leg yet"}
+        """Hold: the browser hears silence (no live source, no playback sent) and its audio
+        is dropped; resume restores both. The peer connection stays up (no renegotiation)."""
+        self.held = held
+        self.notify({"type": "hold" if held else "unhold"})
+        return None
 
     async def refer(self, to: str) -> Referral | None:
         return None  # a browser has no REFER: the call dials the target and bridges
 
     async def send_dtmf(self, digits: str) -> None:
-        raise ValueError("a WebRTC leg cannot send DTMF toward the browser")
+        """In-band DTMF tones toward the browser (ValueError for a key that is not DTMF)."""
+        tones = dtmf_tones(digits)
+        if not self.closed and tones.shape[0]:
+            await self.playout.enqueue(tones, agent=False).done
 
     def remote_delete(self) -> None:
         """The signalling DELETE: the browser hung up."""
@@ -180,6 +245,9 @@ class WebRtcTransport:
         self.closed = True
         if self._events is not None and not self.events.finished:
             self.events.remote_hangup()
+        if self.on_gone is not None:
+            on_gone, self.on_gone = self.on_gone, None
+            on_gone()
 
     # -- reading --------------------------------------------------------------------------
 
@@ -195,6 +263,9 @@ class WebRtcTransport:
                     self.resampled_in += 1  # not Opus: never negotiated, kept safe anyway
                     data = resample_pcm16(pcm.tobytes(), int(frame.sample_rate), RATE)  # type: ignore[union-attr]
                     pcm = np.frombuffer(data, dtype="<i2").astype(np.int16)
+                if self.held:
+                    self.held_frames_in += 1
+                    continue
                 self.caller_taps.feed(pcm)
         except MediaStreamError:
             self.end_cause = self.end_cause or "track_ended"
@@ -205,14 +276,18 @@ class WebRtcTransport:
 
     @contextlib.contextmanager
     def digits(self) -> Iterator[asyncio.Queue[str]]:
-        """No digits arrive on a WebRTC leg (no telephone-event negotiated); the agent's
-        inbound iterator still asks."""
-        yield asyncio.Queue()
+        """The browser's digits (its ``events`` data channel) while the block runs."""
+        queue: asyncio.Queue[str] = asyncio.Queue()
+        self._digit_queues.append(queue)
+        try:
+            yield queue
+        finally:
+            self._digit_queues.remove(queue)
 
     # -- sending --------------------------------------------------------------------------
 
     async def _send_frame(self, pcm: Int16Array) -> None:
-        self.outbound.push(pcm)
+        self.outbound.push(np.zeros_like(pcm) if self.held else pcm)
 
     async def _send_mark(self, name: str) -> None:
         self.playout.mark_echoed(name, asyncio.get_running_loop().time())
@@ -250,6 +325,7 @@ class WebRtcTransport:
         return {"transport": "webrtc", "codec": "opus", "sample_rate": RATE,
                 "frames_in": self.caller_taps.frames, "out_dropped": self.outbound.dropped,
                 "resampled_in": self.resampled_in, "end_cause": self.end_cause,
+                "held_frames_in": self.held_frames_in, "bad_messages": self.bad_messages,
                 **self.playout.stats()}
 
     def media_leg(self) -> MediaLeg:

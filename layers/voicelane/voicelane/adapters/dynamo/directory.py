@@ -5,11 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from botocore.exceptions import ClientError
+from pydantic import BaseModel
 
 from voicelane.adapters.dynamo.codec import deserialize, error_code, serialize, strip_keys
 from voicelane.adapters.dynamo.table import Table
 from voicelane.domain.errors import Conflict, NotFound
 from voicelane.domain.models import Agent, ApiKey, App, Number
+
+# What update_app may change: everything of an app but its identity and its live counter.
+_SETTINGS = frozenset(App.model_fields) - {"app_id", "created_at", "active_calls"}
 
 
 class DynamoAppRepository:
@@ -25,27 +29,46 @@ class DynamoAppRepository:
         return App.model_validate(strip_keys(item)) if item else None
 
     def update_app(self, app_id: str, changes: dict[str, Any]) -> App:
-        app = self.get_app(app_id)
-        if app is None:
-            raise NotFound("app not found", code="app_not_found")
-        updated = app.model_copy(update=changes)
-        item = {**updated.model_dump(mode="json"), "pk": f"APP#{app_id}", "sk": "APP", "entity": "app"}
-        item.pop("active_calls", None)
-        # Keep the live active_calls counter: update only the settings attributes; a setting
-        # set to None (e.g. no destination allow-list) is removed.
+        """Set these settings (a None one is removed: back to its default) in one conditional
+        UpdateItem on an existing app: never a read-modify-write, so the live
+        `active_calls` counter and settings changed meanwhile are kept. The app as stored."""
+        unknown = set(changes) - _SETTINGS
+        if unknown:
+            raise ValueError(f"not app settings: {sorted(unknown)}")
+        if not changes:
+            app = self.get_app(app_id)
+            if app is None:
+                raise NotFound("app not found", code="app_not_found")
+            return app
         sets, removes, values, names = [], [], {}, {}
-        for i, (k, v) in enumerate(item.items()):
-            if k in ("pk", "sk"):
-                continue
-            names[f"#a{i}"] = k
-            if v is None:
+        for i, (key, value) in enumerate(sorted(changes.items())):
+            names[f"#a{i}"] = key
+            if value is None:
                 removes.append(f"#a{i}")
             else:
-                values[f":v{i}"] = v
+                values[f":v{i}"] = value.model_dump(mode="json") if isinstance(
+                    value, BaseModel) else value
                 sets.append(f"#a{i} = :v{i}")
-        update = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
-        self.table.transact([self.table.tx_update(f"APP#{app_id}", "APP", update, values, names)])
-        return updated
+        update = " ".join(part for part in (
+            "SET " + ", ".join(sets) if sets else "",
+            "REMOVE " + ", ".join(removes) if removes else "") if part)
+        request: dict[str, Any] = {
+            "TableName": self.table.name,
+            "Key": serialize({"pk": f"APP#{app_id}", "sk": "APP"}),
+            "UpdateExpression": update,
+            "ConditionExpression": "attribute_exists(pk)",
+            "ExpressionAttributeNames": names,
+            "ReturnValues": "ALL_NEW",
+        }
+        if values:
+            request["ExpressionAttributeValues"] = serialize(values)
+        try:
+            resp = self.table.client.update_item(**request)
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                raise NotFound("app not found", code="app_not_found") from exc
+            raise
+        return App.model_validate(strip_keys(deserialize(resp["Attributes"])))
 
     def put_key(self, key: ApiKey) -> None:
         item = {
@@ -122,6 +145,19 @@ class DynamoNumberRepository:
             )
         except ClientError as exc:
             raise NotFound("number not found", code="number_not_found") from exc
+        for item in list(self.table.query("pk = :pk AND begins_with(sk, :rr)",
+                                          {":pk": f"NUMBER#{number}", ":rr": "RR#"})):
+            self.table.delete(item["pk"], item["sk"])  # round-robin turns start over
+
+    def next_turn(self, number: str, rule: str) -> int:
+        """A round-robin rule's turn: item ``NUMBER#{number}`` / ``RR#{rule}``, one atomic ADD
+        per call, so concurrent calls on any node take consecutive turns."""
+        result = self.table.client.update_item(
+            TableName=self.table.name,
+            Key=serialize({"pk": f"NUMBER#{number}", "sk": f"RR#{rule}"}),
+            UpdateExpression="ADD n :one", ExpressionAttributeValues=serialize({":one": 1}),
+            ReturnValues="UPDATED_NEW")
+        return int(deserialize(result["Attributes"])["n"]) - 1
 
 
 class DynamoAgentRepository:

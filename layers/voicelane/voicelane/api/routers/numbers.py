@@ -8,6 +8,7 @@ from voicelane.api.deps import ContainerDep, Lists, Reads, Writes
 from voicelane.api.responses import AUTHENTICATED, errors
 from voicelane.api.routing import StrictJsonRoute
 from voicelane.contracts.numbers import CreateNumberRequest, NumberList, NumberView
+from voicelane.domain.routing import ROUTING_CODES
 
 router = APIRouter(route_class=StrictJsonRoute, prefix="/v1/numbers", tags=["numbers"], responses=AUTHENTICATED)
 
@@ -16,10 +17,12 @@ router = APIRouter(route_class=StrictJsonRoute, prefix="/v1/numbers", tags=["num
              responses=errors(e409=["number_taken"],
                               e422=["invalid_phone_number", "agent_not_found",
                                     "stream_url_not_allowed", "webhook_url_not_allowed",
-                                    "stream_agent_conflict"]))
+                                    "stream_agent_conflict", "client_conflict",
+                                    *ROUTING_CODES]))
 def create_number(body: CreateNumberRequest, principal: Writes, c: ContainerDep) -> NumberView:
     return NumberView.of(c.numbers.create(principal.app, body.number, body.agent_id,
-                                                body.stream, body.command_fallback))
+                                                body.stream, body.command_fallback,
+                                                body.routing, body.client))
 
 
 @router.get("", summary="List numbers")

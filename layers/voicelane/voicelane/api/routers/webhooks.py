@@ -112,7 +112,7 @@ def get_delivery(delivery_id: str, principal: Reads, c: ContainerDep) -> Deliver
 
 
 @router.post("/v1/deliveries/{delivery_id}/redeliver", status_code=202,
-             responses=errors(e404=["delivery_not_found"], e422=["queue_unavailable"]),
+             responses=errors(e404=["delivery_not_found"], e503=["queue_unavailable"]),
              summary="Send a delivery again (same webhook-id and body)")
 def redeliver(delivery_id: str, principal: Writes, c: ContainerDep) -> DeliveryView:
     return DeliveryView.of(c.webhooks.redeliver(principal.app, delivery_id))

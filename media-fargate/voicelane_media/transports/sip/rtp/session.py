@@ -25,6 +25,7 @@ from voicelane_media.codecs.wideband import WidebandCodec
 from voicelane_media.media import audio
 from voicelane_media.media.audio import ObjectReader
 from voicelane_media.rtp.dtmf import event_code
+from voicelane_media.rtp.srtp import SrtpContext
 from voicelane_media.transports.base import LiveSource
 
 from .receiver import PCMU, ZERO_FRAME, Address, InboundStream, decode_table
@@ -54,6 +55,16 @@ class RtpProtocol(asyncio.DatagramProtocol):
         self.feed = session.inbound.feed
 
     def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
+        session = self.session
+        srtp = session.srtp
+        # Only the peer's packets are authenticated (and can count toward ending the call);
+        # a stranger's are rejected by the inbound stream as before, unread.
+        if srtp is not None and (not session.inbound.latched or addr[:2] == session.inbound.remote):
+            plain = srtp.unprotect(data)
+            if plain is None:
+                session.srtp_failed()
+                return
+            data = plain
         latched = self.feed(data, (addr[0], addr[1]), time.monotonic())
         if latched is not None:
             self.session.latched(latched)
@@ -91,6 +102,9 @@ class RtpSession:
         self.on_audio: AudioCallback | None = None
         self.on_dtmf: DigitCallback | None = None
         self.send_errors = 0
+        self.srtp: SrtpContext | None = None
+        self.srtp_max_failures = 0  # in a row; 0: never end the call
+        self.on_srtp_failure: Callable[[], None] | None = None  # the limit was reached
         self.closed = False
         self._start_tick = start_tick
         self._tick = start_tick
@@ -146,6 +160,26 @@ class RtpSession:
             self._remote = remote
             self._remote_rtcp = (host, int(port) + 1)
             self._rtcp_latched = False
+
+    def set_srtp(self, context: SrtpContext | None, max_failures: int = 0,
+                 on_failure: Callable[[], None] | None = None) -> None:
+        """Protect every packet sent and authenticate every packet received with ``context``
+        (None: plain RTP). After ``max_failures`` RTP packets in a row fail authentication,
+        ``on_failure`` runs once (the call ends); every failed packet is dropped and counted."""
+        self.srtp = context
+        self.srtp_max_failures = max_failures
+        self.on_srtp_failure = on_failure
+
+    def srtp_failed(self) -> None:
+        srtp = self.srtp
+        callback = self.on_srtp_failure
+        if srtp is not None and callback is not None and self.srtp_max_failures and \
+                srtp.failed_in_a_row >= self.srtp_max_failures:
+            self.on_srtp_failure = None
+            try:
+                callback()
+            except Exception:
+                log.exception("on_srtp_failure callback failed")
 
     def set_direction(self, direction: str) -> None:
         """SDP direction from our side: sendrecv, sendonly, recvonly or inactive (hold)."""
@@ -223,6 +257,8 @@ class RtpSession:
         if self._send and remote is not None and self._rtp_transport is not None:
             data, sent = self.outbound.next_frame(index - self._start_tick)
             if data:
+                if self.srtp is not None:
+                    data = self.srtp.protect(data)
                 self._rtp_transport.sendto(data, remote)
         if self._playout_taps:
             if self.outbound.codec is not None:  # wideband: the audio that was encoded
@@ -244,6 +280,8 @@ class RtpSession:
         if self._remote_rtcp is None or self._rtcp_transport is None:
             return
         data = self.rtcp.build(self.inbound, self.outbound, self._rtp_ts_now(), now, bye)
+        if self.srtp is not None:
+            data = self.srtp.protect_rtcp(data)
         self._rtcp_transport.sendto(data, self._remote_rtcp)
 
     def on_rtcp(self, data: bytes, addr: Address) -> None:
@@ -255,6 +293,12 @@ class RtpSession:
                 self.rtcp.rejected += 1
                 return
             self._remote_rtcp = addr
+        if self.srtp is not None:
+            plain = self.srtp.unprotect_rtcp(data)
+            if plain is None:
+                self.rtcp.rejected += 1
+                return
+            data = plain
         self._rtcp_latched = True
         self.rtcp.receive(data, self.outbound.ssrc, time.monotonic())
 
@@ -327,11 +371,14 @@ class RtpSession:
             "mos": quality.mos(loss_pct, jitter_ms, delay),
             "rtt_ms": rtt,
             "packets_rejected": inbound.rejected,
+            "decode_errors": inbound.decode_errors,  # wideband payloads that did not decode
             "late_packets": inbound.jitter_buffer.late,
             "jitter_buffer_ms": inbound.jitter_buffer.delay_ms,
             "remote_loss_pct": round(100.0 * self.rtcp.remote_fraction_lost, 2),
             "rtcp_sent": self.rtcp.reports_sent,
             "rtcp_received": self.rtcp.reports_received,
+            "srtp": self.srtp is not None,
+            **(self.srtp.stats() if self.srtp is not None else {}),
         }
 
     async def close(self) -> None:

@@ -244,3 +244,29 @@ async def test_close_frees_the_port_and_ends_playback(pool: RtpPortPool) -> None
     await a.close()
     assert 0 < await task < 8000
     assert a not in pool.sessions
+
+
+async def test_undecodable_wideband_payloads_are_counted_in_the_stats(
+        pool: RtpPortPool, udp_peer: PeerFactory) -> None:
+    from voicelane_media.codecs.wideband import OpusCodec
+
+    good = OpusCodec().encode(np.zeros(320, np.int16))
+    bad = b"\xff\xfe\x01"  # an Opus code 3 packet with a bad frame count
+    stats = []
+    for payload in (good, bad):
+        session = await pool.open_session()
+        peer = await udp_peer()
+        assert peer.transport is not None
+        session.set_remote("127.0.0.1", peer.port, 111, None, codecs=(OpusCodec(), OpusCodec()))
+        for seq in range(15):
+            header = bytes([0x80, 111]) + seq.to_bytes(2, "big") + (seq * 960).to_bytes(4, "big")
+            peer.transport.sendto(header + b"\x00\x00\x00\x07" + payload,
+                                  ("127.0.0.1", session.local_port))
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.4)  # the jitter buffer hands the last frames to the decoder
+        stats.append(session.stats())
+    decodable, undecodable = stats
+    assert decodable["packets_received"] == 15 and decodable["decode_errors"] == 0
+    # each payload that reached the decoder failed (a packet late for its frame never does)
+    assert undecodable["packets_received"] == 15
+    assert 0 < undecodable["decode_errors"] <= 15 - undecodable["late_packets"], undecodable
