@@ -312,12 +312,12 @@ class Functions(Construct):
                         max_record_age=Duration.hours(24),
                         report_batch_item_failures=True,
                         on_failure=sources.SqsDlq(props.queues.stream_failures),
-                        # Only inserted call/app events reach the router (the local runner's
+                        # Only inserted call/conference/app events reach the router (the local runner's
                         # StreamFeeder applies the same filter).
                         filters=[lambda_.FilterCriteria.filter({
                             "eventName": lambda_.FilterRule.is_equal("INSERT"),
                             "dynamodb": {"NewImage": {"entity": {"S": lambda_.FilterRule.or_(
-                                "event", "app_event")}}},
+                                *resources.ROUTED_ENTITIES)}}},
                         })],
                     )
                 )

@@ -46,4 +46,4 @@ def test_router_stream_source_filters_inserted_events(resources_json: dict[str, 
                   if fn_id in ref_ids(props(r)["FunctionName"])]
     (pattern,) = [f["Pattern"] for f in props(mapping)["FilterCriteria"]["Filters"]]
     assert '"eventName":["INSERT"]' in pattern.replace(" ", "")
-    assert '"entity":{"S":["event","app_event"]}' in pattern.replace(" ", "")
+    assert '"entity":{"S":["event","conference_event","app_event"]}' in pattern.replace(" ", "")

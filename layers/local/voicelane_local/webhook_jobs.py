@@ -21,6 +21,7 @@ from typing import Any
 
 from voicelane.adapters import aws
 from voicelane.container import Container
+from voicelane.resources import ROUTED_ENTITIES
 
 from voicelane_local.runner import Job, register
 
@@ -74,7 +75,7 @@ def lambda_stream_record(record: dict[str, Any], stream_arn: str, region: str) -
     }
 
 
-ROUTABLE_ENTITIES = ("event", "app_event")
+ROUTABLE_ENTITIES = ROUTED_ENTITIES
 
 
 def routable(record: dict[str, Any]) -> bool:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from voicelane.services.call_control import AnswerService
     from voicelane.services.calls import CallService
     from voicelane.services.commands import CommandService
+    from voicelane.services.conferences import ConferenceService
     from voicelane.services.directory import AgentService, NumberService
     from voicelane.services.lifecycle import CallLifecycle
     from voicelane.services.nodes import NodeService
@@ -147,7 +148,7 @@ class Container:
     def nodes(self) -> NodeService:
         from voicelane.services.nodes import NodeService
 
-        return NodeService(self.node_repo, self.lifecycle)
+        return NodeService(self.node_repo, self.lifecycle, self.conferences)
 
     @cached_property
     def trunks(self) -> TrunkService:
@@ -178,7 +179,7 @@ class Container:
             nodes=self.nodes, records=DynamoArtifactRecords(self.table),
             objects=S3Objects(self.settings), requests=SqsCallRequests(self.settings),
             sessions=DynamoSessionStore(self.table), pacer=self.pacer,
-            answers=self.answers)
+            answers=self.answers, conferences=self.conferences)
 
     @cached_property
     def answers(self) -> AnswerService:
@@ -191,11 +192,19 @@ class Container:
                              self.settings.webhook_answer_timeout_s, queue=self.delivery_queue)
 
     @cached_property
+    def conferences(self) -> ConferenceService:
+        from voicelane.adapters.dynamo.conferences import DynamoConferenceRepository
+        from voicelane.services.conferences import ConferenceService
+
+        return ConferenceService(DynamoConferenceRepository(self.table), self.media_control)
+
+    @cached_property
     def commands(self) -> CommandService:
         from voicelane.adapters.dynamo.commands import DynamoCommandStore
         from voicelane.services.commands import CommandService
 
-        return CommandService(self.calls, self.media_control, DynamoCommandStore(self.table))
+        return CommandService(self.calls, self.media_control, DynamoCommandStore(self.table),
+                              conferences=self.conferences)
 
     @cached_property
     def rate_limiter(self) -> RateLimiter:

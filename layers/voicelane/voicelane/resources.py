@@ -98,6 +98,10 @@ class EventBusDef:
 
 
 EVENT_BUS = EventBusDef()
+
+ROUTED_ENTITIES = ("event", "conference_event", "app_event")
+"""Table items the event router fans out (call, conference and app events): the deployed
+stream filter and the local runner's feeder both read this."""
 SCHEDULE_GROUP = "voicelane"
 
 
@@ -143,7 +147,7 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         "api-calls",
         "api_calls",
         "http",
-        ("/v1/calls", "/v1/calls/{proxy+}"),
+        ("/v1/calls", "/v1/calls/{proxy+}", "/v1/conferences", "/v1/conferences/{proxy+}"),
         grants=(
             *_API,
             "queue:call-requests:send",

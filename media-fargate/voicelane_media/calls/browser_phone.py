@@ -20,22 +20,38 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from collections.abc import Callable, Coroutine
+from typing import Any, Protocol, runtime_checkable
 
 from voicelane.domain.call import CallStatus, Channel
 from voicelane.domain.models import Call
 
-from voicelane_media.transports.base import Transport
-from voicelane_media.transports.ringing import ClientRinger, RingOutcome
+from voicelane_media.settings import MediaSettings
+from voicelane_media.transports.base import ClientRinger, RingOutcome, Transport
 
 from .bridge import MediaRoom, bridge
 from .call import LiveCall
-
-if TYPE_CHECKING:
-    from .manager import CallManager
+from .legs import DialedLeg
 
 log = logging.getLogger(__name__)
 PURPOSE = "browser_to_phone"
+
+
+class CallManager(Protocol):
+    """What browser calls need of the node's calls (``calls.manager.CallManager``; a
+    Protocol so that module and this one do not import each other)."""
+
+    settings: MediaSettings
+    clients: ClientRinger | None
+    calls: dict[str, LiveCall]
+
+    async def dial_leg(self, parent: LiveCall, to: str, *, purpose: str,
+                       from_: str | None = None,
+                       on_live: Callable[[LiveCall], None] | None = None) -> DialedLeg: ...
+
+    async def answer(self, live: LiveCall) -> None: ...
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None: ...
 
 
 @runtime_checkable

@@ -64,6 +64,7 @@ class LiveCall:
         self.streams: dict[str, BotStreamHandle] = {}  # to customers' bots (calls/streams.py)
         self.stream_tasks: dict[str, asyncio.Task[None]] = {}
         self.bot_stream_id: str | None = None  # the bidirectional one, which owns the audio
+        self.early_media: str | None = None  # the 183's media, classified (transports/sip)
         self.answered_by: str | None = None  # machine detection's result (calls/machine_detection)
         self.detection_event: CallEvent | None = None  # call.machine.detection.ended / .failed
         self.completed_status = CallStatus.COMPLETED  # VOICEMAIL once a machine answered
@@ -152,6 +153,10 @@ class LiveCall:
         if held != self.on_hold:
             self.on_hold = held
             self.spawn(self.record_event("call.hold" if held else "call.unhold", {"by": by}))
+
+    def early_media_heard(self, details: dict[str, Any]) -> None:
+        self.early_media = str(details["kind"])
+        self.spawn(self.record_event("call.early_media", details))
 
     def ringing(self, status: int) -> None:
         self.status = CallStatus.RINGING
@@ -319,6 +324,8 @@ class LiveCall:
             changes["answered_by"] = self.answered_by
         if self.bridged_to is not None:  # a bridge ends with the call
             changes["bridged_call_id"] = None
+        if self.early_media is not None:
+            changes["early_media"] = self.early_media
         details = {"end_reason": end_reason, "sip_cause": cause, "duration_s": duration,
                    "quality": quality}
         if self.status_write is not None:

@@ -16,6 +16,7 @@ from voicelane.domain.transfer import WarmTransferSpec
 
 from .agent_runner import agent_spec_for
 from .call import LiveCall
+from .conference import JoinRefused
 from .gather import Gather
 from .manager import CallManager
 from .speech_gather import gather_speech
@@ -258,6 +259,20 @@ async def _stream_stop(manager: CallManager, leg: LiveCall, body: dict[str, Any]
     return None
 
 
+async def _join_conference(manager: CallManager, leg: LiveCall,
+                           body: dict[str, Any]) -> Task | None:
+    """The join write is made before the answer, so a refusal (on another node, ended,
+    full) is this command's 409, not a later event."""
+    _require_answered(leg, "join_conference")
+    conference_id = _text(body, "conference_id", 64)
+    try:
+        await manager.conferences.join(leg, conference_id, moderator=body.get("moderator") is True,
+                                       muted=body.get("muted") is True)
+    except JoinRefused as exc:
+        raise CommandError(exc.status, exc.code, exc.message) from None
+    return None
+
+
 ACTIONS: dict[str, Handler] = {
     "answer": _answer, "reject": _reject, "hangup": _hangup, "play": _play, "speak": _speak,
     "gather": _gather, "send_dtmf": _send_dtmf, "hold": _hold, "unhold": _unhold,
@@ -265,7 +280,35 @@ ACTIONS: dict[str, Handler] = {
     "record_start": _recorder("start"), "record_stop": _recorder("stop"),
     "record_pause": _recorder("pause"), "record_resume": _recorder("resume"),
     "stream_start": _stream_start, "stream_stop": _stream_stop,
+    "join_conference": _join_conference,
 }
+
+CONFERENCE_ACTIONS = ("dial", "mute", "unmute", "hold", "unhold", "kick", "end")
+
+
+async def conference_action(manager: CallManager, conference_id: str, action: str,
+                            body: dict[str, Any]) -> dict[str, Any]:
+    """An action on a conference of this node (the internal API): accepted at once; a dial
+    runs on, its answer joins the room."""
+    if action not in CONFERENCE_ACTIONS:
+        raise CommandError(404, "unknown_action", f"unknown action {action!r}")
+    hub = manager.conferences
+    try:
+        hub.room(conference_id)
+        if action == "dial":
+            to = _text(body, "to", 256)
+            from_ = body.get("from")
+            manager.spawn(hub.dial(conference_id, to, from_ if isinstance(from_, str) else None,
+                                   moderator=body.get("moderator") is True,
+                                   muted=body.get("muted") is True))
+        else:
+            call_id = body.get("call_id")
+            music = body.get("music_url")
+            await hub.act(conference_id, action, call_id if isinstance(call_id, str) else None,
+                          music if isinstance(music, str) else None)
+    except JoinRefused as exc:
+        raise CommandError(exc.status, exc.code, exc.message) from None
+    return {"accepted": True, "action": action, "conference_id": conference_id}
 
 
 async def execute(manager: CallManager, call_id: str, action: str,

@@ -21,12 +21,12 @@ from voicelane.domain.models import Call, Number
 from voicelane.domain.stream import StreamSpec
 
 from voicelane_media.settings import MediaSettings
-from voicelane_media.transports.base import CallHost, Transport
-from voicelane_media.transports.ringing import ClientRinger
+from voicelane_media.transports.base import CallHost, ClientRinger, Transport
 
 from .agent_runner import start_agent
 from .browser_phone import call_phone, calls_a_phone, ring_client
 from .call import LiveCall
+from .conference import ConferenceHub
 from .legs import DialedLeg, dial_leg
 from .machine_detection import DetectionRun
 from .placement import AppCommandsHook, detects_machines, place_outbound, unattended
@@ -70,6 +70,9 @@ class CallManager:
         self.all_done = asyncio.Event()
         self.all_done.set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self.conferences = ConferenceHub(  # its participants are dialled from here
+            control, lambda parent, to, from_: self.dial_leg(parent, to, purpose="conference",
+                                                             from_=from_))
         room.attach(self)
 
     # -- bookkeeping ----------------------------------------------------------------------
@@ -365,6 +368,7 @@ class CallManager:
         await self.all_done.wait()
 
     async def shutdown(self) -> None:
+        await self.conferences.close()
         for live in list(self.calls.values()):
             await live.hangup("media_node_shutdown")
             await live.finish(CallStatus.COMPLETED if live.answered_at else CallStatus.FAILED,

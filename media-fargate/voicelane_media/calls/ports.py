@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from voicelane.domain.call import CallStatus
 from voicelane.domain.call_control import AppAnswer
+from voicelane.domain.conference import Conference
 from voicelane.domain.models import Agent, App, Call, CallEvent, Number
 from voicelane.domain.stream import StreamSpec
 from voicelane.settings import Settings
@@ -55,6 +56,22 @@ class ControlPort(Protocol):
         ...
 
     async def agent(self, app_id: str, agent_id: str) -> Agent | None: ...
+
+    async def join_conference(self, conference_id: str, call_id: str, *, moderator: bool,
+                              muted: bool) -> Conference:
+        """The call joins on this node (conditional write; Conflict/NotFound with codes)."""
+        ...
+
+    async def leave_conference(self, conference_id: str, call_id: str,
+                               reason: str) -> Conference | None: ...
+
+    async def set_conference_flag(self, conference_id: str, call_id: str, flag: str,
+                                  value: bool) -> Conference | None: ...
+
+    async def end_conference(self, conference_id: str, reason: str) -> Conference | None: ...
+
+    async def save_conference_recording(self, conference: Conference, wav: bytes,
+                                        duration_s: float) -> None: ...
 
     async def allows_private_urls(self, app_id: str) -> bool: ...
 

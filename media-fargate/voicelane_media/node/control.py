@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from voicelane.domain.call import CallStatus
 from voicelane.domain.call_control import AppAnswer
 from voicelane.domain.clock import now_iso
+from voicelane.domain.conference import Conference
 from voicelane.domain.errors import Conflict, IllegalTransition, NotFound
 from voicelane.domain.models import Agent, App, Call, CallEvent, MediaNode, Number, Trunk
 from voicelane.media_gateway import CallRequest, MediaGateway, TranscriptRecord
@@ -112,6 +113,38 @@ class ControlPlane:
         LimitExceeded when the app is at its cap; NotFound when the parent or app is gone."""
         return await self._run(self.gateway.create_leg, parent.call_id, to, from_,
                                self.node_id, purpose)
+
+    # -- conferences ----------------------------------------------------------------------
+
+    async def join_conference(self, conference_id: str, call_id: str, *, moderator: bool,
+                              muted: bool) -> Conference:
+        """The call joins on this node (raises the gateway's Conflict/NotFound)."""
+        return await self._run(self.gateway.join_conference, conference_id, call_id,
+                               self.node_id, moderator=moderator, muted=muted)
+
+    async def leave_conference(self, conference_id: str, call_id: str,
+                               reason: str) -> Conference | None:
+        return await self._quiet(self.gateway.leave_conference, conference_id, call_id, reason)
+
+    async def set_conference_flag(self, conference_id: str, call_id: str, flag: str,
+                                  value: bool) -> Conference | None:
+        return await self._quiet(self.gateway.set_conference_flag, conference_id, call_id,
+                                 flag, value)
+
+    async def end_conference(self, conference_id: str, reason: str) -> Conference | None:
+        return await self._quiet(self.gateway.end_conference, conference_id, reason)
+
+    async def save_conference_recording(self, conference: Conference, wav: bytes,
+                                        duration_s: float) -> None:
+        await self._quiet(self.gateway.save_conference_recording, conference, wav, duration_s)
+
+    async def _quiet(self, fn: Callable[..., T], *args: Any) -> T | None:
+        """A conference write whose failure is logged, never raised into the room."""
+        try:
+            return await self._run(fn, *args)
+        except Exception as exc:
+            log.warning("conference write %s failed: %s", getattr(fn, "__name__", fn), exc)
+            return None
 
     # -- directory ------------------------------------------------------------------------
 

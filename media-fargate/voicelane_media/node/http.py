@@ -13,7 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from voicelane_media.calls.commands import CommandError, execute
+from voicelane_media.calls.commands import CommandError, conference_action, execute
 from voicelane_media.calls.manager import CallManager
 from voicelane_media.transports.webrtc.clients import ClientRegistry
 from voicelane_media.transports.webrtc.endpoint import WhipEndpoint, WhipReply
@@ -33,8 +33,7 @@ def create_internal_app(manager: CallManager, internal_token: str, node_id: str)
         return {"ok": True, "node_id": node_id, "live_calls": manager.live_calls,
                 "draining": manager.draining}
 
-    @app.post("/internal/calls/{call_id}/actions/{action}")
-    async def action(call_id: str, action: str, request: Request) -> JSONResponse:
+    async def authorized_body(request: Request) -> dict[str, Any] | JSONResponse:
         header = request.headers.get("authorization", "")
         token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
         if not token or not hmac.compare_digest(token.encode(), internal_token.encode()):
@@ -45,8 +44,26 @@ def create_internal_app(manager: CallManager, internal_token: str, node_id: str)
             return _error(422, "invalid_json", "the body must be a JSON object")
         if not isinstance(body, dict):
             return _error(422, "invalid_json", "the body must be a JSON object")
+        return body
+
+    @app.post("/internal/calls/{call_id}/actions/{action}")
+    async def action(call_id: str, action: str, request: Request) -> JSONResponse:
+        body = await authorized_body(request)
+        if isinstance(body, JSONResponse):
+            return body
         try:
             result = await execute(manager, call_id, action, body)
+        except CommandError as exc:
+            return _error(exc.status, exc.code, exc.message)
+        return JSONResponse(result, status_code=202)
+
+    @app.post("/internal/conferences/{conference_id}/actions/{action}")
+    async def conference(conference_id: str, action: str, request: Request) -> JSONResponse:
+        body = await authorized_body(request)
+        if isinstance(body, JSONResponse):
+            return body
+        try:
+            result = await conference_action(manager, conference_id, action, body)
         except CommandError as exc:
             return _error(exc.status, exc.code, exc.message)
         return JSONResponse(result, status_code=202)

@@ -87,6 +87,12 @@ class CallEvents(Protocol):
         """An outbound call rings (``status``: the transport's progress code, e.g. SIP 180)."""
         ...
 
+    def early_media_heard(self, details: dict[str, Any]) -> None:
+        """What the network played before the answer was classified (``details["kind"]``:
+        ringback, announcement, special_information_tone, silence): the `call.early_media`
+        event, and the call's ``early_media``."""
+        ...
+
     async def record_event(self, event_type: str, details: dict[str, Any]) -> None: ...
 
     async def check_destination(self, to: str) -> None:
@@ -247,4 +253,32 @@ class CallHost(Protocol):
     async def accept(self, call: Call, transport: Transport) -> None:
         """Run a call whose media already flows (a media stream that claimed its session's
         call, now initiated on this node) from its answer to its end."""
+        ...
+
+
+# -- ringing a browser identity (phone to browser): asked of the transport that holds
+# browsers' registrations (transports/webrtc/clients.py), driven by calls/browser_phone.py
+
+@dataclass(frozen=True)
+class RingOutcome:
+    """How ringing a browser identity ended: ``answered`` (with the browser's connected
+    transport, and ``gone``, set when the browser hangs up), ``unregistered``, ``rejected``,
+    ``timeout`` or ``canceled``."""
+
+    result: str
+    transport: Transport | None = None
+    gone: asyncio.Event | None = None
+
+
+class ClientRinger(Protocol):
+    """Rings the browsers registered for an identity."""
+
+    async def ring(self, call: Call, identity: str, timeout_s: float,
+                   canceled: asyncio.Event) -> RingOutcome:
+        """Offer ``call`` to every registration of ``identity`` in the call's app; returns
+        once one answered (and connected), all rejected, ``canceled`` was set, or timeout."""
+        ...
+
+    def ended(self, call_id: str, reason: str | None) -> None:
+        """The call is over: tell the browsers that were offered it."""
         ...

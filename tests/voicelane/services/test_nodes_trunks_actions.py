@@ -1,4 +1,5 @@
-"""Trunks API, live-command forwarding with command_id idempotency, and the node sweeper."""
+"""Trunks API, live-command forwarding with command_id idempotency, and the node sweeper
+(calls and conferences)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from typing import Any
 import httpx
 import pytest
 from voicelane.container import Container
+from voicelane.contracts.conferences import CreateConferenceRequest
 from voicelane.domain.call import CallStatus
+from voicelane.domain.errors import Conflict
 from voicelane.services.clock import now_iso
 from voicelane_local.platform import LocalPlatform
 
@@ -183,3 +186,34 @@ def test_sweeper_ends_calls_of_a_silent_node(api: httpx.Client, container: Conta
     assert events[-1]["type"] == "call.completed"
     assert container.node_repo.get(node.node_id) is None
     assert container.apps.get_app(t.app.app_id).active_calls == 0
+
+
+def test_sweeper_ends_the_conferences_of_a_silent_node(
+        api: httpx.Client, container: Container, new_tenant: Callable[..., Any]) -> None:
+    t = new_tenant(destination_allow_list=["*"])
+    node = container.nodes.register(f"lost-{time.time_ns()}", "http://127.0.0.1:9", capacity=5)
+    conf = container.conferences.create(t.app, CreateConferenceRequest(name="lost"))
+    call_id = _live_call(container, t, api, node.node_id)
+    call = container.call_repo.get(call_id)
+    assert call is not None
+    container.conferences.join(conf.conference_id, call, node.node_id, moderator=False,
+                               muted=False)
+    # a call on another node is refused with a clear code
+    with pytest.raises(Conflict) as refused:
+        container.conferences.join(conf.conference_id, call.model_copy(
+            update={"call_id": "call_other"}), "another-node", moderator=False, muted=False)
+    assert refused.value.code == "conference_on_other_node"
+    container.nodes.sweep(now=time.time() + 60)
+    got = api.get(f"/v1/conferences/{conf.conference_id}", headers=t.headers).json()
+    assert (got["status"], got["end_reason"], got["participant_count"]) == (
+        "ended", "media_node_lost", 0)
+    (participant,) = api.get(f"/v1/conferences/{conf.conference_id}/participants",
+                             headers=t.headers).json()["data"]
+    assert participant["left_reason"] == "media_node_lost"
+    assert api.get(f"/v1/calls/{call_id}", headers=t.headers).json()["end_reason"] == \
+        "media_node_lost"
+    types = [e["type"] for e in api.get(f"/v1/conferences/{conf.conference_id}/events",
+                                        headers=t.headers).json()["data"]]
+    assert types == ["conference.created", "conference.participant.joined",
+                     "conference.participant.left", "conference.ended"]
+    assert container.conferences.repo.active_on_node(node.node_id) == []

@@ -22,7 +22,8 @@ from voicelane.domain.call import CallStatus
 from voicelane.domain.call_control import AppAnswer
 from voicelane.domain.call_factory import new_inbound_call, new_leg_call, require_app
 from voicelane.domain.clock import now_iso
-from voicelane.domain.errors import Conflict, IllegalTransition, NotFound
+from voicelane.domain.conference import Conference
+from voicelane.domain.errors import Conflict, IllegalTransition, NotFound, NotSupported
 from voicelane.domain.models import Agent, App, Call, CallEvent, MediaNode, Number, Trunk
 from voicelane.domain.routing import InboundFacts, RoutingMatch, RoutingRule, evaluate, match_of
 from voicelane.media_gateway import (
@@ -37,6 +38,7 @@ from voicelane.ports import (
     SessionStore,
 )
 from voicelane.services.call_control import AnswerService
+from voicelane.services.conferences import ConferenceService
 from voicelane.services.lifecycle import CallLifecycle, make_event
 from voicelane.services.nodes import NodeService
 from voicelane.services.pacing import CallPacer, leg_pacing_id
@@ -102,7 +104,8 @@ class ServiceMediaGateway:
                  requests: RequestQueue, sessions: SessionStore,
                  pacer: CallPacer | None = None,
                  answers: AnswerService | None = None,
-                 clock: Callable[[], datetime] = utc_now) -> None:
+                 clock: Callable[[], datetime] = utc_now,
+                 conferences: ConferenceService | None = None) -> None:
         self._settings = settings
         self.clock = clock  # the moment routing rules are evaluated at (tests set it)
         self.calls = calls
@@ -118,6 +121,7 @@ class ServiceMediaGateway:
         self.sessions = sessions
         self.pacer = pacer  # None: dialling is not paced (unit tests)
         self.answers = answers  # None: no webhook answers with commands (unit tests)
+        self._conferences = conferences  # None: no conferences (unit tests)
 
     @property
     def settings(self) -> Settings:
@@ -227,6 +231,47 @@ class ServiceMediaGateway:
 
     def trunks(self, app_id: str) -> list[Trunk]:
         return self.trunk_service.for_app(app_id)
+
+    # -- conferences --------------------------------------------------------------------
+
+    @property
+    def conferences(self) -> ConferenceService:
+        if self._conferences is None:
+            raise NotSupported("this gateway has no conferences", code="conferences_unavailable")
+        return self._conferences
+
+    def get_conference(self, conference_id: str) -> Conference | None:
+        return self.conferences.repo.get(conference_id)
+
+    def join_conference(self, conference_id: str, call_id: str, node_id: str, *,
+                        moderator: bool, muted: bool) -> Conference:
+        call = self.calls.get(call_id)
+        if call is None:
+            raise NotFound("call not found", code="call_not_found")
+        return self.conferences.join(conference_id, call, node_id, moderator=moderator,
+                                     muted=muted)[0]
+
+    def leave_conference(self, conference_id: str, call_id: str,
+                         reason: str) -> Conference | None:
+        return self.conferences.leave(conference_id, call_id, reason)
+
+    def set_conference_flag(self, conference_id: str, call_id: str, flag: str,
+                            value: bool) -> Conference | None:
+        return self.conferences.set_flag(conference_id, call_id, flag, value)
+
+    def end_conference(self, conference_id: str, reason: str) -> Conference:
+        return self.conferences.end(conference_id, reason)
+
+    def save_conference_recording(self, conference: Conference, wav: bytes,
+                                  duration_s: float) -> RecordingMetadata:
+        key = f"recordings/{conference.app_id}/{conference.conference_id}.wav"
+        self.objects.put_wav(key, wav)
+        meta = RecordingMetadata(call_id=conference.conference_id, app_id=conference.app_id,
+                                 s3_key=key, duration_s=duration_s, size_bytes=len(wav),
+                                 created_at=now_iso(), channels=1,
+                                 sample_rate=wav_sample_rate(wav))
+        self.conferences.recording_saved(conference.conference_id, meta)
+        return meta
 
     # -- artifacts ----------------------------------------------------------------------
 

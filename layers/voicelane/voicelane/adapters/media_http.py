@@ -6,7 +6,8 @@ from typing import Any
 
 from voicelane.adapters.dynamo.nodes import DynamoNodeRepository
 from voicelane.adapters.dynamo.table import Table
-from voicelane.domain.errors import Conflict, Forbidden, Unavailable
+from voicelane.domain.conference import Conference
+from voicelane.domain.errors import Conflict, Forbidden, Unavailable, ValidationFailed
 from voicelane.domain.models import Call
 from voicelane.settings import Settings, get_settings
 
@@ -25,6 +26,23 @@ class HttpMediaControl:
         if node is None or not node.internal_url:
             raise Unavailable("the call's media node is not reachable", code="media_node_unavailable")
         url = f"{node.internal_url.rstrip('/')}/internal/calls/{call.call_id}/actions/{action}"
+        return self._post(url, action, body, not_here="call_not_controllable",
+                          not_here_text="the media node no longer holds the call")
+
+    def conference_command(self, conference: Conference, action: str,
+                           body: dict[str, Any]) -> dict[str, Any]:
+        """A conference action (dial, mute, unmute, hold, unhold, kick, end) on its node."""
+        node = self.nodes.get(conference.media_node or "")
+        if node is None or not node.internal_url:
+            raise Unavailable("the conference's media node is not reachable",
+                              code="media_node_unavailable")
+        base = node.internal_url.rstrip("/")
+        url = f"{base}/internal/conferences/{conference.conference_id}/actions/{action}"
+        return self._post(url, action, body, not_here="conference_not_here",
+                          not_here_text="the media node no longer holds the conference")
+
+    def _post(self, url: str, action: str, body: dict[str, Any], *, not_here: str,
+              not_here_text: str) -> dict[str, Any]:
         import httpx  # here, not at import: ~60 ms of cold start for a call-control-only path
 
         try:
@@ -43,7 +61,11 @@ class HttpMediaControl:
                 code=detail.get("code", "action_not_allowed"),
             )
         if resp.status_code == 404:
-            raise Conflict("the media node no longer holds the call", code="call_not_controllable")
+            raise Conflict(not_here_text, code=not_here)
+        if resp.status_code == 422:
+            detail = resp.json().get("error", {})
+            raise ValidationFailed(detail.get("message", "invalid"),
+                                   code=detail.get("code", "validation_error"))
         if resp.status_code == 403:  # the node's own destination check (an allow-list narrowed)
             raise Forbidden("the destination is not in the app's allow-list",
                             code="destination_not_allowed")

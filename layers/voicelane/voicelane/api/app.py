@@ -10,7 +10,8 @@ from fastapi import FastAPI
 from voicelane.api import errors
 
 ROUTE_GROUPS: tuple[str, ...] = (
-    "health", "calls", "agents", "numbers", "sessions", "trunks", "webhooks", "events", "apps",
+    "health", "calls", "conferences", "agents", "numbers", "sessions", "trunks", "webhooks",
+    "events", "apps",
 )
 
 

@@ -107,6 +107,15 @@ class StreamStop(ActionBody):
     stream_id: str | None = Field(default=None, min_length=1, max_length=64)
 
 
+class JoinConference(ActionBody):
+    """join_conference: the call joins a conference (on the media node the call is on)."""
+
+    conference_id: str = Field(min_length=1, max_length=64, pattern=r"^conf_[0-9a-z]{26}$")
+    moderator: bool = Field(default=False, description="With the conference's "
+                            "`end_on_moderator_leave`, its leaving ends the conference")
+    muted: bool = Field(default=False, description="Join muted: the others do not hear it")
+
+
 ACTIONS: dict[str, type[ActionBody]] = {
     "answer": Empty,
     "reject": Reject,
@@ -125,6 +134,7 @@ ACTIONS: dict[str, type[ActionBody]] = {
     "record_resume": Empty,
     "stream_start": StreamStart,
     "stream_stop": StreamStop,
+    "join_conference": JoinConference,
 }
 
 

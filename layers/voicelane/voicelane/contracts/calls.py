@@ -125,6 +125,10 @@ class CallView(BaseModel):
     machine_detection: MachineDetection | None = None
     answered_by: str | None = Field(
         default=None, description="Who answered, once detected: human, machine, fax, silence.")
+    early_media: str | None = Field(
+        default=None, description="What the network played before an outbound call's answer "
+        "(SIP 183 with SDP), classified: ringback, announcement, special_information_tone, "
+        "silence. Set when the call ends; the `call.early_media` event tells it at once.")
     routing_rule: RoutingMatch | None = Field(
         default=None, description="The number's routing rule that took this inbound call.")
     duration_s: float | None

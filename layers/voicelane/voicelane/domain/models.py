@@ -89,6 +89,7 @@ class Call(BaseModel):
     stream: StreamSpec | None = None  # started when the call is answered
     machine_detection: MachineDetection | None = None  # the call's, else its agent's at creation
     answered_by: str | None = None  # human | machine | fax | silence, once detected
+    early_media: str | None = None  # what a 183 played before the answer, classified
     routing_rule: RoutingMatch | None = None  # the number's rule that took an inbound call
     metadata: dict[str, str] = Field(default_factory=dict)
     client_state: str | None = None

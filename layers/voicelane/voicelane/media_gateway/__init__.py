@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from voicelane.domain.call import CallStatus
 from voicelane.domain.call_control import AppAnswer
+from voicelane.domain.conference import Conference
 from voicelane.domain.errors import VoicelaneError
 from voicelane.domain.models import Agent, App, Call, CallEvent, MediaNode, Number, Trunk
 
@@ -148,6 +149,34 @@ class MediaGateway(Protocol):
         """POST the call's event ``sequence`` to the endpoint that answers with commands (or
         to ``fallback_url``) and return its validated answer (``no_target``: nobody opted in).
         Blocks for up to the answer timeout; the caller enforces its own deadline too."""
+        ...
+
+    # -- conferences (services/conferences.py: conditional writes with their events) ----
+
+    def get_conference(self, conference_id: str) -> Conference | None: ...
+
+    def join_conference(self, conference_id: str, call_id: str, node_id: str, *,
+                        moderator: bool, muted: bool) -> Conference:
+        """The call joins (the conference's node becomes ``node_id`` if it had none). Raises
+        NotFound (``conference_not_found``) and Conflict (``conference_ended``,
+        ``conference_on_other_node``, ``conference_full``, ``already_in_conference``)."""
+        ...
+
+    def leave_conference(self, conference_id: str, call_id: str,
+                         reason: str) -> Conference | None:
+        """The participant left (None: it had already)."""
+        ...
+
+    def set_conference_flag(self, conference_id: str, call_id: str, flag: str,
+                            value: bool) -> Conference | None:
+        """``muted`` or ``held`` of a participant, with its event (None: already so)."""
+        ...
+
+    def end_conference(self, conference_id: str, reason: str) -> Conference: ...
+
+    def save_conference_recording(self, conference: Conference, wav: bytes,
+                                  duration_s: float) -> RecordingMetadata:
+        """Store the mixed WAV and its record; ``conference.recording.saved`` follows."""
         ...
 
     # -- directory ----------------------------------------------------------------------

@@ -33,3 +33,7 @@ class ArtifactService:
         view["download_url"] = self.store.download_url(record["s3_key"], DOWNLOAD_URL_TTL_S)
         view["download_url_expires_in_s"] = DOWNLOAD_URL_TTL_S
         return {"call_id": call_id, **view}
+
+    def download_url(self, s3_key: str) -> tuple[str, int]:
+        """A short-lived URL of a stored object (a conference's recording) and its TTL."""
+        return self.store.download_url(s3_key, DOWNLOAD_URL_TTL_S), DOWNLOAD_URL_TTL_S

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from voicelane.contracts.actions import (
     ACTIONS,
     ActionBody,
+    JoinConference,
     StreamStart,
     Transfer,
     WarmTransfer,
@@ -21,6 +22,7 @@ from voicelane.domain.errors import Conflict, NotFound, ValidationFailed
 from voicelane.domain.models import App, Call
 from voicelane.ports import MediaControl
 from voicelane.services.calls import CallService
+from voicelane.services.conferences import ConferenceService
 from voicelane.services.streams import check_stream
 from voicelane.webhook_ports import Resolver
 
@@ -62,10 +64,12 @@ class CommandStore(Protocol):
 
 
 class CommandService:
-    def __init__(self, calls: CallService, media: MediaControl, store: CommandStore) -> None:
+    def __init__(self, calls: CallService, media: MediaControl, store: CommandStore,
+                 conferences: ConferenceService | None = None) -> None:
         self.calls = calls
         self.media = media
         self.store = store
+        self.conferences = conferences
 
     def execute(self, app: App, call_id: str, action: str, body: dict[str, Any]) -> dict[str, Any]:
         parsed = parse_command(action, body)
@@ -88,6 +92,9 @@ class CommandService:
             if call.status != CallStatus.IN_PROGRESS and action not in PRE_ANSWER:
                 raise Conflict(f"{action} needs an answered call; the call is {call.status.value}",
                                code="action_not_allowed")
+            if isinstance(parsed, JoinConference) and self.conferences is not None:
+                # 404/409 before the node is asked (it checks again in its own write)
+                self.conferences.check_join(app, call, parsed.conference_id)
             payload = parsed.model_dump(exclude_none=True)
             self.media.command(call, action, payload)
             result = {"call_id": call_id, "action": action, "command_id": parsed.command_id,

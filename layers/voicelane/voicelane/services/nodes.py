@@ -1,5 +1,5 @@
-"""Media node registry: registration, heartbeats, and the sweeper that ends the calls of a
-node whose heartbeat stopped (end_reason `media_node_lost`)."""
+"""Media node registry: registration, heartbeats, and the sweeper that ends the calls (and
+conferences) of a node whose heartbeat stopped (end_reason `media_node_lost`)."""
 
 from __future__ import annotations
 
@@ -25,10 +25,18 @@ class NodeRepository(Protocol):
     def live_calls(self, node_id: str) -> list[Call]: ...
 
 
+class LostConferences(Protocol):
+    def end_lost(self, node_id: str) -> list[str]:
+        """End the conferences that lived on a lost node (services/conferences.py)."""
+        ...
+
+
 class NodeService:
-    def __init__(self, nodes: NodeRepository, lifecycle: CallLifecycle) -> None:
+    def __init__(self, nodes: NodeRepository, lifecycle: CallLifecycle,
+                 conferences: LostConferences | None = None) -> None:
         self.nodes = nodes
         self.lifecycle = lifecycle
+        self.conferences = conferences
 
     def register(self, node_id: str, internal_url: str, capacity: int,
                  sip_address: str | None = None) -> MediaNode:
@@ -57,6 +65,8 @@ class NodeService:
             for call in self.nodes.live_calls(node.node_id):
                 if self._end_lost(call):
                     ended.append(call.call_id)
+            if self.conferences is not None:  # their rooms died with the node
+                self.conferences.end_lost(node.node_id)
             if not self.nodes.live_calls(node.node_id):
                 self.nodes.delete(node.node_id)
         return ended

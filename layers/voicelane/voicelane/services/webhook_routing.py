@@ -53,7 +53,7 @@ class RouteResult:
 
 
 def event_from_item(item: dict[str, Any]) -> RoutedEvent | None:
-    """The routable event of a table item (a call event or an app event), else None."""
+    """The routable event of a table item (a call, conference or app event), else None."""
     entity = item.get("entity")
     if entity == "event":
         data = dict(item.get("data") or {})
@@ -64,6 +64,15 @@ def event_from_item(item: dict[str, Any]) -> RoutedEvent | None:
         }
         return RoutedEvent(str(item["app_id"]), str(item["call_id"]), payload,
                            webhook_url=data.get("webhook_url") or None)
+    if entity == "conference_event":  # the same shape as a call event's, conference in data
+        data = dict(item.get("data") or {})
+        details = item.get("details") or {}
+        data["payload"] = details
+        payload = {
+            "id": item["event_id"], "type": item["type"], "created_at": item["created_at"],
+            "sequence": item["sequence"], "data": data, "client_state": data.get("client_state"),
+        }
+        return RoutedEvent(str(item["app_id"]), details.get("call_id"), payload)
     if entity == "app_event":
         payload = {
             "id": item["event_id"], "type": item["type"], "created_at": item["created_at"],

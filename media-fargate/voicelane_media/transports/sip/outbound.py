@@ -9,6 +9,8 @@ import logging
 from voicelane.domain.call import CallStatus
 
 from voicelane_media import sdp, sdp_codecs, sdp_crypto
+from voicelane_media.amd.early_media import EarlyMediaClassifier
+from voicelane_media.codecs.g711 import Int16Array
 from voicelane_media.sip.message import SipResponse
 from voicelane_media.transports.base import Ending
 
@@ -56,16 +58,62 @@ class OutboundSipLeg(SipLeg):
         self.outgoing: OutgoingInvite | None = None
         self.ringing_reported = False
         self.ring_timed_out = False
+        self._offer: sdp.SessionDescription | None = None  # of the INVITE now outstanding
+        self._early: EarlyMediaClassifier | None = None  # listening to a 183's media
+        self.unreachable = False  # the early media's SIT said so: canceled, failed at once
 
     async def _abandon(self, reason: str) -> None:
         if self.outgoing is not None:
             self.outgoing.cancel()
 
     def _on_provisional(self, response: SipResponse) -> None:
+        if response.status == 183 and response.body and self._early is None:
+            self._listen_early(response)
         if response.status in (180, 183) and not self.ringing_reported:
             self.ringing_reported = True
             self.events.ringing(response.status)
             self.events.spawn(self._ring_timer())
+
+    def _listen_early(self, response: SipResponse) -> None:
+        """A 183 with SDP: receive the network's media before the answer (RFC 3960's
+        gateway model), only listening, and classify it (`call.early_media`)."""
+        if self._offer is None:
+            return
+        try:
+            answer = sdp.SessionDescription.parse(response.body)
+            keys = sdp_crypto.accept_secure_answer(self._offer, answer, self.srtp_policy,
+                                                   self.crypto)
+            negotiated = sdp.accept_answer(self._offer, answer)
+        except sdp.SdpError as exc:  # the 200 may still bring a usable answer
+            log.info("call %s: early media SDP not usable: %s", self.events.call_id, exc)
+            return
+        self.apply_media(negotiated, sdp_codecs.event_clock(answer, negotiated), keys=keys)
+        self.session.set_direction("recvonly")  # nothing goes toward the callee yet
+        self._early = EarlyMediaClassifier(self.session.sample_rate)
+        self.session.add_audio_tap(self._early_frame)
+
+    def _early_frame(self, pcm: Int16Array) -> None:
+        classifier = self._early
+        if classifier is None or self.dialog is not None:
+            return
+        verdict = classifier.feed(pcm)
+        if verdict is None:
+            return
+        self.session.remove_audio_tap(self._early_frame)
+        self.events.early_media_heard(verdict.details())
+        if verdict.unreachable and self.outgoing is not None:
+            self.unreachable = True  # ends the call now, not at the ring timeout
+            self.outgoing.cancel()
+
+    def _stop_early(self) -> None:
+        """The early media is over (answer or final failure): report it if undecided."""
+        classifier = self._early
+        if classifier is None:
+            return
+        self.session.remove_audio_tap(self._early_frame)
+        if classifier.result is None and classifier.elapsed_ms > 0:
+            self.events.early_media_heard(classifier.verdict().details())
+        classifier.result = classifier.verdict()
 
     async def _ring_timer(self) -> None:
         await asyncio.sleep(self.ctx.settings.ring_timeout_s)
@@ -108,22 +156,25 @@ class OutboundSipLeg(SipLeg):
             self.set_srtp_policy(route.srtp)  # a mandatory trunk gets RTP/SAVP only
             offer = self.local_sdp()  # each trunk gets its own codecs and SRTP policy
             invite = self._invite(route, offer.serialize())
-            self.outgoing = invite
+            self.outgoing, self._offer = invite, offer
             try:
                 response = await invite.send()
             except OSError as exc:  # TCP connect refused, unreachable host...
                 log.warning("call %s: trunk %s unreachable: %s", call.call_id, route.name, exc)
                 continue
             last = response
+            self._stop_early()
             if 200 <= response.status < 300:
                 return await self._answered(invite, offer, response)
-            if not fails_over(response, invite.got_provisional):
+            if self.unreachable or not fails_over(response, invite.got_provisional):
                 break
             log.info("call %s: trunk %s answered %s, failing over", call.call_id, route.name,
                      response.status)
         self.outgoing = None
         if last is None:
             return Ending(CallStatus.FAILED, "trunk_failure")
+        if self.unreachable:
+            return Ending(CallStatus.FAILED, "number_unreachable", last.status)
         canceled = call.hangup_reason in CANCELED_HERE
         status, reason = outcome(last.status, canceled_by_api=canceled,
                                  ring_timeout=self.ring_timed_out)

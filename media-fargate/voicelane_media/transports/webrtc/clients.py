@@ -32,7 +32,7 @@ from voicelane.domain.errors import Unauthenticated
 from voicelane.domain.models import Call
 from voicelane.domain.tokens import verify
 from voicelane.domain.webrtc import IceServer, turn_credentials
-from voicelane_media.transports.ringing import RingOutcome
+from voicelane_media.transports.base import RingOutcome
 
 from .endpoint import WhipReply, negotiate, refusal
 from .offer import check_offer

@@ -23,6 +23,7 @@ from voicelane.contracts.actions import (
     ACTIONS,
     CommandResult,
     Empty,
+    JoinConference,
     StreamStart,
     Transfer,
     WarmTransfer,
@@ -42,6 +43,9 @@ _CHECKS: dict[type[BaseModel], dict[str, list[str]]] = {
     WarmTransfer: {"e403": ["destination_not_allowed"],
                    "e409": ["no_agent_summary", "already_bridged"]},
     StreamStart: {"e422": ["stream_url_not_allowed", "stream_agent_conflict"]},
+    JoinConference: {"e404": ["conference_not_found"],  # docs/conferences.md
+                     "e409": ["conference_ended", "conference_on_other_node", "conference_full",
+                              "already_in_conference"]},
 }
 PARAMETERLESS = sorted(name for name, model in ACTIONS.items() if model is Empty)
 

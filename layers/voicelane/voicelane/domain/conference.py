@@ -1,0 +1,84 @@
+"""Conferences: a room of calls on one media node, its participants and its timeline.
+
+A conference is created empty (``idle``); the first call that joins it fixes its media node
+(``media_node``) and makes it ``active``; it ends (``ended``) when the last participant leaves,
+when its moderator leaves and ``end_on_moderator_leave`` is set, by the API, or when its node
+is lost. Every change is a conditional write on the conference record with its event in the
+same transaction (the adapter), like a call's.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class ConferenceStatus(StrEnum):
+    IDLE = "idle"  # created, nobody joined yet: no media node
+    ACTIVE = "active"  # at least one participant joined; lives on media_node
+    ENDED = "ended"
+
+
+class ParticipantStatus(StrEnum):
+    JOINED = "joined"
+    LEFT = "left"
+
+
+CONFERENCE_EVENTS = (
+    "conference.created", "conference.participant.joined", "conference.participant.left",
+    "conference.participant.muted", "conference.participant.unmuted",
+    "conference.participant.held", "conference.participant.unheld",
+    "conference.recording.saved", "conference.ended",
+)
+
+
+class Conference(BaseModel):
+    """The stored conference record."""
+
+    conference_id: str
+    app_id: str
+    name: str
+    max_participants: int = 10
+    record: bool = False
+    beep: bool = True  # a short tone into the room when someone joins or leaves
+    end_on_moderator_leave: bool = False
+    status: ConferenceStatus = ConferenceStatus.IDLE
+    media_node: str | None = None
+    participant_count: int = 0  # participants joined now
+    participants_total: int = 0  # every join so far
+    event_seq: int = 0
+    created_at: str
+    started_at: str | None = None
+    ended_at: str | None = None
+    end_reason: str | None = None
+    client_state: str | None = None
+
+
+class Participant(BaseModel):
+    """One call's membership of a conference (a call joins one conference at most once)."""
+
+    conference_id: str
+    call_id: str
+    app_id: str
+    moderator: bool = False
+    muted: bool = False
+    held: bool = False
+    status: ParticipantStatus = ParticipantStatus.JOINED
+    joined_at: str
+    left_at: str | None = None
+    left_reason: str | None = None
+
+
+class ConferenceEvent(BaseModel):
+    """One entry of a conference's timeline (its webhook is built from it)."""
+
+    event_id: str
+    conference_id: str
+    app_id: str
+    type: str
+    sequence: int
+    created_at: str
+    data: dict[str, Any] = Field(default_factory=dict)  # the conference after the event
+    details: dict[str, Any] = Field(default_factory=dict)  # call_id, moderator, reason...
