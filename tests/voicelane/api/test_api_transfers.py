@@ -4,6 +4,12 @@ before anything is dialled, and what a click-to-call record shows."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+from voicelane.openapi import document
 
 from tests.voicelane.api.api_helpers import ApiUser, assert_error, e164
 
@@ -54,3 +60,22 @@ def test_warm_transfer_commands_are_checked_before_the_node(
     assert_error(user.request("POST", path, json={"to": e164(), "whisper": "A caller."}),
                  409, "action_not_allowed")
     user.request("POST", f"/v1/calls/{call['id']}/hangup")
+
+
+def test_the_document_refuses_what_the_server_refuses() -> None:
+    """The cross-field rules are in the schema too (schemathesis sent `connect_prompt: {}`,
+    schema-valid and refused): every body here is refused by both, the last ones accepted."""
+    doc = document()
+    registry = Registry().with_resource(  # components resolve by their "#/components" refs
+        "", Resource.from_contents(doc, default_specification=DRAFT202012))
+    schemas = doc["components"]["schemas"]
+
+    def valid(name: str, body: dict[str, Any]) -> bool:
+        return Draft202012Validator(schemas[name], registry=registry).is_valid(body)
+
+    for prompt in ({}, {"text": "a", "url": "https://a.b/c"}, {"text": None, "url": None}):
+        assert not valid("ConnectPrompt", prompt), prompt
+    assert valid("ConnectPrompt", {"text": "a", "url": None})
+    assert not valid("WarmTransfer", {"to": "+14155550100", "summary": True, "whisper": "hi"})
+    assert valid("WarmTransfer", {"to": "+14155550100", "summary": True})
+    assert valid("WarmTransfer", {"to": "+14155550100", "summary": False, "whisper": "hi"})
