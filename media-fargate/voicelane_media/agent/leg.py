@@ -11,7 +11,9 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
+
+from voicelane.domain.transfer import WarmTransferSpec
 
 from voicelane_media.agent.frames import DTMF, AudioIn
 
@@ -41,6 +43,8 @@ class MediaLeg(Protocol):
     - `send_dtmf`, `hangup`, `transfer`: call control; the transport carries them out.
       `transfer` raises `Forbidden` (`destination_not_allowed`) for a target the app may not
       dial, before anything is sent.
+    - `warm_transfer(spec)`: hold, dial, whisper, bridge; returns the outcome (`ok`,
+      `bridged`, or `error` with a `message` the LLM can say), the caller back when not bridged.
     """
 
     sample_rate: int
@@ -58,6 +62,8 @@ class MediaLeg(Protocol):
     async def hangup(self, reason: str) -> None: ...
 
     async def transfer(self, target: str) -> None: ...
+
+    async def warm_transfer(self, spec: WarmTransferSpec) -> dict[str, Any]: ...
 
 
 @dataclass
@@ -83,6 +89,9 @@ class InMemoryLeg:
     clears: list[float] = field(default_factory=list)
     dtmf_sent: list[str] = field(default_factory=list)
     transfers: list[str] = field(default_factory=list)
+    warm_transfers: list[WarmTransferSpec] = field(default_factory=list)
+    warm_transfer_result: dict[str, Any] = field(
+        default_factory=lambda: {"ok": True, "bridged": True})
     hangup_reason: str | None = None
     hangup_at: float | None = None
 
@@ -185,3 +194,7 @@ class InMemoryLeg:
 
     async def transfer(self, target: str) -> None:
         self.transfers.append(target)
+
+    async def warm_transfer(self, spec: WarmTransferSpec) -> dict[str, Any]:
+        self.warm_transfers.append(spec)
+        return dict(self.warm_transfer_result)

@@ -108,6 +108,7 @@ class AgentSession:
         # hang up, and agent.ended must not say so.
         self._ended_here = ended_here or (lambda: None)
         self._leg_gone = False
+        self.handed_over = False  # a warm transfer bridged the caller: the call goes on
         self.caller_active_at = 0.0
 
     def _caller_active(self) -> None:
@@ -120,6 +121,12 @@ class AgentSession:
 
     def agent_busy(self) -> bool:
         return self.brain.replying or bool(self.brain.unplayed) or self.output.playing
+
+    def hand_over(self, target: str) -> None:
+        """A warm transfer bridged the caller to ``target``: the agent ends, the call does not."""
+        self.handed_over = True
+        self.tools.transferred_to = target
+        self.end("transferred")
 
     def end(self, reason: str) -> None:
         if not self._ended.is_set():
@@ -149,7 +156,7 @@ class AgentSession:
             await asyncio.gather(*tasks, return_exceptions=True)
             await self.pipeline.close()
             await self.engines.aclose()
-        if not self._leg_gone:
+        if not self._leg_gone and not self.handed_over:
             with contextlib.suppress(Exception):
                 await self.leg.hangup(self.reason)
         outcome = AgentOutcome(

@@ -1,4 +1,9 @@
-"""Tool execution for the agent: built-ins (end_call, transfer, send_dtmf) and HTTP tools.
+"""Tool execution for the agent: built-ins (end_call, transfer, warm_transfer, send_dtmf) and
+HTTP tools.
+
+`warm_transfer` holds the caller, dials the target, whispers the LLM's summary to the target
+alone and bridges them (``calls/warm_transfer.py``); its result tells the LLM whether the
+caller was handed over (the agent then ends) or is back with it (`error`, `message`).
 
 An HTTP tool POSTs the LLM's arguments as a JSON object to the app's URL (with the call id in
 the `Voicelane-Call-Id` header) and gives the JSON answer back to the LLM. Failures become a
@@ -20,8 +25,10 @@ import logging
 from typing import Any
 
 import httpx
+from pydantic import ValidationError
 from voicelane.domain.agent import ToolSpec
 from voicelane.domain.errors import Forbidden, ValidationFailed
+from voicelane.domain.transfer import WarmTransferSpec
 from voicelane.domain.url_guard import TOOL_CODE, Resolver, SystemResolver, check_url
 
 from voicelane_media.agent.leg import MediaLeg
@@ -38,6 +45,18 @@ BUILTIN_TOOLS: dict[str, ToolSpec] = {
         name="transfer", type="transfer",
         description="Transfer the caller to a phone number (E.164) or a SIP URI.",
         parameters={"type": "object", "properties": {"target": {"type": "string"}}, "required": ["target"]},
+    ),
+    "warm_transfer": ToolSpec(
+        name="warm_transfer", type="warm_transfer",
+        description="Hand the caller to a person: the caller is put on hold, the person "
+                    "(E.164 or SIP URI) is called and hears your summary before being "
+                    "connected. If they do not take the call you are back with the caller.",
+        parameters={"type": "object", "properties": {
+            "target": {"type": "string"},
+            "summary": {"type": "string",
+                        "description": "What the person should know before taking the call."},
+            "dtmf": {"type": "string", "description": "Digits to reach an extension."}},
+            "required": ["target"]},
     ),
     "send_dtmf": ToolSpec(
         name="send_dtmf", type="send_dtmf", description="Send DTMF digits (0-9, *, #, A-D).",
@@ -102,6 +121,8 @@ class ToolRunner:
                 return {"error": exc.code, "message": exc.message}
             self.transferred_to = target
             return {"ok": True, "target": target}
+        if tool.type == "warm_transfer":
+            return await self._warm_transfer(arguments)
         if tool.type == "send_dtmf":
             digits = str(arguments.get("digits") or "")
             if not digits or any(d not in "0123456789*#ABCDabcd" for d in digits):
@@ -109,6 +130,21 @@ class ToolRunner:
             await self.leg.send_dtmf(digits)
             return {"ok": True}
         return await self._http_tool(tool, arguments)
+
+    async def _warm_transfer(self, arguments: dict[str, Any]) -> Any:
+        spec = {"to": str(arguments.get("target") or ""), "accept_prompt": True}
+        if arguments.get("summary"):
+            spec["whisper"] = str(arguments["summary"])
+        if arguments.get("dtmf"):
+            spec["dtmf"] = str(arguments["dtmf"])
+        try:
+            parsed = WarmTransferSpec.model_validate(spec)
+        except ValidationError as exc:
+            return {"error": "invalid_arguments", "message": str(exc.errors()[0]["msg"])}
+        result = await self.leg.warm_transfer(parsed)
+        if result.get("bridged"):
+            self.transferred_to = parsed.to
+        return result
 
     async def _http_tool(self, tool: ToolSpec, arguments: dict[str, Any]) -> Any:
         if not tool.url:

@@ -26,6 +26,7 @@ from voicelane.domain.agent import AgentSpec, DtmfEvents
 
 from voicelane_media.agent import AgentOutcome, AgentSession, Engines
 from voicelane_media.agent.engines import EngineUnavailable, build_engines
+from voicelane_media.agent.summary import summarize
 
 from .call import LiveCall
 
@@ -116,12 +117,20 @@ class AgentRun:
                                call_id=self.leg.call_id, on_event=self._on_event,
                                allow_private_tools=allow_private or None,
                                ended_here=lambda: self.leg.local_hangup_reason)
+        async def summary() -> str:  # a warm transfer's whisper (summary: true)
+            return await summarize(engines.llm, session.transcript)
+
+        self.leg.summary_hook = summary
+        self.leg.agent_hand_over = session.hand_over
         try:
             outcome = await session.run()
         except Exception:
             log.exception("agent on call %s crashed", self.leg.call_id)
             await self.leg.hangup("agent_error")
             return
+        finally:
+            self.leg.summary_hook = None
+            self.leg.agent_hand_over = None
         await self._store(outcome)
 
     async def _unavailable(self, reason: str) -> None:

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 
 class AppCommands:
-    """The node's :class:`~voicelane_media.calls.manager.AppCommandsHook`."""
+    """The node's :class:`~voicelane_media.calls.placement.AppCommandsHook`."""
 
     def __init__(self, manager: CallManager, control: ControlPort) -> None:
         self.manager = manager
@@ -116,6 +116,6 @@ class AppCommands:
         if live.finished:
             return
         if fallback.then == "transfer" and fallback.transfer_to:
-            await live.transport.transfer(fallback.transfer_to)
+            await live.transfer(fallback.transfer_to)
             return
         await live.hangup("app_unavailable")

@@ -7,13 +7,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from voicelane.domain.call import CallStatus
 from voicelane.domain.clock import now_iso
 from voicelane.domain.destinations import check_destination, own_number_of
 from voicelane.domain.models import Call, CallEvent
+from voicelane.domain.transfer import WarmTransferSpec
 
 from voicelane_media.media import audio
 from voicelane_media.transports.base import Transport
@@ -23,8 +24,11 @@ from .ports import BotStreamHandle, ControlPort
 from .recording import CallRecorder
 
 log = logging.getLogger(__name__)
-LEG_PACING_MAX_WAIT_S = 10  # a caller on a transfer waits this long at most for a CPS slot
+LEG_PACING_MAX_WAIT_S = 10  # a caller waits this long at most for a leg's CPS slot (legs.py)
 STREAM_STOP_WAIT_S = 3.0  # what a stream gets at the call's end to send its stop and close
+TransferHook = Callable[[str], Awaitable[None]]
+WarmTransferHook = Callable[[WarmTransferSpec], Awaitable[dict[str, Any]]]
+SummaryHook = Callable[[], Awaitable[str]]
 
 
 class LiveCall:
@@ -64,6 +68,13 @@ class LiveCall:
         self.answered_by: str | None = None  # machine detection's result (calls/machine_detection)
         self.detection_event: CallEvent | None = None  # call.machine.detection.ended / .failed
         self.completed_status = CallStatus.COMPLETED  # VOICEMAIL once a machine answered
+        self.bridged_to: str | None = None  # the call this one's audio is bridged to
+        self.caller_held = False  # on hold for a transfer (calls/hold.py): the agent waits
+        # Plugged in by the node's CallManager (calls/transfer.py, calls/warm_transfer.py):
+        self.transfer_hook: TransferHook | None = None
+        self.warm_transfer_hook: WarmTransferHook | None = None
+        self.summary_hook: SummaryHook | None = None  # the running agent's summary
+        self.agent_hand_over: Callable[[str], None] | None = None  # ends it, not the call
         self._digit_write: asyncio.Task[None] | None = None  # the last digit's event write
         transport.bind(self)
 
@@ -101,8 +112,9 @@ class LiveCall:
 
     async def wait_for_dial_slot(self, leg: str) -> bool:
         """Take a slot of the app's calls-per-second cap for a new ``leg`` of this call (the
-        same pacing path as a queued call's dial) and wait for its second; False, without
-        waiting, when the first free second is more than LEG_PACING_MAX_WAIT_S away."""
+        same pacing path as a queued call's dial; ``calls/legs.py`` asks it for every leg it
+        dials) and wait for its second; False, without waiting, when the first free second is
+        more than LEG_PACING_MAX_WAIT_S away."""
         delay_s = await self.control.pace_leg(self.call_id, leg)
         if delay_s > LEG_PACING_MAX_WAIT_S:
             log.warning("call %s: no calls-per-second slot for %s within %d s", self.call_id,
@@ -201,6 +213,21 @@ class LiveCall:
                     return
         await self.record_event("call.dtmf.sent", {"digits": digits})
 
+    # -- transfers (carried out by calls/transfer.py and calls/warm_transfer.py) -------------
+
+    async def transfer(self, to: str) -> None:
+        """Cold transfer: REFER, else dial ``to`` and bridge; reported as call events."""
+        if self.transfer_hook is None:
+            await self.record_event("call.transfer.failed", {"to": to, "reason": "not_supported"})
+            return
+        await self.transfer_hook(to)
+
+    async def warm_transfer(self, spec: WarmTransferSpec) -> dict[str, Any]:
+        """Hold, dial, whisper, bridge; the outcome (``bridged`` or why not) for the agent."""
+        if self.warm_transfer_hook is None:
+            return {"ok": False, "error": "not_supported"}
+        return await self.warm_transfer_hook(spec)
+
     # -- recording ------------------------------------------------------------------------
 
     def start_recording(self) -> None:
@@ -295,6 +322,8 @@ class LiveCall:
             changes["metrics"] = self.metrics
         if self.answered_by is not None:
             changes["answered_by"] = self.answered_by
+        if self.bridged_to is not None:  # a bridge ends with the call
+            changes["bridged_call_id"] = None
         if self.early_media is not None:
             changes["early_media"] = self.early_media
         details = {"end_reason": end_reason, "sip_cause": cause, "duration_s": duration,

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from voicelane.domain.call import CallStatus
 from voicelane.domain.errors import Forbidden
 from voicelane.domain.stream import StreamSpec
+from voicelane.domain.transfer import WarmTransferSpec
 
 from .agent_runner import agent_spec_for
 from .call import LiveCall
@@ -186,7 +187,29 @@ async def _transfer(manager: CallManager, leg: LiveCall, body: dict[str, Any]) -
         await leg.check_destination(to)
     except Forbidden as exc:
         raise CommandError(403, exc.code, exc.message) from exc
-    return leg.spawn(leg.transport.transfer(to))
+    return leg.spawn(leg.transfer(to))
+
+
+async def _warm_transfer(manager: CallManager, leg: LiveCall,
+                         body: dict[str, Any]) -> Task | None:
+    _require_answered(leg, "warm_transfer")
+    try:
+        spec = WarmTransferSpec.model_validate({k: v for k, v in body.items() if k != "command_id"})
+    except ValidationError as exc:
+        raise CommandError(422, "invalid_argument", str(exc.errors()[0]["msg"])) from None
+    if spec.summary and leg.summary_hook is None:
+        raise CommandError(409, "no_agent_summary", "summary needs an agent running on the call")
+    if leg.bridged_to is not None:
+        raise CommandError(409, "already_bridged", "the call is bridged to another call already")
+    try:
+        await leg.check_destination(spec.to)
+    except Forbidden as exc:
+        raise CommandError(403, exc.code, exc.message) from exc
+
+    async def run() -> None:
+        await leg.warm_transfer(spec)  # its outcome is in the call's events
+
+    return leg.spawn(run())
 
 
 async def _record(leg: LiveCall, op: str) -> Task | None:
@@ -253,7 +276,8 @@ async def _join_conference(manager: CallManager, leg: LiveCall,
 ACTIONS: dict[str, Handler] = {
     "answer": _answer, "reject": _reject, "hangup": _hangup, "play": _play, "speak": _speak,
     "gather": _gather, "send_dtmf": _send_dtmf, "hold": _hold, "unhold": _unhold,
-    "transfer": _transfer, "record_start": _recorder("start"), "record_stop": _recorder("stop"),
+    "transfer": _transfer, "warm_transfer": _warm_transfer,
+    "record_start": _recorder("start"), "record_stop": _recorder("stop"),
     "record_pause": _recorder("pause"), "record_resume": _recorder("resume"),
     "stream_start": _stream_start, "stream_stop": _stream_stop,
     "join_conference": _join_conference,

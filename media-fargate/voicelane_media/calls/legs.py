@@ -5,7 +5,8 @@ A leg is a call of its own: a record linked to its parent by ``parent_call_id`` 
 ``leg_purpose``), its own events and webhooks, and a concurrent-call slot of the app. The node
 that hosts the parent dials it, so both legs' media meet on one node (``calls/bridge.py`` mixes
 them), and it passes the same checks as every call Voicelane places: the app's destination
-allow-list, the app's calls-per-second cap (a leg waits for its slot, never skips it), the
+allow-list, the app's calls-per-second cap (a leg waits for its slot, never skips it; a cap
+full for longer than ``call.LEG_PACING_MAX_WAIT_S`` fails it ``cps_limit_exceeded``), the
 trunks in priority order with failover. Once dialled, a leg runs to its own end like any call:
 whoever bridged it only decides what it hears.
 """
@@ -28,8 +29,6 @@ from .call import LiveCall
 from .ports import ControlPort
 
 log = logging.getLogger(__name__)
-
-MAX_PACING_WAIT_S = 30  # a live caller waits this long at most for a calls-per-second slot
 
 
 class LegRoom(Protocol):
@@ -71,12 +70,13 @@ class DialedLeg:
 
 
 async def dial_leg(manager: LegHost, parent: LiveCall, to: str, *, purpose: str,
-                   from_: str | None = None,
+                   from_: str | None = None, timeout_s: float | None = None,
                    on_live: Callable[[LiveCall], None] | None = None) -> DialedLeg:
     """Dial ``to`` (E.164 or a SIP URI) for ``parent``, showing ``from_`` (default: the
-    parent's own number) as caller ID; returns once the leg is answered or has ended.
-    ``on_live`` gets the leg's live call as its INVITE goes out (to hang up a leg that is
-    still ringing: a CANCEL)."""
+    parent's own number) as caller ID; returns once the leg is answered or has ended (given
+    up with ``no_answer`` after ``timeout_s``, when given, of ringing). ``on_live`` gets the
+    leg's live call as its INVITE goes out (to hang up a leg that is still ringing: a
+    CANCEL)."""
     caller_id = from_ or own_number(parent.call)
     try:
         await parent.check_destination(to)
@@ -89,16 +89,13 @@ async def dial_leg(manager: LegHost, parent: LiveCall, to: str, *, purpose: str,
         return DialedLeg(None, Ending(CallStatus.FAILED, "concurrency_limit_exceeded"), None)
     except NotFound:
         return DialedLeg(None, Ending(CallStatus.FAILED, "call_not_found"), None)
-    delay_s = await manager.control.pace_dial(call.call_id)
-    if delay_s > MAX_PACING_WAIT_S:
+    # The one pacing gate of every leg (its INVITE counts toward the app's cap): the slot is
+    # held under the leg's own id; a cap full beyond what a caller can wait dials nothing.
+    if not await parent.wait_for_dial_slot(call.call_id):
         await manager.control.transition(call.call_id, CallStatus.FAILED,
-                                         {"end_reason": "calls_per_second_exceeded"},
-                                         {"end_reason": "calls_per_second_exceeded"})
-        return DialedLeg(None, Ending(CallStatus.FAILED, "calls_per_second_exceeded"), call)
-    if delay_s > 0:
-        log.info("leg %s of %s waits %d s (calls per second)", call.call_id, parent.call_id,
-                 delay_s)
-        await asyncio.sleep(delay_s)
+                                         {"end_reason": "cps_limit_exceeded"},
+                                         {"end_reason": "cps_limit_exceeded"})
+        return DialedLeg(None, Ending(CallStatus.FAILED, "cps_limit_exceeded"), call)
     try:
         transport = await manager.room.open_outbound(call)
     except Exception:  # no free media port...: the leg's record must still end
@@ -109,6 +106,8 @@ async def dial_leg(manager: LegHost, parent: LiveCall, to: str, *, purpose: str,
         return DialedLeg(None, Ending(CallStatus.FAILED, "media_node_error"), call)
     live = manager.adopt(call, transport)
     manager.spawn_max_duration(live)
+    if timeout_s is not None:
+        live.spawn(_give_up_after(live, timeout_s))
     if on_live is not None:
         on_live(live)
     ending = await transport.dial()
@@ -118,6 +117,12 @@ async def dial_leg(manager: LegHost, parent: LiveCall, to: str, *, purpose: str,
     await manager.answered(live)
     manager.spawn(_run_to_end(manager, live))
     return DialedLeg(live, None, call)
+
+
+async def _give_up_after(live: LiveCall, timeout_s: float) -> None:
+    await asyncio.sleep(timeout_s)
+    if not live.transport.connected and not live.finished:
+        await live.hangup("no_answer")  # a CANCEL: the set-up ends with no_answer
 
 
 async def _run_to_end(manager: LegHost, live: LiveCall) -> None:

@@ -15,10 +15,8 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from voicelane.domain.call import CallStatus, Channel
+from voicelane.domain.call import CallStatus
 from voicelane.domain.clock import now_iso
-from voicelane.domain.destinations import check_destination, own_number_of
-from voicelane.domain.errors import Forbidden
 from voicelane.domain.models import Call, Number
 from voicelane.domain.stream import StreamSpec
 
@@ -31,9 +29,11 @@ from .call import LiveCall
 from .conference import ConferenceHub
 from .legs import DialedLeg, dial_leg
 from .machine_detection import DetectionRun
+from .placement import AppCommandsHook, detects_machines, place_outbound, unattended
 from .ports import BotStreamFactory, ControlPort
 from .routing import dials_onward, route_onward
 from .streams import StreamRefused, open_stream
+from .warm_transfer import plug_transfers
 
 log = logging.getLogger(__name__)
 
@@ -51,24 +51,6 @@ class TransportRoom(Protocol):
     async def close(self) -> None:
         """Cancel call set-ups still in the transport's hands (the node is stopping)."""
         ...
-
-
-class AppCommandsHook(Protocol):
-    """Asks the app for commands after an event the call waits on, and runs them
-    (``calls/app_answers.py``; the node plugs it in). False: nobody answers with commands."""
-
-    async def decide(self, live: LiveCall, event_type: str, sequence: int) -> bool: ...
-
-
-def detects_machines(call: Call) -> bool:
-    """Answering-machine detection runs when an outbound call with it on is answered."""
-    spec = call.machine_detection
-    return spec is not None and spec.enabled and call.direction == "outbound"
-
-
-def unattended(call: Call) -> bool:
-    """No agent, bot or routing target takes the call: its app drives it (commands)."""
-    return not (call.agent_id or call.agent or call.stream or dials_onward(call))
 
 
 class CallManager:
@@ -127,6 +109,7 @@ class CallManager:
 
     def adopt(self, call: Call, transport: Transport) -> LiveCall:
         live = LiveCall(self.control, call, transport, self.release)
+        plug_transfers(self, live)
         self.calls[live.call_id] = live
         self.all_done.clear()
         return live
@@ -201,59 +184,15 @@ class CallManager:
                                   else CallStatus.COMPLETED, "media_node_error", None)
 
     async def place_outbound(self, call: Call) -> None:
-        """Dial a claimed call and keep it until it ends."""
-        if not await self._may_dial(call):
-            return
-        try:
-            transport = await self.room.open_outbound(call)
-        except Exception:  # no free media port...: the claimed call must still end
-            log.exception("no transport for outbound call %s", call.call_id)
-            await self.control.transition(call.call_id, CallStatus.FAILED,
-                                          {"end_reason": "media_node_error",
-                                           "ended_at": now_iso(), "duration_s": 0.0},
-                                          {"end_reason": "media_node_error"})
-            return
-        live = self.adopt(call, transport)
-        self.spawn_max_duration(live)
-        ending = await live.transport.dial()
-        if ending is not None:
-            await live.finish(ending.status, ending.reason, ending.cause)
-            return
-        await self.answered(live)
-        if (self.app_commands is not None and unattended(call) and not live.finished
-                and not detects_machines(call)):  # else asked once it is known who answered
-            written = await live.status_write if live.status_write is not None else None
-            if isinstance(written, Call):  # call.answered is stored: ask the app what next
-                await self.app_commands.decide(live, "call.answered", written.event_seq)
-        if not live.finished:
-            await live.ended.wait()
-            await self.completed(live)
+        """Dial a claimed call and keep it until it ends (``calls/placement.py``)."""
+        await place_outbound(self, call)
 
     async def dial_leg(self, parent: LiveCall, to: str, *, purpose: str,
-                       from_: str | None = None,
+                       from_: str | None = None, timeout_s: float | None = None,
                        on_live: Callable[[LiveCall], None] | None = None) -> DialedLeg:
         """A leg of ``parent`` dialled from this node (``calls/legs.py``)."""
-        return await dial_leg(self, parent, to, purpose=purpose, from_=from_, on_live=on_live)
-
-    async def _may_dial(self, call: Call) -> bool:
-        """The destination check at the moment of dialling (the API checked at creation; an
-        allow-list narrowed since, e.g. before a scheduled call is due, applies here): a
-        refused call fails with ``destination_not_allowed`` and nothing is sent."""
-        if call.to_channel != Channel.PSTN:
-            return True
-        app = await self.control.app(call.app_id)
-        try:
-            check_destination(call.to, app.destination_allow_list if app else None,
-                              own_number_of(call.direction, call.from_channel, call.from_,
-                                            call.to_channel, call.to))
-        except Forbidden:
-            log.warning("call %s: %s is not in the app's allow-list", call.call_id, call.to)
-            await self.control.transition(call.call_id, CallStatus.FAILED,
-                                          {"end_reason": "destination_not_allowed",
-                                           "ended_at": now_iso(), "duration_s": 0.0},
-                                          {"end_reason": "destination_not_allowed"})
-            return False
-        return True
+        return await dial_leg(self, parent, to, purpose=purpose, from_=from_,
+                              timeout_s=timeout_s, on_live=on_live)
 
     # -- inbound --------------------------------------------------------------------------
 

@@ -35,6 +35,11 @@ class ControlPort(Protocol):
     async def record_event(self, call_id: str, event_type: str,
                            details: dict[str, Any] | None = None) -> CallEvent | None: ...
 
+    async def record_bridge(self, call_id: str, bridged_call_id: str | None, event_type: str,
+                            details: dict[str, Any]) -> CallEvent | None:
+        """Set (None: clear) the call's ``bridged_call_id`` with its event, in one write."""
+        ...
+
     async def ask_app(self, call_id: str, sequence: int,
                       fallback_url: str | None) -> AppAnswer:
         """The app's answer with commands to the call's event ``sequence`` (never raises; a

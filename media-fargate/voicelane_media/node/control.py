@@ -76,6 +76,16 @@ class ControlPlane:
             log.warning("call %s: event %s not recorded (%s)", call_id, event_type, exc)
             return None
 
+    async def record_bridge(self, call_id: str, bridged_call_id: str | None, event_type: str,
+                            details: dict[str, Any]) -> CallEvent | None:
+        """``bridged_call_id`` set (None: cleared) with its event, in one write."""
+        try:
+            return await self._run(self.gateway.record_bridge, call_id, bridged_call_id,
+                                   event_type, details)
+        except (Conflict, NotFound) as exc:
+            log.warning("call %s: %s not recorded (%s)", call_id, event_type, exc)
+            return None
+
     async def ask_app(self, call_id: str, sequence: int,
                       fallback_url: str | None) -> AppAnswer:
         """The gateway's ``ask_app`` under a hard deadline (the answer timeout + 0.5 s): an

@@ -177,8 +177,8 @@ class SimulatedPhone:
         dialog = await incoming.answer(answer.serialize())
         dialog.handler = self
         self.report.answered_at = time.monotonic()
-        if self.background is not None:
-            self._spawn(self._feed_background(session))
+        if self.background is not None:  # pulled on the session's clock between lines
+            session.set_live_source(self.background)
         try:
             if self.greeting is not None:
                 await self._play_greeting(session, dialog)
@@ -232,15 +232,6 @@ class SimulatedPhone:
             self.report.hung_up_by = "phone"
             await dialog.bye()
         await asyncio.sleep(0.1)
-
-    async def _feed_background(self, session: RtpSession) -> None:
-        """Keep a few frames of line noise queued (the session sends them between lines and
-        keeps at most five, so a late wake-up leaves no gap)."""
-        assert self.background is not None
-        while not session.closed:
-            while len(session.outbound.live) < 3:
-                session.feed_live(self.background())
-            await asyncio.sleep(0.02)
 
     async def _converse(self, session: RtpSession, dialog: Dialog) -> None:
         last_end = time.monotonic()

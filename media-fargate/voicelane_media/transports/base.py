@@ -2,11 +2,11 @@
 media streams).
 
 The call (``calls/call.py``) drives a :class:`Transport`: answer, reject, dial, hang up, hold,
-transfer, send DTMF, play audio, tap the audio each way (the call records from the two taps,
+refer, send DTMF, play audio, tap the audio each way (the call records from the two taps,
 ``calls/recording.py``). The transport reports back
-through :class:`CallEvents` (a digit, a remote hangup or hold, ringing) and, for what it runs on
-its own (a REFER transfer, a bridge), records the call's events and ends it through the same
-object. Both Protocols live here, below ``calls/``, so a transport never imports the call and
+through :class:`CallEvents` (a digit, a remote hangup or hold, ringing). Transfers and bridges
+belong to the call (``calls/transfer.py``): a transport only offers a REFER when it has one.
+Both Protocols live here, below ``calls/``, so a transport never imports the call and
 the call never imports a transport: the node plugs one into the other.
 
 Audio crosses this boundary as PCM16 mono at the transport's native ``sample_rate`` (8 kHz for
@@ -18,14 +18,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from voicelane.domain.call import CallStatus
 from voicelane.domain.models import Call, Number
+from voicelane.domain.transfer import WarmTransferSpec
 
 from voicelane_media.agent.leg import MediaLeg
 from voicelane_media.codecs.g711 import Int16Array
 
+T = TypeVar("T")
 AudioTap = Callable[[Int16Array], None]
 # Pulled once per 20 ms frame sent toward a leg that no playback fills: PCM16 at the leg's
 # rate, or None for silence (a bridge's or conference's mix, ``calls/bridge.py``).
@@ -41,10 +43,21 @@ class Ending:
     cause: int | None = None
 
 
+@dataclass(frozen=True)
+class Referral:
+    """What became of a REFER (RFC 3515): ``accepted`` when the peer took it (2xx), then
+    ``status`` is the final status its NOTIFYs reported (408 when none came in time); else
+    ``status`` is the peer's refusal of the REFER itself (405, 501, 603...)."""
+
+    accepted: bool
+    status: int
+
+
 class CallEvents(Protocol):
     """What a transport needs from its call (implemented by ``calls.call.LiveCall``)."""
 
     ended: asyncio.Event  # set once the call is over for its transport (hangup, BYE, finish)
+    caller_held: bool  # held for a transfer: the agent hears silence and no digits meanwhile
 
     @property
     def call(self) -> Call: ...
@@ -88,19 +101,44 @@ class CallEvents(Protocol):
         REFER or bridged leg passes before anything is sent."""
         ...
 
-    async def wait_for_dial_slot(self, leg: str) -> bool:
-        """Wait for a second of the app's calls-per-second cap before dialling a new ``leg``
-        of this call (a bridged transfer's INVITE): every call Voicelane places counts. False
-        when the cap is full for longer than a caller can wait (nothing may be dialled)."""
-        ...
-
     async def send_dtmf(self, digits: str) -> None:
         """Digits with the call's events (``call.dtmf.sent``); ``w`` pauses half a second."""
+        ...
+
+    async def transfer(self, to: str) -> None:
+        """A cold transfer of the call to ``to`` (REFER, else dial and bridge on this node),
+        with its ``call.transfer.*`` / ``call.bridged`` events (``calls/transfer.py``)."""
+        ...
+
+    async def warm_transfer(self, spec: WarmTransferSpec) -> dict[str, Any]:
+        """Hold, dial, whisper, bridge (``calls/warm_transfer.py``); the outcome."""
         ...
 
     async def hangup(self, reason: str) -> None: ...
 
     async def finish(self, target: CallStatus, end_reason: str, cause: int | None) -> None: ...
+
+
+async def shielded(call: CallEvents, work: Coroutine[Any, Any, T]) -> T:
+    """Run ``work`` as one of ``call``'s tasks and wait for it; cancelling the waiter (an
+    agent's turn cut by a barge-in) leaves the work running to its end."""
+    box: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+
+    async def run() -> None:
+        try:
+            result = await work
+        except asyncio.CancelledError:  # the call finished under it
+            box.cancel()
+            raise
+        except Exception as exc:
+            if not box.done():
+                box.set_exception(exc)
+            return
+        if not box.done():
+            box.set_result(result)
+
+    call.spawn(run())
+    return await asyncio.shield(box)
 
 
 class Transport(Protocol):
@@ -146,8 +184,9 @@ class Transport(Protocol):
         """Hold or resume; ``None`` when done, else the details of the failure."""
         ...
 
-    async def transfer(self, to: str) -> None:
-        """Hand the caller to ``to``; reports ``call.transfer.*`` / ``call.bridged`` itself."""
+    async def refer(self, to: str) -> Referral | None:
+        """Ask the peer to call ``to`` itself (a SIP REFER); None when the transport has no
+        such thing (media streams, WebRTC): the call then dials ``to`` and bridges."""
         ...
 
     async def send_dtmf(self, digits: str) -> None:

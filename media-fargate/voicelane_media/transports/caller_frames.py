@@ -3,7 +3,8 @@
 Every 20 ms frame of the caller's audio (an audio tap, so recording and other taps keep
 working) and every digit go through one asyncio queue to the agent, resampled once from the
 transport's rate to the agent's; the stream ends when the call ends. A stalled agent drops
-frames (counted) rather than growing memory.
+frames (counted) rather than growing memory. While the caller is held for a transfer
+(``caller_held``) the agent hears silence and no digits: the caller is not talking to it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Protocol
+
+import numpy as np
 
 from voicelane_media.agent.frames import DTMF, AudioIn
 from voicelane_media.codecs.g711 import Int16Array
@@ -48,6 +51,8 @@ class CallerFrames:
         if self._queue.qsize() >= MAX_QUEUED_FRAMES:
             self.dropped_frames += 1
             return
+        if self.call.caller_held:
+            pcm = np.zeros_like(pcm)
         data = pcm.astype("<i2", copy=False).tobytes()
         if self.agent_rate != self.source_rate:
             data = resample_pcm16(data, self.source_rate, self.agent_rate)
@@ -56,7 +61,9 @@ class CallerFrames:
     async def _pump_digits(self) -> None:
         with self.source.digits() as digits:
             while True:
-                self._queue.put_nowait(DTMF(digit=await digits.get()))
+                digit = await digits.get()
+                if not self.call.caller_held:
+                    self._queue.put_nowait(DTMF(digit=digit))
 
     async def _watch_end(self) -> None:
         await self.call.ended.wait()

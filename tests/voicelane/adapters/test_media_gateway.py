@@ -68,3 +68,26 @@ def test_an_inbound_call_for_a_missing_app_is_refused_not_counted_as_a_full_app(
                                                 max_concurrent=10))
     assert by_repo.value.code == "app_not_found"
     assert container.call_repo.get(call.call_id) is None
+
+
+def test_a_bridge_sets_and_clears_bridged_call_id_with_its_event(caller: Caller) -> None:
+    """On DynamoDB: the field and its event in one write, the event showing the call as it
+    is after it; clearing removes the attribute."""
+    gateway = caller.container.media_gateway
+    call = caller.place()
+    gateway.claim(call.call_id, "gw-node-1")
+    leg = gateway.create_leg(call.call_id, "+14155550188", call.from_, "gw-node-1", "transfer")
+    assert leg.recording == call.recording and leg.parent_call_id == call.call_id
+    event = gateway.record_bridge(call.call_id, leg.call_id, "call.bridged",
+                                  {"bridged_call_id": leg.call_id, "purpose": "transfer"})
+    assert event.data["bridged_call_id"] == leg.call_id
+    stored = gateway.get_call(call.call_id)
+    assert stored is not None and stored.bridged_call_id == leg.call_id
+    assert stored.event_seq == event.sequence
+    gateway.record_bridge(call.call_id, None, "call.unbridged", {})
+    cleared = gateway.get_call(call.call_id)
+    assert cleared is not None and cleared.bridged_call_id is None
+    item = next(i for i in caller.items(call.call_id) if i["sk"] == "CALL")
+    assert "bridged_call_id" not in item
+    types = [e.type for e in caller.container.call_repo.list_events(call.call_id)]
+    assert types[-2:] == ["call.bridged", "call.unbridged"]

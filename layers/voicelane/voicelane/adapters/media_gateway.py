@@ -152,6 +152,11 @@ class ServiceMediaGateway:
                      details: dict[str, Any]) -> CallEvent:
         return self.lifecycle.record_event(call_id, event_type, details)
 
+    def record_bridge(self, call_id: str, bridged_call_id: str | None, event_type: str,
+                      details: dict[str, Any]) -> CallEvent:
+        return self.lifecycle.record_event(call_id, event_type, details,
+                                           {"bridged_call_id": bridged_call_id})
+
     def create_inbound(self, number: Number, caller: str, sip_headers: dict[str, str],
                        node_id: str) -> Call:
         app = require_app(self.apps.get_app(number.app_id), number.app_id)

@@ -137,10 +137,12 @@ class MemoryCalls:
                 self._count(call.app_id, 1 if now_active else -1)
             self.events[call.call_id].append(event)
 
-    def append_event(self, call: Call, event: CallEvent) -> None:
+    def append_event(self, call: Call, event: CallEvent,
+                     changes: dict[str, Any] | None = None) -> None:
         with self._lock:
             stored = self._as_read(call, event)
-            self.calls[call.call_id] = stored.model_copy(update={"event_seq": event.sequence})
+            self.calls[call.call_id] = stored.model_copy(
+                update={**(changes or {}), "event_seq": event.sequence})
             self.events[call.call_id].append(event)
 
     def _as_read(self, call: Call, event: CallEvent) -> Call:

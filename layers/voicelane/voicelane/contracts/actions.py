@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from voicelane.domain.storable import JsonInt, StorableFloat
 from voicelane.domain.stream import StreamSpec
-from voicelane.domain.webhooks import NOT_IN_URL
+from voicelane.domain.transfer import TARGET_PATTERN, WarmTransferSpec
 
 
 class ActionBody(BaseModel):
@@ -77,13 +77,21 @@ class SendDtmf(ActionBody):
 
 
 class Transfer(ActionBody):
-    """transfer: to a number or SIP URI."""
+    """transfer: a cold transfer to a number or SIP URI (REFER, else dial and bridge)."""
 
     to: str = Field(
-        min_length=2, max_length=256,
-        pattern=rf"^(\+[1-9]\d{{1,14}}|sips?:[^{NOT_IN_URL}<>]+)$",
+        min_length=2, max_length=256, pattern=TARGET_PATTERN,
         description="An E.164 number or a SIP URI",
     )
+
+
+class WarmTransfer(ActionBody, WarmTransferSpec):
+    """warm_transfer: hold the caller, dial `to`, whisper to it alone, then bridge (or take
+    the caller back when it does not answer or declines); events call.transfer.initiated,
+    target_answered, whispered, then bridged, or declined or failed; see docs/transfers.md."""
+
+    def spec(self) -> WarmTransferSpec:
+        return WarmTransferSpec.model_validate(self.model_dump(exclude={"command_id"}))
 
 
 class StreamStart(ActionBody, StreamSpec):
@@ -119,6 +127,7 @@ ACTIONS: dict[str, type[ActionBody]] = {
     "hold": Empty,
     "unhold": Empty,
     "transfer": Transfer,
+    "warm_transfer": WarmTransfer,
     "record_start": Empty,
     "record_stop": Empty,
     "record_pause": Empty,

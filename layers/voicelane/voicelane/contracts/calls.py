@@ -16,6 +16,7 @@ from voicelane.domain.models import Call, CallEvent
 from voicelane.domain.routing import RoutingMatch
 from voicelane.domain.storable import JSON_INTEGER, CallContext
 from voicelane.domain.stream import StreamSpec
+from voicelane.domain.transfer import TARGET_PATTERN, ConnectPrompt
 from voicelane.resources import EVENT_BUS
 
 _METADATA_KEY = r"^[A-Za-z0-9_.-]{1,40}$"
@@ -52,6 +53,13 @@ class CreateCallRequest(BaseModel):
     machine_detection: MachineDetection | None = Field(
         default=None, description="Answering-machine detection on answer (default: the "
                                   "agent's); see docs/machine-detection.md.")
+    connect_to: str | None = Field(
+        default=None, min_length=2, max_length=256, pattern=TARGET_PATTERN,
+        description="Click-to-call: once `to` answers, dial this second party (E.164 or SIP "
+                    "URI) and bridge the two; both see `from` as caller ID (docs/transfers.md).")
+    connect_prompt: ConnectPrompt | None = Field(
+        default=None, description="Click-to-call: spoken or played to `to` once it answers, "
+                                  "before `connect_to` is dialled.")
     metadata: dict[str, str] = Field(default_factory=dict, json_schema_extra={
         "maxProperties": 16, "propertyNames": {"pattern": _METADATA_KEY},
         "additionalProperties": {"type": "string", "maxLength": 256}})
@@ -139,6 +147,9 @@ class CallView(BaseModel):
                                   "conference, click_to_call, forward, browser_to_phone.")
     bridged_call_id: str | None = Field(
         default=None, description="The call whose audio this call is bridged to, while it is.")
+    connect_to: str | None = Field(
+        default=None, description="Click-to-call: the second party dialled once `to` answers.")
+    connect_prompt: ConnectPrompt | None = None
     caller_id: str | None = Field(
         default=None, description="A browser's call to a phone (a webrtc session with `to`): "
                                   "the app's number its phone leg shows.")

@@ -66,12 +66,14 @@ class EngineChoice(BaseModel):
 
 
 class ToolSpec(BaseModel):
-    """A tool the agent may call: built-in (end_call, transfer, send_dtmf) or an HTTP tool."""
+    """A tool the agent may call: built-in (end_call, transfer, warm_transfer, send_dtmf) or
+    an HTTP tool."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=64, pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$")
-    type: str = Field(default="http", pattern=r"^(end_call|transfer|send_dtmf|http)$")
+    type: str = Field(default="http",
+                      pattern=r"^(end_call|transfer|warm_transfer|send_dtmf|http)$")
     description: str = Field(default="", max_length=1024)
     parameters: ToolParameters = Field(default_factory=dict)
     url: str | None = Field(default=None, max_length=2048)

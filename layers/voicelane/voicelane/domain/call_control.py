@@ -14,9 +14,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from voicelane.domain.routing import DIALLING_ACTIONS
+from voicelane.domain.transfer import TARGET_PATTERN
 from voicelane.domain.webhooks import (
     CALL_ENDPOINT_ID,
-    NOT_IN_URL,
     URL_PATTERN,
     WebhookEndpoint,
     event_matches,
@@ -26,7 +26,7 @@ from voicelane.domain.webhooks import (
 PRE_ANSWER = frozenset({"answer", "reject", "hangup"})
 # After one of these nothing else of the same answer can run (the call ends, leaves, or waits
 # for input whose result is its own event, call.gather.ended, answered in turn).
-ENDS_A_LIST = frozenset({"hangup", "reject", "transfer", "gather"})
+ENDS_A_LIST = frozenset({"hangup", "reject", "transfer", "warm_transfer", "gather"})
 MAX_COMMANDS = 20
 FALLBACK_ENDPOINT_ID = "fallback"  # deliveries to a number's fallback URL
 DEFAULT_FALLBACK_TEXT = "Sorry, we cannot take your call right now. Goodbye."
@@ -103,7 +103,7 @@ class CommandFallback(BaseModel):
     speak: str = Field(default=DEFAULT_FALLBACK_TEXT, min_length=1, max_length=3000)
     then: Literal["hangup", "transfer"] = "hangup"
     transfer_to: str | None = Field(default=None, max_length=256,
-                                    pattern=rf"^(\+[1-9]\d{{1,14}}|sips?:[^{NOT_IN_URL}<>]+)$")
+                                    pattern=TARGET_PATTERN)
 
     @model_validator(mode="after")
     def _transfer_needs_target(self) -> CommandFallback:

@@ -84,4 +84,5 @@ def new_leg_call(app: App, parent: Call, to: str, from_: str, node_id: str, purp
                     created_at=now, started_at=now, media_node=node_id,
                     parent_call_id=parent.call_id, leg_purpose=purpose,
                     webhook_url=parent.webhook_url, metadata=dict(parent.metadata),
+                    recording=parent.recording,
                     max_duration_s=parent.max_duration_s)

@@ -12,6 +12,7 @@ from voicelane.domain.call_control import CommandFallback
 from voicelane.domain.machine_detection import MachineDetection
 from voicelane.domain.routing import RoutingMatch, RoutingRule
 from voicelane.domain.stream import StreamSpec
+from voicelane.domain.transfer import ConnectPrompt
 
 
 class RateLimits(BaseModel):
@@ -105,6 +106,8 @@ class Call(BaseModel):
     parent_call_id: str | None = None  # the call this leg was dialled for (transfer, conference...)
     leg_purpose: str | None = None  # why: transfer, warm_transfer, conference, click_to_call...
     bridged_call_id: str | None = None  # the leg this call's audio is bridged to, while it is
+    connect_to: str | None = None  # click-to-call: the second party, dialled once this answers
+    connect_prompt: ConnectPrompt | None = None  # what the first party hears before that
     caller_id: str | None = None  # a browser's call to a phone: the app's number the phone sees
     sip_headers: dict[str, str] | None = None
     quality: dict[str, Any] | None = None

@@ -125,6 +125,12 @@ class MediaGateway(Protocol):
         """Append a non-status event (DTMF, agent turn...). Raises Conflict or NotFound."""
         ...
 
+    def record_bridge(self, call_id: str, bridged_call_id: str | None, event_type: str,
+                      details: dict[str, Any]) -> CallEvent:
+        """Set (or, with None, clear) the call's ``bridged_call_id`` and append its event in
+        one write (``call.bridged`` / ``call.unbridged``). Raises Conflict or NotFound."""
+        ...
+
     def create_inbound(self, number: Number, caller: str, sip_headers: dict[str, str],
                        node_id: str) -> Call:
         """The inbound call record (initiated on ``node_id``) with its call.initiated event.

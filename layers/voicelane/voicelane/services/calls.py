@@ -160,6 +160,7 @@ class CallService:
             raise ValidationFailed(
                 "give agent_id or agent, not both", code="agent_conflict"
             )
+        self._check_connect(app, req)
         if req.webhook_commands and not req.webhook_url:
             raise ValidationFailed("webhook_commands needs a webhook_url",
                                    code="webhook_commands_without_url")
@@ -223,7 +224,29 @@ class CallService:
             client_state=req.client_state,
             sip_headers=req.sip_headers or None,
             scheduled_at=scheduled_at,
+            connect_to=req.connect_to,
+            connect_prompt=req.connect_prompt,
         )
+
+    @staticmethod
+    def _check_connect(app: App, req: CreateCallRequest) -> None:
+        """Click-to-call: the second party passes the allow-list like `to`; nothing else may
+        run on the call's audio (422 connect_to_conflict), a prompt needs a second party."""
+        if req.connect_to is None:
+            if req.connect_prompt is not None:
+                raise ValidationFailed("connect_prompt needs connect_to",
+                                       code="connect_prompt_without_connect_to")
+            return
+        taken = [name for name, used in (("agent", req.agent or req.agent_id),
+                                         ("stream", req.stream),
+                                         ("webhook_commands", req.webhook_commands)) if used]
+        if taken:
+            raise ValidationFailed(f"connect_to bridges the call; it cannot also have {taken[0]}",
+                                   code="connect_to_conflict", details={"field": taken[0]})
+        if req.from_channel != Channel.PSTN:
+            raise ValidationFailed("click-to-call shows an app number: from must be on pstn",
+                                   code="connect_to_conflict", details={"field": "from_channel"})
+        check_destination(req.connect_to, app.destination_allow_list, req.from_)
 
     @staticmethod
     def _dials(call: Call) -> bool:

@@ -12,6 +12,7 @@ from voicelane.contracts.actions import (
     JoinConference,
     StreamStart,
     Transfer,
+    WarmTransfer,
     parse_action,
 )
 from voicelane.domain.call import CallStatus, is_terminal
@@ -47,7 +48,7 @@ def parse_command(action: str, body: dict[str, Any]) -> ActionBody:
 def check_command(app: App, call: Call, parsed: ActionBody, resolver: Resolver | None) -> None:
     """The checks of a parsed command that need the call: a transfer's destination (every
     number Voicelane dials passes this check), a stream's URL and dialect."""
-    if isinstance(parsed, Transfer):
+    if isinstance(parsed, Transfer | WarmTransfer):
         check_destination(parsed.to, app.destination_allow_list,
                           own_number_of(call.direction, call.from_channel, call.from_,
                                         call.to_channel, call.to))

@@ -73,14 +73,17 @@ class CallLifecycle:
         raise Conflict("the call is changing too fast; retry", code="concurrent_update")
 
     def record_event(
-        self, call_id: str, event_type: str, details: dict[str, Any] | None = None
+        self, call_id: str, event_type: str, details: dict[str, Any] | None = None,
+        changes: dict[str, Any] | None = None,
     ) -> CallEvent:
-        """Append a non-status event (DTMF, playback, recording...) to the timeline."""
+        """Append a non-status event (DTMF, playback, recording...) to the timeline; with
+        `changes`, fields of the call (not its status) change in the same write."""
         for _ in range(MAX_RETRIES):
             call = self.load(call_id)
-            event = make_event(call, event_type, details)
+            shown = call.model_copy(update=changes) if changes else call
+            event = make_event(shown, event_type, details)
             try:
-                self.calls.append_event(call, event)
+                self.calls.append_event(call, event, changes)
                 return event
             except StaleWrite:
                 continue

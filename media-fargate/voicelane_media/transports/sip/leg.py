@@ -2,7 +2,7 @@
 
 The inbound and outbound set-up (``inbound.py``, ``outbound.py``) subclass :class:`SipLeg`;
 what follows the answer is the same both ways: in-dialog requests (BYE, INFO digits, re-INVITE
-hold, NOTIFY of a REFER), hangup, hold, transfer and the media operations.
+hold, NOTIFY of a REFER), hangup, hold, REFER and the media operations.
 """
 
 from __future__ import annotations
@@ -18,14 +18,20 @@ from voicelane_media.codecs.g711 import Int16Array
 from voicelane_media.codecs.wideband import wideband_codec
 from voicelane_media.rtp.srtp import SrtpContext
 from voicelane_media.sip.message import SipRequest, make_response
-from voicelane_media.transports.base import AudioTap, CallEvents, Ending, LiveSource
+from voicelane_media.transports.base import (
+    AudioTap,
+    CallEvents,
+    Ending,
+    LiveSource,
+    Referral,
+)
 
 from .context import SipContext
 from .dialog import Dialog
 from .media_leg import RtpAgentLeg
 from .rtp import RtpSession
 from .transactions import ServerTransaction
-from .transfer import transfer
+from .transfer import refer
 
 log = logging.getLogger(__name__)
 
@@ -274,8 +280,8 @@ class SipLeg:
             return None
         return {"sip_status": response.status}
 
-    async def transfer(self, to: str) -> None:
-        await transfer(self, to)
+    async def refer(self, to: str) -> Referral | None:
+        return await refer(self, to)
 
     # -- media ----------------------------------------------------------------------------
 
@@ -307,7 +313,7 @@ class SipLeg:
         return self.session.stats()
 
     def media_leg(self) -> MediaLeg:
-        return RtpAgentLeg(self.session, self.events, self.transfer, self.sample_rate)
+        return RtpAgentLeg(self.session, self.events, self.sample_rate)
 
     async def close(self) -> None:
         await self.session.close()

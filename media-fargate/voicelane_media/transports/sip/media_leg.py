@@ -6,8 +6,8 @@
   `send_audio` never waits for playout.
 - `clear()` stops playback at the next tick and returns the running counter of agent audio
   actually put on the wire (what the caller heard), not what was queued.
-- call control (DTMF, hangup) goes through the call like the API's commands; transfer through
-  the SIP leg (REFER, or dial and bridge).
+- call control (DTMF, hangup, transfer) goes through the call like the API's commands (a
+  transfer: REFER, or dial and bridge, ``calls/transfer.py``).
 
 The session runs at its codec's rate (8 kHz for G.711, 16 kHz for G.722 and Opus); an agent
 at another rate gets its audio resampled both ways.
@@ -18,15 +18,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import numpy as np
+from voicelane.domain.transfer import WarmTransferSpec
 
 from voicelane_media.agent.frames import DTMF, AudioIn
 from voicelane_media.codecs.g711 import Int16Array
 from voicelane_media.codecs.resample import resample_pcm16
-from voicelane_media.transports.base import CallEvents
+from voicelane_media.transports.base import CallEvents, shielded
 from voicelane_media.transports.caller_frames import CallerFrames
 
 from .rtp import RtpSession
@@ -40,12 +41,11 @@ class RtpAgentLeg:
     """`voicelane_media.agent.MediaLeg` on a call's RTP session."""
 
     def __init__(self, session: RtpSession, call: CallEvents,
-                 transfer: Callable[[str], Awaitable[None]], sample_rate: int = RTP_RATE) -> None:
+                 sample_rate: int = RTP_RATE) -> None:
         if sample_rate not in (8000, 16000):
             raise ValueError("sample_rate must be 8000 or 16000")
         self.leg = call
         self.session = session
-        self._transfer = transfer
         self.sample_rate = sample_rate
         self._rtp_rate = session.sample_rate
         self._caller = CallerFrames(session, call, self._rtp_rate, sample_rate, "agent-leg")
@@ -118,13 +118,18 @@ class RtpAgentLeg:
         async def run() -> None:
             try:
                 await self._played_out(timeout_s=30.0)  # the caller hears the announcement first
-                await self._transfer(target)
+                await self.leg.transfer(target)
             except Exception:
                 log.exception("transfer of %s to %s failed", self.leg.call_id, target)
                 with contextlib.suppress(Exception):
                     await self.leg.hangup("transfer_failed")
 
         self.transfer_task = self.leg.spawn(run())
+
+    async def warm_transfer(self, spec: WarmTransferSpec) -> dict[str, Any]:
+        """Hold, dial, whisper, bridge; the outcome. The transfer runs as the call's own task
+        (a barge-in cancelling the agent's turn never leaves it half done)."""
+        return await shielded(self.leg, self.leg.warm_transfer(spec))
 
     async def _played_out(self, timeout_s: float) -> None:
         """Wait until the agent audio queued so far has been sent (or was cleared)."""

@@ -18,7 +18,7 @@ A browser that opens a data channel labelled ``events`` gets the call's progress
 on it (the call's ``call.dtmf.received``): RFC 4733 telephone-event is not negotiated, since
 aiortc's sender cannot send it. Digits toward the browser are played in-band (DTMF tones).
 Hold stops both directions: the browser hears silence and its audio is dropped (counted).
-Transfer is not carried.
+A transfer dials the target and bridges it (``calls/transfer.py``): a browser has no REFER.
 """
 
 from __future__ import annotations
@@ -38,7 +38,13 @@ from voicelane_media.agent.leg import MediaLeg
 from voicelane_media.codecs.g711 import Int16Array
 from voicelane_media.codecs.resample import resample_pcm16
 from voicelane_media.transports.audio_taps import AudioTaps
-from voicelane_media.transports.base import AudioTap, CallEvents, Ending, LiveSource
+from voicelane_media.transports.base import (
+    AudioTap,
+    CallEvents,
+    Ending,
+    LiveSource,
+    Referral,
+)
 from voicelane_media.transports.ws.media_leg import WsAgentLeg
 from voicelane_media.transports.ws.playout import Playout
 
@@ -221,10 +227,8 @@ class WebRtcTransport:
         self.notify({"type": "hold" if held else "unhold"})
         return None
 
-    async def transfer(self, to: str) -> None:
-        await self.events.record_event("call.transfer.failed", {
-            "to": to, "error": "not_supported",
-            "message": "transfer is not supported on a WebRTC leg yet"})
+    async def refer(self, to: str) -> Referral | None:
+        return None  # a browser has no REFER: the call dials the target and bridges
 
     async def send_dtmf(self, digits: str) -> None:
         """In-band DTMF tones toward the browser (ValueError for a key that is not DTMF)."""

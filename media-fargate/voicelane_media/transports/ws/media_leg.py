@@ -15,11 +15,12 @@ from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
 import numpy as np
+from voicelane.domain.transfer import WarmTransferSpec
 
 from voicelane_media.agent.frames import DTMF, AudioIn
 from voicelane_media.codecs.g711 import Int16Array
 from voicelane_media.codecs.resample import resample_pcm16
-from voicelane_media.transports.base import AudioTap, CallEvents
+from voicelane_media.transports.base import AudioTap, CallEvents, shielded
 from voicelane_media.transports.caller_frames import CallerFrames
 
 from .playout import Playout
@@ -42,8 +43,6 @@ class StreamHost(Protocol):
 
     async def clear_agent_audio(self) -> None: ...
 
-    async def transfer(self, to: str) -> None: ...
-
 
 class WsAgentLeg:
     """`voicelane_media.agent.MediaLeg` on a call's media stream."""
@@ -54,6 +53,7 @@ class WsAgentLeg:
         self.sample_rate = 16000 if transport.sample_rate >= 16000 else 8000
         self._caller = CallerFrames(transport, call, transport.sample_rate, self.sample_rate,
                                     "ws-leg")
+        self.transfer_task: asyncio.Task[None] | None = None
 
     @property
     def dropped_frames(self) -> int:
@@ -85,12 +85,21 @@ class WsAgentLeg:
         await self.leg.send_dtmf(digits)  # reported as call.dtmf.failed: a stream has no DTMF out
 
     async def hangup(self, reason: str) -> None:
+        """End the call, unless a transfer now owns it (its bridge ends the call)."""
+        if reason == "transferred" and self.transfer_task is not None:
+            return
         if not self.leg.finished:
             await self.leg.hangup(reason)
 
     async def transfer(self, target: str) -> None:
+        """Dial `target` and bridge the stream to it (a stream has no REFER), in the
+        background; Forbidden first for a destination the app may not dial."""
         await self.leg.check_destination(target)  # Forbidden: the tool answers the refusal
-        await self.transport.transfer(target)
+        self.transfer_task = self.leg.spawn(self.leg.transfer(target))
+
+    async def warm_transfer(self, spec: WarmTransferSpec) -> dict[str, Any]:
+        """Hold, dial, whisper, bridge (the call's own task); the outcome."""
+        return await shielded(self.leg, self.leg.warm_transfer(spec))
 
     def stats(self) -> dict[str, Any]:
         return {"played_ms": round(self.played_ms(), 1), "dropped_frames": self.dropped_frames}

@@ -4,7 +4,7 @@ The endpoint (``endpoint.py``) accepts the socket, authenticates it and claims t
 call; this transport then carries the call: caller audio decoded from the dialect's codec to
 PCM16 at its native rate (taps, the agent leg), digits to the call, mark echoes to the
 playout (``playout.py``), and ``stop`` or a closed socket as the caller's hangup. Hangup is a
-close; hold, transfer and sending digits do not exist on a stream and say so.
+close; hold and sending digits do not exist on a stream and say so (a transfer dials and bridges).
 
 Bad input never crashes the node or leaves the call stuck: a malformed or unknown message is
 a counted drop (the connection closes after ``MAX_BAD_MESSAGES``); binary on a JSON dialect,
@@ -32,7 +32,13 @@ from voicelane_media.codecs.g711 import (
     pcmu_from_pcm,
 )
 from voicelane_media.transports.audio_taps import AudioTaps
-from voicelane_media.transports.base import AudioTap, CallEvents, Ending, LiveSource
+from voicelane_media.transports.base import (
+    AudioTap,
+    CallEvents,
+    Ending,
+    LiveSource,
+    Referral,
+)
 
 from .frames import (
     Dialect,
@@ -161,10 +167,8 @@ class WsTransport:
     async def hold(self, held: bool) -> dict[str, Any] | None:
         return {"error": "not_supported", "message": "hold is not supported on a media stream"}
 
-    async def transfer(self, to: str) -> None:
-        await self.events.record_event("call.transfer.failed", {
-            "to": to, "error": "not_supported",
-            "message": "transfer is not supported on a media stream"})
+    async def refer(self, to: str) -> Referral | None:
+        return None  # a stream has no REFER: the call dials the target and bridges
 
     async def send_dtmf(self, digits: str) -> None:
         raise ValueError("a media stream cannot send DTMF toward the caller")

@@ -203,18 +203,26 @@ class DynamoCallRepository:
             )
         self._transact_or_stale(items)
 
-    def append_event(self, call: Call, event: CallEvent) -> None:
-        """Append a non-status event (DTMF, playback, ...) at the next sequence."""
+    def append_event(self, call: Call, event: CallEvent,
+                     changes: dict[str, Any] | None = None) -> None:
+        """Append a non-status event (DTMF, playback, ...) at the next sequence; `changes`
+        set (None: remove) fields of the call in the same transaction."""
         t = self.table
         pk, sk = call_key(call.call_id)
+        sets = ["event_seq = :next"]
+        values: dict[str, Any] = {":seq": call.event_seq, ":next": event.sequence}
+        names: dict[str, str] = {}
+        removes: list[str] = []
+        for i, (field, value) in enumerate((changes or {}).items()):
+            names[f"#f{i}"] = field
+            if value is None:
+                removes.append(f"#f{i}")
+            else:
+                sets.append(f"#f{i} = :v{i}")
+                values[f":v{i}"] = value
+        update = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
         items = [
-            t.tx_update(
-                pk,
-                sk,
-                "SET event_seq = :next",
-                {":seq": call.event_seq, ":next": event.sequence},
-                condition="event_seq = :seq",
-            ),
+            t.tx_update(pk, sk, update, values, names or None, condition="event_seq = :seq"),
             t.tx_put(event_item(event), "attribute_not_exists(pk)"),
         ]
         self._transact_or_stale(items)

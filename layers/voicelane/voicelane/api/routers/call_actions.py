@@ -26,6 +26,7 @@ from voicelane.contracts.actions import (
     JoinConference,
     StreamStart,
     Transfer,
+    WarmTransfer,
 )
 
 router = APIRouter(route_class=StrictJsonRoute, tags=["calls"], responses=AUTHENTICATED)
@@ -39,6 +40,8 @@ _NODE = {"e404": ["call_not_found"],
          "e503": ["media_node_unavailable", "media_node_error"]}
 _CHECKS: dict[type[BaseModel], dict[str, list[str]]] = {
     Transfer: {"e403": ["destination_not_allowed"]},
+    WarmTransfer: {"e403": ["destination_not_allowed"],
+                   "e409": ["no_agent_summary", "already_bridged"]},
     StreamStart: {"e422": ["stream_url_not_allowed", "stream_agent_conflict"]},
     JoinConference: {"e404": ["conference_not_found"],  # docs/conferences.md
                      "e409": ["conference_ended", "conference_on_other_node", "conference_full",

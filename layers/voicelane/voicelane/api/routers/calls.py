@@ -35,6 +35,7 @@ router = APIRouter(route_class=StrictJsonRoute, prefix="/v1/calls", tags=["calls
               "scheduled_at_in_past", "channel_not_supported", "webhook_url_not_allowed",
               "stream_url_not_allowed", "stream_agent_conflict",
               "machine_detection_not_supported", "webhook_commands_without_url",
+              "connect_to_conflict", "connect_prompt_without_connect_to",
               *AGENT_RULES],
         e429=["concurrency_limit_exceeded", "cps_limit_exceeded"],
         e503=["queue_unavailable"],

@@ -11,17 +11,15 @@ Usage from the SIP layer::
     await session.speak("Hello")
 """
 
-from .control import Bridge, GatherResult, bridge, gather
+from .control import GatherResult, gather
 from .pool import PortsExhausted, RtpPortPool
 from .session import DIRECTIONS, RtpSession
 
 __all__ = [
     "DIRECTIONS",
-    "Bridge",
     "GatherResult",
     "PortsExhausted",
     "RtpPortPool",
     "RtpSession",
-    "bridge",
     "gather",
 ]

@@ -1,15 +1,12 @@
-"""Call-control helpers above sessions: DTMF ``gather`` and a two-way audio ``bridge``."""
+"""Call-control helpers above sessions: DTMF ``gather``. (Bridges of calls, on any transport,
+are ``calls/bridge.py``.)"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass
 
-from voicelane_media.codecs.g711 import Int16Array
-from voicelane_media.codecs.resample import resample_int16
-
-from .session import AudioCallback, RtpSession
+from .session import RtpSession
 
 
 @dataclass(frozen=True)
@@ -44,43 +41,3 @@ async def gather(session: RtpSession, *, max_digits: int = 1, terminator: str | 
             digits += digit
             if len(digits) >= max_digits:
                 return GatherResult(digits, "max_digits")
-
-
-class Bridge:
-    """Relays each leg's received audio to the other leg, frame by frame on the shared clock
-    (used for a transfer when the peer refuses REFER). Plays on either leg take precedence."""
-
-    def __init__(self, a: RtpSession, b: RtpSession) -> None:
-        if a is b:
-            raise ValueError("cannot bridge a session to itself")
-        self.a, self.b = a, b
-        self.active = True
-        self._a_to_b = self._relay(a, b)
-        self._b_to_a = self._relay(b, a)
-        a.add_audio_tap(self._a_to_b)
-        b.add_audio_tap(self._b_to_a)
-
-    @staticmethod
-    def _relay(source: RtpSession, target: RtpSession) -> AudioCallback:
-        def forward(pcm: Int16Array) -> None:
-            if not target.closed:
-                if source.sample_rate != target.sample_rate:  # a wideband leg and a G.711 one
-                    pcm = resample_int16(pcm, source.sample_rate, target.sample_rate)
-                target.feed_live(pcm)
-        return forward
-
-    def stop(self) -> None:
-        """Unbridge: both legs go back to their own playback or silence."""
-        if self.active:
-            self.active = False
-            self.a.remove_audio_tap(self._a_to_b)
-            self.b.remove_audio_tap(self._b_to_a)
-            with contextlib.suppress(Exception):
-                self.a.outbound.live.clear()
-                self.b.outbound.live.clear()
-
-
-
-def bridge(session_a: RtpSession, session_b: RtpSession) -> Bridge:
-    """Relay audio both ways between two sessions until ``Bridge.stop``."""
-    return Bridge(session_a, session_b)

@@ -67,7 +67,6 @@ class OutboundStream:
         self.octets_sent = 0
         self.last_ts = self.ts_base
         self.queue: deque[Playback] = deque()
-        self.live: deque[Int16Array] = deque()
         self.live_source: LiveSource | None = None  # pulled when nothing else fills a frame
         self._table = ULAW_ENCODE
         self._silence = bytes([SILENCE_CODE[PCMU]]) * FRAME_SAMPLES
@@ -112,7 +111,6 @@ class OutboundStream:
 
     def cancel_all(self) -> None:
         self.stop_playback()
-        self.live.clear()
         self._dtmf_packets.clear()
         while self._digits:
             job = self._digits.popleft()
@@ -141,8 +139,6 @@ class OutboundStream:
                     item.done.set_result(item.position)
             if pcm.shape[0] < size:
                 pcm = np.concatenate([pcm, np.zeros(size - pcm.shape[0], np.int16)])
-        elif self.live:
-            pcm = self.live.popleft()
         elif self.live_source is not None:
             pcm = self.live_source()
         codes: UInt8Array | None = None

@@ -240,13 +240,6 @@ class RtpSession:
         """Pull each frame no playback fills from ``source`` (a bridge's or conference's mix)."""
         self.outbound.live_source = source
 
-    def feed_live(self, pcm: Int16Array) -> None:
-        """Queue one 20 ms frame of live audio at ``sample_rate`` (sent when nothing plays)."""
-        live = self.outbound.live
-        live.append(pcm)
-        if len(live) > 5:
-            live.popleft()
-
     # -- the pool's tick -------------------------------------------------------------------
     def tick(self, index: int, now: float) -> None:
         """Run one 20 ms frame of this session (called by the pool only)."""

@@ -1,0 +1,107 @@
+"""Transfers and bridges of live calls, on any transport.
+
+- :func:`cold_transfer`: REFER the peer to the target when the transport has REFER and the
+  peer takes it; else (refused, or a media stream or browser that has none) dial the target
+  as a leg of the call (``CallManager.dial_leg``: allow-list, trunks with failover, pacing,
+  a record of its own) and bridge the two.
+- :func:`run_bridge`: two live calls hearing each other (``calls/bridge.py``) until either
+  ends, then the other is hung up (``bridged_party_hangup``). While bridged, each record's
+  ``bridged_call_id`` names the other (``call.bridged`` on both, one write each).
+
+Warm transfers (``warm_transfer.py``) and click-to-call (``click_to_call.py``) end in
+:func:`run_bridge` too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Coroutine
+from typing import Any, Protocol
+
+from voicelane.domain.errors import Forbidden
+
+from .bridge import bridge
+from .call import LiveCall
+from .legs import DialedLeg
+
+log = logging.getLogger(__name__)
+
+
+class LegDialer(Protocol):
+    """What a transfer needs of the node's calls (``CallManager``)."""
+
+    async def dial_leg(self, parent: LiveCall, to: str, *, purpose: str,
+                       from_: str | None = None, timeout_s: float | None = None) -> DialedLeg:
+        ...
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run ``coro`` beside the calls (it outlives any one of them)."""
+        ...
+
+
+def failure(dialed: DialedLeg) -> dict[str, Any]:
+    """Why a dialled leg did not answer, for a ``call.transfer.failed`` event."""
+    ending = dialed.ending
+    details: dict[str, Any] = {"reason": ending.reason if ending else "not_answered"}
+    if ending is not None and ending.cause is not None:
+        details["sip_status"] = ending.cause
+    if dialed.call is not None:
+        details["target_call_id"] = dialed.call.call_id
+    return details
+
+
+async def cold_transfer(dialer: LegDialer, live: LiveCall, to: str) -> None:
+    """Hand ``live``'s caller to ``to``: REFER, else dial and bridge (events on the call)."""
+    try:  # the API and the agent's tool checked already; this gate is where dialling starts
+        await live.check_destination(to)
+    except Forbidden as exc:
+        await live.record_event("call.transfer.failed", {"to": to, "reason": exc.code})
+        return
+    referral = await live.transport.refer(to)
+    if referral is not None and referral.accepted:
+        done = referral.status < 300
+        await live.record_event("call.transfer.completed" if done else "call.transfer.failed",
+                                {"to": to, "sip_status": referral.status})
+        if done:
+            await live.hangup("transferred")
+        return
+    refer_status = referral.status if referral is not None else None
+    if referral is not None:
+        log.info("call %s: REFER refused with %s; dialling and bridging", live.call_id,
+                 refer_status)
+    dialed = await dialer.dial_leg(live, to, purpose="transfer")
+    if dialed.live is None:
+        await live.record_event("call.transfer.failed",
+                                {"to": to, "refer_status": refer_status, **failure(dialed)})
+        return
+    await run_bridge(live, dialed.live, {"to": to, "refer_status": refer_status,
+                                         "purpose": "transfer"})
+
+
+async def run_bridge(a: LiveCall, b: LiveCall, details: dict[str, Any]) -> None:
+    """Bridge ``a`` and ``b`` until either ends; then hang up the other."""
+    if a.finished or b.finished:  # one side left before the bridge: end the other too
+        for side in (a, b):
+            if not side.finished:
+                await side.hangup("bridged_party_hangup")
+        return
+    room = bridge(a.transport, b.transport)
+    a.bridged_to, b.bridged_to = b.call_id, a.call_id
+    await asyncio.gather(
+        a.control.record_bridge(a.call_id, b.call_id, "call.bridged",
+                                {**details, "bridged_call_id": b.call_id}),
+        b.control.record_bridge(b.call_id, a.call_id, "call.bridged",
+                                {**details, "bridged_call_id": a.call_id}))
+    ended = [asyncio.ensure_future(side.ended.wait()) for side in (a, b)]
+    try:
+        await asyncio.wait(ended, return_when=asyncio.FIRST_COMPLETED)
+    finally:  # also when the task carrying the bridge is cancelled (its call finished)
+        for task in ended:
+            task.cancel()
+        await room.close()
+        for side in (a, b):  # the one still up follows the one that left
+            if not side.ended.is_set():
+                with contextlib.suppress(Exception):
+                    await side.hangup("bridged_party_hangup")
