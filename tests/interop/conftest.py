@@ -8,10 +8,7 @@ tests are skipped, with that reason, only when the binary is absent.
 from __future__ import annotations
 
 import random
-import subprocess
-import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -19,7 +16,7 @@ from voicelane.domain.models import RateLimits
 from voicelane_local.media_node import LocalNode, local_settings
 from voicelane_local.platform import LocalPlatform
 
-from tests.interop.sipp_helpers import SIPP, Api, Sipp, free_udp_port
+from tests.interop.sipp_helpers import Api, sipp  # noqa: F401 (sipp: a fixture)
 
 
 @pytest.fixture(scope="module")
@@ -51,28 +48,3 @@ def api(local_platform: LocalPlatform) -> Iterator[Api]:
     with httpx.Client(base_url=local_platform.api_url, timeout=15,
                       headers={"Authorization": f"Bearer {key}"}) as client:
         yield Api(client, app.app_id)
-
-
-@pytest.fixture
-def sipp(tmp_path: Path) -> Iterator[Callable[..., Sipp]]:
-    """``sipp(*args, port=None, target=None)``: start sipp on loopback in tmp_path."""
-    started: list[Sipp] = []
-
-    def start(*args: str, port: int | None = None, target: str | None = None,
-              timeout_s: int = 20) -> Sipp:
-        port = port or free_udp_port()
-        cmd = [str(SIPP), "-i", "127.0.0.1", "-p", str(port), "-nostdin", "-m", "1",
-               "-timeout", f"{timeout_s}s", "-timeout_error", "-trace_err",
-               "-error_file", str(tmp_path / f"sipp-{port}-errors.log"), *args]
-        if target:
-            cmd.append(target)
-        proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
-        handle = Sipp(proc, port, tmp_path)
-        started.append(handle)
-        time.sleep(0.3)  # let it bind
-        return handle
-
-    yield start
-    for handle in started:
-        handle.stop()

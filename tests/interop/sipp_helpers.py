@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -198,3 +199,30 @@ def statuses(port: int, data: bytes) -> list[int]:
         while not got or got[-1] < 200:
             got.append(int(s.recv(4096).split(b" ", 2)[1]))
         return got
+
+
+@pytest.fixture
+def sipp(tmp_path: Path) -> Iterator[Callable[..., Sipp]]:
+    """``sipp(*args, port=None, target=None, timeout_s=20)``: start sipp (one call) on loopback
+    in tmp_path; it gives up (exit 255) ``timeout_s`` after it started. Every one still running
+    is killed at the end of the test. A fixture: conftests import it."""
+    started: list[Sipp] = []
+
+    def start(*args: str, port: int | None = None, target: str | None = None,
+              timeout_s: int = 20) -> Sipp:
+        port = port or free_udp_port()
+        cmd = [str(SIPP), "-i", "127.0.0.1", "-p", str(port), "-nostdin", "-m", "1",
+               "-timeout", f"{timeout_s}s", "-timeout_error", "-trace_err",
+               "-error_file", str(tmp_path / f"sipp-{port}-errors.log"), *args]
+        if target:
+            cmd.append(target)
+        proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        handle = Sipp(proc, port, tmp_path)
+        started.append(handle)
+        time.sleep(0.3)  # let it bind
+        return handle
+
+    yield start
+    for handle in started:
+        handle.stop()

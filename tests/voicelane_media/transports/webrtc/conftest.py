@@ -1,13 +1,10 @@
 """WebRTC fixtures: a media node on loopback (public listener on a free port, host candidates
-on 127.0.0.1 only), an app with a key, and sipp processes as phones."""
+on 127.0.0.1 only), an app with a key, and sipp processes as phones (the interop tests' fixture)."""
 
 from __future__ import annotations
 
 import random
-import subprocess
-import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -15,7 +12,7 @@ from voicelane.domain.models import RateLimits
 from voicelane_local.media_node import LocalNode, local_settings
 from voicelane_local.platform import LocalPlatform
 
-from tests.interop.sipp_helpers import SIPP, Api, Sipp, free_udp_port
+from tests.interop.sipp_helpers import Api, sipp  # noqa: F401 (sipp: a fixture)
 
 
 @pytest.fixture(scope="module")
@@ -45,28 +42,3 @@ def api(local_platform: LocalPlatform, rtc_node: LocalNode) -> Iterator[Api]:
     with httpx.Client(base_url=local_platform.api_url, timeout=15,
                       headers={"Authorization": f"Bearer {key}"}) as client:
         yield Api(client, app.app_id)
-
-
-@pytest.fixture
-def sipp(tmp_path: Path) -> Iterator[Callable[..., Sipp]]:
-    """``sipp(*args, target=..., timeout_s=25)`` starts one sipp (one call, cwd ``tmp_path``)
-    on a free port, which gives up (exit 255) ``timeout_s`` after it started; every one still
-    running is killed at the end of the test."""
-    started: list[Sipp] = []
-
-    def start(*args: str, target: str | None = None, timeout_s: int = 25) -> Sipp:
-        port = free_udp_port()
-        cmd = [str(SIPP), "-i", "127.0.0.1", "-p", str(port), "-nostdin", "-m", "1",
-               "-timeout", f"{timeout_s}s", "-timeout_error", "-trace_err",
-               "-error_file", str(tmp_path / f"sipp-{port}-errors.log"), *args]
-        if target:
-            cmd.append(target)
-        proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
-        started.append(Sipp(proc, port, tmp_path))
-        time.sleep(0.3)  # let it bind
-        return started[-1]
-
-    yield start
-    for handle in started:
-        handle.stop()
