@@ -185,6 +185,9 @@ def test_ring_all_bridges_the_first_answer_cancels_the_ringing_and_releases_a_la
     winner = legs["+14155550142"]
     bridged = next(e for e in events if e["type"] == "call.bridged")["details"]
     assert bridged == {"to": "+14155550142", "bridged_call_id": winner["id"]}
+    winner_bridged = api.wait_event(winner["id"], "call.bridged")
+    assert winner_bridged["details"]["bridged_call_id"] == call["id"]
+    assert winner_bridged["data"]["bridged_call_id"] == call["id"]  # the record, as written
     assert winner["from"] == "+14155550123"  # the target sees who calls
     assert api.wait_status(winner["id"], {"completed"})["answered_at"] is not None
     ringing = legs[f"sip:desk@127.0.0.1:{rings.port}"]

@@ -111,9 +111,12 @@ async def join(a: LiveCall, b: LiveCall, *, browser_first: bool) -> None:
     """Bridge two live calls until either ends, then hang the other up (``bridge_ended``)."""
     room = bridge(a.transport, b.transport)
     browser, phone = (a, b) if browser_first else (b, a)
-    details = {"bridged_call_id": b.call_id}
-    await a.record_event("call.bridged", details)
-    await b.record_event("call.bridged", {"bridged_call_id": a.call_id})
+    # each record names the other while bridged (cleared when it ends), with its event
+    a.bridged_to, b.bridged_to = b.call_id, a.call_id
+    await a.control.record_bridge(a.call_id, b.call_id, "call.bridged",
+                                  {"bridged_call_id": b.call_id})
+    await b.control.record_bridge(b.call_id, a.call_id, "call.bridged",
+                                  {"bridged_call_id": a.call_id})
     _notify(browser.transport, {"type": "answered", "call_id": browser.call_id,
                                 "bridged_call_id": phone.call_id})
     try:

@@ -195,7 +195,12 @@ async def _bridged(host: OnwardHost, live: LiveCall, target: str, leg: LiveCall)
     host.spawn_max_duration(live)
     if live.status_write is not None:  # call.answered is stored first: the timeline reads so
         await asyncio.wait([live.status_write])
-    await live.record_event("call.bridged", {"to": target, "bridged_call_id": leg.call_id})
+    # each record names the other while bridged (cleared when it ends), with its event
+    live.bridged_to, leg.bridged_to = leg.call_id, live.call_id
+    await live.control.record_bridge(live.call_id, leg.call_id, "call.bridged",
+                                     {"to": target, "bridged_call_id": leg.call_id})
+    await leg.control.record_bridge(leg.call_id, live.call_id, "call.bridged",
+                                    {"bridged_call_id": live.call_id})
     room = bridge(live.transport, leg.transport)
     caller_left = asyncio.ensure_future(live.ended.wait())
     leg_left = asyncio.ensure_future(leg.ended.wait())

@@ -117,6 +117,9 @@ def test_the_softphone_page_calls_a_phone_hears_its_echo_and_hangs_up_both_legs(
             browser_live["caller_id"]) == ("webrtc", "pstn", PHONE, number)
     assert (leg_live["parent_call_id"], leg_live["leg_purpose"], leg_live["to"]) == (
         call_id, "browser_to_phone", PHONE)
+    # while bridged, each record names the other (written before the page hears "answered")
+    assert (browser_live["bridged_call_id"], leg_live["bridged_call_id"]) == (
+        leg_live["id"], call_id)
     browser = api.wait_status(call_id, {"completed", "failed"})
     assert (browser["status"], browser["end_reason"]) == ("completed", "hangup_by_caller")
     leg = api.wait_status(leg_live["id"], {"completed", "failed"})
