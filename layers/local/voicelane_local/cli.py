@@ -49,7 +49,10 @@ def cmd_dev(args: argparse.Namespace) -> int:
     print(f"  wrote {DEV_ENV} (source it in another shell; the voicelane CLI reads it). "
           "Ctrl-C stops everything.", flush=True)
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # SIGINT too, not only Python's KeyboardInterrupt: a process started with SIGINT ignored
+    # (a background job, some test runners) never gets that handler, and Ctrl-C must stop it
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
     try:
         while not stop.wait(0.5):
             pass

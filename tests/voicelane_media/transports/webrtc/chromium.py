@@ -51,7 +51,7 @@ class Chromium:
         assert CHROMIUM is not None
         self.url = url
         self.wav = wav
-        self._profile = tempfile.TemporaryDirectory(prefix="vl-chromium-")
+        self._profile = tempfile.TemporaryDirectory(prefix="vl-chromium-", ignore_cleanup_errors=True)
         self._proc: subprocess.Popen[bytes] | None = None
         self._ws: Any = None
         self._session: str | None = None
