@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from voicelane.domain.call_control import PRE_ANSWER, AppAnswer, CommandFallback
+from voicelane.domain.call_control import EARLY_MEDIA, PRE_ANSWER, AppAnswer, CommandFallback
 
 from .call import LiveCall
 from .commands import CommandError, start
@@ -61,7 +61,8 @@ class AppCommands:
             body = {k: v for k, v in command.items() if k != "action"}
             action = str(command["action"])
             try:
-                if not live.up.is_set() and action not in PRE_ANSWER:
+                early = action in EARLY_MEDIA and live.transport.early_media
+                if not live.up.is_set() and action not in PRE_ANSWER and not early:
                     raise CommandError(409, "action_not_allowed",
                                        f"{action} needs an answered call; answer it first")
                 _, task = await start(self.manager, live.call_id, action, body)

@@ -14,6 +14,8 @@ from voicelane.domain.errors import Forbidden
 from voicelane.domain.stream import StreamSpec
 from voicelane.domain.transfer import WarmTransferSpec
 
+from voicelane_media.transports.base import EarlyMediaRefused
+
 from .agent_runner import agent_spec_for
 from .call import LiveCall
 from .conference import JoinRefused
@@ -39,6 +41,13 @@ class CommandError(Exception):
 def _require_answered(leg: LiveCall, action: str) -> None:
     if leg.finished or not leg.transport.connected:
         raise CommandError(409, "call_not_answered", f"{action} needs an answered, live call")
+
+
+def _require_media(leg: LiveCall, action: str) -> None:
+    """play and speak: an answered call, or an inbound one in early media (pre_answer)."""
+    if leg.finished or not (leg.transport.connected or leg.transport.early_media):
+        raise CommandError(409, "call_not_answered",
+                           f"{action} needs an answered call or one in early media (pre_answer)")
 
 
 def _text(body: dict[str, Any], name: str, limit: int = 4096) -> str:
@@ -112,6 +121,23 @@ async def _answer(manager: CallManager, leg: LiveCall, body: dict[str, Any]) -> 
     return leg.spawn(manager.answer(leg))
 
 
+async def _pre_answer(manager: CallManager, leg: LiveCall, body: dict[str, Any]) -> Task | None:
+    """183 with SDP and media toward the caller, then its record, all before the command's
+    reply: the app's next play or speak (through the API, which reads the record) finds the
+    call in early media."""
+    if leg.finished:
+        raise CommandError(409, "call_ended", "the call has already ended")
+    try:
+        ending = await leg.transport.pre_answer()
+    except EarlyMediaRefused as exc:
+        raise CommandError(409, exc.code, exc.message) from None
+    if ending is not None:  # the caller gave up meanwhile
+        return leg.spawn(leg.finish(ending.status, ending.reason, ending.cause))
+    await leg.control.record_pre_answer(leg.call_id, {
+        "sip_status": 183, "sample_rate": leg.transport.sample_rate})
+    return None
+
+
 async def _reject(manager: CallManager, leg: LiveCall, body: dict[str, Any]) -> Task | None:
     if not leg.transport.ringing or leg.finished:
         raise CommandError(409, "call_not_ringing", "reject needs an inbound call not yet answered")
@@ -129,7 +155,7 @@ async def _hangup(manager: CallManager, leg: LiveCall, body: dict[str, Any]) -> 
 
 
 async def _play(manager: CallManager, leg: LiveCall, body: dict[str, Any]) -> Task | None:
-    _require_answered(leg, "play")
+    _require_media(leg, "play")
     url = body.get("url") or body.get("s3_key")
     if not isinstance(url, str) or not url:
         raise CommandError(422, "invalid_argument", "play needs url (http(s) or s3://) or s3_key")
@@ -137,7 +163,7 @@ async def _play(manager: CallManager, leg: LiveCall, body: dict[str, Any]) -> Ta
 
 
 async def _speak(manager: CallManager, leg: LiveCall, body: dict[str, Any]) -> Task | None:
-    _require_answered(leg, "speak")
+    _require_media(leg, "speak")
     return leg.spawn(leg.speak(_text(body, "text"), body.get("voice")))
 
 
@@ -274,7 +300,7 @@ async def _join_conference(manager: CallManager, leg: LiveCall,
 
 
 ACTIONS: dict[str, Handler] = {
-    "answer": _answer, "reject": _reject, "hangup": _hangup, "play": _play, "speak": _speak,
+    "answer": _answer, "pre_answer": _pre_answer, "reject": _reject, "hangup": _hangup, "play": _play, "speak": _speak,
     "gather": _gather, "send_dtmf": _send_dtmf, "hold": _hold, "unhold": _unhold,
     "transfer": _transfer, "warm_transfer": _warm_transfer,
     "record_start": _recorder("start"), "record_stop": _recorder("stop"),

@@ -40,6 +40,12 @@ class ControlPort(Protocol):
         """Set (None: clear) the call's ``bridged_call_id`` with its event, in one write."""
         ...
 
+    async def record_pre_answer(self, call_id: str,
+                                details: dict[str, Any]) -> CallEvent | None:
+        """Set the call's ``pre_answered_at`` with its ``call.early_media.started`` event, in
+        one write (the status does not change: the call is not answered)."""
+        ...
+
     async def ask_app(self, call_id: str, sequence: int,
                       fallback_url: str | None) -> AppAnswer:
         """The app's answer with commands to the call's event ``sequence`` (never raises; a

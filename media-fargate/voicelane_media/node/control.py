@@ -86,6 +86,15 @@ class ControlPlane:
             log.warning("call %s: %s not recorded (%s)", call_id, event_type, exc)
             return None
 
+    async def record_pre_answer(self, call_id: str,
+                                details: dict[str, Any]) -> CallEvent | None:
+        """``pre_answered_at`` set with ``call.early_media.started``, in one write."""
+        try:
+            return await self._run(self.gateway.record_pre_answer, call_id, details)
+        except (Conflict, NotFound) as exc:
+            log.warning("call %s: call.early_media.started not recorded (%s)", call_id, exc)
+            return None
+
     async def ask_app(self, call_id: str, sequence: int,
                       fallback_url: str | None) -> AppAnswer:
         """The gateway's ``ask_app`` under a hard deadline (the answer timeout + 0.5 s): an

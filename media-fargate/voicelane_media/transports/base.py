@@ -43,6 +43,17 @@ class Ending:
     cause: int | None = None
 
 
+class EarlyMediaRefused(Exception):
+    """``pre_answer`` cannot run now: ``code`` says why (``early_media_not_supported``: the
+    transport has no early media, WebSocket and WebRTC legs or an outbound SIP leg;
+    ``call_not_ringing``: answered already; ``already_pre_answered``: in early media)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
 @dataclass(frozen=True)
 class Referral:
     """What became of a REFER (RFC 3515): ``accepted`` when the peer took it (2xx), then
@@ -165,6 +176,19 @@ class Transport(Protocol):
 
     async def answer(self) -> Ending | None:
         """Answer an inbound call; ``None`` once media flows, else how the call ended."""
+        ...
+
+    @property
+    def early_media(self) -> bool:
+        """An inbound call in early media (after :meth:`pre_answer`, before its answer or
+        refusal): audio may be played toward the caller (play, speak)."""
+        ...
+
+    async def pre_answer(self) -> Ending | None:
+        """Early media on a ringing inbound call: send the session's answer SDP before the
+        answer (SIP 183) and start sending media, so the caller hears what is played; a later
+        :meth:`answer` keeps the same media. ``None`` once media flows, else how the call
+        ended (the caller gave up). Raises :class:`EarlyMediaRefused`, nothing sent."""
         ...
 
     async def reject(self, reason: str) -> int:

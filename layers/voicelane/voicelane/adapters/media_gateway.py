@@ -157,6 +157,10 @@ class ServiceMediaGateway:
         return self.lifecycle.record_event(call_id, event_type, details,
                                            {"bridged_call_id": bridged_call_id})
 
+    def record_pre_answer(self, call_id: str, details: dict[str, Any]) -> CallEvent:
+        return self.lifecycle.record_event(call_id, "call.early_media.started", details,
+                                           {"pre_answered_at": now_iso()})
+
     def create_inbound(self, number: Number, caller: str, sip_headers: dict[str, str],
                        node_id: str) -> Call:
         app = require_app(self.apps.get_app(number.app_id), number.app_id)

@@ -23,7 +23,7 @@ class ActionBody(BaseModel):
 
 
 class Empty(ActionBody):
-    """A command without parameters (answer, hangup, hold, record_start...)."""
+    """A command without parameters (answer, pre_answer, hangup, hold, record_start...)."""
 
 
 class Reject(ActionBody):
@@ -118,6 +118,7 @@ class JoinConference(ActionBody):
 
 ACTIONS: dict[str, type[ActionBody]] = {
     "answer": Empty,
+    "pre_answer": Empty,
     "reject": Reject,
     "hangup": Empty,
     "play": Play,

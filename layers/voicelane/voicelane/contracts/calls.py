@@ -157,6 +157,10 @@ class CallView(BaseModel):
     scheduled_at: str | None
     started_at: str | None
     answered_at: str | None
+    pre_answered_at: str | None = Field(
+        default=None, description="When `pre_answer` started early media on this inbound "
+        "call (SIP 183 with SDP; `call.early_media.started`). The status stays `initiated` "
+        "until the answer (`answered_at`); a call rejected or left in early media has none.")
     ended_at: str | None
 
     @classmethod

@@ -23,7 +23,10 @@ from voicelane.domain.webhooks import (
 )
 
 # Actions that make sense before a call is answered (inbound ringing, outbound dialling).
-PRE_ANSWER = frozenset({"answer", "reject", "hangup"})
+PRE_ANSWER = frozenset({"answer", "pre_answer", "reject", "hangup"})
+# What an inbound call in early media (after `pre_answer`: 183 with SDP, media flowing toward
+# the caller, not answered) may also do before its answer.
+EARLY_MEDIA = frozenset({"play", "speak"})
 # After one of these nothing else of the same answer can run (the call ends, leaves, or waits
 # for input whose result is its own event, call.gather.ended, answered in turn).
 ENDS_A_LIST = frozenset({"hangup", "reject", "transfer", "warm_transfer", "gather"})

@@ -100,6 +100,7 @@ class Call(BaseModel):
     scheduled_at: str | None = None
     started_at: str | None = None
     answered_at: str | None = None
+    pre_answered_at: str | None = None  # an inbound call's early media began (pre_answer, 183)
     ended_at: str | None = None
     media_node: str | None = None
     session_id: str | None = None

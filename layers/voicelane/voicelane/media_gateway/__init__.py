@@ -131,6 +131,12 @@ class MediaGateway(Protocol):
         one write (``call.bridged`` / ``call.unbridged``). Raises Conflict or NotFound."""
         ...
 
+    def record_pre_answer(self, call_id: str, details: dict[str, Any]) -> CallEvent:
+        """Set the call's ``pre_answered_at`` and append ``call.early_media.started`` in one
+        write (an inbound call's early media; its status does not change). Raises Conflict
+        or NotFound."""
+        ...
+
     def create_inbound(self, number: Number, caller: str, sip_headers: dict[str, str],
                        node_id: str) -> Call:
         """The inbound call record (initiated on ``node_id``) with its call.initiated event.

@@ -16,7 +16,7 @@ from voicelane.contracts.actions import (
     parse_action,
 )
 from voicelane.domain.call import CallStatus, is_terminal
-from voicelane.domain.call_control import PRE_ANSWER
+from voicelane.domain.call_control import EARLY_MEDIA, PRE_ANSWER
 from voicelane.domain.destinations import check_destination, own_number_of
 from voicelane.domain.errors import Conflict, NotFound, ValidationFailed
 from voicelane.domain.models import App, Call
@@ -89,7 +89,8 @@ class CommandService:
             result = {"call_id": call_id, "action": action, "command_id": parsed.command_id,
                       "status": "completed"}
         else:
-            if call.status != CallStatus.IN_PROGRESS and action not in PRE_ANSWER:
+            early = action in EARLY_MEDIA and call.pre_answered_at is not None
+            if call.status != CallStatus.IN_PROGRESS and action not in PRE_ANSWER and not early:
                 raise Conflict(f"{action} needs an answered call; the call is {call.status.value}",
                                code="action_not_allowed")
             if isinstance(parsed, JoinConference) and self.conferences is not None:

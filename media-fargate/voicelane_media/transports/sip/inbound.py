@@ -18,7 +18,7 @@ from voicelane.domain.phone import is_e164
 
 from voicelane_media import sdp, sdp_codecs
 from voicelane_media.sip.message import SipRequest
-from voicelane_media.transports.base import CallHost, Ending
+from voicelane_media.transports.base import CallHost, EarlyMediaRefused, Ending
 
 from .context import SipContext
 from .inbound_acl import inbound_srtp_policy, source_allowed, trunks_of_source
@@ -120,6 +120,7 @@ class InboundSipLeg(SipLeg):
         self.offer = offer
         self.canceled = incoming.canceled
         self.set_srtp_policy(srtp_policy)
+        self._early = False  # pre_answer sent the 183: media flows before the answer
         self.answer_sdp, self.negotiated, self.srtp_keys = self.answer_offer(
             offer, self.codec_preference)
         # known before the answer: the call's recording and agent start at this rate
@@ -129,26 +130,58 @@ class InboundSipLeg(SipLeg):
     def ringing(self) -> bool:
         return self.dialog is None
 
+    @property
+    def early_media(self) -> bool:
+        return self._early and self.dialog is None and not self.incoming.tx.is_final
+
     async def ring(self) -> None:
         await self.incoming.ring()
 
+    async def pre_answer(self) -> Ending | None:
+        """183 with our SDP answer (the one the 200 will carry, byte for byte: same session
+        version), then media toward the caller from now on."""
+        if not self.ringing or self.incoming.tx.is_final:
+            raise EarlyMediaRefused("call_not_ringing",
+                                    "pre_answer needs an inbound call not yet answered")
+        if self._early:
+            raise EarlyMediaRefused("already_pre_answered", "the call is in early media already")
+        if self.incoming.canceled.is_set() or not await self.incoming.progress(
+                self.answer_sdp.serialize()):
+            return Ending(CallStatus.CANCELED, "hangup_by_caller", 487)
+        self._early = True
+        self._apply_answer()
+        return None
+
     async def answer(self) -> Ending | None:
-        """Send 200 with our SDP answer; ``None`` once media is set up."""
+        """Send 200 with our SDP answer; ``None`` once media is set up (after early media it
+        already flows: the same RTP stream goes on)."""
         incoming = self.incoming
         if incoming.canceled.is_set():
             return Ending(CallStatus.CANCELED, "hangup_by_caller", 487)
         dialog = await incoming.answer(self.answer_sdp.serialize())
         dialog.handler = self
         self.dialog = dialog
-        self.apply_media(self.negotiated, sdp_codecs.event_clock(self.offer, self.negotiated),
-                         keys=self.srtp_keys)
+        if not self._early:
+            self._apply_answer()
         return None
 
+    def _apply_answer(self) -> None:
+        self.apply_media(self.negotiated, sdp_codecs.event_clock(self.offer, self.negotiated),
+                         keys=self.srtp_keys)
+
     async def reject(self, reason: str) -> int:
-        """busy -> 486, unavailable -> 480, not_answered -> 480, anything else -> 603."""
+        """busy -> 486, unavailable -> 480, not_answered -> 480, anything else -> 603; in
+        early media the sending stops at once."""
         status, phrase = REJECTIONS.get(reason, (603, None))
         await self.incoming.reject(status, phrase)
+        self._stop_early()
         return status
+
+    def _stop_early(self) -> None:
+        if self._early:
+            self.session.stop_playback()
+            self.session.set_direction("inactive")
 
     async def _abandon(self, reason: str) -> None:
         await self.incoming.reject(480 if reason == "not_answered" else 603)
+        self._stop_early()

@@ -21,6 +21,7 @@ from voicelane_media.sip.message import SipRequest, make_response
 from voicelane_media.transports.base import (
     AudioTap,
     CallEvents,
+    EarlyMediaRefused,
     Ending,
     LiveSource,
     Referral,
@@ -89,6 +90,10 @@ class SipLeg:
     def ringing(self) -> bool:
         return False
 
+    @property
+    def early_media(self) -> bool:
+        return False
+
     # -- set-up (the inbound and outbound legs implement their side) -----------------------
 
     async def ring(self) -> None:
@@ -96,6 +101,10 @@ class SipLeg:
 
     async def answer(self) -> Ending | None:
         raise RuntimeError("only an inbound leg answers")
+
+    async def pre_answer(self) -> Ending | None:
+        raise EarlyMediaRefused("early_media_not_supported",
+                                "pre_answer needs an inbound call; this one is outbound")
 
     async def reject(self, reason: str) -> int:
         raise RuntimeError("only an inbound leg is rejected")

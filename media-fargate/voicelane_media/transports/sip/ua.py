@@ -61,16 +61,30 @@ class IncomingInvite:
         if not self.tx.is_final:
             await self.tx.respond(self._response(status, reason))
 
+    async def progress(self, sdp: bytes) -> bool:
+        """Send 183 Session Progress with the SDP answer (early media, RFC 3960's gateway
+        model: unreliable, no 100rel; the 200 carries the same SDP). False once a final
+        response went out (the caller canceled meanwhile)."""
+        if self.tx.is_final:
+            return False
+        await self.tx.respond(self._with_routes(
+            self._response(183, body=sdp, content_type="application/sdp")))
+        return True
+
     async def answer(self, sdp: bytes) -> Dialog:
         """Send 200 with the SDP answer; the dialog is confirmed when the ACK arrives."""
         req = self.request
         dialog = Dialog.of(DialogState.as_uas(req, self.local_tag), self.ua, self.peer)
         self.dialog = dialog
-        response = self._response(200, body=sdp, content_type="application/sdp")
-        for rr in req.headers.lines("Record-Route"):
-            response.headers.add("Record-Route", rr)
-        await self.tx.respond(response)
+        await self.tx.respond(self._with_routes(
+            self._response(200, body=sdp, content_type="application/sdp")))
         return dialog
+
+    def _with_routes(self, response: SipResponse) -> SipResponse:
+        """A dialog-creating response copies the INVITE's Record-Route (RFC 3261 12.1.1)."""
+        for rr in self.request.headers.lines("Record-Route"):
+            response.headers.add("Record-Route", rr)
+        return response
 
 
 class UserAgent:

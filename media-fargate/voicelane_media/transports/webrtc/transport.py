@@ -41,6 +41,7 @@ from voicelane_media.transports.audio_taps import AudioTaps
 from voicelane_media.transports.base import (
     AudioTap,
     CallEvents,
+    EarlyMediaRefused,
     Ending,
     LiveSource,
     Referral,
@@ -187,6 +188,14 @@ class WebRtcTransport:
     @property
     def ringing(self) -> bool:
         return False
+
+    @property
+    def early_media(self) -> bool:
+        return False
+
+    async def pre_answer(self) -> Ending | None:
+        raise EarlyMediaRefused("early_media_not_supported",
+                                "pre_answer needs an inbound SIP call; this is a WebRTC leg")
 
     # -- set-up ---------------------------------------------------------------------------
 

@@ -35,6 +35,7 @@ from voicelane_media.transports.audio_taps import AudioTaps
 from voicelane_media.transports.base import (
     AudioTap,
     CallEvents,
+    EarlyMediaRefused,
     Ending,
     LiveSource,
     Referral,
@@ -139,6 +140,14 @@ class WsTransport:
     @property
     def ringing(self) -> bool:
         return False
+
+    @property
+    def early_media(self) -> bool:
+        return False
+
+    async def pre_answer(self) -> Ending | None:
+        raise EarlyMediaRefused("early_media_not_supported",
+                                "pre_answer needs an inbound SIP call; this is a media stream")
 
     # -- set-up: the stream is already connected when the call exists --------------------
 

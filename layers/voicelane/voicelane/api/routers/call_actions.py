@@ -36,7 +36,8 @@ _NODE = {"e404": ["call_not_found"],
          # the API's own, then those the call's media node answers with (its state now)
          "e409": ["call_already_ended", "action_not_allowed", "call_not_controllable",
                   "call_ended", "call_not_answered", "call_not_ringing", "already_on_hold",
-                  "already_recording", "not_recording", "gather_in_progress", "no_stream"],
+                  "already_recording", "not_recording", "gather_in_progress", "no_stream",
+                  "early_media_not_supported", "already_pre_answered"],
          "e503": ["media_node_unavailable", "media_node_error"]}
 _CHECKS: dict[type[BaseModel], dict[str, list[str]]] = {
     Transfer: {"e403": ["destination_not_allowed"]},
