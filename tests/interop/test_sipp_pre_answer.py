@@ -8,6 +8,7 @@ has even asked for the answer, so it came before the 200."""
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
 import socket
@@ -16,6 +17,7 @@ import threading
 import time
 import wave
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -27,6 +29,7 @@ from voicelane_local.platform import LocalPlatform
 from voicelane_media.codecs.g711 import ULAW_DECODE
 
 from tests.interop.conference_peers import tone_levels
+from tests.interop.ivr_app import NO_COMMANDS, Answer, IvrApp, commands
 from tests.interop.sipp_helpers import Api, Sipp, free_udp_port, new_number, requires_sipp
 
 pytestmark = [pytest.mark.sipp, requires_sipp, pytest.mark.timeout(60)]
@@ -122,7 +125,8 @@ UAC_REJECTED = f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
 
 
 class RtpSink:
-    """The caller's media port: every RTP packet's arrival time, SSRC, sequence, payload."""
+    """The caller's media port: every RTP packet's arrival (monotonic), SSRC, sequence and
+    payload, and its wall-clock arrival (to compare with sipp's message trace)."""
 
     def __init__(self) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -130,6 +134,7 @@ class RtpSink:
         self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]
         self.packets: list[tuple[float, int, int, bytes]] = []
+        self.wall: list[float] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -142,12 +147,21 @@ class RtpSink:
                 continue
             if len(data) >= 12 and data[0] >> 6 == 2 and data[1] & 0x7F == 0:
                 seq, _, ssrc = struct.unpack("!HII", data[2:12])
+                self.wall.append(time.time())
                 self.packets.append((time.monotonic(), ssrc, seq, data[12:]))
 
     def pcm(self, until: float | None = None) -> np.ndarray:
         chunks = [ULAW_DECODE[np.frombuffer(p, dtype=np.uint8)]
                   for t, _, _, p in list(self.packets) if until is None or t <= until]
         return np.concatenate(chunks).astype(np.float64) if chunks else np.zeros(0)
+
+    def first_tone_wall(self) -> float:
+        """Wall-clock arrival of the first 20 ms packet carrying the tone."""
+        for wall, (_, _, _, payload) in zip(self.wall, list(self.packets), strict=False):
+            frame = ULAW_DECODE[np.frombuffer(payload, dtype=np.uint8)].astype(np.float64)
+            if np.sqrt(np.mean(frame ** 2)) > 3000:
+                return wall
+        raise AssertionError("no packet of the tone")
 
     def wait_for_tone(self, timeout_s: float = 10) -> float:
         """When 0.3 s of the tone had arrived (monotonic), else AssertionError."""
@@ -229,6 +243,15 @@ def _sdp_of(trace: Path, status: int) -> str:
     return match.group(1).strip()
 
 
+def _received_at(trace: Path, status: int) -> float:
+    """The wall-clock time sipp received the (first) response ``status`` (its trace)."""
+    text = trace.read_text(errors="replace")
+    match = re.search(rf"-{{10,}} (\S+ \S+)\s*\nUDP message received \[\d+\] bytes :\s*\n"
+                      rf"\s*SIP/2.0 {status} ", text)
+    assert match, f"no {status} in sipp's trace"
+    return datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S.%f").timestamp()
+
+
 def test_pre_answer_plays_before_the_200_then_answer_keeps_the_stream(
         api: Api, media_node: LocalNode, sipp: Callable[..., Sipp], tmp_path: Path,
         sink: RtpSink, tone_url: str) -> None:
@@ -257,6 +280,8 @@ def test_pre_answer_plays_before_the_200_then_answer_keeps_the_stream(
     early_packets = len(sink.packets)
     assert api.action(call_id, "answer").status_code == 202
     api.wait_status(call_id, {"in_progress"})
+    late = api.action(call_id, "pre_answer")
+    assert late.status_code == 409 and late.json()["error"]["code"] == "call_not_ringing"
     time.sleep(0.5)  # some media after the 200
     api.ok(api.post(f"/v1/calls/{call_id}/hangup"))
     done = api.wait_status(call_id, {"completed"})
@@ -269,8 +294,9 @@ def test_pre_answer_plays_before_the_200_then_answer_keeps_the_stream(
     assert len(ssrcs) == 1, ssrcs  # one RTP stream from the 183 through the 200 to the BYE
     seqs = [seq for _, _, seq, _ in sink.packets]
     assert len(sink.packets) > early_packets + 10
-    assert all((b - a) % 65536 == 1 for a, b in zip(seqs, seqs[1:], strict=False)), seqs[:50]
+    assert all((b - a) % 65536 == 1 for a, b in itertools.pairwise(seqs)), seqs[:50]
     assert _sdp_of(trace, 183) == _sdp_of(trace, 200)  # the same SDP, same o= version
+    assert sink.first_tone_wall() < _received_at(trace, 200) - 0.5  # seen by sipp's clock
     types = api.event_types(call_id)
     order = ["call.initiated", "call.early_media.started", "call.playback.started",
              "call.playback.ended", "call.answered", "call.completed"]
@@ -323,3 +349,36 @@ def test_pre_answer_on_an_answered_or_outbound_call_is_refused(
     assert refused.json()["error"]["code"] == "early_media_not_supported"
     api.ok(api.post(f"/v1/calls/{call_id}/hangup"))
     assert api.wait_status(call_id, {"completed"})["pre_answered_at"] is None
+
+
+def test_an_app_answers_call_initiated_with_pre_answer_play_answer(
+        api: Api, media_node: LocalNode, sipp: Callable[..., Sipp], tmp_path: Path,
+        sink: RtpSink, tone_url: str) -> None:
+    """The same in a webhook answer: the notice plays in early media, then the answer."""
+    def script(event: dict[str, object]) -> Answer:
+        if event["type"] == "call.initiated":
+            return commands({"action": "pre_answer"}, {"action": "play", "url": tone_url},
+                            {"action": "answer"})
+        return NO_COMMANDS
+
+    app = IvrApp(script).start()
+    try:
+        ep = api.ok(api.post("/v1/webhooks", {"url": app.url, "event_types": ["call.*"],
+                                              "commands": True}))
+        app.secret = ep["secret"]
+        number = new_number()
+        api.ok(api.post("/v1/numbers", {"number": number}))
+        caller, trace = _caller(sipp, tmp_path, UAC_ANSWERED, media_node, sink, number)
+        call_id = api.wait_event_for_number(number)
+        api.wait_status(call_id, {"in_progress"})
+        api.ok(api.post(f"/v1/calls/{call_id}/hangup"))
+        done = api.wait_status(call_id, {"completed"})
+        assert caller.wait() == 0, caller.output()
+    finally:
+        app.stop()
+    types = api.event_types(call_id)
+    assert "call.command.failed" not in types, types
+    assert types.index("call.early_media.started") < types.index("call.playback.ended") < \
+        types.index("call.answered"), types
+    assert sink.first_tone_wall() < _received_at(trace, 200) - 0.5  # the whole 1.5 s tone
+    assert done["pre_answered_at"] < done["answered_at"], done
