@@ -34,6 +34,11 @@ SCREENING = (
     "the person you are calling",
 )
 
+# Screening words a voicemail greeting says too ("The person you are calling is not available"):
+# with a voicemail phrase beside them, it is a voicemail.
+SHARED_WITH_VOICEMAIL = ("the person you're calling", "the person you are calling",
+                         "stay on the line", "please stay on the line")
+
 
 # The grammar of a greeting, for what an STT makes of it ("leave me your message", "leave my
 # message" for "leave a message"): a few words may sit between the verb and its object.
@@ -72,3 +77,24 @@ def match_phrase(text: str) -> tuple[PhraseKind, str] | None:
         if pattern.search(clean):
             return kind, phrase
     return None
+
+
+def screening_or_voicemail(text: str) -> PhraseKind | None:
+    """What a screener's words say on the whole: ``SCREENING`` for a screening phrase (unless
+    all of them are ones a voicemail greeting says too and a voicemail phrase is there),
+    ``VOICEMAIL`` for a voicemail phrase alone, else None."""
+    clean = normalise(text)
+    found = {(kind, phrase) for kind, phrase, pattern in _PATTERNS if pattern.search(clean)}
+    screening = {phrase for kind, phrase in found if kind == PhraseKind.SCREENING}
+    voicemail = any(kind == PhraseKind.VOICEMAIL for kind, _ in found)
+    if screening and (not voicemail or not screening <= set(SHARED_WITH_VOICEMAIL)):
+        return PhraseKind.SCREENING
+    return PhraseKind.VOICEMAIL if voicemail else None
+
+
+def shared_with_voicemail(text: str) -> bool:
+    """Every screening phrase in ``text`` is one a voicemail greeting says too."""
+    clean = normalise(text)
+    found = {phrase for kind, phrase, pattern in _PATTERNS
+             if kind == PhraseKind.SCREENING and pattern.search(clean)}
+    return bool(found) and found <= set(SHARED_WITH_VOICEMAIL)

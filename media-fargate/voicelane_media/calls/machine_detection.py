@@ -10,10 +10,14 @@ pure detector (``voicelane_media.amd``), reports what it found, and acts on it.
 - ``call.machine.detection.ended`` (result, confidence, decide_ms, reason, transcript) and, when
   the greeting's end is wanted, ``call.machine.greeting.ended`` (beep found or not) are call
   events like any other (CallLifecycle.record_event: the outbox).
+- A call screener (``screening_phrase:...``) on a call whose agent answers screeners: the
+  agent says its name and purpose and waits for the person (``calls/screening.py``); then
+  ``proceed``, as for a person (or, when it was a voicemail after all, as for a machine).
 - A person or silence: ``proceed`` (the agent greets only now). A fax: hang up. A machine:
   the call will end as ``voicemail``; then ``hangup``, ``leave_message`` (after the greeting's
-  end: speak the message, hang up), ``continue`` (``proceed``, after the greeting's end when
-  one is wanted) or ``webhook`` (nothing: the app decides with commands).
+  end: speak the message, hang up; with ``message.generate`` the agent writes it while the
+  greeting plays), ``continue`` (``proceed``, after the greeting's end when one is wanted) or
+  ``webhook`` (nothing: the app decides with commands).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import numpy as np
+from voicelane.domain.agent import AgentSpec
 from voicelane.domain.call import CallStatus
 from voicelane.domain.machine_detection import (
     DetectionMode,
@@ -32,12 +37,17 @@ from voicelane.domain.machine_detection import (
     MachineDetection,
 )
 
+from voicelane_media.agent.engines import build_llm
+from voicelane_media.agent.machine_lines import voicemail_message, voicemail_template
 from voicelane_media.agent.providers import VADEngine
 from voicelane_media.amd import Decision, DetectorSettings, GreetingEnd, MachineDetector
+from voicelane_media.amd.screening import ScreeningStep
 from voicelane_media.codecs.g711 import Int16Array
 from voicelane_media.codecs.resample import resample_pcm16
 
+from .agent_runner import agent_spec_for
 from .call import LiveCall
+from .screening import ScreeningAnswer
 
 log = logging.getLogger(__name__)
 MAX_TRANSCRIBED_S = 12  # of greeting sent to the STT (a decision comes long before)
@@ -107,6 +117,7 @@ class DetectionRun:
         self._heard = bytearray()  # the callee's audio since it first spoke, for the STT
         self._stt: asyncio.Task[str] | None = None
         self._media_flows = False
+        self._message: asyncio.Task[str] | None = None  # message.generate: the agent's words
 
     async def run(self) -> None:
         """Detect and act; a detection that cannot run (no VAD model...) fails open: it is
@@ -129,7 +140,16 @@ class DetectionRun:
                                          transcriber)
             if decision is None:
                 return
-            await self._decided(decision)
+            await self._report(decision)
+            agent = await self._screening_agent(decision)
+            if agent is not None:
+                self.live.completed_status = CallStatus.VOICEMAIL  # until the person comes on
+                step = await ScreeningAnswer(live=self.live, agent=agent, detector=self.detector,
+                                             frames=self._next_frames, record=self._event,
+                                             prompt_text=decision.transcript).run(vad, transcriber)
+                if not await self._screened(step):
+                    return
+            await self._act(decision)
             if self.detector.done:
                 return
             await self._until(lambda: self.detector.done, vad, None)
@@ -139,6 +159,8 @@ class DetectionRun:
             self.live.transport.remove_audio_tap(self._frames.put_nowait)
             if self._stt is not None:
                 self._stt.cancel()
+            if self._message is not None:
+                self._message.cancel()
 
     async def _until(self, finished: Callable[[], bool], vad: VADEngine,
                      transcriber: Transcriber | None) -> Decision | None:
@@ -191,12 +213,42 @@ class DetectionRun:
         if event is not None and name.startswith("call.machine.detection."):
             self.live.detection_event = event  # what the app is asked at (who answered)
 
-    async def _decided(self, decision: Decision) -> None:
-        live, spec = self.live, self.spec
+    async def _report(self, decision: Decision) -> None:
+        live = self.live
         live.answered_by = decision.result.value
         log.info("call %s answered by %s (%.2f, %d ms, %s)", live.call_id, decision.result,
                  decision.confidence, decision.decide_ms, decision.reason)
         await self._event("call.machine.detection.ended", decision.details())
+        if self._generates_message(decision):  # written now, spoken after the beep
+            self._message = asyncio.ensure_future(self._write_message())
+
+    async def _screening_agent(self, decision: Decision) -> AgentSpec | None:
+        """The agent that answers this call's screener, if it does (``screening``)."""
+        call = self.live.call
+        if not decision.reason.startswith("screening_phrase:") or \
+                not self.spec.answers_screening(bool(call.agent or call.agent_id)):
+            return None
+        return await agent_spec_for(self.live)
+
+    async def _screened(self, step: ScreeningStep | None) -> bool:
+        """After the screening: True when the machine handling applies after all."""
+        live = self.live
+        if step == ScreeningStep.PERSON:
+            live.answered_by = DetectionResult.HUMAN.value  # the person came on the line
+            live.completed_status = CallStatus.COMPLETED
+            self.detector.want_greeting_end = False
+            await self.proceed()
+            return False
+        if step == ScreeningStep.TIMEOUT:
+            await live.hangup("screening_unanswered")
+            return False
+        if step == ScreeningStep.VOICEMAIL:
+            self.detector.restart_greeting_end()
+            return True
+        return False  # the call ended
+
+    async def _act(self, decision: Decision) -> None:
+        live, spec = self.live, self.spec
         if decision.result in (DetectionResult.HUMAN, DetectionResult.SILENCE):
             self.detector.want_greeting_end = False
             await self.proceed()
@@ -218,11 +270,33 @@ class DetectionRun:
         await self._event("call.machine.greeting.ended",
                           {"result": "beep_detected" if end.beep else "ended", **end.details()})
         if spec.action == MachineAction.LEAVE_MESSAGE and spec.message is not None:
-            await live.speak(spec.message.text, spec.message.voice)
+            text = spec.message.text
+            if self._message is not None:
+                text = await self._message
+            if text:
+                await live.speak(text, spec.message.voice)
             if not live.ended.is_set():
                 await live.hangup("voicemail_left")
         elif spec.action == MachineAction.CONTINUE:
             await self.proceed()
+
+
+    def _generates_message(self, decision: Decision) -> bool:
+        spec = self.spec
+        return (decision.result == DetectionResult.MACHINE and spec.message is not None
+                and spec.message.generate and spec.action == MachineAction.LEAVE_MESSAGE)
+
+    async def _write_message(self) -> str:
+        """The agent's voicemail message from the call's context (``message.generate``)."""
+        agent = await agent_spec_for(self.live)
+        if agent is None:  # refused on write; a stored agent deleted since
+            return ""
+        try:
+            llm = await asyncio.to_thread(build_llm, agent)
+            return await voicemail_message(llm, agent, self.live.call.context)
+        except Exception:
+            log.exception("the agent of call %s could not write its message", self.live.call_id)
+            return voicemail_template(agent, self.live.call.context)
 
 
 def _silence(rate: int) -> Int16Array:
