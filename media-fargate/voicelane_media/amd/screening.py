@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from .phrases import PhraseKind, screening_or_voicemail
+from .phrases import PhraseKind, match_phrase
 
 FRAME_MS = 20
 
@@ -121,7 +121,8 @@ class ScreeningTracker:
             return None
         self.transcript_pending = False
         self._voiced_ms = 0
-        kind = screening_or_voicemail(text)
+        found = match_phrase(text)
+        kind = found[0] if found else None
         if kind == PhraseKind.VOICEMAIL:
             return self.finish(ScreeningStep.VOICEMAIL)
         if kind == PhraseKind.SCREENING:

@@ -28,7 +28,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import numpy as np
-from voicelane.domain.agent import AgentSpec
 from voicelane.domain.call import CallStatus
 from voicelane.domain.machine_detection import (
     DetectionMode,
@@ -40,7 +39,14 @@ from voicelane.domain.machine_detection import (
 from voicelane_media.agent.engines import build_llm
 from voicelane_media.agent.machine_lines import voicemail_message, voicemail_template
 from voicelane_media.agent.providers import VADEngine
-from voicelane_media.amd import Decision, DetectorSettings, GreetingEnd, MachineDetector
+from voicelane_media.amd import (
+    Decision,
+    DetectorSettings,
+    GreetingEnd,
+    MachineDetector,
+    PhraseKind,
+    match_phrase,
+)
 from voicelane_media.amd.screening import ScreeningStep
 from voicelane_media.codecs.g711 import Int16Array
 from voicelane_media.codecs.resample import resample_pcm16
@@ -56,6 +62,7 @@ MAX_TRANSCRIBED_S = 12  # of greeting sent to the STT (a decision comes long bef
 # late frames will bring anyway.
 FRAME_WAIT_S = 0.1
 STALL_WAIT_S = 1.0
+WORDS_WAIT_MS = 3_000  # a long greeting's words, on a call that answers screeners
 
 Transcriber = Callable[[bytes], str]  # PCM16 16 kHz -> text; synchronous, run in a thread
 
@@ -111,6 +118,8 @@ class DetectionRun:
         self.proceed = proceed  # the call goes on as for a person (agent, stream, app)
         self.hand_over = hand_over  # action "webhook" on a machine: the app decides
         self.rate = live.transport.sample_rate
+        call = live.call
+        self.answers_screening = spec.answers_screening(bool(call.agent or call.agent_id))
         self.detector = MachineDetector(detector_settings(spec), self.rate,
                                         want_greeting_end=spec.waits_for_beep)
         self._frames: asyncio.Queue[Int16Array] = asyncio.Queue()
@@ -141,20 +150,22 @@ class DetectionRun:
             if decision is None:
                 return
             await self._report(decision)
-            agent = await self._screening_agent(decision)
-            if agent is not None:
+            prompt = await self._screener_words(decision, vad, transcriber)
+            agent = await agent_spec_for(self.live) if prompt is not None else None
+            if prompt is not None and agent is not None:
                 self.live.completed_status = CallStatus.VOICEMAIL  # until the person comes on
                 step = await ScreeningAnswer(live=self.live, agent=agent, detector=self.detector,
                                              frames=self._next_frames, record=self._event,
-                                             prompt_text=decision.transcript).run(vad, transcriber)
+                                             prompt_text=prompt).run(vad, transcriber)
                 if not await self._screened(step):
                     return
             await self._act(decision)
-            if self.detector.done:
-                return
-            await self._until(lambda: self.detector.done, vad, None)
-            if self.detector.greeting_end is not None:
-                await self._greeting_ended(self.detector.greeting_end)
+            detector = self.detector
+            if not detector.done:
+                await self._until(lambda: detector.done, vad, None)
+            # (found already, maybe, while a screener's words were listened for)
+            if detector.want_greeting_end and detector.greeting_end is not None:
+                await self._greeting_ended(detector.greeting_end)
         finally:
             self.live.transport.remove_audio_tap(self._frames.put_nowait)
             if self._stt is not None:
@@ -222,13 +233,39 @@ class DetectionRun:
         if self._generates_message(decision):  # written now, spoken after the beep
             self._message = asyncio.ensure_future(self._write_message())
 
-    async def _screening_agent(self, decision: Decision) -> AgentSpec | None:
-        """The agent that answers this call's screener, if it does (``screening``)."""
-        call = self.live.call
-        if not decision.reason.startswith("screening_phrase:") or \
-                not self.spec.answers_screening(bool(call.agent or call.agent_id)):
+    async def _screener_words(self, decision: Decision, vad: VADEngine,
+                              transcriber: Transcriber | None) -> str | None:
+        """The screener's words when a screener answered and the agent answers screeners, else
+        None. A screener's prompt is long: decided as a ``long_greeting`` before a transcript
+        came, its words are waited for (at most ``WORDS_WAIT_MS`` of audio) before the machine
+        action runs, so the agent does not hang up on a person's screener."""
+        if not self.answers_screening:
             return None
-        return await agent_spec_for(self.live)
+        if decision.reason.startswith("screening_phrase:"):
+            return decision.transcript
+        if decision.reason != "long_greeting" or transcriber is None:
+            return None
+        detector, deadline = self.detector, self.detector.elapsed_ms + WORDS_WAIT_MS
+        asked_at = None
+        while detector.elapsed_ms < deadline and not self.live.ended.is_set():
+            if self._stt is None:  # all that was heard so far, now (not at the next pause)
+                audio = resample_pcm16(bytes(self._heard), self.rate, 16000)
+                self._stt = asyncio.ensure_future(asyncio.to_thread(transcriber, audio))
+                asked_at = detector.elapsed_ms
+            for frame in await self._next_frames():
+                detector.feed(frame, vad.speech_probability(frame.tobytes(), self.rate))
+                if detector.voiced and len(self._heard) < MAX_TRANSCRIBED_S * self.rate * 2:
+                    self._heard += frame.tobytes()
+            if not self._stt.done():
+                continue
+            stt, self._stt = self._stt, None
+            text = "" if stt.cancelled() or stt.exception() else stt.result()
+            found = match_phrase(text)
+            if found is not None and found[0] == PhraseKind.SCREENING:
+                return text
+            if asked_at is not None:  # a transcript of the whole long greeting: no screener
+                return None
+        return None
 
     async def _screened(self, step: ScreeningStep | None) -> bool:
         """After the screening: True when the machine handling applies after all."""
@@ -243,7 +280,9 @@ class DetectionRun:
             await live.hangup("screening_unanswered")
             return False
         if step == ScreeningStep.VOICEMAIL:
-            self.detector.restart_greeting_end()
+            end = self.detector.greeting_end
+            if end is not None and not end.beep:  # a pause in the screener's words, not the end
+                self.detector.restart_greeting_end()
             return True
         return False  # the call ended
 

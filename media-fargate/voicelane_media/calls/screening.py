@@ -27,8 +27,8 @@ from voicelane.domain.agent import AgentSpec
 from voicelane_media.agent.engines import build_llm
 from voicelane_media.agent.machine_lines import screening_answer, screening_template
 from voicelane_media.agent.providers import VADEngine
-from voicelane_media.amd import MachineDetector, PhraseKind
-from voicelane_media.amd.phrases import screening_or_voicemail, shared_with_voicemail
+from voicelane_media.amd import MachineDetector, PhraseKind, match_phrase
+from voicelane_media.amd.phrases import shared_with_voicemail
 from voicelane_media.amd.screening import ScreeningSettings, ScreeningStep, ScreeningTracker
 from voicelane_media.codecs.g711 import Int16Array
 from voicelane_media.codecs.resample import resample_pcm16
@@ -98,6 +98,7 @@ class ScreeningAnswer:
             if self._speaking is not None and self._speaking.done():
                 self._speaking = None
                 self._heard.clear()  # the prompt: what comes next is listened to afresh
+                self._last_text = ""
                 tracker.answered()
             if self._stt is not None and self._stt.done():
                 text = "" if self._stt.cancelled() or self._stt.exception() else self._stt.result()
@@ -119,7 +120,8 @@ class ScreeningAnswer:
             log.exception("screening prompt of call %s not transcribed", self.live.call_id)
             return False
         self._last_text = text.strip()
-        return screening_or_voicemail(f"{self.prompt_text} {text}") == PhraseKind.VOICEMAIL
+        found = match_phrase(f"{self.prompt_text} {text}")
+        return found is not None and found[0] == PhraseKind.VOICEMAIL
 
     def _transcribe(self, transcriber: Transcriber | None) -> None:
         if transcriber is None:
@@ -141,5 +143,6 @@ class ScreeningAnswer:
         text = await answer
         await self.live.speak(text, None)
         await self.record("call.screening.answered", {
-            "text": text, "answered_ms": round((time.monotonic() - started) * 1000)})
+            "text": text, "answered_ms": round((time.monotonic() - started) * 1000),
+            "prompt": self.prompt_text or None})
 
