@@ -84,7 +84,7 @@ def run_voicemail_drop(api: httpx.Client, output: Path, quiet: bool = False) -> 
                    None)
     for event in events:
         if event["type"].startswith("call.machine.") or event["type"] in (
-                "call.answered", "call.speak.started", "call.speak.ended", "call.completed"):
+                "call.answered", "call.speak.started", "call.speak.ended", "call.voicemail"):
             say(f"  #{event['sequence']} {event['type']} "
                 f"{json.dumps(_short(event['details']))}")
     first = heard[0][0] if heard else None
