@@ -76,3 +76,11 @@ def test_nobody_coming_on_the_line_times_out() -> None:
     steps = feed(tracker, 6000, False)
     assert [s for _, s in steps] == [ScreeningStep.TIMEOUT]
     assert steps[0][0] - 4400 == 5000  # counted from the answer (4.4 s into the screening)
+
+
+def test_screeners_are_answered_by_default_only_where_an_agent_runs_the_call() -> None:
+    from voicelane.domain.machine_detection import MachineDetection, ScreeningAction
+
+    assert MachineDetection().answers_screening(has_agent=True)
+    assert not MachineDetection().answers_screening(has_agent=False)
+    assert not MachineDetection(screening=ScreeningAction.MACHINE).answers_screening(True)
