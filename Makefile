@@ -8,7 +8,7 @@ APT_STAMP := .voicelane/.apt-installed
 APT_PACKAGES := sip-tester espeak-ng sox chromium baresip
 DEV_PORT ?= 8000
 
-.PHONY: demo test dev synth bench lint typecheck setup apt openapi clean
+.PHONY: demo demo-voicemail test dev synth bench lint typecheck setup apt openapi clean
 
 $(STAMP): layers/voicelane/pyproject.toml media-fargate/pyproject.toml layers/local/pyproject.toml requirements-dev.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -31,6 +31,9 @@ setup: $(STAMP) $(APT_STAMP)
 ## The main job: a real call through the local platform.
 demo: setup
 	$(BIN)/voicelane demo
+
+demo-voicemail: setup  # a voicemail drop: detection, the beep, the agent's message
+	$(BIN)/voicelane demo voicemail
 
 ## Every test: lint, types, unit, integration, interop, infra (with synth).
 test: setup

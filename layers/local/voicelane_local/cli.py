@@ -117,6 +117,10 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    if args.scenario == "voicemail":
+        from voicelane_local.demo_voicemail import run_voicemail_demo
+
+        return run_voicemail_demo(api_port=args.port, output=Path(args.output))
     from voicelane_local.demo import run_demo
 
     return run_demo(api_port=args.port, output=Path(args.output))
@@ -130,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--port", type=int, default=8000, help="the API's port (0: any free one)")
     dev.set_defaults(fn=cmd_dev)
     demo = sub.add_parser("demo", help="run the demo call on the local platform")
+    demo.add_argument("scenario", nargs="?", choices=["call", "voicemail"], default="call",
+                      help="call: the agent's conversation (default); voicemail: a voicemail "
+                           "drop on an answering machine (docs/machine-detection.md)")
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--output", default="demo-output")
     demo.set_defaults(fn=cmd_demo)

@@ -35,12 +35,24 @@ def _cloud(build: Callable[[], E], name: str, package: str) -> E:
         raise EngineUnavailable(f"engine {name!r} needs the {package!r} package") from error
 
 
+def build_llm(spec: AgentSpec) -> LLMEngine:
+    """The agent's brain alone (the scripted engine or a cloud LLM client): what writes a line
+    for it before its session runs (``agent/machine_lines.py``)."""
+    choice = spec.engines.llm
+    if choice == "scripted":
+        return ScriptedDialogue(spec.script)
+    if choice == "bedrock":
+        return _cloud(lambda: BedrockLLM.for_agent(spec), "bedrock", "boto3")
+    if choice == "openai":
+        return OpenAIChatLLM.for_agent(spec)
+    raise EngineUnavailable(f"llm engine {choice!r} is not available in this build")
+
+
 def build_engines(spec: AgentSpec) -> Engines:
     """The engines `spec.engines` names: local ones, or cloud ones (voicelane_media.agent.cloud)
     configured from their settings models and the agent's model/voice/language/temperature."""
     choice = spec.engines
     stt: STTEngine
-    llm: LLMEngine
     tts: TTSEngine
     if choice.stt == "local":
         stt = WhisperSTT()
@@ -48,14 +60,7 @@ def build_engines(spec: AgentSpec) -> Engines:
         stt = _cloud(lambda: TranscribeSTT.for_agent(spec), "transcribe", "amazon-transcribe")
     else:
         raise EngineUnavailable(f"stt engine {choice.stt!r} is not available in this build")
-    if choice.llm == "scripted":
-        llm = ScriptedDialogue(spec.script)
-    elif choice.llm == "bedrock":
-        llm = _cloud(lambda: BedrockLLM.for_agent(spec), "bedrock", "boto3")
-    elif choice.llm == "openai":
-        llm = OpenAIChatLLM.for_agent(spec)
-    else:
-        raise EngineUnavailable(f"llm engine {choice.llm!r} is not available in this build")
+    llm = build_llm(spec)
     if choice.tts == "local":
         tts = PiperTTS()
     elif choice.tts == "espeak":

@@ -119,6 +119,25 @@ class MachineDetector:
         self._decided_at_ms = 0
         self._utterance_closed = False
         self._beep_heard: Tone | None = None  # the beep that decided "machine"
+        self.ended_tone: Tone | None = None  # a tone that stopped at the frame just fed
+
+    @property
+    def voiced(self) -> bool:
+        """The frame just fed was speech (and no tone)."""
+        return self.speech.last_voice_ms == self.elapsed_ms
+
+    @property
+    def beep_ended(self) -> bool:
+        """A beep-like tone stopped at the frame just fed."""
+        tone = self.ended_tone
+        return tone is not None and tone.in_beep_band and \
+            tone.duration_ms >= self.settings.beep_min_ms
+
+    def restart_greeting_end(self) -> None:
+        """Look for the greeting's end afresh from now (a screener turned out to be a
+        voicemail after its prompt: an earlier silence was not the greeting's end)."""
+        self.greeting_end = None
+        self._decided_at_ms = self.elapsed_ms
 
     @property
     def done(self) -> bool:
@@ -137,7 +156,7 @@ class MachineDetector:
 
     def feed(self, frame: Int16Array, speech_probability: float) -> Decision | GreetingEnd | None:
         self.elapsed_ms += FRAME_MS
-        ended_tone = self.tones.feed(frame)
+        ended_tone = self.ended_tone = self.tones.feed(frame)
         tonal = self.tones.tonal
         voiced = speech_probability >= self.settings.speech_probability and not tonal
         self._track_speech(voiced)

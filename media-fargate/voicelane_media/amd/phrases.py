@@ -30,9 +30,15 @@ SCREENING = (
     # Not "who's calling?": people picking up say it too.
     "screening service", "using a screening", "why you're calling", "why you are calling",
     "state your name", "say your name", "reason for calling", "stay on the line",
-    "please stay on the line", "record your name", "google assistant", "the person you're calling",
-    "the person you are calling",
+    "please stay on the line", "record your name", "google assistant",
+    # without "the", which the STT drops ("I'm a person you are calling ...")
+    "person you're calling", "person you are calling",
 )
+
+# Screening words a voicemail greeting says too ("The person you are calling is not available"):
+# with a voicemail phrase beside them, it is a voicemail.
+SHARED_WITH_VOICEMAIL = ("person you're calling", "person you are calling",
+                         "stay on the line", "please stay on the line")
 
 
 # The grammar of a greeting, for what an STT makes of it ("leave me your message", "leave my
@@ -65,10 +71,22 @@ _PATTERNS += [(PhraseKind.VOICEMAIL, pattern, re.compile(pattern))
 
 
 def match_phrase(text: str) -> tuple[PhraseKind, str] | None:
-    """The first screening or voicemail phrase in ``text`` (screening first: a screener
-    speaks for a person who may still answer), or None."""
+    """The screening or voicemail phrase that says what ``text`` is, or None. Screening first
+    (a screener speaks for a person who may still answer), unless every screening phrase in it
+    is one a voicemail greeting says too and a voicemail phrase is there ("The person you are
+    calling is not available": a carrier's voicemail)."""
     clean = normalise(text)
-    for kind, phrase, pattern in _PATTERNS:
-        if pattern.search(clean):
-            return kind, phrase
-    return None
+    found = [(kind, phrase) for kind, phrase, pattern in _PATTERNS if pattern.search(clean)]
+    screening = [phrase for kind, phrase in found if kind == PhraseKind.SCREENING]
+    voicemail = [phrase for kind, phrase in found if kind == PhraseKind.VOICEMAIL]
+    if screening and (not voicemail or not set(screening) <= set(SHARED_WITH_VOICEMAIL)):
+        return PhraseKind.SCREENING, screening[0]
+    return (PhraseKind.VOICEMAIL, voicemail[0]) if voicemail else None
+
+
+def shared_with_voicemail(text: str) -> bool:
+    """Every screening phrase in ``text`` is one a voicemail greeting says too."""
+    clean = normalise(text)
+    found = {phrase for kind, phrase, pattern in _PATTERNS
+             if kind == PhraseKind.SCREENING and pattern.search(clean)}
+    return bool(found) and found <= set(SHARED_WITH_VOICEMAIL)

@@ -80,6 +80,17 @@ class PhoneReport:
     invite_headers: dict[str, str] = field(default_factory=dict)
     greeting_started_at: float | None = None  # a callee with a recorded greeting played it
     heard: Any = None  # int16 8 kHz numpy array of everything received
+    heard_times: list[float] = field(default_factory=list)  # each 20 ms frame's arrival
+
+    def heard_between(self, start: float, end: float) -> Any:
+        """The audio heard between two monotonic times (a span of agent speech)."""
+        if self.heard is None or not self.heard_times:
+            return None
+        size = len(self.heard) // len(self.heard_times)
+        first = next((i for i, at in enumerate(self.heard_times) if at >= start), None)
+        last = next((i for i, at in enumerate(self.heard_times) if at >= end),
+                    len(self.heard_times))
+        return self.heard[(first or 0) * size:last * size] if first is not None else None
     relay: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -187,6 +198,7 @@ class SimulatedPhone:
         finally:
             self.report.spans = [(s.start, s.end) for s in self.ears.spans]
             self.report.heard = self.ears.audio()
+            self.report.heard_times = list(self.ears.times)
             self.report.relay = {"forwarded": relay.forwarded, "dropped": relay.dropped}
             relay.close()
             await session.close()
@@ -217,7 +229,8 @@ class SimulatedPhone:
     # -- the conversation --------------------------------------------------------------------
     async def _play_greeting(self, session: RtpSession, dialog: Dialog) -> None:
         """A callee that is a recording: play it at once, then wait for the platform's BYE
-        (``hangup_wait_s`` after the recording ended, else hang up)."""
+        (``hangup_wait_s`` after the recording ended, else hang up). With a script too, its
+        lines follow the recording (a call screener, then the person coming on the line)."""
         self.report.greeting_started_at = time.monotonic()
         playing = asyncio.ensure_future(session.play(self.greeting))
         ended = asyncio.ensure_future(self._ended.wait())
@@ -226,6 +239,9 @@ class SimulatedPhone:
             session.stop_playback()
         await asyncio.gather(playing, return_exceptions=True)
         ended.cancel()
+        if self.script:
+            await self._converse(session, dialog, since=self.report.greeting_started_at)
+            return
         try:
             await asyncio.wait_for(self._ended.wait(), timeout=self.hangup_wait_s)
         except TimeoutError:
@@ -233,8 +249,9 @@ class SimulatedPhone:
             await dialog.bye()
         await asyncio.sleep(0.1)
 
-    async def _converse(self, session: RtpSession, dialog: Dialog) -> None:
-        last_end = time.monotonic()
+    async def _converse(self, session: RtpSession, dialog: Dialog,
+                        since: float | None = None) -> None:
+        last_end = time.monotonic() if since is None else since
         for line, audio in zip(self.script, self._audio, strict=True):
             if self._ended.is_set():
                 break

@@ -70,6 +70,7 @@ class Ears:
     threshold_dbfs: float = -42.0
     gap_ms: float = 400.0
     frames: list[Int16Array] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)  # when each frame arrived (monotonic)
     spans: list[SpeechSpan] = field(default_factory=list)
     speaking: bool = False
     last_voice_at: float = 0.0
@@ -77,6 +78,7 @@ class Ears:
     def hear(self, frame: Int16Array) -> None:
         now = time.monotonic()
         self.frames.append(frame.copy())
+        self.times.append(now)
         if level_dbfs(frame) > self.threshold_dbfs:
             self.last_voice_at = now
             if not self.speaking:

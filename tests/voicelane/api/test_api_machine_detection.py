@@ -18,7 +18,8 @@ def test_a_call_keeps_its_machine_detection_with_defaults(user: ApiUser) -> None
     call = r.json()
     assert call["machine_detection"] == {
         "mode": "detect", "timeout_ms": 5000, "speech_threshold_ms": 2400,
-        "greeting_timeout_ms": 20000, "action": "hangup", "message": None}
+        "greeting_timeout_ms": 20000, "action": "hangup", "message": None,
+        "screening": None}
     assert call["answered_by"] is None
     assert user.request("GET", f"/v1/calls/{call['id']}").json()["machine_detection"] == \
         call["machine_detection"]
@@ -51,6 +52,15 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
     ("greeting timeout too long", {"greeting_timeout_ms": 600_000}, "validation_error"),
     ("empty message", {"action": "leave_message", "message": {"text": ""}}, "validation_error"),
     ("unknown field", {"mode": "detect", "beep": True}, "validation_error"),
+    ("a message with text and generate", {"action": "leave_message", "message": {
+        "text": "Hi.", "generate": True}}, "machine_detection_message_invalid"),
+    ("a message with neither", {"action": "leave_message", "message": {}},
+     "machine_detection_message_invalid"),
+    ("a generated message without an agent", {"action": "leave_message", "message": {
+        "generate": True}}, "machine_detection_agent_required"),
+    ("a screening answer without an agent", {"screening": "answer"},
+     "machine_detection_agent_required"),
+    ("unknown screening action", {"screening": "ignore"}, "validation_error"),
 ]
 
 
@@ -74,3 +84,21 @@ def test_machine_detection_needs_a_phone_on_the_far_end(user: ApiUser) -> None:
                          422, "machine_detection_not_supported")
     assert error["details"] == {"field": "machine_detection"}
     assert user.call_ids() == []
+
+
+def test_an_agent_may_generate_its_message_and_answer_screeners(user: ApiUser) -> None:
+    spec = {"action": "leave_message", "message": {"generate": True}, "screening": "answer"}
+    agent = user.request("POST", "/v1/agents", json={"name": "Ava", "machine_detection": spec})
+    assert agent.status_code == 201, agent.text
+    call = user.create_call(agent_id=agent.json()["id"], context={"purpose": "your visit"})
+    assert call.status_code == 201, call.text
+    detection = call.json()["machine_detection"]
+    assert detection["message"] == {"text": None, "generate": True, "voice": None}
+    assert detection["screening"] == "answer"
+    inline = user.create_call(agent={"name": "Ava"}, machine_detection={
+        "action": "leave_message", "message": {"generate": True}, "screening": "machine"})
+    assert inline.status_code == 201, inline.text
+    r = user.request("PATCH", f"/v1/agents/{agent.json()['id']}", json={
+        "machine_detection": {"action": "leave_message", "message": {"text": "Hi.",
+                                                                      "generate": True}}})
+    assert_error(r, 422, "machine_detection_message_invalid")

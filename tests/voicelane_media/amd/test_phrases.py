@@ -7,7 +7,12 @@ from voicelane_media.amd import PhraseKind, match_phrase
 
 MACHINE = [
     ("Hi, you've reached Sam. Please leave a message after the tone.", PhraseKind.VOICEMAIL),
-    ("The person you are calling is not available.", PhraseKind.SCREENING),
+    # a carrier's voicemail: screening words that voicemail greetings say too, and a
+    # voicemail phrase
+    ("The person you are calling is not available.", PhraseKind.VOICEMAIL),
+    ("The person you're calling cannot take your call, leave a message", PhraseKind.VOICEMAIL),
+    ("The person you are calling is using a screening service, they are not available",
+     PhraseKind.SCREENING),
     ("HELLO, I CAN'T TAKE YOUR CALL RIGHT NOW", PhraseKind.VOICEMAIL),
     ("I can\u2019t come to the phone", PhraseKind.VOICEMAIL),
     ("Hi, the person you're calling is using a screening service", PhraseKind.SCREENING),

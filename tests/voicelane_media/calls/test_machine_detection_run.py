@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 from typing import Any
 
 from voicelane.domain.machine_detection import MachineDetection
@@ -29,6 +30,7 @@ class _Live:
 
     call_id = "call_1"
     status_write = None
+    call = SimpleNamespace(agent=None, agent_id=None)  # no agent: no screening answer
 
     def __init__(self) -> None:
         self.transport = _Transport()

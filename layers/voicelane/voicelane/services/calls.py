@@ -184,7 +184,8 @@ class CallService:
                 details={"agent_id": req.agent_id},
             )
         to_phone = req.to_channel == Channel.PSTN
-        check_machine_detection(req.machine_detection, to_phone=to_phone)
+        check_machine_detection(req.machine_detection, to_phone=to_phone,
+                                has_agent=agent is not None)
         # The agent's default applies to its calls to phones only (a browser has no machine).
         detection = req.machine_detection or (agent.machine_detection if agent and to_phone
                                               else None)
