@@ -8,6 +8,8 @@ join (``conference_on_other_node``). State changes (join, leave, mute, hold, end
 control plane's conditional writes with their events; the room is the audio: each leg hears
 the others' mix, a short tone marks a join or a leave, and with ``record`` the room's mix is
 recorded on one channel and saved when the conference ends (``conference.recording.saved``).
+An AI agent can take a seat in the room (``conference_agent.py``); a room where only agents
+are left ends (``last_participant_left``): they have nobody to talk to.
 """
 
 from __future__ import annotations
@@ -30,8 +32,9 @@ from voicelane_media.codecs.resample import resample
 from voicelane_media.media import audio
 from voicelane_media.transports.base import Ending
 
-from .bridge import MediaRoom
+from .bridge import MediaRoom, MixableLeg
 from .call import LiveCall
+from .conference_agent import AgentSeating
 from .ports import ControlPort
 
 log = logging.getLogger(__name__)
@@ -84,6 +87,7 @@ class Room:
     media: MediaRoom = field(default_factory=MediaRoom)
     legs: dict[str, LiveCall] = field(default_factory=dict)
     moderators: set[str] = field(default_factory=set)
+    agents: set[str] = field(default_factory=set)  # the calls of seated agents
     hold_music: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     recording: bytearray | None = None
     ending: bool = False
@@ -118,9 +122,11 @@ class Room:
 class ConferenceHub:
     """The conferences whose rooms are on this node, keyed by conference id."""
 
-    def __init__(self, control: ControlPort, dial: Dialer) -> None:
+    def __init__(self, control: ControlPort, dial: Dialer,
+                 seating: AgentSeating | None = None) -> None:
         self.control = control
         self.dial_leg = dial
+        self.seating = seating
         self.rooms: dict[str, Room] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -141,8 +147,9 @@ class ConferenceHub:
     # -- joining and leaving ----------------------------------------------------------------
 
     async def join(self, live: LiveCall, conference_id: str, *, moderator: bool,
-                   muted: bool) -> Conference:
-        """The conditional join write, then the leg into the room (JoinRefused if refused)."""
+                   muted: bool, mix_as: MixableLeg | None = None) -> Conference:
+        """The conditional join write, then the leg into the room (JoinRefused if refused);
+        ``mix_as``: what the room mixes for the call (an agent's seat), else its transport."""
         if self.conference_of(live.call_id) is not None:
             raise JoinRefused(409, "already_in_conference", "the call is in a conference")
         try:
@@ -158,8 +165,10 @@ class ConferenceHub:
                 room.recording = bytearray()
                 room.media.mix_taps.append(room.record_tap)
         room.conference = conference
-        room.media.join(live.call_id, live.transport, muted=muted)
+        room.media.join(live.call_id, mix_as or live.transport, muted=muted)
         room.legs[live.call_id] = live
+        if mix_as is not None:
+            room.agents.add(live.call_id)
         if moderator:
             room.moderators.add(live.call_id)
         room.beep()
@@ -179,10 +188,11 @@ class ConferenceHub:
         room.media.leave(call_id)
         moderator = call_id in room.moderators
         room.moderators.discard(call_id)
+        room.agents.discard(call_id)
         await self.control.leave_conference(room.conference.conference_id, call_id, reason)
         if room.ending:
             return
-        if not room.legs:
+        if not set(room.legs) - room.agents:  # nobody left, or agents only
             await self.end(room, "last_participant_left")
         elif moderator and room.conference.end_on_moderator_leave:
             await self.end(room, "moderator_left")
@@ -228,6 +238,24 @@ class ConferenceHub:
         except JoinRefused as exc:  # ended or full meanwhile: the leg has nothing to join
             log.info("conference %s: dialled leg refused (%s)", conference_id, exc.code)
             await dialed.live.hangup(exc.code)
+
+    async def seat(self, conference_id: str, agent_id: str, *, moderator: bool,
+                   muted: bool) -> None:
+        """Seat the app's agent ``agent_id`` in the room (``conference_agent.py``)."""
+        room = self.room(conference_id)
+        if not room.legs or self.seating is None:
+            return
+        seated = await self.seating.take(next(iter(room.legs.values())), agent_id)
+        if seated is None:
+            return
+        try:
+            await self.join(seated.live, conference_id, moderator=moderator, muted=muted,
+                            mix_as=seated.room_side)
+        except JoinRefused as exc:
+            log.info("conference %s: agent %s refused (%s)", conference_id, agent_id, exc.code)
+            await self.seating.refuse(seated, exc.code)
+            return
+        await self.seating.start(seated)
 
     async def act(self, conference_id: str, action: str, call_id: str | None,
                   music_url: str | None = None) -> None:

@@ -108,11 +108,13 @@ class ControlPlane:
         return await self._run(self.gateway.create_inbound, number, caller, sip_headers,
                                self.node_id)
 
-    async def create_leg(self, parent: Call, to: str, from_: str, purpose: str) -> Call:
-        """An outbound leg for ``parent`` (initiated on this node, its call.initiated event).
-        LimitExceeded when the app is at its cap; NotFound when the parent or app is gone."""
+    async def create_leg(self, parent: Call, to: str, from_: str, purpose: str,
+                         agent_id: str | None = None) -> Call:
+        """An outbound leg for ``parent`` (initiated on this node, its call.initiated event);
+        with ``agent_id``, that agent's conference seat. LimitExceeded when the app is at its
+        cap; NotFound when the parent or app is gone."""
         return await self._run(self.gateway.create_leg, parent.call_id, to, from_,
-                               self.node_id, purpose)
+                               self.node_id, purpose, agent_id)
 
     # -- conferences ----------------------------------------------------------------------
 

@@ -83,6 +83,26 @@ def test_an_idle_conference_has_nobody_to_dial_from_and_ends_at_once(user: ApiUs
                  "conference_ended")
 
 
+def test_an_agent_participant_is_checked_on_write(user: ApiUser) -> None:
+    conf = _create(user)
+    path = f"/v1/conferences/{conf['id']}/participants"
+    for body in ({}, {"to": "+14155550100", "agent_id": "agent_x"}, {"agent_id": ""},
+                 {"agent_id": "agent x"}, {"moderator": True}):
+        assert_error(user.request("POST", path, json=body), 422, "validation_error")
+    r = user.request("POST", path, json={"agent_id": "agent_" + "0" * 26})
+    assert_error(r, 422, "agent_not_found")
+    agent = user.request("POST", "/v1/agents", json={"name": "notes"}).json()
+    r = user.request("POST", path, json={"agent_id": agent["id"]})
+    assert_error(r, 409, "conference_not_active")  # a known agent: on to the room's checks
+    events = user.request("GET", f"/v1/conferences/{conf['id']}/events").json()["data"]
+    assert [e["type"] for e in events] == ["conference.created"]
+
+
+def test_the_agent_channel_is_only_a_conference_seat(user: ApiUser) -> None:
+    r = user.create_call(to_channel="agent", to="agent_x")
+    assert_error(r, 422, "channel_not_supported")
+
+
 def test_a_call_may_not_join_an_unknown_or_ended_conference(user: ApiUser) -> None:
     call = user.create_call().json()
     missing = "conf_" + "0" * 26

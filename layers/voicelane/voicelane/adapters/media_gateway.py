@@ -18,7 +18,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from voicelane.domain.call import CallStatus
+from voicelane.domain.call import CallStatus, Channel
 from voicelane.domain.call_control import AppAnswer
 from voicelane.domain.call_factory import new_inbound_call, new_leg_call, require_app
 from voicelane.domain.clock import now_iso
@@ -192,13 +192,14 @@ class ServiceMediaGateway:
         return twin
 
     def create_leg(self, parent_call_id: str, to: str, from_: str, node_id: str,
-                   purpose: str) -> Call:
+                   purpose: str, agent_id: str | None = None) -> Call:
         parent = self.calls.get(parent_call_id)
         if parent is None:
             raise NotFound("no such call", code="call_not_found",
                            details={"call_id": parent_call_id})
         app = require_app(self.apps.get_app(parent.app_id), parent.app_id)
-        call = new_leg_call(app, parent, to, from_, node_id, purpose)
+        channel = Channel.AGENT if agent_id else Channel.PSTN
+        call = new_leg_call(app, parent, to, from_, node_id, purpose, channel, agent_id)
         event = make_event(call, "call.initiated", {
             "direction": "outbound", "parent_call_id": parent_call_id, "leg_purpose": purpose})
         call = call.model_copy(update={"event_seq": event.sequence})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from voicelane.domain.conference import (
     Conference,
@@ -87,6 +87,8 @@ class ParticipantView(BaseModel):
     joined_at: str
     left_at: str | None
     left_reason: str | None
+    agent_id: str | None = Field(default=None, description="The agent seated (a participant "
+                                 "added with `agent_id`)")
 
     @classmethod
     def of(cls, participant: Participant) -> ParticipantView:
@@ -99,19 +101,37 @@ class ParticipantList(BaseModel):
     data: list[ParticipantView]
 
 
+def _given(name: str) -> dict[str, Any]:
+    """JSON Schema: ``name`` is present and not null (exactly one target is)."""
+    return {"required": [name], "properties": {name: {"type": "string"}}}
+
+
 class DialParticipantRequest(BaseModel):
-    """Dial someone straight into an active conference, from its media node."""
+    """Dial someone straight into an active conference, from its media node, or seat one of
+    the app's agents there (``agent_id``): exactly one of ``to`` and ``agent_id``."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True,
+                              json_schema_extra={"oneOf": [_given("to"), _given("agent_id")]})
 
-    to: str = Field(min_length=2, max_length=256, pattern=_DIAL_TARGET,
-                    description="An E.164 number or a SIP URI (the app's allow-list applies)")
+    to: str | None = Field(default=None, min_length=2, max_length=256, pattern=_DIAL_TARGET,
+                           description="An E.164 number or a SIP URI (the app's allow-list "
+                                       "applies)")
+    agent_id: str | None = Field(
+        default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_]+$",
+        description="One of the app's agents joins instead: it hears the room's mix and "
+                    "speaks into it, on a call record of its own (channel `agent`)")
     from_: str | None = Field(default=None, alias="from", max_length=128,
                               pattern=r"^\+[1-9]\d{1,14}$",
                               description="Caller ID (default: the number of the conference's "
                                           "first participant)")
     moderator: StrictBool = False
     muted: StrictBool = False
+
+    @model_validator(mode="after")
+    def _one_target(self) -> DialParticipantRequest:
+        if (self.to is None) == (self.agent_id is None):
+            raise ValueError("give exactly one of `to` and `agent_id`")
+        return self
 
 
 class DialParticipantResult(BaseModel):

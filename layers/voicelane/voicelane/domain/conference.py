@@ -69,6 +69,7 @@ class Participant(BaseModel):
     joined_at: str
     left_at: str | None = None
     left_reason: str | None = None
+    agent_id: str | None = None  # an AI agent's seat (its call's to_channel is `agent`)
 
 
 class ConferenceEvent(BaseModel):

@@ -139,9 +139,10 @@ class MediaGateway(Protocol):
         ...
 
     def create_leg(self, parent_call_id: str, to: str, from_: str, node_id: str,
-                   purpose: str) -> Call:
+                   purpose: str, agent_id: str | None = None) -> Call:
         """An outbound leg for a live call (``parent_call_id``), initiated on ``node_id``, with
-        its call.initiated event; it takes a concurrent-call slot of the parent's app. Raises
+        its call.initiated event; it takes a concurrent-call slot of the parent's app. With
+        ``agent_id`` the leg is that agent's seat in a conference (channel ``agent``). Raises
         NotFound (the parent or its app is gone) and LimitExceeded (the app is at its cap)."""
         ...
 

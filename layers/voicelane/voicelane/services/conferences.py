@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from voicelane.contracts.conferences import ConferenceView, CreateConferenceRequest
+from voicelane.domain.call import Channel
 from voicelane.domain.conference import (
     Conference,
     ConferenceEvent,
@@ -20,10 +21,11 @@ from voicelane.domain.conference import (
     ParticipantStatus,
 )
 from voicelane.domain.destinations import check_destination
-from voicelane.domain.errors import Conflict, NotFound, StaleWrite
+from voicelane.domain.errors import Conflict, NotFound, StaleWrite, ValidationFailed
 from voicelane.domain.ids import new_id
 from voicelane.domain.models import App, Call
 from voicelane.media_gateway import RecordingMetadata
+from voicelane.ports import AgentRepository
 from voicelane.services.clock import now_iso
 
 MAX_RETRIES = 5
@@ -67,9 +69,11 @@ Change = Callable[[Conference, Participant | None],
 
 
 class ConferenceService:
-    def __init__(self, repo: ConferenceRepository, nodes: ConferenceNodes | None = None) -> None:
+    def __init__(self, repo: ConferenceRepository, nodes: ConferenceNodes | None = None,
+                 agents: AgentRepository | None = None) -> None:
         self.repo = repo
         self.nodes = nodes
+        self.agents = agents
 
     # -- the API --------------------------------------------------------------------------
 
@@ -105,9 +109,17 @@ class ConferenceService:
         return conference
 
     def dial(self, app: App, conference_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        """Dial a participant from the conference's node (it must be active there)."""
+        """Dial a participant from the conference's node (it must be active there), or seat
+        one of the app's agents there (``agent_id``: 422 ``agent_not_found`` otherwise)."""
+        self.get(app, conference_id)  # another app's conference is not found, first
+        agent_id = body.get("agent_id")
+        if agent_id is not None and (self.agents is None
+                                     or self.agents.get(app.app_id, str(agent_id)) is None):
+            raise ValidationFailed("agent_id is not an agent of this app",
+                                   code="agent_not_found", details={"agent_id": agent_id})
         conference = self._active(app, conference_id)
-        check_destination(str(body.get("to")), app.destination_allow_list, None)
+        if agent_id is None:
+            check_destination(str(body.get("to")), app.destination_allow_list, None)
         if conference.participant_count >= conference.max_participants:
             raise Conflict("the conference is full", code="conference_full",
                            details={"max_participants": conference.max_participants})
@@ -186,9 +198,10 @@ class ConferenceService:
                 raise Conflict("the call has already joined the conference",
                                code="already_in_conference")
             now = now_iso()
+            seat = call.agent_id if call.to_channel == Channel.AGENT else None
             joined = Participant(conference_id=c.conference_id, call_id=call.call_id,
                                  app_id=c.app_id, moderator=moderator, muted=muted,
-                                 joined_at=now)
+                                 joined_at=now, agent_id=seat)
             after = c.model_copy(update={
                 "status": ConferenceStatus.ACTIVE, "media_node": node_id,
                 "started_at": c.started_at or now,
@@ -293,7 +306,8 @@ class _Unchanged(Exception):
 
 
 def _who(p: Participant) -> dict[str, Any]:
-    return {"call_id": p.call_id, "moderator": p.moderator, "muted": p.muted, "held": p.held}
+    who = {"call_id": p.call_id, "moderator": p.moderator, "muted": p.muted, "held": p.held}
+    return {**who, "agent_id": p.agent_id} if p.agent_id else who
 
 
 def check_joinable(conference: Conference, node_id: str | None) -> None:

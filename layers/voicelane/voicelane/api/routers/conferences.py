@@ -84,11 +84,15 @@ def list_participants(conference_id: str, principal: Reads, c: ContainerDep) -> 
 
 @router.post(
     "/{conference_id}/participants", status_code=202,
-    summary="Dial someone straight into the conference",
+    summary="Dial someone straight into the conference, or seat an agent in it",
     description="The conference's media node dials the number or SIP URI (the app's "
                 "allow-list, calls-per-second pacing and trunk failover apply) and joins the "
-                "answered call; `conference.participant.joined` names its call.",
+                "answered call; `conference.participant.joined` names its call. With "
+                "`agent_id` instead of `to`, that agent joins on a call of its own (channel "
+                "`agent`): it hears the mix and everyone hears it; the joined event names "
+                "the agent too.",
     responses=errors(e403=["destination_not_allowed"], e404=["conference_not_found"],
+                     e422=["agent_not_found"],
                      e409=["conference_ended", "conference_not_active", "conference_full",
                            "conference_not_here"], e503=_NODE))
 def dial_participant(conference_id: str, body: DialParticipantRequest, principal: Writes,
