@@ -88,6 +88,7 @@ def test_three_party_conference_mixes_mutes_kicks_and_ends(
         api: Api, media_node: LocalNode, sipp: Callable[..., Sipp], tmp_path: Path) -> None:
     peers = {name: _peer(sipp, tmp_path, name) for name in TONES}
     conf = api.ok(api.post("/v1/conferences", {"name": "standup", "record": True,
+                                               "record_tracks": True,
                                                "end_on_moderator_leave": True}))
     conf_id = conf["id"]
     api.ok(api.post("/v1/trunks", {"name": "a", "host": "127.0.0.1",
@@ -168,7 +169,8 @@ def test_three_party_conference_mixes_mutes_kicks_and_ends(
     parts = {p["call_id"]: p for p in api.ok(api.get(
         f"/v1/conferences/{conf_id}/participants"))["data"]}
     assert parts[legs["c"]]["left_reason"] == "kicked" and parts[legs["b"]]["muted"] is True
-    _wait("recording saved", lambda: "conference.recording.saved" in _conf_types(api, conf_id))
+    _wait("mix and tracks saved",  # one file per participant, then the mix
+          lambda: _conf_types(api, conf_id).count("conference.recording.saved") == 4)
     types = _conf_types(api, conf_id)
     assert types[0] == "conference.created" and types[-1] == "conference.ended", types
     assert types.count("conference.participant.joined") == 3
@@ -180,6 +182,23 @@ def test_three_party_conference_mixes_mutes_kicks_and_ends(
     assert all(levels[t] > PRESENT for t in TONES), levels  # everyone spoke into the room
     beep = loudest_window(mix, rate, BEEP_HZ)
     assert beep > 2000, beep  # joins and leaves were marked (a 100 ms tone at 6000)
+    # one track per participant: its own voice only (no one else's, no beeps), placed by
+    # its join in the mix
+    tracks = {t["call_id"]: t for t in rec["tracks"]}
+    assert set(tracks) == set(legs.values()), rec["tracks"]
+    assert tracks[a]["offset_s"] == 0 < tracks[legs["b"]]["offset_s"], rec["tracks"]
+    assert all(t["offset_s"] + t["duration_s"] <= rec["duration_s"] + 0.05
+               for t in rec["tracks"]), (rec["duration_s"], rec["tracks"])
+    saved = [e["details"] for e in api.ok(api.get(f"/v1/conferences/{conf_id}/events"))["data"]
+             if e["type"] == "conference.recording.saved"]
+    assert [d["kind"] for d in saved] == ["track"] * 3 + ["mix"], saved
+    for name, call_id in legs.items():
+        track = tracks[call_id]
+        samples, rate = channel(httpx.get(track["download_url"], timeout=15).content, 0)
+        assert rate == 8000 and abs(samples.shape[0] / rate - track["duration_s"]) < 0.05
+        levels = tone_levels(samples, rate, {**TONES, "beep": BEEP_HZ})
+        assert levels[name] > PRESENT, (name, levels)
+        assert all(levels[o] < ABSENT for o in (*TONES, "beep") if o != name), (name, levels)
     for peer in peers.values():
         assert peer.wait(timeout_s=20) == 0, peer.output()
 

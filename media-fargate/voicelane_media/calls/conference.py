@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
+import numpy.typing as npt
+from voicelane.domain.call import Channel
 from voicelane.domain.conference import Conference
 from voicelane.domain.errors import Conflict, NotFound
 
@@ -90,6 +92,7 @@ class Room:
     agents: set[str] = field(default_factory=set)  # the calls of seated agents
     hold_music: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     recording: bytearray | None = None
+    tracks: dict[str, Track] = field(default_factory=dict)  # with record_tracks, per call
     ending: bool = False
 
     def beep(self) -> None:
@@ -104,19 +107,54 @@ class Room:
     def record_tap(self, mixed: Int16Array, rate: int) -> None:
         if self.recording is None:
             return
-        if rate != RECORDING_RATE:
-            mixed = np.asarray(np.clip(resample(mixed.astype(np.float64), rate,
-                                                RECORDING_RATE), -32768, 32767), dtype=np.int16)
-        self.recording += mixed.astype("<i2").tobytes()
+        self.recording += _at_recording_rate(mixed, rate)
+        voices = self.media.mixer.last_voices
+        silent = np.zeros(mixed.shape[0], dtype=np.float64)
+        for call_id, track in self.tracks.items():
+            if track.open:  # silence on a tick it said nothing (muted, held, lost)
+                track.pcm += _at_recording_rate(voices.get(call_id, silent), rate)
+
+    def start_track(self, live: LiveCall) -> None:
+        """Its track starts now: at the mix's current length (its ``offset_s``)."""
+        if self.recording is not None and self.conference.record_tracks:
+            offset = len(self.recording) / 2 / RECORDING_RATE
+            self.tracks[live.call_id] = Track(offset, live.call.agent_id
+                                              if live.call.to_channel == Channel.AGENT else None)
 
     def wav(self) -> bytes:
-        out = io.BytesIO()
-        with wave.open(out, "wb") as w:
-            w.setnchannels(1)
-            w.setsampwidth(2)
-            w.setframerate(RECORDING_RATE)
-            w.writeframes(bytes(self.recording or b""))
-        return out.getvalue()
+        return wav_of(bytes(self.recording or b""))
+
+
+@dataclass
+class Track:
+    """One participant's track: what the room heard from it, from its join to its leave."""
+
+    offset_s: float
+    agent_id: str | None
+    pcm: bytearray = field(default_factory=bytearray)
+    open: bool = True
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.pcm) / 2 / RECORDING_RATE
+
+
+def _at_recording_rate(samples: npt.NDArray[np.generic], rate: int) -> bytes:
+    x = np.asarray(samples, dtype=np.float64)
+    if rate != RECORDING_RATE:
+        x = resample(x, rate, RECORDING_RATE)
+    return np.asarray(np.clip(np.round(x), -32768, 32767), dtype="<i2").tobytes()
+
+
+def wav_of(pcm: bytes) -> bytes:
+    """Mono 16-bit WAV at the recording rate."""
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(RECORDING_RATE)
+        w.writeframes(pcm)
+    return out.getvalue()
 
 
 class ConferenceHub:
@@ -167,6 +205,7 @@ class ConferenceHub:
         room.conference = conference
         room.media.join(live.call_id, mix_as or live.transport, muted=muted)
         room.legs[live.call_id] = live
+        room.start_track(live)
         if mix_as is not None:
             room.agents.add(live.call_id)
         if moderator:
@@ -186,6 +225,8 @@ class ConferenceHub:
             return
         self._stop_music(room, live)
         room.media.leave(call_id)
+        if call_id in room.tracks:
+            room.tracks[call_id].open = False
         moderator = call_id in room.moderators
         room.moderators.discard(call_id)
         room.agents.discard(call_id)
@@ -213,6 +254,10 @@ class ConferenceHub:
             if not live.finished:
                 await live.hangup("conference_ended")
         await room.media.close()
+        for call_id, track in room.tracks.items():  # each file before the mix's (the last)
+            await self.control.save_conference_track(
+                room.conference, call_id, track.agent_id, wav_of(bytes(track.pcm)),
+                track.duration_s, track.offset_s)
         if room.recording is not None:
             duration = len(room.recording) / 2 / RECORDING_RATE
             await self.control.save_conference_recording(room.conference, room.wav(), duration)

@@ -75,6 +75,12 @@ class ControlPort(Protocol):
     async def save_conference_recording(self, conference: Conference, wav: bytes,
                                         duration_s: float) -> None: ...
 
+    async def save_conference_track(self, conference: Conference, call_id: str,
+                                    agent_id: str | None, wav: bytes, duration_s: float,
+                                    offset_s: float) -> None:
+        """One participant's track of the conference recording (``offset_s`` into the mix)."""
+        ...
+
     async def allows_private_urls(self, app_id: str) -> bool: ...
 
     async def app(self, app_id: str) -> App | None:

@@ -140,6 +140,12 @@ class ControlPlane:
                                         duration_s: float) -> None:
         await self._quiet(self.gateway.save_conference_recording, conference, wav, duration_s)
 
+    async def save_conference_track(self, conference: Conference, call_id: str,
+                                    agent_id: str | None, wav: bytes, duration_s: float,
+                                    offset_s: float) -> None:
+        await self._quiet(self.gateway.save_conference_track, conference, call_id, agent_id,
+                          wav, duration_s, offset_s)
+
     async def _quiet(self, fn: Callable[..., T], *args: Any) -> T | None:
         """A conference write whose failure is logged, never raised into the room."""
         try:

@@ -22,8 +22,8 @@ def _create(user: ApiUser, **fields: object) -> dict[str, object]:
 def test_a_conference_is_created_idle_and_read_back(user: ApiUser) -> None:
     conf = _create(user, max_participants=3, record=True, end_on_moderator_leave=True)
     assert conf["status"] == "idle" and conf["media_node"] is None
-    assert (conf["max_participants"], conf["record"], conf["beep"],
-            conf["end_on_moderator_leave"]) == (3, True, True, True)
+    assert (conf["max_participants"], conf["record"], conf["record_tracks"], conf["beep"],
+            conf["end_on_moderator_leave"]) == (3, True, False, True, True)
     got = user.request("GET", f"/v1/conferences/{conf['id']}").json()
     assert got == conf
     listed = user.request("GET", "/v1/conferences", params={"limit": 1}).json()
@@ -61,7 +61,7 @@ def test_another_apps_conference_is_not_found(new_user: Callable[..., ApiUser]) 
 def test_bad_bodies_are_422_and_store_nothing(user: ApiUser) -> None:
     for body in ({}, {"name": ""}, {"name": "x", "max_participants": 1},
                  {"name": "x", "max_participants": 51}, {"name": "x", "record": "yes"},
-                 {"name": "x", "colour": "red"}):
+                 {"name": "x", "colour": "red"}, {"name": "x", "record_tracks": True}):
         assert_error(user.request("POST", "/v1/conferences", json=body), 422,
                      "validation_error")
     assert user.request("GET", "/v1/conferences").json()["data"] == []

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from voicelane.domain.call import CallStatus
 from voicelane.domain.call_control import AppAnswer
-from voicelane.domain.conference import Conference
+from voicelane.domain.conference import Conference, ConferenceTrack
 from voicelane.domain.errors import VoicelaneError
 from voicelane.domain.models import Agent, App, Call, CallEvent, MediaNode, Number, Trunk
 
@@ -178,6 +178,13 @@ class MediaGateway(Protocol):
     def save_conference_recording(self, conference: Conference, wav: bytes,
                                   duration_s: float) -> RecordingMetadata:
         """Store the mixed WAV and its record; ``conference.recording.saved`` follows."""
+        ...
+
+    def save_conference_track(self, conference: Conference, call_id: str,
+                              agent_id: str | None, wav: bytes, duration_s: float,
+                              offset_s: float) -> ConferenceTrack:
+        """Store one participant's track and its record; ``conference.recording.saved``
+        (``kind`` track) follows."""
         ...
 
     # -- directory ----------------------------------------------------------------------

@@ -17,6 +17,7 @@ from voicelane.domain.conference import (
     Conference,
     ConferenceEvent,
     ConferenceStatus,
+    ConferenceTrack,
     Participant,
     ParticipantStatus,
 )
@@ -45,6 +46,8 @@ class ConferenceRepository(Protocol):
     def active_on_node(self, node_id: str) -> list[Conference]: ...
     def put_recording(self, meta: RecordingMetadata) -> None: ...
     def get_recording(self, conference_id: str) -> RecordingMetadata | None: ...
+    def put_track(self, track: ConferenceTrack) -> None: ...
+    def tracks(self, conference_id: str) -> list[ConferenceTrack]: ...
 
 
 class ConferenceNodes(Protocol):
@@ -283,9 +286,23 @@ class ConferenceService:
         """The mixed recording's record (GET .../recording) and its event."""
         self.repo.put_recording(meta)
         self.record_event(conference_id, "conference.recording.saved", {
-            "s3_key": meta.s3_key, "duration_s": round(meta.duration_s, 3),
+            "kind": "mix", "s3_key": meta.s3_key, "duration_s": round(meta.duration_s, 3),
             "channels": meta.channels, "format": meta.format,
             "sample_rate": meta.sample_rate})
+
+    def track_saved(self, track: ConferenceTrack) -> None:
+        """One participant's track (listed with GET .../recording) and its event."""
+        self.repo.put_track(track)
+        details = {"kind": "track", "call_id": track.call_id, "s3_key": track.s3_key,
+                   "duration_s": round(track.duration_s, 3),
+                   "offset_s": round(track.offset_s, 3), "channels": track.channels,
+                   "format": track.format, "sample_rate": track.sample_rate}
+        if track.agent_id:
+            details["agent_id"] = track.agent_id
+        self.record_event(track.conference_id, "conference.recording.saved", details)
+
+    def tracks(self, app: App, conference_id: str) -> list[ConferenceTrack]:
+        return self.repo.tracks(self.get(app, conference_id).conference_id)
 
     def recording(self, app: App, conference_id: str) -> RecordingMetadata:
         conference = self.get(app, conference_id)
