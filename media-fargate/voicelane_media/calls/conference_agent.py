@@ -79,6 +79,9 @@ class AgentSeating:
         """In the room: the call is answered, which starts its agent; then to its end."""
         await self.host.answered(seated.live)
         self.host.spawn(run_to_end(self.host, seated.live))
+        if seated.live.agent_task is None:  # the agent was deleted since the API checked it
+            log.warning("agent of seat %s is gone: hung up", seated.live.call_id)
+            await seated.live.hangup("agent_not_found")
 
     async def refuse(self, seated: SeatedAgent, reason: str) -> None:
         """The room would not take it (ended or full meanwhile): the call ends unanswered."""
