@@ -86,7 +86,11 @@ def pcm_pcap(path: Path, pcm: np.ndarray) -> Path:
 
 
 def tone_scenario(tmp: Path, name: str, hz: float, seconds: float) -> Path:
-    pcap = tone_pcap(tmp / f"{name}.pcap", hz, seconds)
+    return pcap_scenario(tmp, name, tone_pcap(tmp / f"{name}.pcap", hz, seconds))
+
+
+def pcap_scenario(tmp: Path, name: str, pcap: Path) -> Path:
+    """A called party that answers and plays ``pcap`` (``pcm_pcap``, ``tone_pcap``)."""
     scenario = tmp / f"uas_{name}.xml"
     scenario.write_text(UAS_TONE.replace("{pcap}", str(pcap)))
     return scenario

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import shutil
 import socket
 import subprocess
@@ -134,6 +135,22 @@ class Sipp:
             self.proc.wait()
 
 
+
+
+def trace_times(trace: Path) -> list[tuple[float, str, str]]:
+    """sipp's message trace (``-trace_msg -message_file``) as (epoch seconds, ``sent`` or
+    ``received``, the message's first line), in order."""
+    from datetime import datetime
+
+    out: list[tuple[float, str, str]] = []
+    text = trace.read_text("latin-1").replace("\r", "")
+    for block in re.split(r"^-{5,} ", text, flags=re.M)[1:]:
+        stamp, rest = block.split("\n", 1)
+        direction = "received" if rest.split("\n", 1)[0].find("received") >= 0 else "sent"
+        first = rest.split("\n\n", 1)[1].lstrip("\n").split("\n", 1)[0] if "\n\n" in rest else ""
+        out.append((datetime.strptime(stamp.strip(), "%Y-%m-%d %H:%M:%S.%f").timestamp(),
+                    direction, first))
+    return out
 
 
 def wav_channels(data: bytes) -> tuple[int, list[float]]:

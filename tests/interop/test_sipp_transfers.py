@@ -9,6 +9,9 @@
   back with the agent, which says so (its tool result).
 - Click-to-call: both parties' INVITEs (sipp's message trace) show the app's number in From,
   never the other party's; one record per leg, linked, bridged.
+- A caller who hangs up while the target (or click-to-call's second party) still rings: the
+  target's INVITE is CANCELled at once (sipp's message traces time the BYE and the CANCEL),
+  its record ends ``canceled``.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from tests.interop.sipp_helpers import (
     download_recording,
     new_number,
     requires_sipp,
+    trace_times,
 )
 
 pytestmark = [pytest.mark.sipp, requires_sipp, pytest.mark.timeout(90)]
@@ -232,3 +236,64 @@ def test_click_to_call_shows_only_the_app_number_to_both_parties(
         other = agent_phone if customer in uri else customer
         assert other not in from_line, (uri, from_line)
     assert {customer in uri for uri in froms} == {True, False}
+
+
+CANCEL_WITHIN_S = 2.0  # from the caller's BYE to the target's CANCEL (load 10 included)
+
+
+def _bye_then_cancel(caller_trace: Path, target_trace: Path) -> float:
+    """Seconds from the caller's BYE to the CANCEL the target got; the target rang before."""
+    bye = next(t for t, way, line in trace_times(caller_trace)
+               if way == "sent" and line.startswith("BYE "))
+    target = trace_times(target_trace)
+    invite = next(t for t, way, line in target if way == "received" and line.startswith("INVITE"))
+    cancel = next(t for t, way, line in target if way == "received" and line.startswith("CANCEL"))
+    assert invite < bye, "the target was not ringing yet when the caller left: a slower setup"
+    return cancel - bye
+
+
+def test_a_caller_hanging_up_cancels_the_ringing_warm_transfer_target(
+        api: Api, media_node: LocalNode, sipp: Callable[..., Sipp], tmp_path: Path) -> None:
+    caller_trace, target_trace = tmp_path / "caller.log", tmp_path / "target.log"
+    caller = sipp("-sf", str(SCENARIOS / "uas_hangs_up.xml"), "-d", "3000",
+                  "-trace_msg", "-message_file", str(caller_trace))
+    target = sipp("-sf", str(SCENARIOS / "uas_ring_cancel.xml"),
+                  "-trace_msg", "-message_file", str(target_trace))
+    call_id, _ = _outbound(api, caller.port)
+    api.wait_status(call_id, {"in_progress"})
+    api.ok(api.action(call_id, "warm_transfer", {
+        "to": f"sip:desk@127.0.0.1:{target.port}", "whisper": WHISPER, "timeout_s": 30}))
+
+    failed = api.wait_event(call_id, "call.transfer.failed", timeout_s=15)["details"]
+    assert failed["reason"] == "caller_hangup", failed
+    assert api.wait_status(call_id, {"completed"})["end_reason"] == "hangup_by_callee"
+    leg = api.wait_status(failed["target_call_id"], {"canceled", "no_answer", "completed"})
+    assert leg["status"] == "canceled" and leg["end_reason"] == "parent_ended", leg
+    assert leg["leg_purpose"] == "warm_transfer" and leg["parent_call_id"] == call_id, leg
+    assert target.wait() == 0, target.output()  # CANCEL, 200, 487, ACK: as a phone wants
+    assert caller.wait() == 0, caller.output()
+    waited = _bye_then_cancel(caller_trace, target_trace)
+    assert waited < CANCEL_WITHIN_S, f"CANCEL {waited:.2f} s after the BYE"
+    types = api.event_types(call_id)
+    assert "call.transfer.target_answered" not in types and "call.bridged" not in types, types
+
+
+def test_the_first_party_hanging_up_cancels_click_to_calls_ringing_second_party(
+        api: Api, media_node: LocalNode, sipp: Callable[..., Sipp], tmp_path: Path) -> None:
+    first_trace, second_trace = tmp_path / "first.log", tmp_path / "second.log"
+    first = sipp("-sf", str(SCENARIOS / "uas_hangs_up.xml"), "-d", "2000",
+                 "-trace_msg", "-message_file", str(first_trace))
+    second = sipp("-sf", str(SCENARIOS / "uas_ring_cancel.xml"),
+                  "-trace_msg", "-message_file", str(second_trace))
+    call_id, _ = _outbound(api, first.port, connect_to=f"sip:agent@127.0.0.1:{second.port}")
+
+    failed = api.wait_event(call_id, "call.connect.failed", timeout_s=15)["details"]
+    assert failed["reason"] == "first_party_hangup", failed
+    assert api.wait_status(call_id, {"completed"})["end_reason"] == "hangup_by_callee"
+    leg = api.wait_status(failed["target_call_id"], {"canceled", "no_answer", "completed"})
+    assert leg["status"] == "canceled" and leg["end_reason"] == "parent_ended", leg
+    assert leg["leg_purpose"] == "click_to_call", leg
+    assert second.wait() == 0, second.output()
+    assert first.wait() == 0, first.output()
+    waited = _bye_then_cancel(first_trace, second_trace)
+    assert waited < CANCEL_WITHIN_S, f"CANCEL {waited:.2f} s after the BYE"

@@ -196,7 +196,8 @@ class Container:
         from voicelane.adapters.dynamo.conferences import DynamoConferenceRepository
         from voicelane.services.conferences import ConferenceService
 
-        return ConferenceService(DynamoConferenceRepository(self.table), self.media_control)
+        return ConferenceService(DynamoConferenceRepository(self.table), self.media_control,
+                                 self.agent_repo)
 
     @cached_property
     def commands(self) -> CommandService:

@@ -321,12 +321,14 @@ async def conference_action(manager: CallManager, conference_id: str, action: st
     hub = manager.conferences
     try:
         hub.room(conference_id)
-        if action == "dial":
+        flags = {"moderator": body.get("moderator") is True, "muted": body.get("muted") is True}
+        if action == "dial" and body.get("agent_id") is not None:  # an agent takes a seat
+            manager.spawn(hub.seat(conference_id, _text(body, "agent_id", 64), **flags))
+        elif action == "dial":
             to = _text(body, "to", 256)
             from_ = body.get("from")
             manager.spawn(hub.dial(conference_id, to, from_ if isinstance(from_, str) else None,
-                                   moderator=body.get("moderator") is True,
-                                   muted=body.get("muted") is True))
+                                   **flags))
         else:
             call_id = body.get("call_id")
             music = body.get("music_url")

@@ -8,6 +8,8 @@ join (``conference_on_other_node``). State changes (join, leave, mute, hold, end
 control plane's conditional writes with their events; the room is the audio: each leg hears
 the others' mix, a short tone marks a join or a leave, and with ``record`` the room's mix is
 recorded on one channel and saved when the conference ends (``conference.recording.saved``).
+An AI agent can take a seat in the room (``conference_agent.py``); a room where only agents
+are left ends (``last_participant_left``): they have nobody to talk to.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
+import numpy.typing as npt
+from voicelane.domain.call import Channel
 from voicelane.domain.conference import Conference
 from voicelane.domain.errors import Conflict, NotFound
 
@@ -30,8 +34,9 @@ from voicelane_media.codecs.resample import resample
 from voicelane_media.media import audio
 from voicelane_media.transports.base import Ending
 
-from .bridge import MediaRoom
+from .bridge import MediaRoom, MixableLeg
 from .call import LiveCall
+from .conference_agent import AgentSeating
 from .ports import ControlPort
 
 log = logging.getLogger(__name__)
@@ -84,8 +89,10 @@ class Room:
     media: MediaRoom = field(default_factory=MediaRoom)
     legs: dict[str, LiveCall] = field(default_factory=dict)
     moderators: set[str] = field(default_factory=set)
+    agents: set[str] = field(default_factory=set)  # the calls of seated agents
     hold_music: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     recording: bytearray | None = None
+    tracks: dict[str, Track] = field(default_factory=dict)  # with record_tracks, per call
     ending: bool = False
 
     def beep(self) -> None:
@@ -100,27 +107,64 @@ class Room:
     def record_tap(self, mixed: Int16Array, rate: int) -> None:
         if self.recording is None:
             return
-        if rate != RECORDING_RATE:
-            mixed = np.asarray(np.clip(resample(mixed.astype(np.float64), rate,
-                                                RECORDING_RATE), -32768, 32767), dtype=np.int16)
-        self.recording += mixed.astype("<i2").tobytes()
+        self.recording += _at_recording_rate(mixed, rate)
+        voices = self.media.mixer.last_voices
+        silent = np.zeros(mixed.shape[0], dtype=np.float64)
+        for call_id, track in self.tracks.items():
+            if track.open:  # silence on a tick it said nothing (muted, held, lost)
+                track.pcm += _at_recording_rate(voices.get(call_id, silent), rate)
+
+    def start_track(self, live: LiveCall) -> None:
+        """Its track starts now: at the mix's current length (its ``offset_s``)."""
+        if self.recording is not None and self.conference.record_tracks:
+            offset = len(self.recording) / 2 / RECORDING_RATE
+            self.tracks[live.call_id] = Track(offset, live.call.agent_id
+                                              if live.call.to_channel == Channel.AGENT else None)
 
     def wav(self) -> bytes:
-        out = io.BytesIO()
-        with wave.open(out, "wb") as w:
-            w.setnchannels(1)
-            w.setsampwidth(2)
-            w.setframerate(RECORDING_RATE)
-            w.writeframes(bytes(self.recording or b""))
-        return out.getvalue()
+        return wav_of(bytes(self.recording or b""))
+
+
+@dataclass
+class Track:
+    """One participant's track: what the room heard from it, from its join to its leave."""
+
+    offset_s: float
+    agent_id: str | None
+    pcm: bytearray = field(default_factory=bytearray)
+    open: bool = True
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.pcm) / 2 / RECORDING_RATE
+
+
+def _at_recording_rate(samples: npt.NDArray[np.generic], rate: int) -> bytes:
+    x = np.asarray(samples, dtype=np.float64)
+    if rate != RECORDING_RATE:
+        x = resample(x, rate, RECORDING_RATE)
+    return np.asarray(np.clip(np.round(x), -32768, 32767), dtype="<i2").tobytes()
+
+
+def wav_of(pcm: bytes) -> bytes:
+    """Mono 16-bit WAV at the recording rate."""
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(RECORDING_RATE)
+        w.writeframes(pcm)
+    return out.getvalue()
 
 
 class ConferenceHub:
     """The conferences whose rooms are on this node, keyed by conference id."""
 
-    def __init__(self, control: ControlPort, dial: Dialer) -> None:
+    def __init__(self, control: ControlPort, dial: Dialer,
+                 seating: AgentSeating | None = None) -> None:
         self.control = control
         self.dial_leg = dial
+        self.seating = seating
         self.rooms: dict[str, Room] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -141,8 +185,9 @@ class ConferenceHub:
     # -- joining and leaving ----------------------------------------------------------------
 
     async def join(self, live: LiveCall, conference_id: str, *, moderator: bool,
-                   muted: bool) -> Conference:
-        """The conditional join write, then the leg into the room (JoinRefused if refused)."""
+                   muted: bool, mix_as: MixableLeg | None = None) -> Conference:
+        """The conditional join write, then the leg into the room (JoinRefused if refused);
+        ``mix_as``: what the room mixes for the call (an agent's seat), else its transport."""
         if self.conference_of(live.call_id) is not None:
             raise JoinRefused(409, "already_in_conference", "the call is in a conference")
         try:
@@ -158,8 +203,11 @@ class ConferenceHub:
                 room.recording = bytearray()
                 room.media.mix_taps.append(room.record_tap)
         room.conference = conference
-        room.media.join(live.call_id, live.transport, muted=muted)
+        room.media.join(live.call_id, mix_as or live.transport, muted=muted)
         room.legs[live.call_id] = live
+        room.start_track(live)
+        if mix_as is not None:
+            room.agents.add(live.call_id)
         if moderator:
             room.moderators.add(live.call_id)
         room.beep()
@@ -177,12 +225,15 @@ class ConferenceHub:
             return
         self._stop_music(room, live)
         room.media.leave(call_id)
+        if call_id in room.tracks:
+            room.tracks[call_id].open = False
         moderator = call_id in room.moderators
         room.moderators.discard(call_id)
+        room.agents.discard(call_id)
         await self.control.leave_conference(room.conference.conference_id, call_id, reason)
         if room.ending:
             return
-        if not room.legs:
+        if not set(room.legs) - room.agents:  # nobody left, or agents only
             await self.end(room, "last_participant_left")
         elif moderator and room.conference.end_on_moderator_leave:
             await self.end(room, "moderator_left")
@@ -203,6 +254,10 @@ class ConferenceHub:
             if not live.finished:
                 await live.hangup("conference_ended")
         await room.media.close()
+        for call_id, track in room.tracks.items():  # each file before the mix's (the last)
+            await self.control.save_conference_track(
+                room.conference, call_id, track.agent_id, wav_of(bytes(track.pcm)),
+                track.duration_s, track.offset_s)
         if room.recording is not None:
             duration = len(room.recording) / 2 / RECORDING_RATE
             await self.control.save_conference_recording(room.conference, room.wav(), duration)
@@ -228,6 +283,24 @@ class ConferenceHub:
         except JoinRefused as exc:  # ended or full meanwhile: the leg has nothing to join
             log.info("conference %s: dialled leg refused (%s)", conference_id, exc.code)
             await dialed.live.hangup(exc.code)
+
+    async def seat(self, conference_id: str, agent_id: str, *, moderator: bool,
+                   muted: bool) -> None:
+        """Seat the app's agent ``agent_id`` in the room (``conference_agent.py``)."""
+        room = self.room(conference_id)
+        if not room.legs or self.seating is None:
+            return
+        seated = await self.seating.take(next(iter(room.legs.values())), agent_id)
+        if seated is None:
+            return
+        try:
+            await self.join(seated.live, conference_id, moderator=moderator, muted=muted,
+                            mix_as=seated.room_side)
+        except JoinRefused as exc:
+            log.info("conference %s: agent %s refused (%s)", conference_id, agent_id, exc.code)
+            await self.seating.refuse(seated, exc.code)
+            return
+        await self.seating.start(seated)
 
     async def act(self, conference_id: str, action: str, call_id: str | None,
                   music_url: str | None = None) -> None:

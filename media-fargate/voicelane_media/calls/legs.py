@@ -115,7 +115,7 @@ async def dial_leg(manager: LegHost, parent: LiveCall, to: str, *, purpose: str,
         await live.finish(ending.status, ending.reason, ending.cause)
         return DialedLeg(None, ending, call)
     await manager.answered(live)
-    manager.spawn(_run_to_end(manager, live))
+    manager.spawn(run_to_end(manager, live))
     return DialedLeg(live, None, call)
 
 
@@ -125,7 +125,8 @@ async def _give_up_after(live: LiveCall, timeout_s: float) -> None:
         await live.hangup("no_answer")  # a CANCEL: the set-up ends with no_answer
 
 
-async def _run_to_end(manager: LegHost, live: LiveCall) -> None:
+async def run_to_end(manager: LegHost, live: LiveCall) -> None:
+    """An answered leg, until it ends (then its record is completed)."""
     if not live.finished:
         await live.ended.wait()
         await manager.completed(live)

@@ -27,6 +27,7 @@ from .agent_runner import start_agent
 from .browser_phone import call_phone, calls_a_phone, ring_client
 from .call import LiveCall
 from .conference import ConferenceHub
+from .conference_agent import AgentSeating
 from .legs import DialedLeg, dial_leg
 from .machine_detection import DetectionRun
 from .placement import AppCommandsHook, detects_machines, place_outbound, unattended
@@ -70,9 +71,10 @@ class CallManager:
         self.all_done = asyncio.Event()
         self.all_done.set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self.seating = AgentSeating(self)  # agents in conferences (the node plugs its seats)
         self.conferences = ConferenceHub(  # its participants are dialled from here
             control, lambda parent, to, from_: self.dial_leg(parent, to, purpose="conference",
-                                                             from_=from_))
+                                                             from_=from_), self.seating)
         room.attach(self)
 
     # -- bookkeeping ----------------------------------------------------------------------

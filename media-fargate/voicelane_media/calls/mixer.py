@@ -79,6 +79,9 @@ class Mixer:
     def __init__(self) -> None:
         self._participants: dict[Hashable, Participant] = {}
         self.ticks = 0
+        # what each participant the room heard said on the last tick, at the mix's rate
+        # (a conference's per-participant recording tracks read it after each tick)
+        self.last_voices: dict[Hashable, Float] = {}
 
     # -- membership -------------------------------------------------------------------------
 
@@ -152,6 +155,7 @@ class Mixer:
             voice = _at_rate(frame, participant.sample_rate, rate, size)
             voices[participant.key] = voice
             total += voice
+        self.last_voices = voices
         for participant in self._participants.values():
             if not participant.hearing or participant.held:
                 continue

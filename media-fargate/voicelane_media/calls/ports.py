@@ -57,8 +57,10 @@ class ControlPort(Protocol):
     async def create_inbound(self, number: Number, caller: str,
                              sip_headers: dict[str, str]) -> Call: ...
 
-    async def create_leg(self, parent: Call, to: str, from_: str, purpose: str) -> Call:
-        """A new outbound call record for a leg ``parent`` dials, initiated on this node."""
+    async def create_leg(self, parent: Call, to: str, from_: str, purpose: str,
+                         agent_id: str | None = None) -> Call:
+        """A new outbound call record for a leg ``parent`` dials, initiated on this node
+        (with ``agent_id``: that agent's seat in a conference, channel ``agent``)."""
         ...
 
     async def agent(self, app_id: str, agent_id: str) -> Agent | None: ...
@@ -78,6 +80,12 @@ class ControlPort(Protocol):
 
     async def save_conference_recording(self, conference: Conference, wav: bytes,
                                         duration_s: float) -> None: ...
+
+    async def save_conference_track(self, conference: Conference, call_id: str,
+                                    agent_id: str | None, wav: bytes, duration_s: float,
+                                    offset_s: float) -> None:
+        """One participant's track of the conference recording (``offset_s`` into the mix)."""
+        ...
 
     async def allows_private_urls(self, app_id: str) -> bool: ...
 

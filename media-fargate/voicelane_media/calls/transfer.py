@@ -8,8 +8,11 @@
   ends, then the other is hung up (``bridged_party_hangup``). While bridged, each record's
   ``bridged_call_id`` names the other (``call.bridged`` on both, one write each).
 
-Warm transfers (``warm_transfer.py``) and click-to-call (``click_to_call.py``) end in
-:func:`run_bridge` too.
+- :func:`dial_while_up`: dial a leg for a call that may hang up while the leg rings: the
+  ringing leg is CANCELled the moment the call ends.
+
+Warm transfers (``warm_transfer.py``) and click-to-call (``click_to_call.py``) dial through
+:func:`dial_while_up` and end in :func:`run_bridge` too.
 """
 
 from __future__ import annotations
@@ -17,10 +20,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
+from voicelane.domain.call import CallStatus
 from voicelane.domain.errors import Forbidden
+
+from voicelane_media.transports.base import Ending
 
 from .bridge import bridge
 from .call import LiveCall
@@ -33,7 +39,8 @@ class LegDialer(Protocol):
     """What a transfer needs of the node's calls (``CallManager``)."""
 
     async def dial_leg(self, parent: LiveCall, to: str, *, purpose: str,
-                       from_: str | None = None, timeout_s: float | None = None) -> DialedLeg:
+                       from_: str | None = None, timeout_s: float | None = None,
+                       on_live: Callable[[LiveCall], None] | None = None) -> DialedLeg:
         ...
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
@@ -50,6 +57,56 @@ def failure(dialed: DialedLeg) -> dict[str, Any]:
     if dialed.call is not None:
         details["target_call_id"] = dialed.call.call_id
     return details
+
+
+PARENT_ENDED = "parent_ended"  # a leg's end_reason when its call left while it rang
+
+
+async def dial_while_up(dialer: LegDialer, live: LiveCall, to: str, *, purpose: str,
+                        from_: str | None = None,
+                        timeout_s: float | None = None) -> DialedLeg:
+    """``dialer.dial_leg`` for ``live``, given up the moment ``live`` ends (or whoever awaits
+    this is cancelled): the leg still ringing is hung up at once (a CANCEL; its record ends
+    ``canceled`` / ``parent_ended``; a 200 that crosses the CANCEL gets a BYE) and the answer
+    is ``DialedLeg(None, Ending(canceled, parent_ended), leg's call)``.
+
+    The dial runs in a task of its own: the end of ``live`` cancels its call's tasks, and a
+    dial cancelled half-way would leave the leg ringing and its record unfinished."""
+    legs: list[LiveCall] = []
+    over = False
+
+    def started(leg: LiveCall) -> None:
+        legs.append(leg)
+        if over:  # the INVITE goes out after the caller left (pacing, a slow write)
+            leg.spawn(leg.hangup(PARENT_ENDED))
+
+    dial = asyncio.ensure_future(dialer.dial_leg(live, to, purpose=purpose, from_=from_,
+                                                 timeout_s=timeout_s, on_live=started))
+    gone = asyncio.ensure_future(live.ended.wait())
+    try:
+        await asyncio.wait({dial, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+        if not dial.done():
+            over = True
+            for leg in legs:
+                leg.spawn(leg.hangup(PARENT_ENDED))
+            dialer.spawn(_release(dial))
+    if dial.done():
+        return dial.result()
+    return DialedLeg(None, Ending(CallStatus.CANCELED, PARENT_ENDED),
+                     legs[0].call if legs else None)
+
+
+async def _release(dial: asyncio.Future[DialedLeg]) -> None:
+    """The end of a leg given up while it rang (its record ends on its own)."""
+    try:
+        leg = await dial
+    except Exception:
+        log.exception("a leg given up while ringing failed")
+        return
+    if leg.live is not None and not leg.live.finished:  # answered in the same tick
+        await leg.live.hangup(PARENT_ENDED)
 
 
 async def cold_transfer(dialer: LegDialer, live: LiveCall, to: str) -> None:
@@ -71,7 +128,7 @@ async def cold_transfer(dialer: LegDialer, live: LiveCall, to: str) -> None:
     if referral is not None:
         log.info("call %s: REFER refused with %s; dialling and bridging", live.call_id,
                  refer_status)
-    dialed = await dialer.dial_leg(live, to, purpose="transfer")
+    dialed = await dial_while_up(dialer, live, to, purpose="transfer")
     if dialed.live is None:
         await live.record_event("call.transfer.failed",
                                 {"to": to, "refer_status": refer_status, **failure(dialed)})

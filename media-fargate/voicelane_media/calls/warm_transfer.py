@@ -7,7 +7,9 @@ call: the outcome is returned (the agent's tool result) and recorded as events.
 Events on the caller's call, in order: ``call.transfer.initiated``, then
 ``call.transfer.target_answered``, ``call.transfer.whispered`` (when there was something to
 say) and ``call.transfer.bridged`` (with ``call.bridged`` on both calls), or at any step
-``call.transfer.declined`` / ``call.transfer.failed`` with a ``reason``.
+``call.transfer.declined`` / ``call.transfer.failed`` with a ``reason``. A caller who hangs up
+while the target still rings ends the transfer at once: the target's INVITE is CANCELled (its
+leg ends ``canceled`` / ``parent_ended``) and the reason is ``caller_hangup``.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from voicelane.domain.transfer import DECLINE_DIGIT, DEFAULT_ACCEPT_PROMPT, Warm
 from .call import LiveCall
 from .gather import Gather
 from .hold import HoldMusic
-from .transfer import LegDialer, cold_transfer, failure, run_bridge
+from .transfer import LegDialer, cold_transfer, dial_while_up, failure, run_bridge
 
 log = logging.getLogger(__name__)
 
@@ -64,11 +66,18 @@ async def warm_transfer(dialer: LegDialer, live: LiveCall,
     hold.start()
     target: LiveCall | None = None
     try:
-        dialed = await dialer.dial_leg(live, spec.to, purpose="warm_transfer",
-                                       timeout_s=spec.timeout_s)
+        try:
+            dialed = await dial_while_up(dialer, live, spec.to, purpose="warm_transfer",
+                                         timeout_s=spec.timeout_s)
+        except asyncio.CancelledError:  # the caller's end cancels its tasks: say why, still
+            dialer.spawn(live.record_event("call.transfer.failed", {
+                **base, "reason": "caller_hangup" if live.ended.is_set() else "canceled"}))
+            raise
         target = dialed.live
         if target is None:
             details = failure(dialed)
+            if live.ended.is_set():  # the caller left while the target rang (it is CANCELled)
+                details["reason"] = "caller_hangup"
             return await _back(live, hold, "call.transfer.failed", {**base, **details})
         base["target_call_id"] = target.call_id
         await live.record_event("call.transfer.target_answered", base)
@@ -165,6 +174,7 @@ _MESSAGES = {
     "no_answer": "Nobody answered; you are back with the caller.",
     "busy": "The line was busy; you are back with the caller.",
     "target_hangup": "The person you tried hung up; you are back with the caller.",
+    "caller_hangup": "The caller hung up before the transfer was complete.",
     "failed": "The transfer could not be completed; you are back with the caller.",
 }
 

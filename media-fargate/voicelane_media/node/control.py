@@ -117,11 +117,13 @@ class ControlPlane:
         return await self._run(self.gateway.create_inbound, number, caller, sip_headers,
                                self.node_id)
 
-    async def create_leg(self, parent: Call, to: str, from_: str, purpose: str) -> Call:
-        """An outbound leg for ``parent`` (initiated on this node, its call.initiated event).
-        LimitExceeded when the app is at its cap; NotFound when the parent or app is gone."""
+    async def create_leg(self, parent: Call, to: str, from_: str, purpose: str,
+                         agent_id: str | None = None) -> Call:
+        """An outbound leg for ``parent`` (initiated on this node, its call.initiated event);
+        with ``agent_id``, that agent's conference seat. LimitExceeded when the app is at its
+        cap; NotFound when the parent or app is gone."""
         return await self._run(self.gateway.create_leg, parent.call_id, to, from_,
-                               self.node_id, purpose)
+                               self.node_id, purpose, agent_id)
 
     # -- conferences ----------------------------------------------------------------------
 
@@ -146,6 +148,12 @@ class ControlPlane:
     async def save_conference_recording(self, conference: Conference, wav: bytes,
                                         duration_s: float) -> None:
         await self._quiet(self.gateway.save_conference_recording, conference, wav, duration_s)
+
+    async def save_conference_track(self, conference: Conference, call_id: str,
+                                    agent_id: str | None, wav: bytes, duration_s: float,
+                                    offset_s: float) -> None:
+        await self._quiet(self.gateway.save_conference_track, conference, call_id, agent_id,
+                          wav, duration_s, offset_s)
 
     async def _quiet(self, fn: Callable[..., T], *args: Any) -> T | None:
         """A conference write whose failure is logged, never raised into the room."""

@@ -17,6 +17,7 @@ from voicelane.media_gateway import MediaGateway
 from voicelane_media.calls.app_answers import AppCommands
 from voicelane_media.calls.manager import CallManager
 from voicelane_media.settings import MediaSettings
+from voicelane_media.transports.seat import RoomSeat
 from voicelane_media.transports.sip.context import SipContext
 from voicelane_media.transports.sip.room import SipRoom
 from voicelane_media.transports.sip.rtp import RtpPortPool
@@ -49,6 +50,7 @@ class MediaNode:
             settings, self.control,  # bots (stream_start) are WebSocket clients
             SipRoom(SipContext(self.ua, self.pool, settings, self.control)), bot_streams=BotStream)
         self.manager.app_commands = AppCommands(self.manager, self.control)
+        self.manager.seating.open_seat = RoomSeat  # an agent's seat in a conference room
         self.http_port = settings.internal_http_port
         self.public_port = settings.public_http_port
         self.ws = WsEndpoint(self.manager, self.control, gateway.settings.session_token_secret,

@@ -22,8 +22,8 @@ def _create(user: ApiUser, **fields: object) -> dict[str, object]:
 def test_a_conference_is_created_idle_and_read_back(user: ApiUser) -> None:
     conf = _create(user, max_participants=3, record=True, end_on_moderator_leave=True)
     assert conf["status"] == "idle" and conf["media_node"] is None
-    assert (conf["max_participants"], conf["record"], conf["beep"],
-            conf["end_on_moderator_leave"]) == (3, True, True, True)
+    assert (conf["max_participants"], conf["record"], conf["record_tracks"], conf["beep"],
+            conf["end_on_moderator_leave"]) == (3, True, False, True, True)
     got = user.request("GET", f"/v1/conferences/{conf['id']}").json()
     assert got == conf
     listed = user.request("GET", "/v1/conferences", params={"limit": 1}).json()
@@ -61,7 +61,7 @@ def test_another_apps_conference_is_not_found(new_user: Callable[..., ApiUser]) 
 def test_bad_bodies_are_422_and_store_nothing(user: ApiUser) -> None:
     for body in ({}, {"name": ""}, {"name": "x", "max_participants": 1},
                  {"name": "x", "max_participants": 51}, {"name": "x", "record": "yes"},
-                 {"name": "x", "colour": "red"}):
+                 {"name": "x", "colour": "red"}, {"name": "x", "record_tracks": True}):
         assert_error(user.request("POST", "/v1/conferences", json=body), 422,
                      "validation_error")
     assert user.request("GET", "/v1/conferences").json()["data"] == []
@@ -81,6 +81,26 @@ def test_an_idle_conference_has_nobody_to_dial_from_and_ends_at_once(user: ApiUs
     assert [e["type"] for e in events] == ["conference.created", "conference.ended"]
     assert_error(user.request("POST", f"/v1/conferences/{conf['id']}/actions/end"), 409,
                  "conference_ended")
+
+
+def test_an_agent_participant_is_checked_on_write(user: ApiUser) -> None:
+    conf = _create(user)
+    path = f"/v1/conferences/{conf['id']}/participants"
+    for body in ({}, {"to": "+14155550100", "agent_id": "agent_x"}, {"agent_id": ""},
+                 {"agent_id": "agent x"}, {"moderator": True}):
+        assert_error(user.request("POST", path, json=body), 422, "validation_error")
+    r = user.request("POST", path, json={"agent_id": "agent_" + "0" * 26})
+    assert_error(r, 422, "agent_not_found")
+    agent = user.request("POST", "/v1/agents", json={"name": "notes"}).json()
+    r = user.request("POST", path, json={"agent_id": agent["id"]})
+    assert_error(r, 409, "conference_not_active")  # a known agent: on to the room's checks
+    events = user.request("GET", f"/v1/conferences/{conf['id']}/events").json()["data"]
+    assert [e["type"] for e in events] == ["conference.created"]
+
+
+def test_the_agent_channel_is_only_a_conference_seat(user: ApiUser) -> None:
+    r = user.create_call(to_channel="agent", to="agent_x")
+    assert_error(r, 422, "channel_not_supported")
 
 
 def test_a_call_may_not_join_an_unknown_or_ended_conference(user: ApiUser) -> None:

@@ -18,11 +18,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from voicelane.domain.call import CallStatus
+from voicelane.domain.call import CallStatus, Channel
 from voicelane.domain.call_control import AppAnswer
 from voicelane.domain.call_factory import new_inbound_call, new_leg_call, require_app
 from voicelane.domain.clock import now_iso
-from voicelane.domain.conference import Conference
+from voicelane.domain.conference import Conference, ConferenceTrack
 from voicelane.domain.errors import Conflict, IllegalTransition, NotFound, NotSupported
 from voicelane.domain.models import Agent, App, Call, CallEvent, MediaNode, Number, Trunk
 from voicelane.domain.routing import InboundFacts, RoutingMatch, RoutingRule, evaluate, match_of
@@ -196,13 +196,14 @@ class ServiceMediaGateway:
         return twin
 
     def create_leg(self, parent_call_id: str, to: str, from_: str, node_id: str,
-                   purpose: str) -> Call:
+                   purpose: str, agent_id: str | None = None) -> Call:
         parent = self.calls.get(parent_call_id)
         if parent is None:
             raise NotFound("no such call", code="call_not_found",
                            details={"call_id": parent_call_id})
         app = require_app(self.apps.get_app(parent.app_id), parent.app_id)
-        call = new_leg_call(app, parent, to, from_, node_id, purpose)
+        channel = Channel.AGENT if agent_id else Channel.PSTN
+        call = new_leg_call(app, parent, to, from_, node_id, purpose, channel, agent_id)
         event = make_event(call, "call.initiated", {
             "direction": "outbound", "parent_call_id": parent_call_id, "leg_purpose": purpose})
         call = call.model_copy(update={"event_seq": event.sequence})
@@ -276,6 +277,18 @@ class ServiceMediaGateway:
                                  sample_rate=wav_sample_rate(wav))
         self.conferences.recording_saved(conference.conference_id, meta)
         return meta
+
+    def save_conference_track(self, conference: Conference, call_id: str,
+                              agent_id: str | None, wav: bytes, duration_s: float,
+                              offset_s: float) -> ConferenceTrack:
+        key = f"recordings/{conference.app_id}/{conference.conference_id}/{call_id}.wav"
+        self.objects.put_wav(key, wav)
+        track = ConferenceTrack(conference_id=conference.conference_id, call_id=call_id,
+                                agent_id=agent_id, s3_key=key, duration_s=duration_s,
+                                offset_s=offset_s, size_bytes=len(wav),
+                                sample_rate=wav_sample_rate(wav), created_at=now_iso())
+        self.conferences.track_saved(track)
+        return track
 
     # -- artifacts ----------------------------------------------------------------------
 

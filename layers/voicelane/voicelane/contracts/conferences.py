@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from voicelane.domain.conference import (
     Conference,
@@ -22,18 +22,30 @@ _DIAL_TARGET = r"^(\+[1-9]\d{1,14}|sips?:[^\s<>]+)$"
 class CreateConferenceRequest(BaseModel):
     """A conference: created empty, it lives on the media node of the first call to join."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "if": {"properties": {"record_tracks": {"const": True}}, "required": ["record_tracks"]},
+        "then": {"properties": {"record": {"const": True}}, "required": ["record"]}})
 
     name: str = Field(min_length=1, max_length=128, description="For people: shown in events")
     max_participants: Annotated[int, Field(ge=2, le=MAX_PARTICIPANTS), JSON_INTEGER] = 10
     record: StrictBool = Field(default=False, description="Record the room's mix (one "
                                "channel); `conference.recording.saved` when it ends")
+    record_tracks: StrictBool = Field(
+        default=False, description="With `record`: also one file per participant (what the "
+                                   "room heard from it), each with its own "
+                                   "`conference.recording.saved`")
     beep: StrictBool = Field(default=True, description="A short tone into the room when a "
                              "participant joins or leaves")
     end_on_moderator_leave: StrictBool = Field(
         default=False, description="End the conference (every participant hung up) when a "
                                    "moderator leaves")
     client_state: str | None = Field(default=None, max_length=4096)
+
+    @model_validator(mode="after")
+    def _tracks_need_record(self) -> CreateConferenceRequest:
+        if self.record_tracks and not self.record:
+            raise ValueError("`record_tracks` needs `record`")
+        return self
 
 
 class ConferenceView(BaseModel):
@@ -45,6 +57,7 @@ class ConferenceView(BaseModel):
     status: ConferenceStatus = Field(description="idle (nobody joined yet), active, ended")
     max_participants: int
     record: bool
+    record_tracks: bool
     beep: bool
     end_on_moderator_leave: bool
     media_node: str | None = Field(description="The node its participants' media meet on "
@@ -87,6 +100,8 @@ class ParticipantView(BaseModel):
     joined_at: str
     left_at: str | None
     left_reason: str | None
+    agent_id: str | None = Field(default=None, description="The agent seated (a participant "
+                                 "added with `agent_id`)")
 
     @classmethod
     def of(cls, participant: Participant) -> ParticipantView:
@@ -99,19 +114,37 @@ class ParticipantList(BaseModel):
     data: list[ParticipantView]
 
 
+def _given(name: str) -> dict[str, Any]:
+    """JSON Schema: ``name`` is present and not null (exactly one target is)."""
+    return {"required": [name], "properties": {name: {"type": "string"}}}
+
+
 class DialParticipantRequest(BaseModel):
-    """Dial someone straight into an active conference, from its media node."""
+    """Dial someone straight into an active conference, from its media node, or seat one of
+    the app's agents there (``agent_id``): exactly one of ``to`` and ``agent_id``."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True,
+                              json_schema_extra={"oneOf": [_given("to"), _given("agent_id")]})
 
-    to: str = Field(min_length=2, max_length=256, pattern=_DIAL_TARGET,
-                    description="An E.164 number or a SIP URI (the app's allow-list applies)")
+    to: str | None = Field(default=None, min_length=2, max_length=256, pattern=_DIAL_TARGET,
+                           description="An E.164 number or a SIP URI (the app's allow-list "
+                                       "applies)")
+    agent_id: str | None = Field(
+        default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_]+$",
+        description="One of the app's agents joins instead: it hears the room's mix and "
+                    "speaks into it, on a call record of its own (channel `agent`)")
     from_: str | None = Field(default=None, alias="from", max_length=128,
                               pattern=r"^\+[1-9]\d{1,14}$",
                               description="Caller ID (default: the number of the conference's "
                                           "first participant)")
     moderator: StrictBool = False
     muted: StrictBool = False
+
+    @model_validator(mode="after")
+    def _one_target(self) -> DialParticipantRequest:
+        if (self.to is None) == (self.agent_id is None):
+            raise ValueError("give exactly one of `to` and `agent_id`")
+        return self
 
 
 class DialParticipantResult(BaseModel):
@@ -160,8 +193,24 @@ class ConferenceEventList(BaseModel):
     data: list[ConferenceEventView]
 
 
+class TrackView(BaseModel):
+    """One participant's track: what the room heard from it, from ``offset_s`` into the mix."""
+
+    call_id: str
+    agent_id: str | None
+    s3_key: str
+    duration_s: float
+    offset_s: float
+    channels: int
+    format: str
+    sample_rate: int
+    size_bytes: int
+    download_url: str
+
+
 class ConferenceRecordingView(BaseModel):
-    """A conference's recording: the room's mix, one channel, and a short-lived URL."""
+    """A conference's recording: the room's mix, one channel, and a short-lived URL; with
+    `record_tracks`, one track per participant too."""
 
     conference_id: str
     s3_key: str
@@ -173,3 +222,4 @@ class ConferenceRecordingView(BaseModel):
     created_at: str
     download_url: str
     download_url_expires_in_s: int
+    tracks: list[TrackView] = Field(default_factory=list)

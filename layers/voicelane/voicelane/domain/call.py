@@ -31,6 +31,7 @@ class Channel(StrEnum):
     WEBRTC = "webrtc"
     WEBSOCKET = "websocket"
     WHATSAPP = "whatsapp"
+    AGENT = "agent"  # an AI agent's seat in a conference (a leg made on the media node)
 
 
 S = CallStatus

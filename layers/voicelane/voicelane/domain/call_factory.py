@@ -71,10 +71,11 @@ def new_inbound_call(app: App, number: Number, caller: str, node_id: str,
 
 
 def new_leg_call(app: App, parent: Call, to: str, from_: str, node_id: str, purpose: str,
-                 to_channel: Channel = Channel.PSTN) -> Call:
+                 to_channel: Channel = Channel.PSTN, agent_id: str | None = None) -> Call:
     """An outbound leg dialled by media node ``node_id`` for ``parent`` (a transfer target, a
     conference participant, click-to-call's second party), already ``initiated`` there. It
-    inherits the parent's webhook, recording choice and metadata; never its agent or stream."""
+    inherits the parent's webhook, recording choice and metadata; never its agent or stream
+    (``agent_id``: an agent's own seat in a conference, on the ``agent`` channel)."""
     if parent.app_id != app.app_id:
         raise NotFound("the parent call's app does not exist", code="app_not_found",
                        details={"app_id": parent.app_id})
@@ -84,5 +85,5 @@ def new_leg_call(app: App, parent: Call, to: str, from_: str, node_id: str, purp
                     created_at=now, started_at=now, media_node=node_id,
                     parent_call_id=parent.call_id, leg_purpose=purpose,
                     webhook_url=parent.webhook_url, metadata=dict(parent.metadata),
-                    recording=parent.recording,
+                    recording=parent.recording, agent_id=agent_id,
                     max_duration_s=parent.max_duration_s)

@@ -42,6 +42,7 @@ class Conference(BaseModel):
     name: str
     max_participants: int = 10
     record: bool = False
+    record_tracks: bool = False  # with record: also one file per participant
     beep: bool = True  # a short tone into the room when someone joins or leaves
     end_on_moderator_leave: bool = False
     status: ConferenceStatus = ConferenceStatus.IDLE
@@ -69,6 +70,25 @@ class Participant(BaseModel):
     joined_at: str
     left_at: str | None = None
     left_reason: str | None = None
+    agent_id: str | None = None  # an AI agent's seat (its call's to_channel is `agent`)
+
+
+class ConferenceTrack(BaseModel):
+    """One participant's track of a conference recording: what the room heard from it (mono,
+    silence while it was muted or held), from its join (``offset_s`` into the mix) to its
+    leave."""
+
+    conference_id: str
+    call_id: str
+    agent_id: str | None = None
+    s3_key: str
+    duration_s: float
+    offset_s: float
+    size_bytes: int
+    sample_rate: int
+    created_at: str
+    channels: int = 1
+    format: str = "wav"
 
 
 class ConferenceEvent(BaseModel):

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from voicelane.domain.call import CallStatus
 from voicelane.domain.call_control import AppAnswer
-from voicelane.domain.conference import Conference
+from voicelane.domain.conference import Conference, ConferenceTrack
 from voicelane.domain.errors import VoicelaneError
 from voicelane.domain.models import Agent, App, Call, CallEvent, MediaNode, Number, Trunk
 
@@ -145,9 +145,10 @@ class MediaGateway(Protocol):
         ...
 
     def create_leg(self, parent_call_id: str, to: str, from_: str, node_id: str,
-                   purpose: str) -> Call:
+                   purpose: str, agent_id: str | None = None) -> Call:
         """An outbound leg for a live call (``parent_call_id``), initiated on ``node_id``, with
-        its call.initiated event; it takes a concurrent-call slot of the parent's app. Raises
+        its call.initiated event; it takes a concurrent-call slot of the parent's app. With
+        ``agent_id`` the leg is that agent's seat in a conference (channel ``agent``). Raises
         NotFound (the parent or its app is gone) and LimitExceeded (the app is at its cap)."""
         ...
 
@@ -183,6 +184,13 @@ class MediaGateway(Protocol):
     def save_conference_recording(self, conference: Conference, wav: bytes,
                                   duration_s: float) -> RecordingMetadata:
         """Store the mixed WAV and its record; ``conference.recording.saved`` follows."""
+        ...
+
+    def save_conference_track(self, conference: Conference, call_id: str,
+                              agent_id: str | None, wav: bytes, duration_s: float,
+                              offset_s: float) -> ConferenceTrack:
+        """Store one participant's track and its record; ``conference.recording.saved``
+        (``kind`` track) follows."""
         ...
 
     # -- directory ----------------------------------------------------------------------

@@ -131,6 +131,11 @@ class CallService:
 
     def _new_call(self, app: App, req: CreateCallRequest) -> Call:
         for side, channel in (("from_channel", req.from_channel), ("to_channel", req.to_channel)):
+            if channel == Channel.AGENT:  # made by adding an agent to a conference only
+                raise ValidationFailed(
+                    "the agent channel is a conference seat: POST "
+                    "/v1/conferences/{id}/participants with agent_id",
+                    code="channel_not_supported", details={"field": side})
             if channel == Channel.WHATSAPP:
                 raise NotSupported(
                     "the whatsapp channel is not supported yet",

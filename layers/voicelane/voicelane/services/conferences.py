@@ -12,18 +12,21 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from voicelane.contracts.conferences import ConferenceView, CreateConferenceRequest
+from voicelane.domain.call import Channel
 from voicelane.domain.conference import (
     Conference,
     ConferenceEvent,
     ConferenceStatus,
+    ConferenceTrack,
     Participant,
     ParticipantStatus,
 )
 from voicelane.domain.destinations import check_destination
-from voicelane.domain.errors import Conflict, NotFound, StaleWrite
+from voicelane.domain.errors import Conflict, NotFound, StaleWrite, ValidationFailed
 from voicelane.domain.ids import new_id
 from voicelane.domain.models import App, Call
 from voicelane.media_gateway import RecordingMetadata
+from voicelane.ports import AgentRepository
 from voicelane.services.clock import now_iso
 
 MAX_RETRIES = 5
@@ -43,6 +46,8 @@ class ConferenceRepository(Protocol):
     def active_on_node(self, node_id: str) -> list[Conference]: ...
     def put_recording(self, meta: RecordingMetadata) -> None: ...
     def get_recording(self, conference_id: str) -> RecordingMetadata | None: ...
+    def put_track(self, track: ConferenceTrack) -> None: ...
+    def tracks(self, conference_id: str) -> list[ConferenceTrack]: ...
 
 
 class ConferenceNodes(Protocol):
@@ -67,9 +72,11 @@ Change = Callable[[Conference, Participant | None],
 
 
 class ConferenceService:
-    def __init__(self, repo: ConferenceRepository, nodes: ConferenceNodes | None = None) -> None:
+    def __init__(self, repo: ConferenceRepository, nodes: ConferenceNodes | None = None,
+                 agents: AgentRepository | None = None) -> None:
         self.repo = repo
         self.nodes = nodes
+        self.agents = agents
 
     # -- the API --------------------------------------------------------------------------
 
@@ -105,9 +112,17 @@ class ConferenceService:
         return conference
 
     def dial(self, app: App, conference_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        """Dial a participant from the conference's node (it must be active there)."""
+        """Dial a participant from the conference's node (it must be active there), or seat
+        one of the app's agents there (``agent_id``: 422 ``agent_not_found`` otherwise)."""
+        self.get(app, conference_id)  # another app's conference is not found, first
+        agent_id = body.get("agent_id")
+        if agent_id is not None and (self.agents is None
+                                     or self.agents.get(app.app_id, str(agent_id)) is None):
+            raise ValidationFailed("agent_id is not an agent of this app",
+                                   code="agent_not_found", details={"agent_id": agent_id})
         conference = self._active(app, conference_id)
-        check_destination(str(body.get("to")), app.destination_allow_list, None)
+        if agent_id is None:
+            check_destination(str(body.get("to")), app.destination_allow_list, None)
         if conference.participant_count >= conference.max_participants:
             raise Conflict("the conference is full", code="conference_full",
                            details={"max_participants": conference.max_participants})
@@ -186,9 +201,10 @@ class ConferenceService:
                 raise Conflict("the call has already joined the conference",
                                code="already_in_conference")
             now = now_iso()
+            seat = call.agent_id if call.to_channel == Channel.AGENT else None
             joined = Participant(conference_id=c.conference_id, call_id=call.call_id,
                                  app_id=c.app_id, moderator=moderator, muted=muted,
-                                 joined_at=now)
+                                 joined_at=now, agent_id=seat)
             after = c.model_copy(update={
                 "status": ConferenceStatus.ACTIVE, "media_node": node_id,
                 "started_at": c.started_at or now,
@@ -270,9 +286,23 @@ class ConferenceService:
         """The mixed recording's record (GET .../recording) and its event."""
         self.repo.put_recording(meta)
         self.record_event(conference_id, "conference.recording.saved", {
-            "s3_key": meta.s3_key, "duration_s": round(meta.duration_s, 3),
+            "kind": "mix", "s3_key": meta.s3_key, "duration_s": round(meta.duration_s, 3),
             "channels": meta.channels, "format": meta.format,
             "sample_rate": meta.sample_rate})
+
+    def track_saved(self, track: ConferenceTrack) -> None:
+        """One participant's track (listed with GET .../recording) and its event."""
+        self.repo.put_track(track)
+        details = {"kind": "track", "call_id": track.call_id, "s3_key": track.s3_key,
+                   "duration_s": round(track.duration_s, 3),
+                   "offset_s": round(track.offset_s, 3), "channels": track.channels,
+                   "format": track.format, "sample_rate": track.sample_rate}
+        if track.agent_id:
+            details["agent_id"] = track.agent_id
+        self.record_event(track.conference_id, "conference.recording.saved", details)
+
+    def tracks(self, app: App, conference_id: str) -> list[ConferenceTrack]:
+        return self.repo.tracks(self.get(app, conference_id).conference_id)
 
     def recording(self, app: App, conference_id: str) -> RecordingMetadata:
         conference = self.get(app, conference_id)
@@ -293,7 +323,8 @@ class _Unchanged(Exception):
 
 
 def _who(p: Participant) -> dict[str, Any]:
-    return {"call_id": p.call_id, "moderator": p.moderator, "muted": p.muted, "held": p.held}
+    who = {"call_id": p.call_id, "moderator": p.moderator, "muted": p.muted, "held": p.held}
+    return {**who, "agent_id": p.agent_id} if p.agent_id else who
 
 
 def check_joinable(conference: Conference, node_id: str | None) -> None:

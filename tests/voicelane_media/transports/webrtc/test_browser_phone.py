@@ -127,7 +127,7 @@ def test_a_browser_calls_a_phone_hears_it_both_ways_and_its_hangup_ends_the_phon
 
 def test_the_phone_hanging_up_ends_the_browsers_call(
         api: Api, rtc_node: LocalNode, sipp: Callable[..., Sipp]) -> None:
-    phone = sipp("-sf", str(SCENARIOS / "uas_hangs_up.xml"), "-rtp_echo", "-mp",
+    phone = sipp("-sf", str(SCENARIOS / "uas_hangs_up.xml"), "-d", "2500", "-rtp_echo", "-mp",
                  str(free_udp_port()))
     session, _ = phone_session(api, phone.port)
 

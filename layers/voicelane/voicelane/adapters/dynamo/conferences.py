@@ -22,6 +22,7 @@ from voicelane.domain.conference import (
     Conference,
     ConferenceEvent,
     ConferenceStatus,
+    ConferenceTrack,
     Participant,
 )
 from voicelane.domain.errors import StaleWrite, ValidationFailed
@@ -133,6 +134,19 @@ class DynamoConferenceRepository:
         self.table.put({"pk": f"CONF#{meta.call_id}", "sk": "RECORDING",
                         "entity": "conference_recording", **asdict(meta),
                         "duration_s": round(meta.duration_s, 3)})
+
+    def put_track(self, track: ConferenceTrack) -> None:
+        self.table.put({**track.model_dump(mode="json", exclude_none=True),
+                        "pk": f"CONF#{track.conference_id}", "sk": f"TRACK#{track.call_id}",
+                        "entity": "conference_track",
+                        "duration_s": round(track.duration_s, 3),
+                        "offset_s": round(track.offset_s, 3)})
+
+    def tracks(self, conference_id: str) -> list[ConferenceTrack]:
+        items = self.table.query("pk = :pk AND begins_with(sk, :t)",
+                                 {":pk": f"CONF#{conference_id}", ":t": "TRACK#"})
+        found = [ConferenceTrack.model_validate(strip_keys(i)) for i in items]
+        return sorted(found, key=lambda t: (t.offset_s, t.call_id))
 
     def get_recording(self, conference_id: str) -> RecordingMetadata | None:
         item = self.table.get(f"CONF#{conference_id}", "RECORDING")

@@ -23,6 +23,7 @@ from voicelane.contracts.conferences import (
     ParticipantAction,
     ParticipantList,
     ParticipantView,
+    TrackView,
 )
 
 router = APIRouter(route_class=StrictJsonRoute, prefix="/v1/conferences", tags=["conferences"],
@@ -62,17 +63,21 @@ def conference_events(conference_id: str, principal: Reads,
     return ConferenceEventList(data=[ConferenceEventView.of(e) for e in events])
 
 
-@router.get("/{conference_id}/recording", summary="A conference's recording (its mix)",
+@router.get("/{conference_id}/recording",
+            summary="A conference's recording (its mix, and its participants' tracks)",
             responses=errors(e404=["conference_not_found", "recording_not_found"]))
 def conference_recording(conference_id: str, principal: Reads,
                          c: ContainerDep) -> ConferenceRecordingView:
     meta = c.conferences.recording(principal.app, conference_id)
     url, ttl = c.artifacts.download_url(meta.s3_key)
+    tracks = [TrackView(**t.model_dump(include=set(TrackView.model_fields)),
+                        download_url=c.artifacts.download_url(t.s3_key)[0])
+              for t in c.conferences.tracks(principal.app, conference_id)]
     return ConferenceRecordingView(
         conference_id=conference_id, s3_key=meta.s3_key, duration_s=meta.duration_s,
         channels=meta.channels, format=meta.format, sample_rate=meta.sample_rate,
         size_bytes=meta.size_bytes, created_at=meta.created_at, download_url=url,
-        download_url_expires_in_s=ttl)
+        download_url_expires_in_s=ttl, tracks=tracks)
 
 
 @router.get("/{conference_id}/participants", summary="A conference's participants",
@@ -84,11 +89,15 @@ def list_participants(conference_id: str, principal: Reads, c: ContainerDep) -> 
 
 @router.post(
     "/{conference_id}/participants", status_code=202,
-    summary="Dial someone straight into the conference",
+    summary="Dial someone straight into the conference, or seat an agent in it",
     description="The conference's media node dials the number or SIP URI (the app's "
                 "allow-list, calls-per-second pacing and trunk failover apply) and joins the "
-                "answered call; `conference.participant.joined` names its call.",
+                "answered call; `conference.participant.joined` names its call. With "
+                "`agent_id` instead of `to`, that agent joins on a call of its own (channel "
+                "`agent`): it hears the mix and everyone hears it; the joined event names "
+                "the agent too.",
     responses=errors(e403=["destination_not_allowed"], e404=["conference_not_found"],
+                     e422=["agent_not_found"],
                      e409=["conference_ended", "conference_not_active", "conference_full",
                            "conference_not_here"], e503=_NODE))
 def dial_participant(conference_id: str, body: DialParticipantRequest, principal: Writes,
