@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from voicelane.domain.agent import ToolSpec
 
@@ -89,6 +89,24 @@ class LLMEngine(Protocol):
     def stream(
         self, messages: Sequence[ChatMessage], tools: Sequence[ToolSpec]
     ) -> AsyncIterator[LLMEvent]: ...
+
+
+@runtime_checkable
+class SpeculativeLLM(Protocol):
+    """An LLM engine a reply can be prepared on before its turn is final (preemptive generation).
+
+    `fork()` gives an engine to stream the prepared reply on, leaving this one as it was (a
+    stateless engine returns itself; the scripted engine a copy of its dialogue state), and
+    `adopt(fork)` takes the fork's state once its reply was used. Engines without these two
+    methods are never asked for a reply ahead of time."""
+
+    def stream(
+        self, messages: Sequence[ChatMessage], tools: Sequence[ToolSpec]
+    ) -> AsyncIterator[LLMEvent]: ...
+
+    def fork(self) -> LLMEngine: ...
+
+    def adopt(self, fork: LLMEngine) -> None: ...
 
 
 # -- TTS -----------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from voicelane.domain.agent import (
     ENDPOINTING_MS_DEFAULT,
     MIN_INTERRUPTION_MS_DEFAULT,
+    PREEMPTIVE_GENERATION_DEFAULT,
     TURN_DETECTION_DEFAULT,
     TURN_MAX_WAIT_MS_DEFAULT,
     AgentSpec,
@@ -35,6 +36,9 @@ class LoopSettings(BaseSettings):
       caller's speech onset and resumes after a shorter burst (a cough).
     - backchannel_max_ms: speech up to this long is checked against `backchannels` by its STT
       final before it interrupts ("uh-huh" resumes the agent); longer speech interrupts at once.
+    - preemptive_generation: start the LLM on the caller's turn as soon as they pause with
+      the STT final in (before the endpointer decides); its text is spoken, and its tools run,
+      only if the turn then ends with the same words.
     - vad_*: speech probability threshold, speech needed to open a segment, silence to close it
       (closing early lets STT finish inside the endpointing window).
     - inactivity_timeout_s / max_duration_s: None = take them from the AgentSpec.
@@ -51,6 +55,7 @@ class LoopSettings(BaseSettings):
     turn_max_wait_ms: int = Field(default=TURN_MAX_WAIT_MS_DEFAULT, ge=300, le=5000)
     smart_turn_check_ms: int = Field(default=200, ge=0, le=2000)
     smart_turn_threshold: float = Field(default=0.5, gt=0, lt=1)
+    preemptive_generation: bool = PREEMPTIVE_GENERATION_DEFAULT
     backchannel_max_ms: int = Field(default=900, ge=0, le=3000)
     backchannels: tuple[str, ...] = BACKCHANNELS
     vad_threshold: float = Field(default=0.5, gt=0, lt=1)
@@ -83,4 +88,6 @@ def for_agent(spec: AgentSpec, settings: LoopSettings) -> LoopSettings:
         changes["turn_detection"] = spec.turn_detection
     if spec.turn_max_wait_ms != TURN_MAX_WAIT_MS_DEFAULT:
         changes["turn_max_wait_ms"] = spec.turn_max_wait_ms
+    if spec.preemptive_generation is not PREEMPTIVE_GENERATION_DEFAULT:
+        changes["preemptive_generation"] = spec.preemptive_generation
     return settings.model_copy(update=changes) if changes else settings
