@@ -124,6 +124,15 @@ class TTSEngine(Protocol):
     def synthesize(self, text: str) -> AsyncIterator[AudioChunk]: ...
 
 
+class NoiseSuppressor(Protocol):
+    """Cleans caller audio (PCM16 mono) before VAD and STT; returns as many bytes as given.
+    Holds per-call state (one per call): `voicelane_media.agent.denoise`."""
+
+    name: str
+
+    def process(self, pcm: bytes, sample_rate: int) -> bytes: ...
+
+
 class TurnAnalyzer(Protocol):
     """Semantic end of turn: probability (0..1) that the caller finished, from the turn's
     audio (PCM16 mono). Synchronous and CPU-bound: the loop runs it in a worker thread."""
@@ -141,6 +150,7 @@ class Engines:
     tts: TTSEngine
     names: dict[str, str] = field(default_factory=dict)
     turn: TurnAnalyzer | None = None  # None: fixed-silence endpointing only
+    noise: NoiseSuppressor | None = None  # None: the caller's audio as it comes
 
     async def aclose(self) -> None:
         """Release what the engines hold (an HTTP client, say): each engine with an `aclose`

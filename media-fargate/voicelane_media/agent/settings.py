@@ -9,10 +9,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from voicelane.domain.agent import (
     ENDPOINTING_MS_DEFAULT,
     MIN_INTERRUPTION_MS_DEFAULT,
+    NOISE_SUPPRESSION_DEFAULT,
     PREEMPTIVE_GENERATION_DEFAULT,
     TURN_DETECTION_DEFAULT,
     TURN_MAX_WAIT_MS_DEFAULT,
     AgentSpec,
+    NoiseSuppression,
     TurnDetection,
 )
 
@@ -39,6 +41,7 @@ class LoopSettings(BaseSettings):
     - preemptive_generation: start the LLM on the caller's turn as soon as they pause with
       the STT final in (before the endpointer decides); its text is spoken, and its tools run,
       only if the turn then ends with the same words.
+    - noise_suppression: the suppressor run on the caller's audio before VAD and STT.
     - vad_*: speech probability threshold, speech needed to open a segment, silence to close it
       (closing early lets STT finish inside the endpointing window).
     - inactivity_timeout_s / max_duration_s: None = take them from the AgentSpec.
@@ -56,6 +59,7 @@ class LoopSettings(BaseSettings):
     smart_turn_check_ms: int = Field(default=200, ge=0, le=2000)
     smart_turn_threshold: float = Field(default=0.5, gt=0, lt=1)
     preemptive_generation: bool = PREEMPTIVE_GENERATION_DEFAULT
+    noise_suppression: NoiseSuppression = NOISE_SUPPRESSION_DEFAULT
     backchannel_max_ms: int = Field(default=900, ge=0, le=3000)
     backchannels: tuple[str, ...] = BACKCHANNELS
     vad_threshold: float = Field(default=0.5, gt=0, lt=1)
@@ -90,4 +94,6 @@ def for_agent(spec: AgentSpec, settings: LoopSettings) -> LoopSettings:
         changes["turn_max_wait_ms"] = spec.turn_max_wait_ms
     if spec.preemptive_generation is not PREEMPTIVE_GENERATION_DEFAULT:
         changes["preemptive_generation"] = spec.preemptive_generation
+    if spec.noise_suppression is not NOISE_SUPPRESSION_DEFAULT:
+        changes["noise_suppression"] = spec.noise_suppression
     return settings.model_copy(update=changes) if changes else settings

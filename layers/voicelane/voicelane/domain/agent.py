@@ -49,6 +49,19 @@ class TurnDetection(StrEnum):
 TURN_DETECTION_DEFAULT = TurnDetection.SILENCE
 
 
+class NoiseSuppression(StrEnum):
+    """Noise suppression of the caller's audio before VAD and STT."""
+
+    OFF = "off"
+    RNNOISE = "rnnoise"  # RNNoise (pyrnnoise wheel), at 48 kHz
+    WEBRTC = "webrtc"  # WebRTC's noise suppressor (webrtc-noise-gain wheel), at 16 kHz
+
+
+# Measured (tests/voicelane_media/agent/test_denoise.py, the eval's noisy lines, docs/agents.md):
+# whisper hears noisy phone audio as well or better without either suppressor, so it is off.
+NOISE_SUPPRESSION_DEFAULT = NoiseSuppression.OFF
+
+
 class DtmfEvents(StrEnum):
     MASKED = "masked"
     DIGITS = "digits"
@@ -135,6 +148,14 @@ class AgentSpec(BaseModel):
         "spoken and its tool calls never run before the turn has ended. Costs LLM requests "
         "thrown away when callers pause mid-turn. At the default (true) the node's "
         "VOICELANE_AGENT_PREEMPTIVE_GENERATION applies (true unless the operator turned it off).",
+    )
+    noise_suppression: NoiseSuppression = Field(
+        default=NOISE_SUPPRESSION_DEFAULT,
+        description="Noise suppression of the caller's audio before VAD and STT: `off` "
+        "(default), `rnnoise` (RNNoise at 48 kHz, about 4 % of a core per call) or `webrtc` "
+        "(WebRTC NS, under 1 %). Off by default: with the local Whisper STT neither improved "
+        "recognition of noisy phone audio (docs/agents.md has the figures). At the default "
+        "the node's VOICELANE_AGENT_NOISE_SUPPRESSION applies.",
     )
     max_duration_s: JsonInt = Field(default=600, ge=60, le=7200)
     inactivity_timeout_s: JsonInt = Field(default=30, ge=10, le=300)
