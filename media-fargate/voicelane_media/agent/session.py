@@ -169,7 +169,9 @@ class AgentSession:
         outcome = AgentOutcome(
             reason=self.reason, transcript=self.transcript, transferred_to=self.tools.transferred_to
         )
-        self.recorder.event("agent.ended", outcome.as_dict())
+        stats = self.brain.preemption  # what preemptive generation cost (requests thrown away)
+        self.recorder.event("agent.ended", {**outcome.as_dict(), "preemption": {
+            "prepared": stats.started, "used": stats.used, "thrown_away": stats.discarded}})
         await self.recorder.flush()
         return outcome
 

@@ -291,3 +291,5 @@ async def test_a_call_whose_caller_pauses_mid_turn_hears_only_the_reply_to_all_o
         "four two one seven"]
     assert [t.text for t in outcome.transcript.turns if t.role == "agent"] == ["First."]
     assert outcome.transcript.metrics[0].preemptive is True
+    ended = next(d for t, d in h.events if t == "agent.ended")
+    assert ended["preemption"] == {"prepared": 2, "used": 1, "thrown_away": 1}
