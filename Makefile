@@ -16,6 +16,8 @@ $(STAMP): layers/voicelane/pyproject.toml media-fargate/pyproject.toml layers/lo
 	$(BIN)/pip install -q -e layers/voicelane -e media-fargate -e layers/local -r requirements-dev.txt
 	# silero-vad's metadata requires torch, which we never load: its ONNX model runs on onnxruntime.
 	$(BIN)/pip install -q --no-deps silero-vad
+	# pyrnnoise's metadata requires audiolab and matplotlib; the node only loads its librnnoise.so.
+	$(BIN)/pip install -q --no-deps pyrnnoise==0.4.5
 	touch $(STAMP)
 
 $(APT_STAMP):

@@ -6,6 +6,13 @@ reply as far as the caller heard it: after a barge-in the reply is cut to `heard
 An engine failure never ends the call: an LLM error mid-stream (or an STT failure reported as
 `EngineFailed`) is recorded and the agent says `LoopSettings.fallback_reply`; a failing tool
 gives the LLM a `tool_failed` result.
+
+Preemptive generation: on `TurnPaused` (the caller paused, their words are in, the endpointer
+has not decided) the brain starts the LLM on a fork of its engine (`preemptive.Prefetch`) and
+keeps what it streams in memory. The `UserTurn` that follows with the same words, on the same
+conversation, replays it as the reply's first round; anything else (`TurnResumed`, other
+words, a barge-in, a keyed digit) throws it away. Its text is pushed, and its tool calls run,
+only once the turn is final.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import asyncio
 import itertools
 import json
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 from voicelane_media.agent.frames import (
@@ -26,10 +34,20 @@ from voicelane_media.agent.frames import (
     Interruption,
     LLMToken,
     PlayoutDone,
+    TurnPaused,
+    TurnResumed,
     UserTurn,
 )
 from voicelane_media.agent.pipeline import Processor
-from voicelane_media.agent.providers import ChatMessage, LLMEngine, TextDelta, ToolCallRequest
+from voicelane_media.agent.preemptive import PreemptionStats, Prefetch
+from voicelane_media.agent.providers import (
+    ChatMessage,
+    LLMEngine,
+    LLMEvent,
+    SpeculativeLLM,
+    TextDelta,
+    ToolCallRequest,
+)
 from voicelane_media.agent.recorder import ConversationRecorder
 from voicelane_media.agent.settings import LoopSettings
 from voicelane_media.agent.tools import ToolRunner
@@ -69,12 +87,18 @@ class Brain(Processor):
         self.replying = False
         self.unplayed: set[int] = set()
         self.speech_end: dict[int, float] = {}
+        self.preemption = PreemptionStats()
+        self._prefetch: Prefetch | None = None
 
     async def process(self, frame: Frame, direction: Direction) -> None:
         if isinstance(frame, UserTurn):
             self.recorder.caller_turn(frame.text, frame.started_at, frame.speech_end_at)
             self.messages.append(ChatMessage(role="user", content=frame.text))
-            await self.reply(frame)
+            await self.reply(frame, self._take_prefetch(frame.text))
+        elif isinstance(frame, TurnPaused):
+            self._prepare(frame.text)
+        elif isinstance(frame, TurnResumed):
+            self._discard()
         elif isinstance(frame, DTMF):
             self._on_dtmf(frame)
         elif isinstance(frame, EngineFailed):
@@ -91,19 +115,48 @@ class Brain(Processor):
         else:
             await super().process(frame, direction)
 
-    async def reply(self, user_turn: UserTurn | None = None) -> int:
-        """Start the next reply in the background; returns its turn id."""
+    def _prepare(self, text: str) -> None:
+        """Start the LLM on the paused turn (see the module docstring)."""
+        if self.replying or not isinstance(self.llm, SpeculativeLLM):
+            return
+        if self._prefetch is not None and self._prefetch.text == text:
+            return
+        self._discard()
+        history = [*self.history(), ChatMessage(role="user", content=text)]
+        self._prefetch = Prefetch(self.llm.fork(), history, self.tools.specs, text)
+        self.preemption.started += 1
+
+    def _discard(self) -> None:
+        if self._prefetch is not None:
+            self._prefetch.cancel()
+            self._prefetch = None
+            self.preemption.discarded += 1
+
+    def _take_prefetch(self, text: str) -> Prefetch | None:
+        """The prepared reply, if it was prepared for this turn's words and conversation."""
+        prefetch = self._prefetch
+        if prefetch is None or not prefetch.matches(text, self.history()):
+            self._discard()
+            return None
+        self._prefetch = None
+        self.preemption.used += 1
+        return prefetch
+
+    async def reply(self, user_turn: UserTurn | None = None, prefetch: Prefetch | None = None) -> int:
+        """Start the next reply in the background; returns its turn id. `prefetch` is the
+        reply's first round prepared during the caller's pause (it matched the turn)."""
         await self.cancel_inflight()
         turn_id = next(self._turn_ids)
         self.replying = True
         self.unplayed.add(turn_id)
         if user_turn is not None:
             self.speech_end[turn_id] = user_turn.speech_end_at
-        self.spawn(self._reply(turn_id, user_turn), name=f"reply-{turn_id}")
+        self.spawn(self._reply(turn_id, user_turn, prefetch), name=f"reply-{turn_id}")
         return turn_id
 
     async def say(self, text: str) -> int:
         """Speak a fixed text (greeting, inactivity prompt) as an agent turn, kept in memory."""
+        self._discard()
         turn_id = next(self._turn_ids)
         self.replying = True
         self.unplayed.add(turn_id)
@@ -120,7 +173,9 @@ class Brain(Processor):
         await self.push(AgentReplyDone(turn_id=turn_id, text=text))
         self.replying = False
 
-    async def _reply(self, turn_id: int, user_turn: UserTurn | None) -> None:
+    async def _reply(
+        self, turn_id: int, user_turn: UserTurn | None, prefetch: Prefetch | None = None
+    ) -> None:
         started = time.monotonic()
         self.recorder.agent_turn_started(turn_id, started)
         metrics = self.recorder.turn_metrics(turn_id)
@@ -133,6 +188,7 @@ class Brain(Processor):
             metrics.end_of_turn_probability = user_turn.end_of_turn_probability
             if user_turn.waited_ms is not None:
                 self.recorder.endpoint_waited(turn_id, user_turn.waited_ms)
+            metrics.preemptive = prefetch is not None
         message = ChatMessage(role="assistant", content="")
         self.messages.append(message)
         self._replies[turn_id] = message
@@ -141,8 +197,12 @@ class Brain(Processor):
         try:
             for _ in range(self.settings.max_tool_rounds):
                 calls: list[ToolCallRequest] = []
+                events: AsyncIterator[LLMEvent] = (
+                    prefetch.events() if prefetch is not None
+                    else self.llm.stream(self.history(), self.tools.specs)
+                )
                 try:
-                    async for event in self.llm.stream(self.history(), self.tools.specs):
+                    async for event in events:
                         if isinstance(event, TextDelta):
                             if metrics.llm_first_token_ms is None:
                                 metrics.llm_first_token_ms = round(
@@ -156,6 +216,10 @@ class Brain(Processor):
                     self.recorder.engine_error("llm", exc)
                     await self._fallback(message, turn_id)
                     break
+                if prefetch is not None:  # its round is over: the engine takes its state
+                    if isinstance(self.llm, SpeculativeLLM):
+                        self.llm.adopt(prefetch.engine)
+                    prefetch = None
                 if not calls:
                     break
                 message.tool_calls.extend(calls)
@@ -181,6 +245,8 @@ class Brain(Processor):
                 self.messages.append(message)
                 parts.append(message)
         finally:
+            if prefetch is not None:  # cancelled or failed before its round was over
+                prefetch.cancel()
             text = " ".join(part.content.strip() for part in parts if part.content.strip())
             self.recorder.agent_turn_finished(turn_id, text, time.monotonic(), records)
             self.replying = False
@@ -209,6 +275,7 @@ class Brain(Processor):
         return [m for m in self.messages if m.role != "assistant" or m.content or m.tool_calls]
 
     async def _interrupt(self, frame: Interruption) -> None:
+        self._discard()
         await self.cancel_inflight()
         self.replying = False
         pending = set(self.unplayed)
@@ -259,9 +326,11 @@ class Brain(Processor):
         now = time.monotonic()
         self.recorder.caller_turn(f"DTMF {digits}", now, now, role="dtmf")
         self.messages.append(ChatMessage(role="user", content=f"[keyed digits] {digits}"))
+        self._discard()
         await self.reply(UserTurn(text=digits, speech_end_at=now, stt_final_at=now, started_at=now))
 
     async def close(self) -> None:
+        self._discard()
         if self._dtmf_task is not None:
             self._dtmf_task.cancel()
         await super().close()

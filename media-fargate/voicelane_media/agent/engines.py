@@ -12,8 +12,15 @@ from voicelane_media.agent.cloud.bedrock import BedrockLLM
 from voicelane_media.agent.cloud.openai_chat import OpenAIChatLLM
 from voicelane_media.agent.cloud.polly import PollyTTS
 from voicelane_media.agent.cloud.transcribe import TranscribeSTT
+from voicelane_media.agent.denoise import build_suppressor
 from voicelane_media.agent.local_engines import EspeakTTS, PiperTTS, SileroVAD, WhisperSTT
-from voicelane_media.agent.providers import Engines, LLMEngine, STTEngine, TTSEngine
+from voicelane_media.agent.providers import (
+    Engines,
+    LLMEngine,
+    NoiseSuppressor,
+    STTEngine,
+    TTSEngine,
+)
 from voicelane_media.agent.scripted import ScriptedDialogue
 from voicelane_media.agent.settings import LoopSettings, for_agent
 from voicelane_media.agent.smart_turn import SmartTurnAnalyzer
@@ -69,12 +76,19 @@ def build_engines(spec: AgentSpec) -> Engines:
         tts = _cloud(lambda: PollyTTS.for_agent(spec), "polly", "boto3")
     else:
         raise EngineUnavailable(f"tts engine {choice.tts!r} is not available in this build")
+    settings = for_agent(spec, LoopSettings())
     turn: SmartTurnAnalyzer | None = None
-    if for_agent(spec, LoopSettings()).turn_detection is TurnDetection.SMART_TURN:
+    if settings.turn_detection is TurnDetection.SMART_TURN:
         try:
             turn = SmartTurnAnalyzer()
         except Exception as error:  # no model file here: the agent endpoints on silence
             log.warning("smart_turn unavailable, using silence endpointing: %s", error)
+    noise: NoiseSuppressor | None = None
+    try:
+        noise = build_suppressor(settings.noise_suppression.value)
+    except Exception as error:  # its wheel is not installed here: the audio goes in as it is
+        log.warning("noise suppression %s unavailable: %s", settings.noise_suppression, error)
     return Engines(
-        vad=SileroVAD(), stt=stt, llm=llm, tts=tts, names=choice.model_dump(), turn=turn
+        vad=SileroVAD(), stt=stt, llm=llm, tts=tts, names=choice.model_dump(), turn=turn,
+        noise=noise,
     )

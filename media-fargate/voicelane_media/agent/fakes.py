@@ -113,6 +113,19 @@ class CannedLLM:
         self.replies: deque[str | ToolCallRequest] = deque(replies)
         self.token_delay_s = token_delay_s
         self.seen: list[list[ChatMessage]] = []
+        self.forks: list[CannedLLM] = []  # prepared replies (preemptive generation), used or not
+
+    def fork(self) -> CannedLLM:
+        """A copy of the queue of replies: a prepared reply that is thrown away leaves this
+        engine (its `replies` and `seen`) as it was; `adopt` takes the copy's."""
+        fork = CannedLLM(self.replies.copy(), self.token_delay_s)
+        self.forks.append(fork)
+        return fork
+
+    def adopt(self, fork: object) -> None:
+        if isinstance(fork, CannedLLM) and fork is not self:
+            self.replies = fork.replies
+            self.seen.extend(fork.seen)
 
     async def stream(
         self, messages: Sequence[ChatMessage], tools: Sequence[ToolSpec]

@@ -75,6 +75,21 @@ class FinalTranscript(Frame):
 
 
 @dataclass(kw_only=True)
+class TurnPaused(Frame):
+    """The caller paused and the open turn's STT finals are in, before the endpointer decided.
+
+    The brain may prepare its reply to `text` (preemptive generation), but must not speak it,
+    nor run its tools, before a `UserTurn` with the same text."""
+
+    text: str
+
+
+@dataclass(kw_only=True)
+class TurnResumed(Frame):
+    """The caller went on speaking after a `TurnPaused`: a reply prepared for it is void."""
+
+
+@dataclass(kw_only=True)
 class UserTurn(Frame):
     """The caller finished a turn (endpointing + STT final agreed)."""
 

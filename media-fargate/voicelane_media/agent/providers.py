@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from voicelane.domain.agent import ToolSpec
 
@@ -91,6 +91,24 @@ class LLMEngine(Protocol):
     ) -> AsyncIterator[LLMEvent]: ...
 
 
+@runtime_checkable
+class SpeculativeLLM(Protocol):
+    """An LLM engine a reply can be prepared on before its turn is final (preemptive generation).
+
+    `fork()` gives an engine to stream the prepared reply on, leaving this one as it was (a
+    stateless engine returns itself; the scripted engine a copy of its dialogue state), and
+    `adopt(fork)` takes the fork's state once its reply was used. Engines without these two
+    methods are never asked for a reply ahead of time."""
+
+    def stream(
+        self, messages: Sequence[ChatMessage], tools: Sequence[ToolSpec]
+    ) -> AsyncIterator[LLMEvent]: ...
+
+    def fork(self) -> LLMEngine: ...
+
+    def adopt(self, fork: LLMEngine) -> None: ...
+
+
 # -- TTS -----------------------------------------------------------------------------------------
 
 
@@ -104,6 +122,15 @@ class TTSEngine(Protocol):
     """Synthesises `text` as PCM16 chunks, yielding audio before the whole text is done."""
 
     def synthesize(self, text: str) -> AsyncIterator[AudioChunk]: ...
+
+
+class NoiseSuppressor(Protocol):
+    """Cleans caller audio (PCM16 mono) before VAD and STT; returns as many bytes as given.
+    Holds per-call state (one per call): `voicelane_media.agent.denoise`."""
+
+    name: str
+
+    def process(self, pcm: bytes, sample_rate: int) -> bytes: ...
 
 
 class TurnAnalyzer(Protocol):
@@ -123,6 +150,7 @@ class Engines:
     tts: TTSEngine
     names: dict[str, str] = field(default_factory=dict)
     turn: TurnAnalyzer | None = None  # None: fixed-silence endpointing only
+    noise: NoiseSuppressor | None = None  # None: the caller's audio as it comes
 
     async def aclose(self) -> None:
         """Release what the engines hold (an HTTP client, say): each engine with an `aclose`

@@ -31,6 +31,7 @@ The script's shape lives in `voicelane.domain.script`, which the API checks it w
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 import re
@@ -79,6 +80,16 @@ class ScriptedDialogue:
         self.state = self.script.start
         self._pending: ScriptIntent | None = None
         self._values: dict[str, Any] = {}
+
+    def fork(self) -> ScriptedDialogue:
+        """A copy of the dialogue state to prepare a reply on (preemptive generation): what it
+        streams moves the copy's state, not this one's, until `adopt`."""
+        return copy.copy(self)
+
+    def adopt(self, fork: object) -> None:
+        """The reply prepared on `fork` was used: the dialogue goes on from its state."""
+        if isinstance(fork, ScriptedDialogue) and fork is not self:
+            self.state, self._pending, self._values = fork.state, fork._pending, fork._values
 
     def match(self, text: str) -> tuple[ScriptIntent | None, dict[str, Any]]:
         words = set(re.findall(r"[a-z0-9']+", text.lower()))

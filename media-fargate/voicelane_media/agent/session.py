@@ -23,9 +23,10 @@ from voicelane.domain.agent import AgentSpec, FirstSpeaker, InactivityAction
 from voicelane.domain.url_guard import Resolver
 
 from voicelane_media.agent.brain import Brain, system_prompt
+from voicelane_media.agent.denoise import NoiseFilter
 from voicelane_media.agent.leg import MediaLeg
 from voicelane_media.agent.listen import STTProcessor, VADProcessor
-from voicelane_media.agent.pipeline import Pipeline
+from voicelane_media.agent.pipeline import Pipeline, Processor
 from voicelane_media.agent.providers import Engines
 from voicelane_media.agent.recorder import ConversationRecorder, EventSink
 from voicelane_media.agent.settings import LoopSettings, for_agent
@@ -91,8 +92,14 @@ class AgentSession:
             self.settings, self.agent_busy, spec.interruptible, self._caller_active,
             analyzer=engines.turn, on_error=self.recorder.engine_error,
         )
+        # The caller's audio is cleaned first, when the agent asked for it: VAD and STT hear
+        # the suppressor's output.
+        cleaner: list[Processor] = (
+            [NoiseFilter(engines.noise, self.recorder.engine_error)] if engines.noise else []
+        )
         self.pipeline = Pipeline(
             [
+                *cleaner,
                 VADProcessor(engines.vad, self.settings),
                 STTProcessor(engines.stt, self.settings, self.recorder.engine_error),
                 self.turns,
@@ -162,7 +169,9 @@ class AgentSession:
         outcome = AgentOutcome(
             reason=self.reason, transcript=self.transcript, transferred_to=self.tools.transferred_to
         )
-        self.recorder.event("agent.ended", outcome.as_dict())
+        stats = self.brain.preemption  # what preemptive generation cost (requests thrown away)
+        self.recorder.event("agent.ended", {**outcome.as_dict(), "preemption": {
+            "prepared": stats.started, "used": stats.used, "thrown_away": stats.discarded}})
         await self.recorder.flush()
         return outcome
 

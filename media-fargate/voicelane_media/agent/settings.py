@@ -9,9 +9,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from voicelane.domain.agent import (
     ENDPOINTING_MS_DEFAULT,
     MIN_INTERRUPTION_MS_DEFAULT,
+    NOISE_SUPPRESSION_DEFAULT,
+    PREEMPTIVE_GENERATION_DEFAULT,
     TURN_DETECTION_DEFAULT,
     TURN_MAX_WAIT_MS_DEFAULT,
     AgentSpec,
+    NoiseSuppression,
     TurnDetection,
 )
 
@@ -35,6 +38,10 @@ class LoopSettings(BaseSettings):
       caller's speech onset and resumes after a shorter burst (a cough).
     - backchannel_max_ms: speech up to this long is checked against `backchannels` by its STT
       final before it interrupts ("uh-huh" resumes the agent); longer speech interrupts at once.
+    - preemptive_generation: start the LLM on the caller's turn as soon as they pause with
+      the STT final in (before the endpointer decides); its text is spoken, and its tools run,
+      only if the turn then ends with the same words.
+    - noise_suppression: the suppressor run on the caller's audio before VAD and STT.
     - vad_*: speech probability threshold, speech needed to open a segment, silence to close it
       (closing early lets STT finish inside the endpointing window).
     - inactivity_timeout_s / max_duration_s: None = take them from the AgentSpec.
@@ -51,6 +58,8 @@ class LoopSettings(BaseSettings):
     turn_max_wait_ms: int = Field(default=TURN_MAX_WAIT_MS_DEFAULT, ge=300, le=5000)
     smart_turn_check_ms: int = Field(default=200, ge=0, le=2000)
     smart_turn_threshold: float = Field(default=0.5, gt=0, lt=1)
+    preemptive_generation: bool = PREEMPTIVE_GENERATION_DEFAULT
+    noise_suppression: NoiseSuppression = NOISE_SUPPRESSION_DEFAULT
     backchannel_max_ms: int = Field(default=900, ge=0, le=3000)
     backchannels: tuple[str, ...] = BACKCHANNELS
     vad_threshold: float = Field(default=0.5, gt=0, lt=1)
@@ -83,4 +92,8 @@ def for_agent(spec: AgentSpec, settings: LoopSettings) -> LoopSettings:
         changes["turn_detection"] = spec.turn_detection
     if spec.turn_max_wait_ms != TURN_MAX_WAIT_MS_DEFAULT:
         changes["turn_max_wait_ms"] = spec.turn_max_wait_ms
+    if spec.preemptive_generation is not PREEMPTIVE_GENERATION_DEFAULT:
+        changes["preemptive_generation"] = spec.preemptive_generation
+    if spec.noise_suppression is not NOISE_SUPPRESSION_DEFAULT:
+        changes["noise_suppression"] = spec.noise_suppression
     return settings.model_copy(update=changes) if changes else settings

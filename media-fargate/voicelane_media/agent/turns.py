@@ -9,6 +9,11 @@ in flight cancelled, playout cleared) when the speech lasts `backchannel_max_ms`
 ends having lasted `min_interruption_ms` and its STT final is not a backchannel. Otherwise
 (a cough, "uh-huh", no words) playout resumes where it paused (`BargeInResume`) and the burst
 is no caller turn. `interruptible: false` agents never pause.
+
+Preemptive generation (`preemptive_generation`): once the caller is silent and every segment
+of the open turn has its STT final (STT finalisation starts at VADStop), `TurnPaused` tells the
+brain the words while the endpointer is still waiting; speech that reopens the turn sends
+`TurnResumed`. Whether the turn ended is still decided here, by the `UserTurn`.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ from voicelane_media.agent.frames import (
     FinalTranscript,
     Frame,
     Interruption,
+    TurnPaused,
+    TurnResumed,
     UserTurn,
     VADStart,
     VADStop,
@@ -92,6 +99,7 @@ class TurnTaking(Processor):
         self._finals_changed = asyncio.Event()
         self._endpoint: asyncio.Task[None] | None = None
         self._final_timeout: asyncio.Task[None] | None = None
+        self._offered: str | None = None  # the words of the last TurnPaused of the open turn
         # The caller's recent audio, kept only when a model will read it (Smart Turn).
         self._audio = TurnAudio() if self.policy.smart else None
 
@@ -125,6 +133,9 @@ class TurnTaking(Processor):
         if self._endpoint is not None:
             self._endpoint.cancel()
             self._endpoint = None
+        if self._offered is not None:
+            self._offered = None
+            await self.push(TurnResumed())
         segment = _Segment(speech_at=frame.speech_at)
         segment.speech_ms = (time.monotonic() - frame.speech_at) * 1000.0
         self._segments.append(segment)
@@ -191,6 +202,24 @@ class TurnTaking(Processor):
             self._endpoint = self.spawn(
                 self._endpoint_after(self._speech_end_at, decided=not confirmed), name="endpoint"
             )
+        await self._offer()
+
+    def _open_text(self) -> str | None:
+        """The open turn's words so far, or None while a segment still waits for its final."""
+        kept = [s for s in self._segments if not s.ignored and s.barge is None]
+        if any(s.final is None for s in kept):
+            return None
+        return " ".join(s.final for s in kept if s.final).strip()
+
+    async def _offer(self) -> None:
+        """Tell the brain the paused turn's words while the endpointer decides (TurnPaused)."""
+        if (not self.settings.preemptive_generation or self.user_speaking
+                or self._endpoint is None):
+            return
+        text = self._open_text()
+        if text and text != self._offered:
+            self._offered = text
+            await self.push(TurnPaused(text=text))
 
     async def _await_final(self, segment: _Segment) -> None:
         await asyncio.sleep(self.settings.stt_final_wait_ms / 1000.0)
@@ -270,6 +299,7 @@ class TurnTaking(Processor):
         self._segments = deque(s for s in self._segments if s.final is None or s.barge is not None)
         started_at, self._turn_started_at = self._turn_started_at, None
         self._endpoint = None
+        self._offered = None
         if text:
             await self.push(
                 UserTurn(

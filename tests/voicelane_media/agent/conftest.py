@@ -29,10 +29,12 @@ class Harness:
         stt_engine = settings.pop("stt_engine", None) or self.stt
         tts_engine = settings.pop("tts_engine", None) or ToneTTS(ms_per_word=200)
         turn_engine = settings.pop("turn_engine", None)
+        noise_engine = settings.pop("noise_engine", None)
         self.session = AgentSession(
             spec,
             self.leg,
-            Engines(vad=EnergyVAD(), stt=stt_engine, llm=llm, tts=tts_engine, turn=turn_engine),
+            Engines(vad=EnergyVAD(), stt=stt_engine, llm=llm, tts=tts_engine, turn=turn_engine,
+                    noise=noise_engine),
             context=context,
             call_id="call_test",
             on_event=self._on_event,

@@ -51,6 +51,8 @@ class TurnMetricsView(BaseModel):
     - barge_in_stop_ms: caller's speech onset over the agent -> agent audio stopped (paused)
     - turn_detection: `smart_turn` or `silence`, how this caller turn was ended
     - end_of_turn_probability: the Smart Turn model's verdict (0..1) when it was asked
+    - preemptive: the reply was prepared while the caller paused (preemptive generation) and
+      used; false when it started on the ended turn; none for replies to no caller turn
     """
 
     model_config = ConfigDict(extra="allow")
@@ -65,6 +67,7 @@ class TurnMetricsView(BaseModel):
     barge_in_stop_ms: float | None = None
     turn_detection: str | None = None
     end_of_turn_probability: float | None = None
+    preemptive: bool | None = None
 
 
 class TranscriptView(BaseModel):

@@ -21,6 +21,9 @@ from voicelane.domain.storable import (
 ENDPOINTING_MS_DEFAULT = 500
 MIN_INTERRUPTION_MS_DEFAULT = 300
 TURN_MAX_WAIT_MS_DEFAULT = 2000
+# Safe to have on: a prepared reply is never spoken nor its tools run before its turn ends
+# with the same words. Its cost is LLM requests thrown away when the caller goes on.
+PREEMPTIVE_GENERATION_DEFAULT = True
 
 
 class FirstSpeaker(StrEnum):
@@ -44,6 +47,19 @@ class TurnDetection(StrEnum):
 # 0.8-1.5 s after the caller stops, past the 500 ms silence window, so Smart Turn cannot end a
 # turn sooner and its verdict adds to the critical path. It is each agent's choice.
 TURN_DETECTION_DEFAULT = TurnDetection.SILENCE
+
+
+class NoiseSuppression(StrEnum):
+    """Noise suppression of the caller's audio before VAD and STT."""
+
+    OFF = "off"
+    RNNOISE = "rnnoise"  # RNNoise (pyrnnoise wheel), at 48 kHz
+    WEBRTC = "webrtc"  # WebRTC's noise suppressor (webrtc-noise-gain wheel), at 16 kHz
+
+
+# Measured (tests/voicelane_media/agent/test_denoise.py, the eval's noisy lines, docs/agents.md):
+# whisper hears noisy phone audio as well or better without either suppressor, so it is off.
+NOISE_SUPPRESSION_DEFAULT = NoiseSuppression.OFF
 
 
 class DtmfEvents(StrEnum):
@@ -122,6 +138,24 @@ class AgentSpec(BaseModel):
         le=5000,
         description="With `smart_turn`: the longest caller silence (ms) before the turn ends "
         "when the model says the caller has not finished (someone reading a card number).",
+    )
+    preemptive_generation: StrictBool = Field(
+        default=PREEMPTIVE_GENERATION_DEFAULT,
+        description="Start the LLM request as soon as the caller pauses and their words are "
+        "transcribed, before the endpointer decides the turn ended: when it does, with the same "
+        "words, the reply is already under way (the LLM's latency leaves the critical path); "
+        "when the caller goes on, the prepared reply is thrown away. A prepared reply is never "
+        "spoken and its tool calls never run before the turn has ended. Costs LLM requests "
+        "thrown away when callers pause mid-turn. At the default (true) the node's "
+        "VOICELANE_AGENT_PREEMPTIVE_GENERATION applies (true unless the operator turned it off).",
+    )
+    noise_suppression: NoiseSuppression = Field(
+        default=NOISE_SUPPRESSION_DEFAULT,
+        description="Noise suppression of the caller's audio before VAD and STT: `off` "
+        "(default), `rnnoise` (RNNoise at 48 kHz, about 4 % of a core per call) or `webrtc` "
+        "(WebRTC NS, under 1 %). Off by default: with the local Whisper STT neither improved "
+        "recognition of noisy phone audio (docs/agents.md has the figures). At the default "
+        "the node's VOICELANE_AGENT_NOISE_SUPPRESSION applies.",
     )
     max_duration_s: JsonInt = Field(default=600, ge=60, le=7200)
     inactivity_timeout_s: JsonInt = Field(default=30, ge=10, le=300)

@@ -128,6 +128,14 @@ class BedrockLLM:
             params["toolConfig"] = tool_config(tools)
         return params
 
+    def fork(self) -> BedrockLLM:
+        """Stateless (the conversation comes with every request): a prepared reply (preemptive
+        generation) streams on this engine itself."""
+        return self
+
+    def adopt(self, fork: object) -> None:
+        """Nothing to take over: the engine keeps no dialogue state."""
+
     async def stream(
         self, messages: Sequence[ChatMessage], tools: Sequence[ToolSpec]
     ) -> AsyncIterator[LLMEvent]:

@@ -114,6 +114,14 @@ class OpenAIChatLLM:
             headers["Authorization"] = f"Bearer {self.settings.api_key.get_secret_value()}"
         return headers
 
+    def fork(self) -> OpenAIChatLLM:
+        """Stateless (the conversation comes with every request): a prepared reply (preemptive
+        generation) streams on this engine itself."""
+        return self
+
+    def adopt(self, fork: object) -> None:
+        """Nothing to take over: the engine keeps no dialogue state."""
+
     async def stream(
         self, messages: Sequence[ChatMessage], tools: Sequence[ToolSpec]
     ) -> AsyncIterator[LLMEvent]:
