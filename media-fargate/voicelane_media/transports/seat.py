@@ -27,7 +27,14 @@ import numpy as np
 from voicelane_media.agent.leg import MediaLeg
 from voicelane_media.codecs.g711 import Int16Array
 from voicelane_media.transports.audio_taps import AudioTaps
-from voicelane_media.transports.base import AudioTap, CallEvents, Ending, LiveSource, Referral
+from voicelane_media.transports.base import (
+    AudioTap,
+    CallEvents,
+    EarlyMediaRefused,
+    Ending,
+    LiveSource,
+    Referral,
+)
 from voicelane_media.transports.ws.media_leg import WsAgentLeg
 from voicelane_media.transports.ws.playout import Playout
 
@@ -100,6 +107,14 @@ class RoomSeat:
     async def dial(self) -> Ending | None:
         """Nothing to ring: the seat is taken at once and its clock starts."""
         return await self.answer()
+
+    @property
+    def early_media(self) -> bool:
+        return False
+
+    async def pre_answer(self) -> Ending | None:
+        raise EarlyMediaRefused("early_media_not_supported",
+                                "pre_answer needs an inbound SIP call; this is a room seat")
 
     async def reject(self, reason: str) -> int:
         self.closed = True
