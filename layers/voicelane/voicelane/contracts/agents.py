@@ -43,6 +43,8 @@ class AgentPatch(BaseModel):
     tools: list[dict[str, Any]] | None = None
     engines: dict[str, Any] | None = None
     script: dict[str, Any] | None = None
+    preemptive_generation: StrictBool | None = None
+    noise_suppression: str | None = None
 
     @classmethod
     def __get_pydantic_json_schema__(

@@ -56,7 +56,13 @@ class VoicemailMessage(BaseModel):
     """What ``leave_message`` says after the beep (spoken by the call's TTS): ``text``, or
     (``generate``) a short message the call's agent writes from the call's context."""
 
-    model_config = ConfigDict(extra="forbid")
+    # exactly one of the two, said in the schema too (clients and the fuzz test read it)
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"oneOf": [
+        {"required": ["text"], "properties": {"text": {"type": "string"},
+                                              "generate": {"const": False}}},
+        {"required": ["generate"], "properties": {"generate": {"const": True},
+                                                  "text": {"type": "null"}}},
+    ]})
 
     text: str | None = Field(default=None, min_length=1, max_length=2_000)
     generate: StrictBool = Field(
