@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/amd.py [--no-stt] [--seed 7]
 
-Each callee is 8 kHz audio made here: voicemail greetings (espeak-ng voices and speeds, short
-and long, with and without a beep, with line noise), people picking up ("Hello?", "Yes?", a
+Each callee is 8 kHz audio made here: voicemail greetings (espeak-ng voices and speeds, and
+every third one in piper's neural joe voice; short and long, with and without a beep, with line noise), people picking up ("Hello?", "Yes?", a
 name, a business answer), fax calling tones and silent lines. Each runs through the same
 detector, silero VAD and Whisper tiny.en a call uses (``voicelane_media.amd``), in audio time:
 a transcript reaches the detector as many ms of audio after the pause as the STT took on this
@@ -14,6 +14,7 @@ class, and for greetings with a beep whether the greeting's end was found at the
 from __future__ import annotations
 
 import argparse
+import asyncio
 import statistics
 import time
 from collections import Counter
@@ -25,6 +26,7 @@ from voicelane_media.agent.local_engines import SileroVAD, WhisperSTT
 from voicelane_media.amd import Decision, DetectorSettings, GreetingEnd, MachineDetector
 from voicelane_media.codecs.resample import resample_pcm16
 from voicelane_media.sim.greetings import concat, fax_cng, frames, silence, speech, tone, with_noise
+from voicelane_media.sim.voice import synthesize_8k
 
 R = DetectionResult
 VOICES = ["en-us", "en-gb", "en-us+f3", "en-gb-scotland", "en-us+m3", "en-gb-x-rp", "en-us+f2"]
@@ -59,13 +61,21 @@ class Case:
     beep_end_ms: int | None = None
 
 
+def say(text: str, voice: str, wpm: int) -> Any:
+    """``text`` in an espeak-ng voice at ``wpm``, or in piper's joe voice (its own pace)."""
+    if voice == "piper":
+        return asyncio.run(synthesize_8k(text, "piper"))
+    return speech(text, voice=voice, wpm=wpm)
+
+
 def build_cases(seed: int) -> list[Case]:
     cases: list[Case] = []
     for i, text in enumerate(GREETINGS * 2):  # 20 greetings: each text twice, other voice/speed
         voice, wpm = VOICES[i % len(VOICES)], (150, 175, 200, 220)[i % 4]
+        voice = "piper" if i % 3 == 1 else voice
         with_beep = i % 3 != 2
         snr = (40, 25, 15)[i % 3]
-        voiced = concat(silence(200 + 100 * (i % 4)), speech(text, voice=voice, wpm=wpm))
+        voiced = concat(silence(200 + 100 * (i % 4)), say(text, voice, wpm))
         parts = [voiced]
         beep_end = None
         if with_beep:
@@ -79,11 +89,12 @@ def build_cases(seed: int) -> list[Case]:
                           R.MACHINE, audio, beep_end))
     for i, text in enumerate(HUMANS * 2):
         voice, wpm = VOICES[(i + 3) % len(VOICES)], (140, 170, 200)[i % 3]
-        audio = concat(silence(250 + 150 * (i % 3)), speech(text, voice=voice, wpm=wpm),
+        voice = "piper" if i % 3 == 1 else voice
+        audio = concat(silence(250 + 150 * (i % 3)), say(text, voice, wpm),
                        silence(6000))
         if i >= len(HUMANS):  # the second round: "Hello? ... Hello?" style, noisier
             audio = concat(audio[: len(audio) - 6000 * 8], silence(900),
-                           speech("Hello?", voice=voice), silence(6000))
+                           say("Hello?", voice, wpm), silence(6000))
         cases.append(Case(f"human{i:02d} {voice} {text[:20]!r}", R.HUMAN,
                           with_noise(audio, (35, 20, 12)[i % 3], seed=seed + 100 + i)))
     for i, snr in enumerate((40, 20, 10)):
