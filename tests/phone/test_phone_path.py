@@ -92,7 +92,9 @@ def test_backchannel_pauses_the_agent_which_then_resumes_the_whole_greeting(
     greeting = out.turns("agent")[0]
     assert greeting["interrupted"] is False, greeting  # the agent went on after "uh-huh"
     ignored = [e["details"] for e in out.events if e["type"] == "call.agent.interruption.ignored"]
-    assert ignored and ignored[0]["reason"] == "backchannel", out.events
+    # "Uh-huh" lasts about min_interruption_ms (300): the VAD measures it just under (too short
+    # to count) or just over (then its STT final is a backchannel); either way it is ignored
+    assert ignored and ignored[0]["reason"] in ("backchannel", "short"), out.events
     assert "call.agent.interrupted" not in out.event_types()
     # As heard on the phone: the greeting stopped while the caller said "uh-huh"...
     assert out.phone.lines[0].agent_stop_ms is not None, out.phone.as_dict()
