@@ -6,13 +6,15 @@ at a time, and times each caller turn that got a reply on one clock (the phone a
 share the process, so `time.monotonic()` is common to both):
 
     caller voice end   the phone's ground truth: the last voiced frame of the line it played
-    VAD speech end     the last frame silero called speech (after RTP, the node's jitter buffer)
+    voice at node      that frame out of the node's jitter buffer, to the agent (level > -42 dBFS)
+    VAD speech end     the last frame silero called speech (its tail past the voice)
     VAD stop           the VAD closes the segment (`vad_stop_ms` of silence): STT finalises
     STT final          the transcript of the turn's last segment is in
     endpoint           the endpointer ends the turn (silence window / Smart Turn)
     LLM first token    the reply's first text (a prepared reply: at once)
     TTS first audio    the first synthesised audio of the reply
     first audio sent   handed to the leg (queued for the next 20 ms RTP tick)
+    first voiced RTP   the first agent frame above -42 dBFS put on the wire
     heard at phone     the first agent frame above -42 dBFS out of the phone's jitter buffer
 
 Each step is printed as the median time since the previous one, over the turns (plus p90),
@@ -42,6 +44,18 @@ _user_turns: list[UserTurn] = []
 _tts_first: list[float] = []
 _sent_first: list[float] = []
 _reports: list[Any] = []
+_voiced_in: list[float] = []  # caller frames above -42 dBFS delivered to the agent
+_voiced_out: list[float] = []  # agent frames above -42 dBFS sent on the wire
+
+
+def _level_tap(times: list[float]) -> Any:
+    from voicelane_media.sim.voice import level_dbfs
+
+    def tap(frame: Any) -> None:
+        if level_dbfs(frame) > -42.0:
+            times.append(time.monotonic())
+
+    return tap
 
 
 def _instrument() -> None:
@@ -83,6 +97,16 @@ def _instrument() -> None:
         return report
 
     phone_mod.PhoneThread.wait = kept_wait  # type: ignore[method-assign]
+    from voicelane_media.transports.sip import media_leg
+
+    leg_init = media_leg.RtpAgentLeg.__init__
+
+    def tapped_init(self: Any, session: Any, *args: Any, **kw: Any) -> None:
+        leg_init(self, session, *args, **kw)
+        session.add_audio_tap(_level_tap(_voiced_in))
+        session.add_playout_tap(_level_tap(_voiced_out))
+
+    media_leg.RtpAgentLeg.__init__ = tapped_init  # type: ignore[method-assign]
 
 
 def _after(times: list[float], at: float, within: float = 10.0) -> float | None:
@@ -90,8 +114,8 @@ def _after(times: list[float], at: float, within: float = 10.0) -> float | None:
     return min(later) if later else None
 
 
-STEPS = ["VAD speech end", "VAD stop", "STT final", "endpoint", "LLM first token",
-         "TTS first audio", "first audio sent", "heard at phone"]
+STEPS = ["voice at node", "VAD speech end", "VAD stop", "STT final", "endpoint",
+         "TTS first audio", "first audio sent", "first voiced RTP", "heard at phone"]
 
 
 def waterfalls() -> list[dict[str, float]]:
@@ -110,8 +134,10 @@ def waterfalls() -> list[dict[str, float]]:
             tts = _after(_tts_first, turn.at)
             sent = _after(_sent_first, turn.at)
             heard = end + line.agent_reply_ms / 1000.0
-            points = [turn.speech_end_at, stop, turn.stt_final_at, turn.at, None, tts, sent,
-                      heard]
+            arrived = [t for t in _voiced_in if end - 0.1 <= t <= end + 0.6]
+            wire = _after(_voiced_out, sent) if sent is not None else None
+            points = [max(arrived) if arrived else None, turn.speech_end_at, stop,
+                      turn.stt_final_at, turn.at, tts, sent, wire, heard]
             row = {"text": line.text}
             row.update({step: (p - end) * 1000.0 for step, p in zip(STEPS, points, strict=True)
                         if p is not None})

@@ -13,6 +13,8 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from voicelane_media.agent.frames import (
     AgentReplyDone,
     AgentTurnTruncated,
@@ -40,6 +42,17 @@ def first_sentence(text: str) -> str | None:
     """The first sentence the TTS cuts from a reply that starts with `text` (None: not yet)."""
     parts = _SENTENCE_END.split(text, maxsplit=1)
     return parts[0].strip() or None if len(parts) == 2 else None
+
+
+def trim_lead(pcm: bytes, sample_rate: int, keep_ms: float = 20.0, max_ms: float = 200.0,
+              level: int = 200) -> bytes:
+    """`pcm` without the silence before its first sound (a TTS engine's padding), keeping
+    `keep_ms` before it (a soft onset) and cutting at most `max_ms`."""
+    samples = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype="<i2")
+    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > level)
+    first = int(loud[0]) if loud.size else samples.size
+    cut = min(first - int(keep_ms * sample_rate / 1000), int(max_ms * sample_rate / 1000))
+    return pcm[max(0, cut) * 2:]
 
 
 @dataclass
@@ -105,7 +118,8 @@ class TTSProcessor(Processor):
                 continue
             try:
                 async for pcm in self._audio_of(text, first):
-                    if first:
+                    if first:  # the reply's first sound goes out without the engine's padding
+                        pcm = trim_lead(pcm, self.sample_rate)
                         first = False
                         self._first_audio(turn_id)
                     await self.push(
