@@ -126,12 +126,27 @@ def shared_whisper(path: str, compute_type: str, cpu_threads: int) -> Any:
 MAX_TOKENS_PER_S = 6
 
 
+def looping(text: str, tokens: int, cap: int) -> bool:
+    """A decode caught in a loop: it hit the token cap, a word comes six times running, or a
+    phrase of 2-8 words three times ("what are your hours what are your hours ..."). A card
+    number's "one one one one" is not one (and a false alarm only costs a full-window decode)."""
+    if tokens >= cap:
+        return True
+    words = [w.strip(".,!?;:").lower() for w in text.split()]
+    for n, times in [(1, 6)] + [(n, 3) for n in range(2, 9)]:
+        for i in range(len(words) - times * n + 1):
+            if all(words[i:i + n] == words[i + k * n:i + (k + 1) * n] for k in range(1, times)):
+                return True
+    return False
+
+
 def _short_window(model: Any, audio: np.ndarray[Any, Any], pad_s: float,
-                  settings: WhisperSettings) -> str:
+                  settings: WhisperSettings) -> str | None:
     """One Whisper decode of `audio` with the encoder on the audio plus `pad_s` of padding
     (rounded up to whole seconds), through faster-whisper's own pieces: its features, prompt,
     suppressed tokens, temperature fallback (repetition, low log-probability) and no-speech
-    check, as `WhisperModel.transcribe` does for one 30 s window."""
+    check, as `WhisperModel.transcribe` does for one 30 s window. None: the decode looped
+    (tiny.en does on some short turns with a short window, see `looping`)."""
     from faster_whisper.audio import pad_or_trim
     from faster_whisper.tokenizer import Tokenizer
     from faster_whisper.transcribe import TranscriptionOptions, get_suppressed_tokens
@@ -152,7 +167,8 @@ def _short_window(model: Any, audio: np.ndarray[Any, Any], pad_s: float,
         suppress_blank=True, suppress_tokens=get_suppressed_tokens(tokenizer, [-1]),
         without_timestamps=True, max_initial_timestamp=1.0, word_timestamps=False,
         prepend_punctuations="\"'([{-", append_punctuations="\"'.,!?:)]}",  # words only
-        multilingual=False, max_new_tokens=MAX_TOKENS_PER_S * seconds, clip_timestamps="0",
+        multilingual=False, max_new_tokens=MAX_TOKENS_PER_S * seconds,
+        clip_timestamps="0",
         hallucination_silence_threshold=None, hotwords=None,
     )  # fmt: skip
     prompt = model.get_prompt(tokenizer, [], without_timestamps=True)
@@ -160,7 +176,9 @@ def _short_window(model: Any, audio: np.ndarray[Any, Any], pad_s: float,
         model.encode(features), prompt, tokenizer, options)
     if result.no_speech_prob > 0.6 and avg_logprob <= -1.0:  # what transcribe skips
         return ""
-    return str(tokenizer.decode(result.sequences_ids[0])).strip()
+    tokens = result.sequences_ids[0]
+    text = str(tokenizer.decode(tokens)).strip()
+    return None if looping(text, len(tokens), MAX_TOKENS_PER_S * seconds) else text
 
 
 class _WhisperStream:
@@ -212,7 +230,10 @@ class WhisperSTT:
         audio = pcm_to_float(pcm16k)
         pad_s = self.settings.encoder_pad_s
         if pad_s is not None and len(audio) / 16000 + pad_s <= 30.0:
-            return _short_window(self.model, audio, pad_s, self.settings)
+            text = _short_window(self.model, audio, pad_s, self.settings)
+            if text is not None:
+                return text
+            # a looping decode: decoded again on the full window, which does not loop
         segments, _ = self.model.transcribe(
             audio, language=self.settings.language, beam_size=self.settings.beam_size,
             vad_filter=False, condition_on_previous_text=False, without_timestamps=True,

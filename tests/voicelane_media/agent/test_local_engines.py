@@ -123,3 +123,14 @@ async def test_full_local_conversation_turn(piper, whisper):
     assert [t.text for t in outcome.transcript.turns if t.role == "agent"] == ["Sure, which day?"]
     # Latency depends on the machine's load; bench/agent_latency.py reports it.
     assert outcome.transcript.metrics[0].voice_to_voice_ms is not None
+
+
+def test_a_looping_decode_is_told_from_repeated_words_people_say():
+    from voicelane_media.agent.local_engines import looping
+
+    loop = "What are your opening hours? What are your opening hours? What are your opening"
+    assert looping(loop, 20, 100)
+    assert looping("Goodbye. " * 6, 12, 100)
+    assert looping("Thanks.", 36, 36)  # the token cap was hit
+    assert not looping("four one one one, one one one one", 12, 100)  # a card number
+    assert not looping("No no no, that is all. Thank you. Thank you.", 14, 100)
