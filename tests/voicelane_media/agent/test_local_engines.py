@@ -128,7 +128,7 @@ async def test_full_local_conversation_turn(piper, whisper):
 def test_a_looping_decode_is_told_from_repeated_words_people_say():
     from voicelane_media.agent.local_engines import looping
 
-    loop = "What are your opening hours? What are your opening hours? What are your opening"
+    loop = "What are your opening hours? " * 3 + "What"
     assert looping(loop, 20, 100)
     assert looping("Goodbye. " * 6, 12, 100)
     assert looping("Thanks.", 36, 36)  # the token cap was hit
