@@ -129,7 +129,8 @@ MAX_TOKENS_PER_S = 6
 def looping(text: str, tokens: int, cap: int) -> bool:
     """A decode caught in a loop: it hit the token cap, a word comes six times running, or a
     phrase of 2-8 words three times ("what are your hours what are your hours ..."). A card
-    number's "one one one one" is not one (and a false alarm only costs a full-window decode)."""
+    number's group ("four one one one") is not one; a longer run of a digit is, and costs a
+    full-window decode (the same words, later)."""
     if tokens >= cap:
         return True
     words = [w.strip(".,!?;:").lower() for w in text.split()]

@@ -132,5 +132,8 @@ def test_a_looping_decode_is_told_from_repeated_words_people_say():
     assert looping(loop, 20, 100)
     assert looping("Goodbye. " * 6, 12, 100)
     assert looping("Thanks.", 36, 36)  # the token cap was hit
-    assert not looping("four one one one, one one one one", 12, 100)  # a card number
+    assert not looping("four one one one", 8, 100)  # a card number's group
+    # A run of one digit (a test card's 15 ones) looks like a loop: decoded again on the full
+    # window, right but slower.
+    assert looping("four one one one, one one one one", 12, 100)
     assert not looping("No no no, that is all. Thank you. Thank you.", 14, 100)
