@@ -289,7 +289,7 @@ class TurnTaking(Processor):
                     probability = await verdict
                 finally:
                     verdict.cancel()
-            waited = float(self.policy.end_after_ms(probability))
+            waited = float(self.policy.end_after_ms(probability, self._open_text() or ""))
             await self._sleep_until(speech_end_at + waited / 1000.0)
         await self._finals()
         if self.user_speaking:
