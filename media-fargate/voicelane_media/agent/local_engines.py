@@ -127,14 +127,15 @@ MAX_TOKENS_PER_S = 6
 
 
 def looping(text: str, tokens: int, cap: int) -> bool:
-    """A decode caught in a loop: it hit the token cap, a word comes six times running, or a
-    phrase of 2-8 words three times ("what are your hours what are your hours ..."). A card
+    """A decode caught in a loop: it hit the token cap, a word comes six times running, a
+    phrase of 2-3 words three times, or one of 4-12 words twice ("I would like to pay my bill.
+    I would like to pay my bill. I would"; people rarely say that twice in a row). A card
     number's group ("four one one one") is not one; a longer run of a digit is, and costs a
     full-window decode (the same words, later)."""
     if tokens >= cap:
         return True
     words = [w.strip(".,!?;:").lower() for w in text.split()]
-    for n, times in [(1, 6)] + [(n, 3) for n in range(2, 9)]:
+    for n, times in [(1, 6), (2, 3), (3, 3)] + [(n, 2) for n in range(4, 13)]:
         for i in range(len(words) - times * n + 1):
             if all(words[i:i + n] == words[i + k * n:i + (k + 1) * n] for k in range(1, times)):
                 return True

@@ -131,6 +131,7 @@ def test_a_looping_decode_is_told_from_repeated_words_people_say():
     loop = "What are your opening hours? " * 3 + "What"
     assert looping(loop, 20, 100)
     assert looping("Goodbye. " * 6, 12, 100)
+    assert looping("I would like to pay my bill. I would like to pay my bill. I would", 24, 100)
     assert looping("Thanks.", 36, 36)  # the token cap was hit
     assert not looping("four one one one", 8, 100)  # a card number's group
     # A run of one digit (a test card's 15 ones) looks like a loop: decoded again on the full
