@@ -100,7 +100,8 @@ class SileroVAD:
 
 class WhisperSettings(BaseModel):
     """encoder_pad_s: the encoder runs on the segment plus this much padding instead of
-    Whisper's fixed 30 s window (None: the full window, faster-whisper's own `transcribe`).
+    Whisper's fixed 30 s window (None, the default: the full window, faster-whisper's own
+    `transcribe`; 4 is what was measured).
     The encoder's cost grows with its input, so a 2 s turn encodes 6 s, not 30 s: about 5x
     less CPU for the final. Under about 2 s of padding tiny.en starts repeating itself."""
 
@@ -110,7 +111,14 @@ class WhisperSettings(BaseModel):
     beam_size: int = 1
     interim_every_ms: int = 1000
     language: str = "en"
-    encoder_pad_s: float | None = Field(default=4.0, ge=2.0, le=30.0)
+    encoder_pad_s: float | None = Field(default_factory=lambda: _env_pad(), ge=2.0, le=30.0)
+
+
+def _env_pad() -> float | None:
+    """VOICELANE_WHISPER_ENCODER_PAD_S (unset: off, the full 30 s window). Off by default: on
+    the phone-path eval it lost words on 2 of 14 calls at load ~20 (docs/benchmarks.md)."""
+    raw = os.environ.get("VOICELANE_WHISPER_ENCODER_PAD_S", "").strip()
+    return float(raw) if raw else None
 
 
 @functools.cache
