@@ -3,7 +3,7 @@
 A WebSocket media stream (``ws/transport.py``), a WebRTC peer connection
 (``webrtc/transport.py``) and a conference seat (``seat.py``) differ in how frames leave
 (a dialect's JSON, an aiortc track, a room's mixer) but not in the call's media: playback
-and the agent's audio go through one ``ws/playout.Playout`` clock, the caller's audio reaches
+and the agent's audio go through one ``playout.Playout`` clock, the caller's audio reaches
 the taps re-cut by ``audio_taps.AudioTaps``, digits arrive through queues, and none of them
 has early media. :class:`PacedMedia` is that common part, written once; a transport only
 says how to clear what its far end has buffered (a stream's ``clear``), if anything.
@@ -27,8 +27,8 @@ from voicelane_media.transports.base import (
     Ending,
     LiveSource,
 )
-from voicelane_media.transports.ws.media_leg import WsAgentLeg
-from voicelane_media.transports.ws.playout import Playout
+from voicelane_media.transports.paced_leg import PacedAgentLeg
+from voicelane_media.transports.playout import Playout
 
 
 class PacedMedia:
@@ -137,4 +137,4 @@ class PacedMedia:
         self.playout.live_source = source
 
     def media_leg(self) -> MediaLeg:
-        return WsAgentLeg(self, self.events)
+        return PacedAgentLeg(self, self.events)

@@ -1,7 +1,7 @@
 """A seat in a conference room for an AI agent: an in-process leg with the room as its far end.
 
 The agent runs on a call like on any other (``calls/agent_runner.py``): its ``MediaLeg`` is a
-transport's (``ws/media_leg.WsAgentLeg``, as on WebRTC), and the call's recorder and taps see
+transport's (``paced_leg.PacedAgentLeg``, as on WebRTC), and the call's recorder and taps see
 the usual two directions. What is unusual is only the other side: no socket, but the room's
 mixer. :attr:`RoomSeat.room_side` is what the room joins (``calls/bridge.MediaRoom.join``, the
 same call as for a SIP or WebRTC leg), seen from the room: the audio it taps is the agent's
@@ -32,7 +32,7 @@ from voicelane_media.transports.base import (
     Referral,
 )
 from voicelane_media.transports.paced_media import PacedMedia
-from voicelane_media.transports.ws.playout import Playout
+from voicelane_media.transports.playout import Playout
 
 RATE = 16000  # the agent's own rate: no resampling on its side; the room resamples per leg
 

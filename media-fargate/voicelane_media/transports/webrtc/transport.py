@@ -3,7 +3,7 @@
 aiortc does ICE, DTLS-SRTP and Opus; this transport carries the call on top of it, the way
 ``ws/transport.py`` does on a socket: the caller's track decoded to mono PCM16 at 48 kHz in
 20 ms frames (taps, the agent leg), and toward the caller the shared paced playout
-(``ws/playout.py``, sending silence when idle so the outbound track keeps a steady clock)
+(``transports/playout.py``, sending silence when idle so the outbound track keeps a steady clock)
 feeding :class:`PlayoutTrack`, which aiortc pulls from and encodes. WebRTC has no marks: a
 segment counts as heard once its last frame went to the encoder (as on RTP).
 
@@ -42,7 +42,7 @@ from voicelane_media.transports.base import (
     Referral,
 )
 from voicelane_media.transports.paced_media import PacedMedia
-from voicelane_media.transports.ws.playout import Playout
+from voicelane_media.transports.playout import Playout
 
 from .audio import RATE, audio_frame, dtmf_tones, mono_pcm
 

@@ -36,6 +36,7 @@ from voicelane_media.transports.base import (
     Referral,
 )
 from voicelane_media.transports.paced_media import PacedMedia
+from voicelane_media.transports.playout import Playout
 
 from .frames import (
     Dialect,
@@ -47,7 +48,6 @@ from .frames import (
     StreamStart,
     StreamStop,
 )
-from .playout import Playout
 from .telnyx import Reorderer
 
 log = logging.getLogger(__name__)
