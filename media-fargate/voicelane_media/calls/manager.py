@@ -28,6 +28,7 @@ from .browser_phone import call_phone, calls_a_phone, ring_client
 from .call import LiveCall
 from .conference import ConferenceHub
 from .conference_agent import AgentSeating
+from .conference_routing import joins_conference, route_to_conference
 from .legs import DialedLeg, dial_leg
 from .machine_detection import DetectionRun
 from .placement import AppCommandsHook, detects_machines, place_outbound, unattended
@@ -209,6 +210,8 @@ class CallManager:
                 await self.answer(live)
             elif dials_onward(call):  # a routing rule forwards it: bridged once a target answers
                 await route_onward(self, live)
+            elif joins_conference(call):  # a routing rule: the conference of that name
+                await route_to_conference(self, live)
             elif number.client is not None:  # a browser identity: ring it, answer or refuse
                 await ring_client(self, live, number.client)
             else:

@@ -65,6 +65,11 @@ class ControlPort(Protocol):
 
     async def agent(self, app_id: str, agent_id: str) -> Agent | None: ...
 
+    async def open_conference(self, call_id: str) -> tuple[Conference, bool]:
+        """The conference the call's routing rule names, found or created (True), if the
+        call may join it on this node (Conflict with a code otherwise)."""
+        ...
+
     async def join_conference(self, conference_id: str, call_id: str, *, moderator: bool,
                               muted: bool) -> Conference:
         """The call joins on this node (conditional write; Conflict/NotFound with codes)."""

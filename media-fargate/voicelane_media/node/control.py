@@ -127,6 +127,10 @@ class ControlPlane:
 
     # -- conferences ----------------------------------------------------------------------
 
+    async def open_conference(self, call_id: str) -> tuple[Conference, bool]:
+        """By the call's routing rule (raises the gateway's Conflict/NotSupported)."""
+        return await self._run(self.gateway.open_conference, call_id, self.node_id)
+
     async def join_conference(self, conference_id: str, call_id: str, *, moderator: bool,
                               muted: bool) -> Conference:
         """The call joins on this node (raises the gateway's Conflict/NotFound)."""

@@ -38,7 +38,7 @@ from voicelane.ports import (
     SessionStore,
 )
 from voicelane.services.call_control import AnswerService
-from voicelane.services.conferences import ConferenceService
+from voicelane.services.conferences import ConferenceService, check_joinable
 from voicelane.services.lifecycle import CallLifecycle, make_event
 from voicelane.services.nodes import NodeService
 from voicelane.services.pacing import CallPacer, leg_pacing_id
@@ -247,6 +247,18 @@ class ServiceMediaGateway:
 
     def get_conference(self, conference_id: str) -> Conference | None:
         return self.conferences.repo.get(conference_id)
+
+    def open_conference(self, call_id: str, node_id: str) -> tuple[Conference, bool]:
+        call = self.calls.get(call_id)
+        rule = call.routing_rule if call is not None else None
+        if call is None or rule is None or rule.conference is None:
+            raise NotSupported("the call has no conference routing rule",
+                               code="no_conference_rule")
+        action = rule.conference
+        conference, created = self.conferences.open_named(call.app_id, action.conference,
+                                                          action)
+        check_joinable(conference, node_id)
+        return conference, created
 
     def join_conference(self, conference_id: str, call_id: str, node_id: str, *,
                         moderator: bool, muted: bool) -> Conference:

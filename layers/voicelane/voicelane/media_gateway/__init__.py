@@ -162,6 +162,13 @@ class MediaGateway(Protocol):
 
     def get_conference(self, conference_id: str) -> Conference | None: ...
 
+    def open_conference(self, call_id: str, node_id: str) -> tuple[Conference, bool]:
+        """The conference the call's ``conference`` routing rule names (the app's conference
+        of that name not ended, else a new one: True), if a call on ``node_id`` may join it
+        now. Raises Conflict (``conference_on_other_node``, ``conference_full``) and
+        NotSupported (the call has no conference rule)."""
+        ...
+
     def join_conference(self, conference_id: str, call_id: str, node_id: str, *,
                         moderator: bool, muted: bool) -> Conference:
         """The call joins (the conference's node becomes ``node_id`` if it had none). Raises
