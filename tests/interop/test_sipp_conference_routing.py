@@ -1,7 +1,8 @@
-"""A number whose routing rule is a conference, against sipp callers on loopback: two callers
-to the number meet in one conference by name (the first creates it, the second joins it),
-each one's tone is in the room's recorded mix, and a caller that reaches another media node
-is refused with 480 and ``conference_on_other_node`` instead of hanging."""
+"""A number whose routing rule is a conference, against sipp callers on loopback: callers to
+the number meet in one conference by name (the first creates it, the next join it), a caller
+that reaches another media node is bridged to the conference's node over a SIP leg, every
+caller's tone is in the room's recorded mix, and an INVITE to a node that names a conference
+bridge without a token the control plane signed joins nothing (403)."""
 
 from __future__ import annotations
 
@@ -17,12 +18,19 @@ from voicelane_local.media_node import LocalNode, local_settings
 from voicelane_local.platform import LocalPlatform
 
 from tests.interop.conference_peers import caller_scenario, channel, tone_levels
-from tests.interop.sipp_helpers import SCENARIOS, Api, Sipp, new_number, requires_sipp
+from tests.interop.sipp_helpers import (
+    Api,
+    Sipp,
+    bare_invite,
+    new_number,
+    requires_sipp,
+    statuses,
+)
 
 pytestmark = [pytest.mark.sipp, requires_sipp, pytest.mark.timeout(60)]
 
-TONES = {"first": 500.0, "second": 700.0}
-CALLERS = {"first": "+14155550101", "second": "+14155550102"}
+TONES = {"first": 500.0, "second": 700.0, "bridged": 900.0}
+CALLERS = {"first": "+14155550101", "second": "+14155550102", "bridged": "+14155550103"}
 PRESENT = 300.0  # tone amplitude in the mix (each caller plays at 6000)
 
 
@@ -63,69 +71,72 @@ def _call_from(api: Api, number: str, caller: str) -> dict[str, Any] | None:
     return next((c for c in calls if c["to"] == number and c["from"] == caller), None)
 
 
-def test_two_callers_meet_in_the_conference_named_by_the_rule_and_another_node_refuses(
+def test_callers_meet_in_the_conference_named_by_the_rule_even_from_another_node(
         api: Api, media_node: LocalNode, other_node: LocalNode, sipp: Callable[..., Sipp],
         tmp_path: Path) -> None:
     number = new_number()
     api.ok(api.post("/v1/numbers", {"number": number, "routing": [
         {"name": "standup", "action": {"type": "conference", "conference": "standup",
                                        "record": True, "beep": False}}]}))
-    here = f"127.0.0.1:{media_node.sip_port}"
 
-    def caller(name: str, hold_ms: int) -> Sipp:
+    def caller(name: str, hold_ms: int, node: LocalNode) -> Sipp:
         scenario = caller_scenario(tmp_path, name, CALLERS[name], TONES[name], hold_ms)
-        return sipp("-sf", str(scenario), "-s", number, "-mi", "127.0.0.1", target=here)
+        return sipp("-sf", str(scenario), "-s", number, "-mi", "127.0.0.1",
+                    target=f"127.0.0.1:{node.sip_port}")
 
-    first = caller("first", 2500)
+    first = caller("first", 3000, media_node)
     conf = _wait("the first caller in the conference",
                  lambda: (c := _standup(api)) and c["participant_count"] == 1 and c)
     assert conf["media_node"] == media_node.settings.node_id
-    second = caller("second", 1200)
-    _wait("both callers in", lambda: _standup(api)["participant_count"] == 2)
-    # the conference lives on media_node: a caller reaching the other node is refused (480)
-    refused = sipp("-sf", str(SCENARIOS / "uac_unavailable.xml"), "-s", number,
-                   target=f"127.0.0.1:{other_node.sip_port}")
-    assert refused.wait(15) == 0, refused.output()
-    assert second.wait(15) == 0, second.output()
-    assert first.wait(15) == 0, first.output()
+    second = caller("second", 1500, media_node)
+    bridged = caller("bridged", 1500, other_node)  # the conference is not on this node
+    _wait("three callers in", lambda: _standup(api)["participant_count"] == 3)
+    for name, peer in (("bridged", bridged), ("second", second), ("first", first)):
+        assert peer.wait(15) == 0, (name, peer.output())
 
     ended = _wait("the conference ended",
                   lambda: (c := _standup(api)) and c["status"] == "ended" and c)
-    assert (ended["end_reason"], ended["participants_total"]) == ("last_participant_left", 2)
+    assert (ended["end_reason"], ended["participants_total"]) == ("last_participant_left", 3)
+    assert ended["media_node"] == media_node.settings.node_id
     calls = {name: _call_from(api, number, who) for name, who in CALLERS.items()}
     parts = api.ok(api.get(f"/v1/conferences/{conf['id']}/participants"))["data"]
-    assert [p["call_id"] for p in parts] == [calls["first"]["id"], calls["second"]["id"]]
+    assert {p["call_id"] for p in parts} == {c["id"] for c in calls.values()}, (parts, calls)
     assert all(p["left_reason"] == "hangup_by_caller" for p in parts), parts
 
     for name, call in calls.items():
         done = api.wait_status(call["id"], {"completed"})
-        assert done["routing_rule"]["name"] == "standup", done
+        assert (done["end_reason"], done["routing_rule"]["name"]) == (
+            "hangup_by_caller", "standup"), done
         assert done["routing_rule"]["conference"]["conference"] == "standup"
         events = api.events(call["id"])
         assert events[0]["details"]["routing_rule"]["action"] == "conference"
-        routed = [e["details"] for e in events if e["type"] == "call.routing.conference"]
-        assert routed == [{"conference": "standup", "result": "joined",
-                           "created": name == "first", "conference_id": conf["id"]}], events
+        (routed,) = [e["details"] for e in events if e["type"] == "call.routing.conference"]
+        assert (routed["result"], routed["created"], routed["conference_id"]) == (
+            "bridged" if name == "bridged" else "joined", name == "first", conf["id"]), routed
+    # the bridged caller's leg: a call of its own from its node to the conference's
+    (routed,) = [e["details"] for e in api.events(calls["bridged"]["id"])
+                 if e["type"] == "call.routing.conference"]
+    leg = api.wait_status(routed["leg_call_id"], {"completed"})
+    assert (leg["parent_call_id"], leg["leg_purpose"], leg["end_reason"]) == (
+        calls["bridged"]["id"], "conference_bridge", "bridged_party_hangup"), leg
+    assert routed["conference_node"] == media_node.settings.node_id
 
-    other = _call_from(api, number, "+15105550122")
-    assert other is not None
-    other = api.wait_status(other["id"], {"failed"})
-    assert (other["end_reason"], other["sip_cause"]) == ("conference_on_other_node", 480), other
-    assert other["answered_at"] is None
-    routed = [e["details"] for e in api.events(other["id"])
-              if e["type"] == "call.routing.conference"]
-    assert routed == [{"conference": "standup", "result": "conference_on_other_node",
-                       "created": False}], routed
-
-    # the second caller's voice reached the room the first was in: both tones in the mix
+    # every caller's voice reached the room, the bridged one's too: all tones in the mix
     _wait("the mix saved", lambda: "conference.recording.saved" in [
         e["type"] for e in api.ok(api.get(f"/v1/conferences/{conf['id']}/events"))["data"]])
     types = [e["type"] for e in api.ok(api.get(f"/v1/conferences/{conf['id']}/events"))["data"]]
-    assert types == ["conference.created", "conference.participant.joined",
-                     "conference.participant.joined", "conference.participant.left",
-                     "conference.participant.left", "conference.recording.saved",
-                     "conference.ended"], types
+    assert types[0] == "conference.created" and types[-2:] == [
+        "conference.recording.saved", "conference.ended"], types
+    assert types.count("conference.participant.joined") == 3
+    assert types.count("conference.participant.left") == 3
     rec = api.ok(api.get(f"/v1/conferences/{conf['id']}/recording"))
     mix, rate = channel(httpx.get(rec["download_url"], timeout=15).content, 0)
     levels = tone_levels(mix, rate, TONES)
     assert all(levels[t] > PRESENT for t in TONES), levels
+
+
+def test_a_bridge_invite_without_a_signed_token_joins_nothing(media_node: LocalNode) -> None:
+    sdp = ("v=0\no=x 1 1 IN IP4 127.0.0.1\ns=-\nc=IN IP4 127.0.0.1\nt=0 0\n"
+           "m=audio 40000 RTP/AVP 0\na=rtpmap:0 PCMU/8000")
+    for user in ("confbridge-", "confbridge-e30.e30", "confbridge-standup"):
+        assert statuses(media_node.sip_port, bare_invite(user, sdp))[-1] == 403, user

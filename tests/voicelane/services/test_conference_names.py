@@ -1,7 +1,7 @@
 """Conferences by name over DynamoDB (moto): a conference holds its name in its app until it
 ends, two first callers racing for a name make one conference, a name is free again once its
-conference ended, and the gateway refuses a routed caller whose conference lives on another
-node."""
+conference ended, and the gateway sends a routed caller whose conference lives on another
+node over a signed bridge to that node (which only a token it signed opens)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from voicelane.adapters.dynamo.conferences import DynamoConferenceRepository
 from voicelane.container import Container
 from voicelane.contracts.conferences import CreateConferenceRequest
 from voicelane.domain.conference import Conference, ConferenceEvent, ConferenceSettings
-from voicelane.domain.errors import Conflict
+from voicelane.domain.conference_bridge import is_bridge_user
+from voicelane.domain.errors import Conflict, Unauthenticated
 from voicelane.domain.routing import RoutingRule
 from voicelane.services.conferences import ConferenceService
 
@@ -103,30 +104,49 @@ def _routed_number(container: Container, tenant: Tenant, name: str) -> str:
     return number
 
 
-def test_the_gateway_opens_the_rules_conference_and_refuses_another_node(
+def test_the_gateway_opens_the_rules_conference_here_or_bridges_to_its_node(
         container: Container, new_tenant: Callable[..., Tenant]) -> None:
     tenant = new_tenant(max_concurrent_calls=10)
     number = container.number_repo.get(_routed_number(container, tenant, "support"))
     assert number is not None
     gateway = container.media_gateway
-    first = gateway.create_inbound(number, "+14155550111", {}, "node-a")
-    conference, created = gateway.open_conference(first.call_id, "node-a")
-    assert created and conference.name == "support" and conference.max_participants == 2
-    gateway.join_conference(conference.conference_id, first.call_id, "node-a",
+    owner = f"node-a-{tenant.app.app_id[-6:]}"
+    first = gateway.create_inbound(number, "+14155550111", {}, owner)
+    route = gateway.open_conference(first.call_id, owner)
+    conference = route.conference
+    assert route.created and route.bridge_uri is None
+    assert conference.name == "support" and conference.max_participants == 2
+    gateway.join_conference(conference.conference_id, first.call_id, owner,
                             moderator=False, muted=False)
 
     elsewhere = gateway.create_inbound(number, "+14155550112", {}, "node-b")
-    with pytest.raises(Conflict) as refused:
+    with pytest.raises(Conflict) as refused:  # its node is not registered: no way there
         gateway.open_conference(elsewhere.call_id, "node-b")
     assert refused.value.code == "conference_on_other_node"
-    assert refused.value.details == {"conference_node": "node-a"}
+    assert refused.value.details == {"conference_node": owner}
 
-    here = gateway.create_inbound(number, "+14155550113", {}, "node-a")
-    same, created = gateway.open_conference(here.call_id, "node-a")
-    assert same.conference_id == conference.conference_id and not created
-    gateway.join_conference(conference.conference_id, here.call_id, "node-a",
-                            moderator=False, muted=False)
-    third = gateway.create_inbound(number, "+14155550114", {}, "node-a")
-    with pytest.raises(Conflict) as full:
-        gateway.open_conference(third.call_id, "node-a")
-    assert full.value.code == "conference_full"
+    gateway.register_node(owner, "http://127.0.0.1:9", 10, "127.0.0.1:5999")
+    try:
+        route = gateway.open_conference(elsewhere.call_id, "node-b")
+        assert route.conference.conference_id == conference.conference_id and not route.created
+        assert route.bridge_uri is not None
+        user, host = route.bridge_uri.removeprefix("sip:").split("@")
+        assert host == "127.0.0.1:5999" and is_bridge_user(user)
+        seated, call = gateway.seat_bridge(user, owner)  # what the owner checks
+        assert (seated.conference_id, call.call_id) == (conference.conference_id,
+                                                        elsewhere.call_id)
+        with pytest.raises(Conflict) as wrong_node:
+            gateway.seat_bridge(user, "node-b")
+        assert wrong_node.value.code == "conference_on_other_node"
+        forged = user[:-4] + ("AAAA" if not user.endswith("AAAA") else "BBBB")
+        for bad in (forged, "confbridge-", "confbridge-e30.e30"):
+            with pytest.raises(Unauthenticated):
+                gateway.seat_bridge(bad, owner)
+        gateway.join_conference(conference.conference_id, elsewhere.call_id, owner,
+                                moderator=False, muted=False)
+        third = gateway.create_inbound(number, "+14155550114", {}, owner)
+        with pytest.raises(Conflict) as full:
+            gateway.open_conference(third.call_id, "node-c")
+        assert full.value.code == "conference_full"
+    finally:
+        gateway.deregister_node(owner)
