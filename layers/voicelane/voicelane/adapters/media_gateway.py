@@ -361,8 +361,8 @@ class ServiceMediaGateway:
             return 0
         call = self.calls.get(call_id)
         app = self.apps.get_app(call.app_id) if call is not None else None
-        leg = call is not None and call.parent_call_id is not None  # dialled by a live call
-        if call is None or app is None or (call.status != CallStatus.QUEUED and not leg):
+        # legs of a live call never come through the queue: they are paced by pace_leg
+        if call is None or app is None or call.status != CallStatus.QUEUED:
             return 0  # nothing to pace: the claim drops it
         return self.pacer.admit(app, call_id)
 
