@@ -1,7 +1,7 @@
 """A seat in a conference room for an AI agent: an in-process leg with the room as its far end.
 
 The agent runs on a call like on any other (``calls/agent_runner.py``): its ``MediaLeg`` is a
-transport's (``ws/media_leg.WsAgentLeg``, as on WebRTC), and the call's recorder and taps see
+transport's (``paced_leg.PacedAgentLeg``, as on WebRTC), and the call's recorder and taps see
 the usual two directions. What is unusual is only the other side: no socket, but the room's
 mixer. :attr:`RoomSeat.room_side` is what the room joins (``calls/bridge.MediaRoom.join``, the
 same call as for a SIP or WebRTC leg), seen from the room: the audio it taps is the agent's
@@ -19,24 +19,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-from voicelane_media.agent.leg import MediaLeg
 from voicelane_media.codecs.g711 import Int16Array
 from voicelane_media.transports.audio_taps import AudioTaps
 from voicelane_media.transports.base import (
     AudioTap,
-    CallEvents,
-    EarlyMediaRefused,
     Ending,
     LiveSource,
     Referral,
 )
-from voicelane_media.transports.ws.media_leg import WsAgentLeg
-from voicelane_media.transports.ws.playout import Playout
+from voicelane_media.transports.paced_media import PacedMedia
+from voicelane_media.transports.playout import Playout
 
 RATE = 16000  # the agent's own rate: no resampling on its side; the room resamples per leg
 
@@ -61,43 +57,28 @@ class RoomSide:
         self.source = source
 
 
-class RoomSeat:
+class RoomSeat(PacedMedia):
     """A ``transports.base.Transport`` whose far end is a conference room."""
 
     sample_rate = RATE
+    what = "a room seat"
 
     def __init__(self) -> None:
+        self._init_media()
         self.canceled = asyncio.Event()
         self.closed = False
         self.room_side = RoomSide()
         self.playout = Playout(RATE, self._send_frame, self._send_mark, send_idle=True)
         self.caller_taps = AudioTaps(RATE)  # what the agent hears, frame by frame
-        self._events: CallEvents | None = None
         self._clock: asyncio.Task[None] | None = None
         self.frames_to_room = 0
         self.frames_from_room = 0
 
     # -- binding and state ----------------------------------------------------------------
 
-    def bind(self, events: CallEvents) -> None:
-        self._events = events
-
-    @property
-    def events(self) -> CallEvents:
-        if self._events is None:
-            raise RuntimeError("the seat is not bound to a call yet")
-        return self._events
-
     @property
     def connected(self) -> bool:
         return self._clock is not None and not self.closed
-
-    @property
-    def ringing(self) -> bool:
-        return False
-
-    async def ring(self) -> None:
-        return None
 
     async def answer(self) -> Ending | None:
         if self._clock is None and not self.closed:
@@ -107,14 +88,6 @@ class RoomSeat:
     async def dial(self) -> Ending | None:
         """Nothing to ring: the seat is taken at once and its clock starts."""
         return await self.answer()
-
-    @property
-    def early_media(self) -> bool:
-        return False
-
-    async def pre_answer(self) -> Ending | None:
-        raise EarlyMediaRefused("early_media_not_supported",
-                                "pre_answer needs an inbound SIP call; this is a room seat")
 
     async def reject(self, reason: str) -> int:
         self.closed = True
@@ -148,47 +121,12 @@ class RoomSeat:
     async def _send_mark(self, name: str) -> None:
         self.playout.mark_echoed(name, asyncio.get_running_loop().time())  # heard when sent
 
-    @contextlib.contextmanager
-    def digits(self) -> Iterator[asyncio.Queue[str]]:
-        yield asyncio.Queue()  # a room sends no digits
-
     # -- the call's media -----------------------------------------------------------------
-
-    async def play(self, pcm: Int16Array) -> int:
-        if self.closed:
-            return 0
-        return await self.playout.enqueue(pcm.astype(np.int16, copy=False), agent=False).done
-
-    def stop_playback(self) -> int:
-        playing, _ = self.playout.cut(asyncio.get_running_loop().time())
-        return playing
-
-    async def clear_agent_audio(self) -> None:
-        self.playout.cut(asyncio.get_running_loop().time(), agent_only=True)
-
-    def add_audio_tap(self, tap: AudioTap) -> None:
-        self.caller_taps.add(tap)
-
-    def remove_audio_tap(self, tap: AudioTap) -> None:
-        self.caller_taps.remove(tap)
-
-    def add_playout_tap(self, tap: AudioTap) -> None:
-        self.playout.taps.append(tap)
-
-    def remove_playout_tap(self, tap: AudioTap) -> None:
-        if tap in self.playout.taps:
-            self.playout.taps.remove(tap)
-
-    def set_live_source(self, source: LiveSource | None) -> None:
-        self.playout.live_source = source
 
     def stats(self) -> dict[str, Any]:
         return {"transport": "conference_seat", "sample_rate": RATE,
                 "frames_to_room": self.frames_to_room,
                 "frames_from_room": self.frames_from_room, **self.playout.stats()}
-
-    def media_leg(self) -> MediaLeg:
-        return WsAgentLeg(self, self.events)
 
     async def close(self) -> None:
         self.closed = True

@@ -34,3 +34,20 @@ def test_a_cough_on_a_noisy_line_keeps_the_clean_bounds() -> None:
 
 def test_a_dtmf_line_has_no_audio() -> None:
     assert asyncio.run(render(Line(dtmf="12#"), Voice(), None)) is None
+
+
+def test_babble_is_other_voices_at_the_asked_level_and_loops_seamlessly() -> None:
+    frames = noise_frames(Background(noise_dbfs=-40, kind="babble"), seed=2)
+    loop = 12 * 8000 // 160
+    first = np.concatenate([frames() for _ in range(loop)])
+    again = np.concatenate([frames() for _ in range(50)])
+    assert first.shape == (12 * 8000,)
+    assert abs(level_dbfs(first) + 40) < 1.0  # the bed's RMS is the asked level
+    assert np.array_equal(again, first[: 50 * 160])  # a loop: the call can be any length
+    # speech, not noise: a voice's level moves (syllables, pauses), white noise's barely does
+    levels = np.array([level_dbfs(first[i : i + 800]) for i in range(0, first.size, 800)])
+    assert levels.std() > 1.5, levels.std()
+    white = noise_frames(Background(noise_dbfs=-40), seed=2)
+    white_levels = np.array([level_dbfs(np.concatenate([white() for _ in range(5)]))
+                             for _ in range(120)])
+    assert white_levels.std() < 0.5

@@ -1,9 +1,11 @@
 """The caller's audio for a scenario line, rendered before the call: speech at the voice's
-speed with pauses between pieces, a cough, and line noise mixed in."""
+speed with pauses between pieces, a cough, and line noise (white, or babble) mixed in."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import subprocess
 from collections.abc import Callable
 
 import numpy as np
@@ -49,7 +51,17 @@ def cough(ms: int = 220, dbfs: float = -14.0, seed: int = 3) -> Int16Array:
 
 
 def noise_frames(background: Background, seed: int) -> Callable[[], Int16Array]:
-    """A source of 20 ms frames of white noise at the background's level."""
+    """A source of 20 ms frames of the background (white noise or babble) at its level."""
+    if background.kind == "babble":
+        bed = babble(background.noise_dbfs, seed)
+        position = 0
+
+        def babble_frame() -> Int16Array:
+            nonlocal position
+            start, position = position, (position + 160) % bed.size
+            return np.take(bed, range(start, start + 160), mode="wrap")
+
+        return babble_frame
     rng = np.random.default_rng(seed)
     sigma = 32767 * 10 ** (background.noise_dbfs / 20)
 
@@ -58,6 +70,48 @@ def noise_frames(background: Background, seed: int) -> Callable[[], Int16Array]:
         return out
 
     return frame
+
+
+# Other people talking near the caller: their words must never read as the caller's.
+BABBLE_LINES = (
+    "The quarterly figures came in late again, so the meeting moved to Thursday afternoon.",
+    "Could you pass me the blue folder, the one with the invoices from the warehouse?",
+    "We drove up to the lake on Sunday and the traffic coming back was terrible.",
+    "I told him the printer on the third floor has been broken since last week.",
+    "She ordered the soup and a salad, and then she asked for the bill straight away.",
+    "If the train is delayed again I am going to take the bus tomorrow morning.",
+)
+BABBLE_VOICES = (("en-us+m3", 165), ("en+f2", 180), ("en-gb+m1", 150), ("en-us+f4", 190))
+BABBLE_SECONDS = 12
+
+
+@functools.lru_cache(maxsize=8)
+def babble(dbfs: float, seed: int) -> Int16Array:
+    """A loop of ``BABBLE_SECONDS`` of four espeak-ng talkers over each other, at ``dbfs`` RMS."""
+    rng = np.random.default_rng(seed)
+    size = RATE * BABBLE_SECONDS
+    bed = np.zeros(size, dtype=np.float64)
+    for index, (voice, wpm) in enumerate(BABBLE_VOICES):
+        lines = [BABBLE_LINES[(index + k) % len(BABBLE_LINES)] for k in range(len(BABBLE_LINES))]
+        talk = _espeak(" ".join(lines), voice, wpm).astype(np.float64)
+        offset = int(rng.integers(0, RATE * 2))
+        talker = np.roll(np.resize(talk, size), offset) if talk.size else np.zeros(size)
+        bed += talker
+    rms = float(np.sqrt(np.mean(bed ** 2)))
+    bed *= 32767 * 10 ** (dbfs / 20) / max(rms, 1e-9)
+    out: Int16Array = np.clip(bed, -32768, 32767).astype(np.int16)
+    return out
+
+
+def _espeak(text: str, voice: str, wpm: int) -> Int16Array:
+    """espeak-ng's voice at the phone's rate (synchronous: the bed is rendered before the call)."""
+    wav = subprocess.run(["espeak-ng", "-v", voice, "-s", str(wpm), "--stdout", text],
+                         capture_output=True, check=True, timeout=60).stdout
+    if len(wav) <= 44:
+        return np.zeros(0, dtype=np.int16)
+    rate = int.from_bytes(wav[24:28], "little")
+    pcm = resample_pcm16(wav[44 : 44 + (len(wav) - 44) // 2 * 2], rate, RATE)
+    return np.frombuffer(pcm, dtype="<i2").astype(np.int16)
 
 
 async def render(line: Line, voice: Voice, background: Background | None,

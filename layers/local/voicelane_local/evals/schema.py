@@ -98,9 +98,11 @@ class Network(_Strict):
 
 
 class Background(_Strict):
-    """Noise on the line for the whole call: white noise at ``noise_dbfs`` (-70 .. -10)."""
+    """Noise on the line for the whole call at ``noise_dbfs`` (-70 .. -10): ``white`` noise, or
+    ``babble`` (several other voices talking at once, as in a call centre or a cafe)."""
 
     noise_dbfs: float = Field(ge=-70, le=-10)
+    kind: Literal["white", "babble"] = "white"
 
 
 class ToolExpectation(_Strict):

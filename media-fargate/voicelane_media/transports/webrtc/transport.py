@@ -3,7 +3,7 @@
 aiortc does ICE, DTLS-SRTP and Opus; this transport carries the call on top of it, the way
 ``ws/transport.py`` does on a socket: the caller's track decoded to mono PCM16 at 48 kHz in
 20 ms frames (taps, the agent leg), and toward the caller the shared paced playout
-(``ws/playout.py``, sending silence when idle so the outbound track keeps a steady clock)
+(``transports/playout.py``, sending silence when idle so the outbound track keeps a steady clock)
 feeding :class:`PlayoutTrack`, which aiortc pulls from and encodes. WebRTC has no marks: a
 segment counts as heard once its last frame went to the encoder (as on RTP).
 
@@ -27,27 +27,22 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from aiortc import MediaStreamTrack, RTCPeerConnection
 from aiortc.mediastreams import MediaStreamError
 from voicelane.domain.call import CallStatus
-from voicelane_media.agent.leg import MediaLeg
 from voicelane_media.codecs.g711 import Int16Array
 from voicelane_media.codecs.resample import resample_pcm16
 from voicelane_media.transports.audio_taps import AudioTaps
 from voicelane_media.transports.base import (
-    AudioTap,
-    CallEvents,
-    EarlyMediaRefused,
     Ending,
-    LiveSource,
     Referral,
 )
-from voicelane_media.transports.ws.media_leg import WsAgentLeg
-from voicelane_media.transports.ws.playout import Playout
+from voicelane_media.transports.paced_media import PacedMedia
+from voicelane_media.transports.playout import Playout
 
 from .audio import RATE, audio_frame, dtmf_tones, mono_pcm
 
@@ -83,12 +78,14 @@ class PlayoutTrack(MediaStreamTrack):
         return frame
 
 
-class WebRtcTransport:
+class WebRtcTransport(PacedMedia):
     """A call's media on one negotiated RTCPeerConnection."""
 
     sample_rate = RATE
+    what = "a WebRTC leg"
 
     def __init__(self, pc: RTCPeerConnection, session_id: str, connect_timeout_s: float) -> None:
+        self._init_media()
         self.pc = pc
         self.session_id = session_id
         self.connect_timeout_s = connect_timeout_s
@@ -99,7 +96,6 @@ class WebRtcTransport:
         self._remote: MediaStreamTrack | None = None
         self._connected = asyncio.Event()
         self._gone = asyncio.Event()  # failed or closed (before or after connecting)
-        self._events: CallEvents | None = None
         self.caller_taps = AudioTaps(RATE)
         self._tasks: list[asyncio.Task[None]] = []
         self.resampled_in = 0
@@ -110,7 +106,6 @@ class WebRtcTransport:
         self.bad_messages = 0  # data-channel messages that were not a known JSON message
         self._channel: Any = None
         self._notes: list[str] = []
-        self._digit_queues: list[asyncio.Queue[str]] = []
         pc.on("track", self._on_track)
         pc.on("connectionstatechange", self._on_state)
         pc.on("datachannel", self._on_channel)
@@ -155,10 +150,7 @@ class WebRtcTransport:
             self.bad_messages += 1
             return
         for digit in digits:
-            if self._events is not None and not self.events.finished:
-                self.events.dtmf_received(digit)
-            for queue in self._digit_queues:
-                queue.put_nowait(digit)
+            self._deliver_digit(digit)
 
     def _on_state(self) -> None:
         state = self.pc.connectionState
@@ -172,35 +164,11 @@ class WebRtcTransport:
 
     # -- binding and state ----------------------------------------------------------------
 
-    def bind(self, events: CallEvents) -> None:
-        self._events = events
-
-    @property
-    def events(self) -> CallEvents:
-        if self._events is None:
-            raise RuntimeError("the peer connection is not bound to a call yet")
-        return self._events
-
     @property
     def connected(self) -> bool:
         return self._connected.is_set() and not self.closed
 
-    @property
-    def ringing(self) -> bool:
-        return False
-
-    @property
-    def early_media(self) -> bool:
-        return False
-
-    async def pre_answer(self) -> Ending | None:
-        raise EarlyMediaRefused("early_media_not_supported",
-                                "pre_answer needs an inbound SIP call; this is a WebRTC leg")
-
     # -- set-up ---------------------------------------------------------------------------
-
-    async def ring(self) -> None:
-        return None
 
     async def answer(self) -> Ending | None:
         """Wait for ICE and DTLS; then read the caller's track and start the playout."""
@@ -283,16 +251,6 @@ class WebRtcTransport:
             log.exception("webrtc %s: reading the caller's track failed", self.session_id)
             self._far_end_gone()
 
-    @contextlib.contextmanager
-    def digits(self) -> Iterator[asyncio.Queue[str]]:
-        """The browser's digits (its ``events`` data channel) while the block runs."""
-        queue: asyncio.Queue[str] = asyncio.Queue()
-        self._digit_queues.append(queue)
-        try:
-            yield queue
-        finally:
-            self._digit_queues.remove(queue)
-
     # -- sending --------------------------------------------------------------------------
 
     async def _send_frame(self, pcm: Int16Array) -> None:
@@ -301,44 +259,12 @@ class WebRtcTransport:
     async def _send_mark(self, name: str) -> None:
         self.playout.mark_echoed(name, asyncio.get_running_loop().time())
 
-    async def play(self, pcm: Int16Array) -> int:
-        if self.closed:
-            return 0
-        return await self.playout.enqueue(pcm.astype(np.int16, copy=False), agent=False).done
-
-    def stop_playback(self) -> int:
-        playing, _ = self.playout.cut(asyncio.get_running_loop().time())
-        return playing
-
-    async def clear_agent_audio(self) -> None:
-        """Barge-in: drop the agent's queued audio (what aiortc already holds is 200 ms)."""
-        self.playout.cut(asyncio.get_running_loop().time(), agent_only=True)
-
-    def add_audio_tap(self, tap: AudioTap) -> None:
-        self.caller_taps.add(tap)
-
-    def remove_audio_tap(self, tap: AudioTap) -> None:
-        self.caller_taps.remove(tap)
-
-    def add_playout_tap(self, tap: AudioTap) -> None:
-        self.playout.taps.append(tap)
-
-    def remove_playout_tap(self, tap: AudioTap) -> None:
-        if tap in self.playout.taps:
-            self.playout.taps.remove(tap)
-
-    def set_live_source(self, source: LiveSource | None) -> None:
-        self.playout.live_source = source
-
     def stats(self) -> dict[str, Any]:
         return {"transport": "webrtc", "codec": "opus", "sample_rate": RATE,
                 "frames_in": self.caller_taps.frames, "out_dropped": self.outbound.dropped,
                 "resampled_in": self.resampled_in, "end_cause": self.end_cause,
                 "held_frames_in": self.held_frames_in, "bad_messages": self.bad_messages,
                 **self.playout.stats()}
-
-    def media_leg(self) -> MediaLeg:
-        return WsAgentLeg(self, self.events)
 
     async def _close_pc(self) -> None:
         self.closed = True

@@ -1,7 +1,7 @@
 """WebSocket media streams: one pure serializer per dialect (twilio, telnyx, plivo, ours).
 
 :func:`dialect_for` picks the dialect of a session's ``connection_type``; the transport
-(``transport.py``, with ``playout.py`` and the agent's ``media_leg.py``) and the node's public
+(``transport.py``, over ``transports/paced_media.py``'s playout and agent leg) and the node's public
 endpoint (``endpoint.py``), written above these modules, own the socket.
 """
 

@@ -17,13 +17,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator, MutableMapping
+from collections.abc import MutableMapping
 from typing import Any, Protocol
 
 import numpy as np
 from voicelane.domain.call import CallStatus
 
-from voicelane_media.agent.leg import MediaLeg
 from voicelane_media.codecs.g711 import (
     Int16Array,
     pcm_from_pcma,
@@ -33,13 +32,11 @@ from voicelane_media.codecs.g711 import (
 )
 from voicelane_media.transports.audio_taps import AudioTaps
 from voicelane_media.transports.base import (
-    AudioTap,
-    CallEvents,
-    EarlyMediaRefused,
     Ending,
-    LiveSource,
     Referral,
 )
+from voicelane_media.transports.paced_media import PacedMedia
+from voicelane_media.transports.playout import Playout
 
 from .frames import (
     Dialect,
@@ -51,8 +48,6 @@ from .frames import (
     StreamStart,
     StreamStop,
 )
-from .media_leg import WsAgentLeg
-from .playout import Playout
 from .telnyx import Reorderer
 
 log = logging.getLogger(__name__)
@@ -95,11 +90,14 @@ def encode(encoding: str, pcm: Int16Array) -> bytes:
     return pcm.astype("<i2").tobytes()
 
 
-class WsTransport:
+class WsTransport(PacedMedia):
     """A call's media stream on one accepted, authenticated WebSocket."""
+
+    what = "a media stream"
 
     def __init__(self, socket: StreamSocket, dialect: Dialect, start: StreamStart | None,
                  stream_id: str) -> None:
+        self._init_media()
         self.socket = socket
         self.dialect = dialect
         self.start = start
@@ -111,9 +109,7 @@ class WsTransport:
         self.close_code: int | None = None
         self.close_reason: str | None = None
         self.playout = Playout(self.sample_rate, self._send_frame, self._send_mark)
-        self._events: CallEvents | None = None
         self.caller_taps = AudioTaps(self.sample_rate)
-        self._digit_queues: list[asyncio.Queue[str]] = []
         self._send_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
         # Telnyx: "media frame order is not guaranteed"; the others arrive in order
@@ -124,35 +120,11 @@ class WsTransport:
 
     # -- binding and state ----------------------------------------------------------------
 
-    def bind(self, events: CallEvents) -> None:
-        self._events = events
-
-    @property
-    def events(self) -> CallEvents:
-        if self._events is None:
-            raise RuntimeError("the stream is not bound to a call yet")
-        return self._events
-
     @property
     def connected(self) -> bool:
         return not self.closed
 
-    @property
-    def ringing(self) -> bool:
-        return False
-
-    @property
-    def early_media(self) -> bool:
-        return False
-
-    async def pre_answer(self) -> Ending | None:
-        raise EarlyMediaRefused("early_media_not_supported",
-                                "pre_answer needs an inbound SIP call; this is a media stream")
-
     # -- set-up: the stream is already connected when the call exists --------------------
-
-    async def ring(self) -> None:
-        return None
 
     async def answer(self) -> Ending | None:
         """Start reading and pacing; the stream is the answered call."""
@@ -229,9 +201,7 @@ class WsTransport:
                 self.caller_taps.feed(decode(self.encoding, media.payload))
         elif isinstance(frame, StreamDtmf):
             self.dtmf_in += 1
-            self.events.dtmf_received(frame.digit)
-            for queue in self._digit_queues:
-                queue.put_nowait(frame.digit)
+            self._deliver_digit(frame.digit)
         elif isinstance(frame, StreamMark):
             self.playout.mark_echoed(frame.name, asyncio.get_running_loop().time())
         elif isinstance(frame, StreamStop):
@@ -249,16 +219,6 @@ class WsTransport:
         log.info("stream %s closed: %s", self.stream_id, reason)
         self.failure = reason
         await self._close(code, reason)
-
-    @contextlib.contextmanager
-    def digits(self) -> Iterator[asyncio.Queue[str]]:
-        """The caller's digits while the block runs (the agent leg's view)."""
-        queue: asyncio.Queue[str] = asyncio.Queue()
-        self._digit_queues.append(queue)
-        try:
-            yield queue
-        finally:
-            self._digit_queues.remove(queue)
 
     # -- sending --------------------------------------------------------------------------
 
@@ -288,44 +248,13 @@ class WsTransport:
     async def _send_mark(self, name: str) -> None:
         await self._send(self.dialect.mark(self.stream_id, name))
 
-    async def _send_clear(self) -> None:
+    async def _clear_far_end(self) -> None:
+        """The dialect's clear: the provider drops the audio it buffered."""
         with contextlib.suppress(ConnectionError, RuntimeError):
             await self._send(self.dialect.clear(self.stream_id))
 
-    async def play(self, pcm: Int16Array) -> int:
-        if self.closed:
-            return 0
-        return await self.playout.enqueue(pcm.astype(np.int16, copy=False), agent=False).done
-
-    def stop_playback(self) -> int:
-        """Drop all queued audio and send the dialect's clear; samples heard of what played."""
-        playing, must_clear = self.playout.cut(asyncio.get_running_loop().time())
-        if must_clear and not self.closed:
-            self._tasks.append(asyncio.ensure_future(self._send_clear()))
-        return playing
-
-    async def clear_agent_audio(self) -> None:
-        """Barge-in: drop the agent's queued audio, clear what the far end buffered."""
-        _, must_clear = self.playout.cut(asyncio.get_running_loop().time(), agent_only=True)
-        if must_clear:
-            await self._send_clear()
-
-    def add_audio_tap(self, tap: AudioTap) -> None:
-        self.caller_taps.add(tap)
-
-    def remove_audio_tap(self, tap: AudioTap) -> None:
-        self.caller_taps.remove(tap)
-
-    def add_playout_tap(self, tap: AudioTap) -> None:
-        """Also deliver every 20 ms frame sent toward the caller (silence when idle)."""
-        self.playout.taps.append(tap)
-
-    def remove_playout_tap(self, tap: AudioTap) -> None:
-        if tap in self.playout.taps:
-            self.playout.taps.remove(tap)
-
-    def set_live_source(self, source: LiveSource | None) -> None:
-        self.playout.live_source = source
+    def _clear_far_end_soon(self) -> None:
+        self._tasks.append(asyncio.ensure_future(self._clear_far_end()))
 
     def stats(self) -> dict[str, Any]:
         return {"transport": "websocket", "dialect": self.dialect.name,
@@ -335,9 +264,6 @@ class WsTransport:
                 "reordered_dropped": self._reorder.dropped if self._reorder else 0,
                 "close_code": self.close_code,
                 "close_reason": self.close_reason, **self.playout.stats()}
-
-    def media_leg(self) -> MediaLeg:
-        return WsAgentLeg(self, self.events)
 
     async def _close(self, code: int, reason: str) -> None:
         if self.close_code is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from voicelane_media.codecs.g711 import Int16Array
-from voicelane_media.transports.ws.playout import Playout
+from voicelane_media.transports.playout import Playout
 
 
 class Wire:

@@ -1,4 +1,5 @@
-"""The agent loop's transport on a media stream: a `MediaLeg` over a :class:`WsTransport`.
+"""The agent loop's `MediaLeg` on a paced transport (``paced_media.PacedMedia``: a WebSocket
+media stream, a WebRTC peer connection, a conference seat).
 
 - inbound: the caller's 20 ms frames (an audio tap) and digits through one queue, until the
   call ends; resampled once when the stream's rate is not the agent's.
@@ -22,12 +23,11 @@ from voicelane_media.codecs.g711 import Int16Array
 from voicelane_media.codecs.resample import resample_pcm16
 from voicelane_media.transports.base import AudioTap, CallEvents, shielded
 from voicelane_media.transports.caller_frames import CallerFrames
-
-from .playout import Playout
+from voicelane_media.transports.playout import Playout
 
 
 class StreamHost(Protocol):
-    """What the leg needs of its stream (``transport.WsTransport``)."""
+    """What the leg needs of its transport (a ``paced_media.PacedMedia``)."""
 
     sample_rate: int
     playout: Playout
@@ -44,8 +44,8 @@ class StreamHost(Protocol):
     async def clear_agent_audio(self) -> None: ...
 
 
-class WsAgentLeg:
-    """`voicelane_media.agent.MediaLeg` on a call's media stream."""
+class PacedAgentLeg:
+    """`voicelane_media.agent.MediaLeg` on a paced transport."""
 
     def __init__(self, transport: StreamHost, call: CallEvents) -> None:
         self.transport = transport

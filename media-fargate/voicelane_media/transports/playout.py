@@ -1,4 +1,4 @@
-"""The outbound audio of one media stream: 20 ms pacing, a mark after every segment, clear,
+"""The outbound audio of one paced leg (a media stream, WebRTC, a room seat): 20 ms pacing, a mark after every segment, clear,
 and what the far end actually heard, read from the marks it echoes.
 
 We send at real time, but the provider plays out behind us (network, its jitter buffer), so
