@@ -31,10 +31,9 @@ from voicelane.media_gateway import ConferenceRoute
 
 from voicelane_media.transports.base import Transport
 
-from .bridge import bridge
 from .call import LiveCall
 from .conference import ConferenceHub, JoinRefused
-from .legs import DialedLeg
+from .legs import DialedLeg, bridge_legs
 from .ports import ControlPort
 
 log = logging.getLogger(__name__)
@@ -128,25 +127,10 @@ async def _bridge(host: ConferenceHost, live: LiveCall, route: ConferenceRoute) 
                       sip_status=ending.cause if ending else None)
         await _end(live, "conference_bridge_failed")
         return
-    live.bridged_to, leg.bridged_to = leg.call_id, live.call_id
-    await live.control.record_bridge(live.call_id, leg.call_id, "call.bridged", {
-        "conference_id": conference.conference_id, "bridged_call_id": leg.call_id})
-    await leg.control.record_bridge(leg.call_id, live.call_id, "call.bridged",
-                                    {"bridged_call_id": live.call_id})
     await _report(live, "bridged", conference.conference_id, route.created,
                   leg_call_id=leg.call_id, conference_node=conference.media_node)
-    room = bridge(live.transport, leg.transport)
-    caller_left = asyncio.ensure_future(live.ended.wait())
-    seat_left = asyncio.ensure_future(leg.ended.wait())
-    try:
-        await asyncio.wait({caller_left, seat_left}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        caller_left.cancel()
-        seat_left.cancel()
-        await room.close()
-    if live.ended.is_set():  # the caller left: the seat goes (the inbound call completes)
-        await leg.hangup("bridged_party_hangup")
-        return
+    if await bridge_legs(live, leg, {"conference_id": conference.conference_id}):
+        return  # the caller left: the seat went with it (the inbound call completes)
     why = await live.control.conference_left_reason(conference.conference_id, live.call_id)
     await _end(live, LEFT.get(why or "", "conference_ended"))
 

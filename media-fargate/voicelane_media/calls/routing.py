@@ -24,9 +24,8 @@ from voicelane.domain.models import Call
 from voicelane.domain.phone import is_e164
 from voicelane.domain.routing import DIALLING_ACTIONS
 
-from .bridge import bridge
 from .call import LiveCall
-from .legs import DialedLeg
+from .legs import DialedLeg, bridge_legs
 
 log = logging.getLogger(__name__)
 LEG_PURPOSE = "routing"
@@ -195,23 +194,7 @@ async def _bridged(host: OnwardHost, live: LiveCall, target: str, leg: LiveCall)
     host.spawn_max_duration(live)
     if live.status_write is not None:  # call.answered is stored first: the timeline reads so
         await asyncio.wait([live.status_write])
-    # each record names the other while bridged (cleared when it ends), with its event
-    live.bridged_to, leg.bridged_to = leg.call_id, live.call_id
-    await live.control.record_bridge(live.call_id, leg.call_id, "call.bridged",
-                                     {"to": target, "bridged_call_id": leg.call_id})
-    await leg.control.record_bridge(leg.call_id, live.call_id, "call.bridged",
-                                    {"bridged_call_id": live.call_id})
-    room = bridge(live.transport, leg.transport)
-    caller_left = asyncio.ensure_future(live.ended.wait())
-    leg_left = asyncio.ensure_future(leg.ended.wait())
-    try:
-        await asyncio.wait({caller_left, leg_left}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        caller_left.cancel()
-        leg_left.cancel()
-        await room.close()
-    if live.ended.is_set():  # the caller (or the app) ended it: release the target
-        await leg.hangup("bridged_party_hangup")
+    if await bridge_legs(live, leg, {"to": target}):  # the caller (or the app) ended it
         await live.finish(live.completed_status, live.hangup_reason or "hangup", None)
     else:
         await live.hangup("bridged_party_hangup")
