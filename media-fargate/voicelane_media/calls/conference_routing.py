@@ -33,8 +33,9 @@ from voicelane_media.transports.base import Transport
 
 from .call import LiveCall
 from .conference import ConferenceHub, JoinRefused
-from .legs import DialedLeg, bridge_legs
+from .legs import DialedLeg
 from .ports import ControlPort
+from .transfer import run_bridge
 
 log = logging.getLogger(__name__)
 ATTEMPTS = 3  # ended (or moved to a node) between finding it and joining it: look again
@@ -129,7 +130,8 @@ async def _bridge(host: ConferenceHost, live: LiveCall, route: ConferenceRoute) 
         return
     await _report(live, "bridged", conference.conference_id, route.created,
                   leg_call_id=leg.call_id, conference_node=conference.media_node)
-    if await bridge_legs(live, leg, {"conference_id": conference.conference_id}):
+    await run_bridge(live, leg, {"conference_id": conference.conference_id}, a_follows=False)
+    if live.ended.is_set():
         return  # the caller left: the seat went with it (the inbound call completes)
     why = await live.control.conference_left_reason(conference.conference_id, live.call_id)
     await _end(live, LEFT.get(why or "", "conference_ended"))

@@ -25,7 +25,6 @@ from voicelane.domain.models import Call
 
 from voicelane_media.transports.base import Ending, Transport
 
-from .bridge import bridge
 from .call import LiveCall
 from .ports import ControlPort
 
@@ -137,29 +136,3 @@ def own_number(call: Call) -> str:
     """The app's side of ``call``: the number it was dialled on, or the one it calls from."""
     return call.to if call.direction == "inbound" else call.from_
 
-
-async def bridge_legs(live: LiveCall, leg: LiveCall, details: dict[str, Any]) -> bool:
-    """Bridge ``live`` and its answered ``leg`` until one of them leaves.
-
-    While bridged each record names the other (``call.bridged`` on both; ``details`` go on
-    ``live``'s event). True when ``live`` left first: the leg is then hung up
-    ``bridged_party_hangup``. False when the leg left: ``live`` is the caller's to end.
-    """
-    live.bridged_to, leg.bridged_to = leg.call_id, live.call_id
-    await live.control.record_bridge(live.call_id, leg.call_id, "call.bridged",
-                                     {**details, "bridged_call_id": leg.call_id})
-    await leg.control.record_bridge(leg.call_id, live.call_id, "call.bridged",
-                                    {"bridged_call_id": live.call_id})
-    room = bridge(live.transport, leg.transport)
-    live_left = asyncio.ensure_future(live.ended.wait())
-    leg_left = asyncio.ensure_future(leg.ended.wait())
-    try:
-        await asyncio.wait({live_left, leg_left}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        live_left.cancel()
-        leg_left.cancel()
-        await room.close()
-    if live.ended.is_set():
-        await leg.hangup("bridged_party_hangup")
-        return True
-    return False

@@ -25,7 +25,8 @@ from voicelane.domain.phone import is_e164
 from voicelane.domain.routing import DIALLING_ACTIONS
 
 from .call import LiveCall
-from .legs import DialedLeg, bridge_legs
+from .legs import DialedLeg
+from .transfer import run_bridge
 
 log = logging.getLogger(__name__)
 LEG_PURPOSE = "routing"
@@ -194,8 +195,6 @@ async def _bridged(host: OnwardHost, live: LiveCall, target: str, leg: LiveCall)
     host.spawn_max_duration(live)
     if live.status_write is not None:  # call.answered is stored first: the timeline reads so
         await asyncio.wait([live.status_write])
-    if await bridge_legs(live, leg, {"to": target}):  # the caller (or the app) ended it
-        await live.finish(live.completed_status, live.hangup_reason or "hangup", None)
-    else:
-        await live.hangup("bridged_party_hangup")
-        await live.finish(CallStatus.COMPLETED, "bridged_party_hangup", None)
+    # the caller (or the app) ended it, or the target did and the caller followed
+    await run_bridge(live, leg, {"to": target})
+    await live.finish(live.completed_status, live.hangup_reason or "hangup", None)

@@ -137,10 +137,14 @@ async def cold_transfer(dialer: LegDialer, live: LiveCall, to: str) -> None:
                                          "purpose": "transfer"})
 
 
-async def run_bridge(a: LiveCall, b: LiveCall, details: dict[str, Any]) -> None:
-    """Bridge ``a`` and ``b`` until either ends; then hang up the other."""
+async def run_bridge(a: LiveCall, b: LiveCall, details: dict[str, Any], *,
+                     a_follows: bool = True) -> None:
+    """Bridge ``a`` and ``b`` until either ends; then hang up the other (``a`` only when
+    ``a_follows``: a caller that its own flow ends with a reason of its own; whether ``a``
+    left is then its ``ended``)."""
+    followers = (a, b) if a_follows else (b,)
     if a.finished or b.finished:  # one side left before the bridge: end the other too
-        for side in (a, b):
+        for side in followers:
             if not side.finished:
                 await side.hangup("bridged_party_hangup")
         return
@@ -158,7 +162,7 @@ async def run_bridge(a: LiveCall, b: LiveCall, details: dict[str, Any]) -> None:
         for task in ended:
             task.cancel()
         await room.close()
-        for side in (a, b):  # the one still up follows the one that left
+        for side in followers:  # the one still up follows the one that left
             if not side.ended.is_set():
                 with contextlib.suppress(Exception):
                     await side.hangup("bridged_party_hangup")
