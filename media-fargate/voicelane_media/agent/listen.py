@@ -35,7 +35,7 @@ class VADProcessor(Processor):
         self._segment_speech_ms = 0.0
         self._first_speech_at = 0.0
         self._last_speech_at = 0.0
-        # Background voices pass silero: frames must also stand out of the line's own level.
+        # Background voices pass silero: speech must also stand out of such a background.
         self.gate = VoiceGate(settings.voice_gate_margin_db) if settings.background_voice_gate \
             else None
 
@@ -48,8 +48,7 @@ class VADProcessor(Processor):
             self.engine.speech_probability(frame.pcm, frame.sample_rate)
             >= self.settings.vad_threshold
         )
-        loud = self.gate is None or self.gate.admit(frame.pcm, self.speaking)  # it learns: ask
-        frame.is_speech = voiced and loud
+        frame.is_speech = voiced if self.gate is None else self.gate.admit(frame.pcm, voiced)
         await self.push(frame, direction)
         if frame.is_speech:
             if self._speech_run_ms == 0.0:

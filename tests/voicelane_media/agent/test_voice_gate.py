@@ -146,18 +146,27 @@ async def test_a_quiet_caller_still_gets_its_turns(lines, background, gap_s):
 
 
 def test_a_background_that_grows_louder_cannot_hold_a_segment_open():
-    """Learned while speaking too (every third frame): a room 15 dB louder all at once is the
-    new background within seconds, even if it opened a segment."""
+    """Learned near the caller too (every third frame): voices 15 dB louder all at once are
+    first taken for the caller, then, within seconds, for the new room."""
     gate = VoiceGate()
     quiet, loud = white(-60.0), white(-45.0)
-    room = [gate.admit(quiet[index * FRAME:(index + 1) * FRAME].tobytes(), speaking=False)
-            for index in range(150)]  # 3 s of a quiet room
+    room = [gate.admit(quiet[index * FRAME:(index + 1) * FRAME].tobytes(), voiced=False)
+            for index in range(150)]  # 3 s of a quiet room the VAD takes for no one
     assert not any(room)
-    admitted = [gate.admit(loud[index * FRAME:(index + 1) * FRAME].tobytes(), speaking=True)
-                for index in range(500)]  # the room gets loud; the VAD stays "in a segment"
-    assert admitted[10]  # at first it is louder than the room was
+    admitted = [gate.admit(loud[index * FRAME:(index + 1) * FRAME].tobytes(), voiced=True)
+                for index in range(500)]  # the room gets loud, and the VAD says "speech"
+    assert all(admitted[5:50])  # at first it is louder than the room was
     assert not any(admitted[-100:])  # then it is the room
     assert gate.background_db is not None and gate.background_db == pytest.approx(-45.0, abs=1.5)
+
+
+def test_over_white_noise_the_gate_changes_nothing():
+    """A background the VAD does not take for speech leaves the bar under it."""
+    gate = VoiceGate()
+    noise = white(-45.0)
+    for index in range(300):
+        gate.admit(noise[index * FRAME:(index + 1) * FRAME].tobytes(), voiced=index % 50 == 0)
+    assert gate.background_db is not None and gate.threshold_db < gate.background_db
 
 
 def test_the_gate_follows_the_agent_and_the_node():
