@@ -23,8 +23,10 @@ enough over the background it has learned:
 So the margin applies in full only where the background itself fools the VAD; over white
 noise or a quiet line the bar sits under the background and the VAD's decision stands, so a
 quiet caller (-35 dBFS) keeps every turn. `floor_dbfs` is an absolute floor like Pipecat's
-`VADParams.min_volume` (about -50 LUFS). Nothing passes in the call's first `learn_ms`,
-before a background is known. Pure and synchronous:
+`VADParams.min_volume` (about -50 LUFS); it is the background until `learn_ms` of it has
+been heard, and until the room has been heard away from the caller the margin applies in
+full (speech from the call's first frame is the caller; voices there are soon the room).
+Pure and synchronous:
 
     gate = VoiceGate()
     is_speech = gate.admit(pcm, voiced=silero_says_speech)
@@ -72,7 +74,7 @@ class VoiceGate:
         self._hold_frames = max(0, round(hold_ms / FRAME_MS))
         self._since_caller = self._hold_frames + 1  # frames since one clearly over the room
         self.level_db = -120.0
-        self.background_db: float | None = None  # None until `learn_ms` of audio was heard
+        self.background_db: float | None = None  # None until `learn_ms` of levels were learned
         self.gated = 0  # frames the VAD called speech that the gate refused
 
     @property
@@ -82,10 +84,14 @@ class VoiceGate:
 
     @property
     def threshold_db(self) -> float:
-        """The level a frame needs now (dBFS, smoothed); +inf before the background is known."""
-        if self.background_db is None:
-            return math.inf
-        weight = min(1.0, self.voiced_fraction / self.voiced_share) if self.voiced_share else 1.0
+        """The level a frame needs now (dBFS, smoothed)."""
+        if self.background_db is None:  # the call's first frames: nothing known but the floor
+            return self.floor_dbfs
+        if len(self._voiced) < self._learn_frames:  # no room heard yet: assume it is voices
+            weight = 1.0
+        else:
+            weight = min(1.0, self.voiced_fraction / self.voiced_share) if self.voiced_share \
+                else 1.0
         over = -UNDER_DB + (self.margin_db + UNDER_DB) * weight
         return max(self.floor_dbfs, self.background_db + over)
 
@@ -94,8 +100,8 @@ class VoiceGate:
         samples = np.frombuffer(pcm, dtype="<i2").astype(np.float64) / 32768.0
         self._powers.append(float(np.mean(samples * samples)) if samples.size else 0.0)
         self.level_db = 10.0 * math.log10(max(sum(self._powers) / len(self._powers), 1e-12))
-        background = self.background_db
-        if voiced and background is not None and self.level_db >= background + self.margin_db:
+        room = self.floor_dbfs if self.background_db is None else self.background_db
+        if voiced and self.level_db >= room + self.margin_db:
             self._since_caller = 0  # clearly over the room: the caller (or the room got louder)
         else:
             self._since_caller += 1
