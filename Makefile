@@ -38,21 +38,33 @@ demo-voicemail: setup  # a voicemail drop: detection, the beep, the agent's mess
 	$(BIN)/voicelane demo voicemail
 
 ## Every test: lint, types, unit, integration, interop, infra (with synth).
-# The webhook no-loss acceptance test (1,000 lifecycles, ~100 s of mostly waiting on retries)
-# runs in a pytest process of its own beside types, synth and the other tests: the second core
-# is otherwise idle for most of the run. Its output is printed when it ends; either failing
-# fails `make test`.
+# The main pytest process (real-time calls: sipp, baresip, browsers, the phone path) waits on
+# audio clocks most of the time and leaves the second core idle, so the work that needs CPU,
+# not a quiet clock, runs beside it in processes of their own, niced so the calls keep first
+# claim on the cores: types, the layer build, synth and the CDK tests (one chain: the tests
+# share build/layer with the synth), and the API fuzz run. The webhook no-loss acceptance test
+# (1,000 lifecycles, ~100 s of mostly waiting on retries, with a deadline) runs beside them
+# un-niced. Each side process's output is printed when the main one ends; any failing fails
+# `make test`.
 NO_LOSS := tests/voicelane/webhooks/test_no_loss.py
+FUZZ := tests/voicelane/api/test_api_fuzz.py
+INFRA := tests/infra
+PYTEST := $(BIN)/pytest -q -p no:cacheprovider
 test: setup
 	$(BIN)/ruff check .
 	@mkdir -p .voicelane; \
-	$(BIN)/pytest -q -p no:cacheprovider $(NO_LOSS) > .voicelane/no-loss.log 2>&1 & nl=$$!; \
-	trap 'kill $$nl 2>/dev/null' EXIT; \
-	$(BIN)/mypy && $(BIN)/python infra/build_layer.py && $(BIN)/python infra/app.py \
-	  && $(BIN)/pytest -q -p no:cacheprovider --ignore=$(NO_LOSS); rest=$$?; \
-	wait $$nl; lost=$$?; trap - EXIT; \
+	nice -n 10 bash -c '$(BIN)/mypy && $(BIN)/python infra/build_layer.py && $(BIN)/python infra/app.py \
+	  && $(PYTEST) $(INFRA)' > .voicelane/types-synth-infra.log 2>&1 & ts=$$!; \
+	nice -n 10 $(PYTEST) $(FUZZ) > .voicelane/fuzz.log 2>&1 & fz=$$!; \
+	$(PYTEST) $(NO_LOSS) > .voicelane/no-loss.log 2>&1 & nl=$$!; \
+	trap 'kill $$ts $$fz $$nl 2>/dev/null' EXIT; \
+	$(PYTEST) $(addprefix --ignore=,$(NO_LOSS) $(FUZZ) $(INFRA)); rest=$$?; \
+	wait $$ts; ts_rc=$$?; wait $$fz; fz_rc=$$?; wait $$nl; nl_rc=$$?; trap - EXIT; \
+	echo "--- types (mypy), layer build, synth and $(INFRA) (their own process):"; \
+	cat .voicelane/types-synth-infra.log; \
+	echo "--- $(FUZZ) (its own process):"; cat .voicelane/fuzz.log; \
 	echo "--- $(NO_LOSS) (its own process):"; cat .voicelane/no-loss.log; \
-	test $$rest -eq 0 && test $$lost -eq 0
+	test $$rest -eq 0 && test $$ts_rc -eq 0 && test $$fz_rc -eq 0 && test $$nl_rc -eq 0
 
 ## The local platform until Ctrl-C (`make dev DEV_PORT=0`: the API on any free port).
 dev: setup

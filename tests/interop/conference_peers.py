@@ -1,5 +1,6 @@
-"""sipp peers of the conference test: a called party that answers PCMU and plays one steady
-tone (a pcap written here) until it is hung up, and what a recording heard of each tone."""
+"""sipp peers of the conference tests: a called party that answers PCMU and plays one steady
+tone (a pcap written here) until it is hung up, a caller that plays one for a while and hangs
+up, and what a recording heard of each tone."""
 
 from __future__ import annotations
 
@@ -56,6 +57,78 @@ UAS_TONE = """<?xml version="1.0" encoding="ISO-8859-1" ?>
   </send>
 </scenario>
 """
+
+
+UAC_TONE = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<!-- Caller: INVITEs [service] (PCMU), plays {pcap} once answered, hangs up after {hold_ms} ms. -->
+<scenario name="uac playing a tone">
+  <send retrans="500">
+    <![CDATA[
+      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: 1 INVITE
+      Contact: <sip:sipp@[local_ip]:[local_port]>
+      Max-Forwards: 70
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 0
+      a=rtpmap:0 PCMU/8000
+    ]]>
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="183" optional="true"/>
+  <recv response="200" rtd="true"/>
+  <send>
+    <![CDATA[
+      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 1 ACK
+      Contact: <sip:sipp@[local_ip]:[local_port]>
+      Max-Forwards: 70
+      Content-Length: 0
+    ]]>
+  </send>
+  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>
+  <pause milliseconds="{hold_ms}"/>
+  <send retrans="500">
+    <![CDATA[
+      BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 2 BYE
+      Contact: <sip:sipp@[local_ip]:[local_port]>
+      Max-Forwards: 70
+      Content-Length: 0
+    ]]>
+  </send>
+  <recv response="200" crlf="true"/>
+</scenario>
+"""
+
+
+def caller_scenario(tmp: Path, name: str, caller: str, hz: float, hold_ms: int) -> Path:
+    """A caller (``caller`` in From) that plays a steady tone for ``hold_ms`` and hangs up."""
+    pcap = tone_pcap(tmp / f"{name}.pcap", hz, hold_ms / 1000)
+    scenario = tmp / f"uac_{name}.xml"
+    scenario.write_text(UAC_TONE.replace("{pcap}", str(pcap)).replace(
+        "{hold_ms}", str(hold_ms)).replace("{caller}", caller))
+    return scenario
 
 
 def tone_pcap(path: Path, hz: float, seconds: float, amplitude: int = 6000) -> Path:

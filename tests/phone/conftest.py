@@ -1,5 +1,7 @@
-"""Phone-path harness fixtures: one media node for the module, the engine router, and every
-scenario run once, concurrently, before the tests look at their outcomes."""
+"""Phone-path harness fixtures: one media node for the package (every module's calls are over
+by the time the next module's start; each call has an app, a number and a phone of its own),
+the engine router, and every scenario run once, concurrently, before the tests look at their
+outcomes."""
 
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ from tests.phone.scenarios import build_scenarios
 _REPORT: list[str] = []
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def phone_node(local_platform: LocalPlatform) -> Iterator[LocalNode]:
     base = random.randrange(30000, 39000, 200)
     settings = local_settings(sip_port=0, internal_http_port=0, rtp_port_min=base,

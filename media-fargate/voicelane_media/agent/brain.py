@@ -12,7 +12,8 @@ has not decided) the brain starts the LLM on a fork of its engine (`preemptive.P
 keeps what it streams in memory. The `UserTurn` that follows with the same words, on the same
 conversation, replays it as the reply's first round; anything else (`TurnResumed`, other
 words, a barge-in, a keyed digit) throws it away. Its text is pushed, and its tool calls run,
-only once the turn is final.
+only once the turn is final. The prepared reply's first sentence goes to the TTS as
+`SpeechPrepare` (synthesised into memory, played only if the reply starts with it).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from voicelane_media.agent.frames import (
     Interruption,
     LLMToken,
     PlayoutDone,
+    SpeechPrepare,
     TurnPaused,
     TurnResumed,
     UserTurn,
@@ -50,6 +52,7 @@ from voicelane_media.agent.providers import (
 )
 from voicelane_media.agent.recorder import ConversationRecorder
 from voicelane_media.agent.settings import LoopSettings
+from voicelane_media.agent.speech import first_sentence
 from voicelane_media.agent.tools import ToolRunner
 from voicelane_media.agent.transcript import ToolCallRecord
 
@@ -89,6 +92,7 @@ class Brain(Processor):
         self.speech_end: dict[int, float] = {}
         self.preemption = PreemptionStats()
         self._prefetch: Prefetch | None = None
+        self._speech: asyncio.Task[None] | None = None
 
     async def process(self, frame: Frame, direction: Direction) -> None:
         if isinstance(frame, UserTurn):
@@ -125,8 +129,30 @@ class Brain(Processor):
         history = [*self.history(), ChatMessage(role="user", content=text)]
         self._prefetch = Prefetch(self.llm.fork(), history, self.tools.specs, text)
         self.preemption.started += 1
+        self._speech = self.spawn(self._prepare_speech(self._prefetch), name="speech-prepare")
+
+    async def _prepare_speech(self, prefetch: Prefetch) -> None:
+        """Hand the prepared reply's first sentence to the TTS once the LLM has written it
+        (or the whole reply, when it ends without a tool call and without a sentence break)."""
+        text = ""
+        try:
+            async for event in prefetch.events():
+                if not isinstance(event, TextDelta):
+                    return  # a tool call: what is said next depends on its result
+                text += event.text
+                if (sentence := first_sentence(text)) is not None:
+                    break
+            else:
+                sentence = text.strip() or None
+        except Exception:  # the LLM failed: the reply will say so, nothing to prepare
+            return
+        if sentence is not None and self._prefetch is prefetch:
+            await self.push(SpeechPrepare(text=sentence))
 
     def _discard(self) -> None:
+        if self._speech is not None:
+            self._speech.cancel()
+            self._speech = None
         if self._prefetch is not None:
             self._prefetch.cancel()
             self._prefetch = None

@@ -7,11 +7,14 @@
 With `silence` the turn ends after `endpointing_ms`. With `smart_turn` the model is asked after
 `smart_turn_check_ms`: complete (p >= threshold) ends the turn then; incomplete waits until
 `turn_max_wait_ms` of silence (the caller may go on: their speech reopens the turn); a model
-that failed (p is None) falls back to `endpointing_ms`.
+that failed (p is None) falls back to `endpointing_ms`. A turn whose words end in a digit
+waits as an incomplete one does: the model cannot know that four digits are a quarter of a
+card number.
 """
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from dataclasses import dataclass
 
@@ -49,13 +52,23 @@ class EndpointPolicy:
         """Silence before the first decision: the model's check, or the whole fixed window."""
         return self.check_ms if self.smart else self.silence_ms
 
-    def end_after_ms(self, probability: float | None) -> int:
-        """Silence at which the turn ends, given the model's answer (None: no model answer)."""
+    def end_after_ms(self, probability: float | None, text: str = "") -> int:
+        """Silence at which the turn ends, given the model's answer (None: no model answer)
+        and the turn's words: one that ends in a digit waits as "incomplete" does, whatever
+        the model says (it hears "my card number is four one one one" as finished, 0.85)."""
         if not self.smart or probability is None:
             return self.silence_ms
-        if probability >= self.threshold:
+        if probability >= self.threshold and not ends_in_digit(text):
             return self.check_ms
         return max(self.max_wait_ms, self.check_ms)
+
+
+_DIGIT_END = re.compile(r"(\d|\b(zero|one|two|three|four|five|six|seven|eight|nine))\W*$", re.I)
+
+
+def ends_in_digit(text: str) -> bool:
+    """The words end in a digit (a number read in groups may go on after the pause)."""
+    return bool(_DIGIT_END.search(text))
 
 
 class TurnAudio:

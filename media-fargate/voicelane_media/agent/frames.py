@@ -75,6 +75,15 @@ class FinalTranscript(Frame):
 
 
 @dataclass(kw_only=True)
+class SpeechPrepare(Frame):
+    """The first sentence of a reply prepared during the caller's pause (preemptive
+    generation): the TTS may synthesise it into memory, so the reply's audio can go out as
+    soon as the turn ends. It is never played before a reply of an ended turn starts with it."""
+
+    text: str
+
+
+@dataclass(kw_only=True)
 class TurnPaused(Frame):
     """The caller paused and the open turn's STT finals are in, before the endpointer decided.
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from voicelane_media.agent.audio import pcm_to_float
 from voicelane_media.agent.providers import AudioChunk, TranscriptResult
@@ -99,12 +99,26 @@ class SileroVAD:
 
 
 class WhisperSettings(BaseModel):
+    """encoder_pad_s: the encoder runs on the segment plus this much padding instead of
+    Whisper's fixed 30 s window (None, the default: the full window, faster-whisper's own
+    `transcribe`; 4 is what was measured).
+    The encoder's cost grows with its input, so a 2 s turn encodes 6 s, not 30 s: about 5x
+    less CPU for the final. Under about 2 s of padding tiny.en starts repeating itself."""
+
     model_path: str | None = None
     compute_type: str = "int8"
     cpu_threads: int = 1
     beam_size: int = 1
     interim_every_ms: int = 1000
     language: str = "en"
+    encoder_pad_s: float | None = Field(default_factory=lambda: _env_pad(), ge=2.0, le=30.0)
+
+
+def _env_pad() -> float | None:
+    """VOICELANE_WHISPER_ENCODER_PAD_S (unset: off, the full 30 s window). Off by default: on
+    the phone-path eval it lost words on 2 of 14 calls at load ~20 (docs/benchmarks.md)."""
+    raw = os.environ.get("VOICELANE_WHISPER_ENCODER_PAD_S", "").strip()
+    return float(raw) if raw else None
 
 
 @functools.cache
@@ -113,6 +127,68 @@ def shared_whisper(path: str, compute_type: str, cpu_threads: int) -> Any:
     from faster_whisper import WhisperModel
 
     return WhisperModel(path, device="cpu", compute_type=compute_type, cpu_threads=cpu_threads)
+
+
+# A cap on decoded tokens per second of window: speech is 3-5 tokens a second, and a decoder
+# caught in a loop ("one one one ...") stops there instead of at Whisper's 448.
+MAX_TOKENS_PER_S = 6
+
+
+def looping(text: str, tokens: int, cap: int) -> bool:
+    """A decode caught in a loop: it hit the token cap, a word comes six times running, a
+    phrase of 2-3 words three times, or one of 4-12 words twice ("I would like to pay my bill.
+    I would like to pay my bill. I would"; people rarely say that twice in a row). A card
+    number's group ("four one one one") is not one; a longer run of a digit is, and costs a
+    full-window decode (the same words, later)."""
+    if tokens >= cap:
+        return True
+    words = [w.strip(".,!?;:").lower() for w in text.split()]
+    for n, times in [(1, 6), (2, 3), (3, 3)] + [(n, 2) for n in range(4, 13)]:
+        for i in range(len(words) - times * n + 1):
+            if all(words[i:i + n] == words[i + k * n:i + (k + 1) * n] for k in range(1, times)):
+                return True
+    return False
+
+
+def _short_window(model: Any, audio: np.ndarray[Any, Any], pad_s: float,
+                  settings: WhisperSettings) -> str | None:
+    """One Whisper decode of `audio` with the encoder on the audio plus `pad_s` of padding
+    (rounded up to whole seconds), through faster-whisper's own pieces: its features, prompt,
+    suppressed tokens, temperature fallback (repetition, low log-probability) and no-speech
+    check, as `WhisperModel.transcribe` does for one 30 s window. None: the decode looped
+    (tiny.en does on some short turns with a short window, see `looping`)."""
+    from faster_whisper.audio import pad_or_trim
+    from faster_whisper.tokenizer import Tokenizer
+    from faster_whisper.transcribe import TranscriptionOptions, get_suppressed_tokens
+
+    seconds = int(np.ceil(len(audio) / 16000 + pad_s))
+    # Padded with silence in the audio (as OpenAI's Whisper pads its window), not with zero
+    # features: the model reads the padding as silence, which it was trained on.
+    padded = np.pad(audio, (0, seconds * 16000 - len(audio)))
+    features = pad_or_trim(model.feature_extractor(padded), seconds * 100)
+    tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe",
+                          language=settings.language)
+    options = TranscriptionOptions(
+        beam_size=settings.beam_size, best_of=5, patience=1.0, length_penalty=1.0,
+        repetition_penalty=1.0, no_repeat_ngram_size=0, log_prob_threshold=-1.0,
+        no_speech_threshold=0.6, compression_ratio_threshold=2.4,
+        condition_on_previous_text=False, prompt_reset_on_temperature=0.5,
+        temperatures=[0.0, 0.2, 0.4, 0.6, 0.8, 1.0], initial_prompt=None, prefix=None,
+        suppress_blank=True, suppress_tokens=get_suppressed_tokens(tokenizer, [-1]),
+        without_timestamps=True, max_initial_timestamp=1.0, word_timestamps=False,
+        prepend_punctuations="\"'([{-", append_punctuations="\"'.,!?:)]}",  # words only
+        multilingual=False, max_new_tokens=MAX_TOKENS_PER_S * seconds,
+        clip_timestamps="0",
+        hallucination_silence_threshold=None, hotwords=None,
+    )  # fmt: skip
+    prompt = model.get_prompt(tokenizer, [], without_timestamps=True)
+    result, avg_logprob, _, _ = model.generate_with_fallback(
+        model.encode(features), prompt, tokenizer, options)
+    if result.no_speech_prob > 0.6 and avg_logprob <= -1.0:  # what transcribe skips
+        return ""
+    tokens = result.sequences_ids[0]
+    text = str(tokenizer.decode(tokens)).strip()
+    return None if looping(text, len(tokens), MAX_TOKENS_PER_S * seconds) else text
 
 
 class _WhisperStream:
@@ -161,8 +237,15 @@ class WhisperSTT:
         self.model = shared_whisper(path, self.settings.compute_type, self.settings.cpu_threads)
 
     def transcribe(self, pcm16k: bytes) -> str:
+        audio = pcm_to_float(pcm16k)
+        pad_s = self.settings.encoder_pad_s
+        if pad_s is not None and len(audio) / 16000 + pad_s <= 30.0:
+            text = _short_window(self.model, audio, pad_s, self.settings)
+            if text is not None:
+                return text
+            # a looping decode: decoded again on the full window, which does not loop
         segments, _ = self.model.transcribe(
-            pcm_to_float(pcm16k), language=self.settings.language, beam_size=self.settings.beam_size,
+            audio, language=self.settings.language, beam_size=self.settings.beam_size,
             vad_filter=False, condition_on_previous_text=False, without_timestamps=True,
         )  # fmt: skip
         return " ".join(segment.text.strip() for segment in segments).strip()

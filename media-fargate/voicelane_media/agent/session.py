@@ -97,6 +97,7 @@ class AgentSession:
         cleaner: list[Processor] = (
             [NoiseFilter(engines.noise, self.recorder.engine_error)] if engines.noise else []
         )
+        self.tts = TTSProcessor(engines.tts, leg.sample_rate, self.recorder)
         self.pipeline = Pipeline(
             [
                 *cleaner,
@@ -104,7 +105,7 @@ class AgentSession:
                 STTProcessor(engines.stt, self.settings, self.recorder.engine_error),
                 self.turns,
                 self.brain,
-                TTSProcessor(engines.tts, leg.sample_rate, self.recorder),
+                self.tts,
                 self.output,
             ]
         )
@@ -171,7 +172,8 @@ class AgentSession:
         )
         stats = self.brain.preemption  # what preemptive generation cost (requests thrown away)
         self.recorder.event("agent.ended", {**outcome.as_dict(), "preemption": {
-            "prepared": stats.started, "used": stats.used, "thrown_away": stats.discarded}})
+            "prepared": stats.started, "used": stats.used, "thrown_away": stats.discarded,
+            "speech_prepared": self.tts.prepared, "speech_used": self.tts.prepared_used}})
         await self.recorder.flush()
         return outcome
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from voicelane_media.agent.frames import (
     AgentReplyDone,
@@ -24,6 +26,7 @@ from voicelane_media.agent.frames import (
     LLMToken,
     PlayoutDone,
     ReplyAudioDone,
+    SpeechPrepare,
     TTSAudio,
 )
 from voicelane_media.agent.leg import MediaLeg, pcm_ms
@@ -33,6 +36,31 @@ from voicelane_media.agent.recorder import ConversationRecorder
 from voicelane_media.codecs.resample import resample_pcm16
 
 _SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")
+
+
+def first_sentence(text: str) -> str | None:
+    """The first sentence the TTS cuts from a reply that starts with `text` (None: not yet)."""
+    parts = _SENTENCE_END.split(text, maxsplit=1)
+    return parts[0].strip() or None if len(parts) == 2 else None
+
+
+def trim_lead(pcm: bytes, sample_rate: int, keep_ms: float = 20.0, max_ms: float = 200.0,
+              level: int = 200) -> bytes:
+    """`pcm` without the silence before its first sound (a TTS engine's padding), keeping
+    `keep_ms` before it (a soft onset) and cutting at most `max_ms`."""
+    samples = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype="<i2")
+    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > level)
+    first = int(loud[0]) if loud.size else samples.size
+    cut = min(first - int(keep_ms * sample_rate / 1000), int(max_ms * sample_rate / 1000))
+    return pcm[max(0, cut) * 2:]
+
+
+@dataclass
+class _Prepared:
+    """A sentence synthesised ahead of its reply (`SpeechPrepare`)."""
+
+    text: str
+    task: asyncio.Task[list[bytes]]
 
 
 class TTSProcessor(Processor):
@@ -45,6 +73,9 @@ class TTSProcessor(Processor):
         self.recorder = recorder
         self._buffers: dict[int, str] = {}
         self._queues: dict[int, asyncio.Queue[str | None]] = {}
+        self._prepared: _Prepared | None = None
+        self.prepared = 0  # sentences synthesised ahead (SpeechPrepare)
+        self.prepared_used = 0  # of them, the first sentence of a reply
 
     async def process(self, frame: Frame, direction: Direction) -> None:
         if isinstance(frame, LLMToken):
@@ -59,9 +90,15 @@ class TTSProcessor(Processor):
             if rest:
                 queue.put_nowait(rest)
             queue.put_nowait(None)
+        elif isinstance(frame, SpeechPrepare):
+            if self._prepared is None or self._prepared.text != frame.text:
+                self._prepared = _Prepared(frame.text, self.spawn(
+                    self._synthesise_ahead(frame.text), name="tts-prepare"))
+                self.prepared += 1
         elif isinstance(frame, Interruption):
             self._buffers.clear()
             self._queues.clear()
+            self._prepared = None
             await super().process(frame, direction)
         else:
             await self.push(frame, direction)
@@ -80,9 +117,9 @@ class TTSProcessor(Processor):
             if not text:
                 continue
             try:
-                async for chunk in self.engine.synthesize(text):
-                    pcm = resample_pcm16(chunk.pcm, chunk.sample_rate, self.sample_rate)
-                    if first:
+                async for pcm in self._audio_of(text, first):
+                    if first:  # the reply's first sound goes out without the engine's padding
+                        pcm = trim_lead(pcm, self.sample_rate)
                         first = False
                         self._first_audio(turn_id)
                     await self.push(
@@ -99,6 +136,27 @@ class TTSProcessor(Processor):
             segment += 1
         self._queues.pop(turn_id, None)
         await self.push(ReplyAudioDone(turn_id=turn_id))
+
+    async def _synthesise_ahead(self, text: str) -> list[bytes]:
+        return [resample_pcm16(c.pcm, c.sample_rate, self.sample_rate)
+                async for c in self.engine.synthesize(text)]
+
+    async def _audio_of(self, text: str, first: bool) -> AsyncIterator[bytes]:
+        """The sentence's audio: synthesised ahead when it is the reply's first sentence and
+        was prepared (waiting for the synthesis in flight), else synthesised now."""
+        prepared, self._prepared = (self._prepared, None) if first else (None, self._prepared)
+        if prepared is not None and prepared.text == text:
+            try:
+                chunks = await prepared.task
+            except Exception:  # it is synthesised again below
+                chunks = []
+            if chunks:
+                self.prepared_used += 1
+                for pcm in chunks:
+                    yield pcm
+                return
+        async for chunk in self.engine.synthesize(text):
+            yield resample_pcm16(chunk.pcm, chunk.sample_rate, self.sample_rate)
 
     def _first_audio(self, turn_id: int) -> None:
         metrics = self.recorder.turn_metrics(turn_id)

@@ -281,11 +281,15 @@ class TurnTaking(Processor):
         if not decided:
             await self._sleep_until(speech_end_at + self.policy.first_wait_ms() / 1000.0)
             if self.policy.smart:
-                # The turn cannot end before its STT final: asking the model once the final is
-                # in keeps it from competing with the STT for the CPU, and costs nothing.
-                await self._finals()
-                probability = await self._ask_model()
-            waited = float(self.policy.end_after_ms(probability))
+                # The model reads the audio, the STT the words: asked beside the STT final, its
+                # verdict (tens to hundreds of ms) is in by the time the final is, or soon after.
+                verdict = asyncio.ensure_future(self._ask_model())
+                try:
+                    await self._finals()
+                    probability = await verdict
+                finally:
+                    verdict.cancel()
+            waited = float(self.policy.end_after_ms(probability, self._open_text() or ""))
             await self._sleep_until(speech_end_at + waited / 1000.0)
         await self._finals()
         if self.user_speaking:

@@ -58,6 +58,7 @@ class LiveCall:
         self.tasks: set[asyncio.Task[None]] = set()
         self.gather: Gather | None = None
         self.status_write: asyncio.Future[Any] | None = None  # an in-flight status change
+        self.early_media_write: asyncio.Task[None] | None = None  # lands before the end
         self.agent_task: asyncio.Task[None] | None = None  # the AI agent running on this call
         self.agent_masks_dtmf = False  # its spec's dtmf_events is `masked`
         self.metrics: dict[str, Any] | None = None  # the agent's per-turn metrics
@@ -156,7 +157,8 @@ class LiveCall:
 
     def early_media_heard(self, details: dict[str, Any]) -> None:
         self.early_media = str(details["kind"])
-        self.spawn(self.record_event("call.early_media", details))
+        # finish waits for it: a SIT ends the call at once, and its event must come first
+        self.early_media_write = self.spawn(self.record_event("call.early_media", details))
 
     def ringing(self, status: int) -> None:
         self.status = CallStatus.RINGING
@@ -328,6 +330,8 @@ class LiveCall:
             changes["early_media"] = self.early_media
         details = {"end_reason": end_reason, "sip_cause": cause, "duration_s": duration,
                    "quality": quality}
+        if self.early_media_write is not None and not self.early_media_write.done():
+            await asyncio.wait([self.early_media_write], timeout=5)
         if self.status_write is not None:
             # An earlier status write that failed must not keep the call from ending.
             await asyncio.wait([self.status_write])

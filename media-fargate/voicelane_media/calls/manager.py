@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from voicelane.domain.call import CallStatus
 from voicelane.domain.clock import now_iso
+from voicelane.domain.conference import Conference
 from voicelane.domain.models import Call, Number
 from voicelane.domain.stream import StreamSpec
 
@@ -28,6 +29,7 @@ from .browser_phone import call_phone, calls_a_phone, ring_client
 from .call import LiveCall
 from .conference import ConferenceHub
 from .conference_agent import AgentSeating
+from .conference_routing import joins_conference, route_to_conference, seat_bridged
 from .legs import DialedLeg, dial_leg
 from .machine_detection import DetectionRun
 from .placement import AppCommandsHook, detects_machines, place_outbound, unattended
@@ -209,6 +211,8 @@ class CallManager:
                 await self.answer(live)
             elif dials_onward(call):  # a routing rule forwards it: bridged once a target answers
                 await route_onward(self, live)
+            elif joins_conference(call):  # a routing rule: the conference of that name
+                await route_to_conference(self, live)
             elif number.client is not None:  # a browser identity: ring it, answer or refuse
                 await ring_client(self, live, number.client)
             else:
@@ -225,6 +229,12 @@ class CallManager:
             await live.hangup("media_node_error")
             await live.finish(CallStatus.COMPLETED if live.answered_at else CallStatus.FAILED,
                               "media_node_error", None)
+
+    async def seat_bridged(self, conference: Conference, call: Call,
+                           transport: Transport) -> None:
+        """Another node bridges ``call`` into a conference of this node
+        (``calls/conference_routing.py``)."""
+        await seat_bridged(self, conference, call, transport)
 
     async def accept(self, call: Call, transport: Transport) -> None:
         """A media stream claimed its session's call: answered at once, run to its end."""

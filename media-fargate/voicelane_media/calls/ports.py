@@ -11,6 +11,7 @@ from voicelane.domain.call_control import AppAnswer
 from voicelane.domain.conference import Conference
 from voicelane.domain.models import Agent, App, Call, CallEvent, Number
 from voicelane.domain.stream import StreamSpec
+from voicelane.media_gateway import ConferenceRoute
 from voicelane.settings import Settings
 
 from voicelane_media.transports.base import CallEvents, Transport
@@ -64,6 +65,15 @@ class ControlPort(Protocol):
         ...
 
     async def agent(self, app_id: str, agent_id: str) -> Agent | None: ...
+
+    async def open_conference(self, call_id: str) -> ConferenceRoute:
+        """The conference the call's routing rule names, found or created, if the call may
+        join it: here, or over a bridge to its node (Conflict with a code otherwise)."""
+        ...
+
+    async def conference_left_reason(self, conference_id: str, call_id: str) -> str | None:
+        """Why the call left the conference (None: it has not, or unknown)."""
+        ...
 
     async def join_conference(self, conference_id: str, call_id: str, *, moderator: bool,
                               muted: bool) -> Conference:

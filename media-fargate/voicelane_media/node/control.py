@@ -20,7 +20,7 @@ from voicelane.domain.clock import now_iso
 from voicelane.domain.conference import Conference
 from voicelane.domain.errors import Conflict, IllegalTransition, NotFound
 from voicelane.domain.models import Agent, App, Call, CallEvent, MediaNode, Number, Trunk
-from voicelane.media_gateway import CallRequest, MediaGateway, TranscriptRecord
+from voicelane.media_gateway import CallRequest, ConferenceRoute, MediaGateway, TranscriptRecord
 from voicelane.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -126,6 +126,17 @@ class ControlPlane:
                                self.node_id, purpose, agent_id)
 
     # -- conferences ----------------------------------------------------------------------
+
+    async def open_conference(self, call_id: str) -> ConferenceRoute:
+        """By the call's routing rule (raises the gateway's Conflict/NotSupported)."""
+        return await self._run(self.gateway.open_conference, call_id, self.node_id)
+
+    async def seat_bridge(self, user: str) -> tuple[Conference, Call]:
+        """A bridge INVITE's user, checked (raises Unauthenticated/NotFound/Conflict)."""
+        return await self._run(self.gateway.seat_bridge, user, self.node_id)
+
+    async def conference_left_reason(self, conference_id: str, call_id: str) -> str | None:
+        return await self._quiet(self.gateway.conference_left_reason, conference_id, call_id)
 
     async def join_conference(self, conference_id: str, call_id: str, *, moderator: bool,
                               muted: bool) -> Conference:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from voicelane.domain.call import CallStatus
+from voicelane.domain.conference import Conference
 from voicelane.domain.models import Call, Number
 from voicelane.domain.transfer import WarmTransferSpec
 
@@ -272,6 +273,12 @@ class CallHost(Protocol):
                       transport: Transport) -> None:
         """Create the call record and run the call to its end; raises
         ``voicelane.domain.errors.LimitExceeded`` (nothing created) when the app is at its cap."""
+        ...
+
+    async def seat_bridged(self, conference: Conference, call: Call,
+                           transport: Transport) -> None:
+        """Seat ``call`` (a caller on another node, bridged here over ``transport``) in
+        ``conference``, which lives here, until the bridge ends."""
         ...
 
     async def accept(self, call: Call, transport: Transport) -> None:

@@ -139,3 +139,15 @@ def test_the_join_write_refuses_a_full_conference_and_a_second_join(
     assert again.value.code == "already_in_conference"
     got = user.request("GET", f"/v1/conferences/{conf['id']}").json()
     assert (got["participant_count"], got["participants_total"]) == (1, 2)
+
+
+def test_a_name_is_taken_until_its_conference_ends(user: ApiUser) -> None:
+    conf = _create(user, name="weekly")
+    r = user.request("POST", "/v1/conferences", json={"name": "weekly"})
+    error = assert_error(r, 409, "conference_name_taken")
+    assert error["details"] == {"conference_id": conf["id"]}
+    assert [c["id"] for c in user.request("GET", "/v1/conferences").json()["data"]] == [
+        conf["id"]]  # nothing half-written
+    assert user.request("POST", f"/v1/conferences/{conf['id']}/actions/end").status_code == 202
+    again = _create(user, name="weekly")
+    assert again["id"] != conf["id"] and again["status"] == "idle"

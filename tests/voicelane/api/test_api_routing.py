@@ -29,8 +29,11 @@ def _create(user: ApiUser, routing: Any, **more: Any) -> Any:
     ({"name": "x", "when": {"caller_countries": ["ZZ"]}, "action": {"type": "commands"}},
      "routing_country_invalid"),
     ({"name": "x", "action": {"type": "forward", "to": "tel:12"}}, "routing_target_invalid"),
-    ({"name": "x", "action": {"type": "conference", "conference": "standup"}},
-     "action_not_supported"),
+    ({"name": "x", "action": {"type": "conference", "conference": "standup "}},
+     "conference_name_invalid"),
+    ({"name": "x", "action": {"type": "conference", "conference": ""}}, "validation_error"),
+    ({"name": "x", "action": {"type": "conference", "conference": "a", "max_participants": 1}},
+     "validation_error"),
     ({"name": "x", "action": {"type": "agent", "agent_id": "agent_missing"}}, "agent_not_found"),
     ({"name": "x", "action": {"type": "ring_all", "targets": []}}, "validation_error"),
     ({"name": "x", "action": {"type": "voicemail"}}, "validation_error"),
@@ -93,7 +96,8 @@ def test_the_gateway_records_the_matched_rule_and_a_round_robin_takes_turns(
 
     vip = call("+442079460000", {"X-Tier": "gold"})
     assert vip["routing_rule"] == {"index": 0, "name": "vip", "action": "forward",
-                                   "targets": ["+14155550100"], "timeout_s": 30}
+                                   "targets": ["+14155550100"], "timeout_s": 30,
+                                   "conference": None}
     assert vip["agent_id"] is None and vip["stream"] is None
     assert call("+442079460000", {"X-Tier": "silver"})["routing_rule"]["name"] == "team"
 
@@ -112,3 +116,24 @@ def test_a_number_without_rules_records_no_rule(
     assert created.routing_rule is None
     events = user.request("GET", f"/v1/calls/{created.call_id}/events").json()["data"]
     assert events[0]["details"] == {"direction": "inbound"}
+
+
+def test_a_conference_rule_is_kept_and_recorded_on_the_call_with_its_settings(
+        user: ApiUser, local_platform: LocalPlatform) -> None:
+    r = _create(user, [{"name": "standup", "action": {
+        "type": "conference", "conference": "standup", "moderator": True, "record": True}}])
+    assert r.status_code == 201, r.text
+    stored = user.request("GET", f"/v1/numbers/{r.json()['number']}").json()
+    assert stored["routing"][0]["action"] == {
+        "type": "conference", "conference": "standup", "moderator": True, "muted": False,
+        "max_participants": 10, "record": True, "record_tracks": False, "beep": True,
+        "end_on_moderator_leave": False}
+    number = local_platform.container.number_repo.get(r.json()["number"])
+    assert number is not None
+    created = local_platform.container.media_gateway.create_inbound(
+        number, "+14155550111", {}, "node-test")
+    view = user.request("GET", f"/v1/calls/{created.call_id}").json()
+    assert view["routing_rule"]["action"] == "conference"
+    assert view["routing_rule"]["conference"] == stored["routing"][0]["action"]
+    events = user.request("GET", f"/v1/calls/{created.call_id}/events").json()["data"]
+    assert events[0]["details"]["routing_rule"]["conference"]["conference"] == "standup"

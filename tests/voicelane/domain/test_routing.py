@@ -178,7 +178,10 @@ def test_forward_and_agent_matches() -> None:
     ([rule("a", {"type": "forward", "to": "0044207"})], "routing_target_invalid"),
     ([rule("a", {"type": "ring_all", "targets": ["sip:a@h", "http://x"]})],
      "routing_target_invalid"),
-    ([rule("a", {"type": "conference", "conference": "support"})], "action_not_supported"),
+    ([rule("a", {"type": "conference", "conference": " support"})], "conference_name_invalid"),
+    ([rule("a", {"type": "conference", "conference": "sup\nport"})], "conference_name_invalid"),
+    ([rule("a", {"type": "conference", "conference": "support\u2028"})],
+     "conference_name_invalid"),
 ])
 def test_check_rules_codes(rules: list[RoutingRule], code: str) -> None:
     with pytest.raises(ValidationFailed) as caught:
@@ -192,7 +195,20 @@ def test_good_rules_pass_the_checks() -> None:
         rule("office", {"type": "ring_all", "targets": ["+442079460000", "sip:desk@pbx.example"]},
              time=office_hours(), caller_countries=["GB", "US"]),
         rule("robin", {"type": "round_robin", "targets": ["sips:+14155550100@carrier.example"]}),
+        rule("standup", {"type": "conference", "conference": "Daily standup: équipe #2"}),
         rule("rest", {"type": "agent", "agent_id": "agent_1"})])
+
+
+def test_a_conference_match_carries_the_action_with_the_conference_settings() -> None:
+    found = match_of(2, rule("standup", {"type": "conference", "conference": "standup",
+                                         "moderator": True, "record": True,
+                                         "max_participants": 3}))
+    assert (found.action, found.targets, found.timeout_s) == ("conference", None, None)
+    assert found.conference is not None and found.conference.conference == "standup"
+    assert found.conference.settings() == {"max_participants": 3, "record": True,
+                                           "record_tracks": False, "beep": True,
+                                           "end_on_moderator_leave": False}
+    assert (found.conference.moderator, found.conference.muted) == (True, False)
 
 
 @pytest.mark.parametrize("body", [
@@ -206,6 +222,12 @@ def test_good_rules_pass_the_checks() -> None:
     {"name": "a", "action": {"type": "forward", "to": "+1415", "timeout_s": True}},
     {"name": "a b", "action": {"type": "commands"}},
     {"name": "a", "action": {"type": "commands"}, "when": {"weather": "sunny"}},
+    {"name": "a", "action": {"type": "conference", "conference": ""}},
+    {"name": "a", "action": {"type": "conference", "conference": "x" * 129}},
+    {"name": "a", "action": {"type": "conference", "conference": "x", "max_participants": 51}},
+    {"name": "a", "action": {"type": "conference", "conference": "x", "record_tracks": True}},
+    {"name": "a", "action": {"type": "conference", "conference": "x", "moderator": "yes"}},
+    {"name": "a", "action": {"type": "conference", "conference": "x", "wait_url": "u"}},
 ])
 def test_malformed_rules_are_refused_by_the_model(body: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):

@@ -6,10 +6,12 @@ verdict, so what is checked is what the loop does with it.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from voicelane.domain.agent import AgentSpec, FirstSpeaker
 from voicelane_media.agent.audio import tone
-from voicelane_media.agent.fakes import CannedLLM
+from voicelane_media.agent.fakes import CannedLLM, QueuedSTT
 
 SMART = AgentSpec(first_speaker=FirstSpeaker.USER, turn_detection="smart_turn")
 
@@ -101,3 +103,27 @@ async def test_a_failing_model_falls_back_to_fixed_silence(harness):
     assert metrics.platform_added_ms == round(metrics.voice_to_voice_ms - 500, 1)
     errors = [d for t, d in h.events if t == "agent.engine_error"]
     assert errors and errors[0]["stage"] == "turn"
+
+
+async def test_the_model_is_asked_beside_the_stt_final_not_after_it(harness):
+    # The model reads audio, the STT words: the verdict is asked as the check comes, while a
+    # slow STT is still finalising, so its time is not added after the final.
+    class TimedVerdict(Verdict):
+        def probability(self, pcm: bytes, sample_rate: int) -> float:
+            self.asked_at = time.monotonic()
+            return super().probability(pcm, sample_rate)
+
+    verdict = TimedVerdict(0.9)
+    stt = QueuedSTT(["hello"], latency_s=0.6)
+    h = harness(SMART, CannedLLM(["Yes."]), [], stt_engine=stt, turn_engine=verdict,
+                smart_turn_check_ms=200)
+    h.start()
+    h.leg.feed_pcm(tone(400, 16000))
+    h.leg.feed_silence(1500)
+    await h.until(lambda: h.leg.played_ms() > 0, timeout=8)
+    outcome = await h.finish()
+    metrics = outcome.transcript.metrics[0]
+    speech_end = h.session.brain.speech_end[1]
+    final_at = speech_end + metrics.stt_final_ms / 1000.0
+    assert verdict.asked_at < final_at
+    assert metrics.end_of_turn_probability == 0.9

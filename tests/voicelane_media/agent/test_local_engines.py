@@ -7,7 +7,13 @@ import asyncio
 import pytest
 from voicelane.domain.agent import AgentSpec, FirstSpeaker, ToolSpec
 from voicelane_media.agent import AgentSession, Engines, InMemoryLeg, LoopSettings
-from voicelane_media.agent.local_engines import EspeakTTS, PiperTTS, SileroVAD, WhisperSTT
+from voicelane_media.agent.local_engines import (
+    EspeakTTS,
+    PiperTTS,
+    SileroVAD,
+    WhisperSettings,
+    WhisperSTT,
+)
 from voicelane_media.agent.scripted import ScriptedDialogue
 from voicelane_media.codecs.resample import resample_pcm16
 
@@ -43,6 +49,31 @@ async def test_espeak_speech_over_8khz_is_transcribed(whisper):
     audio8k = await _speak(EspeakTTS(), "Please call me tomorrow morning.", 8000)
     words = _words(whisper.transcribe(resample_pcm16(audio8k, 8000, 16000)))
     assert {"call", "tomorrow", "morning"} <= set(words)
+
+
+async def test_whisper_encodes_the_segment_not_a_30_s_window(piper, whisper):
+    """The final's cost is the encoder's, which grows with its input: a 3 s turn is encoded
+    as 8 s (the speech and 4 s of silence), not Whisper's 30 s, and heard the same."""
+    audio = await _speak(piper, "I would like to book an appointment for Monday.")
+    seen: list[int] = []
+    model = whisper.model
+    encode = model.encode
+
+    def spy(features):  # type: ignore[no-untyped-def]
+        seen.append(features.shape[-1])
+        return encode(features)
+
+    model.encode = spy
+    try:
+        short = _words(WhisperSTT(WhisperSettings(encoder_pad_s=4.0)).transcribe(audio))
+        full = _words(whisper.transcribe(audio))  # the default: the full window
+    finally:
+        del model.encode
+    seconds = len(audio) / 32000
+    assert seen[0] <= (seconds + 5) * 100 < 3000  # feature frames are 10 ms
+    assert seen[-1] == 3000  # encoder_pad_s None: faster-whisper's own 30 s window
+    assert {"book", "appointment", "monday"} <= set(short)
+    assert short == full
 
 
 async def test_silero_finds_speech_and_not_silence(piper):
@@ -92,3 +123,18 @@ async def test_full_local_conversation_turn(piper, whisper):
     assert [t.text for t in outcome.transcript.turns if t.role == "agent"] == ["Sure, which day?"]
     # Latency depends on the machine's load; bench/agent_latency.py reports it.
     assert outcome.transcript.metrics[0].voice_to_voice_ms is not None
+
+
+def test_a_looping_decode_is_told_from_repeated_words_people_say():
+    from voicelane_media.agent.local_engines import looping
+
+    loop = "What are your opening hours? " * 3 + "What"
+    assert looping(loop, 20, 100)
+    assert looping("Goodbye. " * 6, 12, 100)
+    assert looping("I would like to pay my bill. I would like to pay my bill. I would", 24, 100)
+    assert looping("Thanks.", 36, 36)  # the token cap was hit
+    assert not looping("four one one one", 8, 100)  # a card number's group
+    # A run of one digit (a test card's 15 ones) looks like a loop: decoded again on the full
+    # window, right but slower.
+    assert looping("four one one one, one one one one", 12, 100)
+    assert not looping("No no no, that is all. Thank you. Thank you.", 14, 100)

@@ -25,6 +25,8 @@ from voicelane_media.agent.frames import (
     FinalTranscript,
     Frame,
     LLMToken,
+    SpeechPrepare,
+    TTSAudio,
     TurnPaused,
     TurnResumed,
     UserTurn,
@@ -42,6 +44,7 @@ from voicelane_media.agent.providers import (
 from voicelane_media.agent.recorder import ConversationRecorder
 from voicelane_media.agent.scripted import ScriptedDialogue
 from voicelane_media.agent.settings import for_agent
+from voicelane_media.agent.speech import TTSProcessor, first_sentence
 from voicelane_media.agent.tools import ToolRunner
 from voicelane_media.agent.turns import TurnTaking
 
@@ -114,18 +117,38 @@ class Tap(Processor):
         return next((at for at, f in self.seen if isinstance(f, LLMToken)), None)
 
 
-class Loop:
-    """Turn-taking -> brain -> tap, fed frames as VAD and STT would send them."""
+class ClockTTS:
+    """Takes TTS_MS of the manual clock per sentence, then gives 100 ms of tone."""
 
-    def __init__(self, llm: EchoLLM, preemptive: bool, endpointing_ms: int = 300) -> None:
+    def __init__(self, clock: ManualClock) -> None:
+        self.clock = clock
+        self.texts: list[str] = []
+
+    async def synthesize(self, text: str) -> AsyncIterator[AudioChunk]:
+        self.texts.append(text)
+        await self.clock.until(self.clock.now + TTS_MS)
+        yield AudioChunk(pcm=tone(100, 16000), sample_rate=16000)
+
+
+TTS_MS = 200.0
+
+
+class Loop:
+    """Turn-taking -> brain -> tap (-> TTS -> audio tap), fed frames as VAD and STT would."""
+
+    def __init__(self, llm: EchoLLM, preemptive: bool, endpointing_ms: int = 300,
+                 tts: ClockTTS | None = None) -> None:
         self.leg = InMemoryLeg()
         settings = LoopSettings(endpointing_ms=endpointing_ms, preemptive_generation=preemptive)
         self.tools = ToolRunner([ToolSpec(name="human", type="transfer")], self.leg)
-        self.brain = Brain(llm, self.tools, ConversationRecorder(), settings, "test")
+        recorder = ConversationRecorder()
+        self.brain = Brain(llm, self.tools, recorder, settings, "test")
         self.turns = TurnTaking(settings, agent_busy=lambda: self.brain.replying)
         self.decided = Tap(llm.clock)  # what turn-taking tells the brain
         self.tap = Tap(llm.clock)  # what the brain sends on towards TTS
-        self.pipeline = Pipeline([self.turns, self.decided, self.brain, self.tap])
+        self.audio = Tap(llm.clock)  # what the TTS sends on towards the leg
+        after = [TTSProcessor(tts, 16000, recorder), self.audio] if tts is not None else []
+        self.pipeline = Pipeline([self.turns, self.decided, self.brain, self.tap, *after])
 
     async def say(self, text: str) -> None:
         now = time.monotonic()
@@ -135,6 +158,9 @@ class Loop:
 
     def frames(self, kind: type[Frame]) -> list[Any]:
         return [f for _, f in self.decided.seen + self.tap.seen if isinstance(f, kind)]
+
+    def audio_frames(self) -> list[TTSAudio]:
+        return [f for _, f in self.audio.seen if isinstance(f, TTSAudio)]
 
 
 async def _until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
@@ -204,6 +230,59 @@ async def test_a_pause_then_more_words_throws_the_prepared_reply_away():
     # The memory holds the turn as it ended, and one reply.
     roles = [(m.role, m.content) for m in loop.brain.messages[1:]]
     assert roles == [("user", "four two one seven"), ("assistant", "You said four two one seven.")]
+
+
+def test_the_first_sentence_is_cut_where_the_tts_cuts_it():
+    assert first_sentence("You said") is None
+    assert first_sentence("You said four. And") == "You said four."
+    assert first_sentence("Sure: ") == "Sure:"
+    assert first_sentence("No break yet.") is None  # the TTS waits for what follows too
+
+
+async def test_a_prepared_reply_is_synthesised_in_the_pause_and_heard_when_the_turn_ends():
+    clock = ManualClock()
+    llm = EchoLLM(clock)
+    tts = ClockTTS(clock)
+    loop = Loop(llm, preemptive=True, endpointing_ms=800, tts=tts)
+    await loop.say("book monday")
+    await _until(lambda: bool(llm.asked))
+    clock.advance(LATENCY_MS)  # the LLM answers in the pause ...
+    await _until(lambda: bool(tts.texts))
+    clock.advance(TTS_MS)  # ... and its first sentence is synthesised, still in the pause
+    await asyncio.sleep(0.05)
+    assert not loop.frames(UserTurn) and not loop.audio_frames()  # nothing heard yet
+    await _until(lambda: bool(loop.frames(UserTurn)))
+    # The turn ended: its audio goes out without the TTS's time (the clock stands still).
+    await _until(lambda: bool(loop.audio_frames()))
+    await _until(lambda: bool(loop.frames(AgentReplyDone)))
+    await loop.pipeline.close()
+    assert [f.text for f in loop.audio_frames()] == ["You said book monday."]
+    assert tts.texts == ["You said book monday."]  # synthesised once, ahead
+    assert loop.frames(SpeechPrepare)[0].text == "You said book monday."
+
+
+async def test_speech_prepared_for_an_unfinished_turn_is_never_heard():
+    clock = ManualClock()
+    llm = EchoLLM(clock)
+    tts = ClockTTS(clock)
+    loop = Loop(llm, preemptive=True, endpointing_ms=800, tts=tts)
+    await loop.say("four two")
+    await _until(lambda: bool(llm.asked))
+    clock.advance(LATENCY_MS)
+    await _until(lambda: tts.texts == ["You said four two."])
+    clock.advance(TTS_MS)  # "You said four two." is synthesised, in memory
+    await asyncio.sleep(0.02)
+    await loop.say("one seven")  # the caller goes on
+    await _until(lambda: len(llm.asked) == 2)
+    clock.advance(LATENCY_MS)
+    await _until(lambda: len(tts.texts) == 2)
+    clock.advance(TTS_MS)
+    await _until(lambda: bool(loop.frames(AgentReplyDone)))
+    await _until(lambda: bool(loop.audio_frames()))
+    await asyncio.sleep(0.05)
+    await loop.pipeline.close()
+    assert [f.text for f in loop.audio_frames()] == ["You said four two one seven."]
+    assert tts.texts == ["You said four two.", "You said four two one seven."]
 
 
 async def test_a_tool_call_prepared_for_an_unfinished_turn_never_runs():
@@ -284,12 +363,14 @@ async def test_a_call_whose_caller_pauses_mid_turn_hears_only_the_reply_to_all_o
     stats = h.session.brain.preemption
     assert (stats.started, stats.used, stats.discarded) == (2, 1, 1)
     assert len(llm.forks) == 2 and llm.forks[0].seen[0][-1].content == "four two"
-    # The reply prepared for "four two" was never synthesised nor played; the dropped fork
-    # did not take a canned reply from the engine.
+    # The reply prepared for "four two" was never played (its first sentence, the same as
+    # the one used, was synthesised once, ahead); the dropped fork did not take a canned
+    # reply from the engine.
     assert tts.texts == ["First."]
     assert [t.text for t in outcome.transcript.turns if t.role == "caller"] == [
         "four two one seven"]
     assert [t.text for t in outcome.transcript.turns if t.role == "agent"] == ["First."]
     assert outcome.transcript.metrics[0].preemptive is True
     ended = next(d for t, d in h.events if t == "agent.ended")
-    assert ended["preemption"] == {"prepared": 2, "used": 1, "thrown_away": 1}
+    assert ended["preemption"] == {"prepared": 2, "used": 1, "thrown_away": 1,
+                                   "speech_prepared": 1, "speech_used": 1}

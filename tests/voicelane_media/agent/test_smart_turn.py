@@ -98,6 +98,10 @@ def test_policy():
     assert smart.end_after_ms(0.9) == 200  # complete: end now
     assert smart.end_after_ms(0.1) == 2000  # incomplete: wait, bounded
     assert smart.end_after_ms(None) == 500  # no answer from the model: fixed silence
+    # A number read in groups: "complete" by the model, but its words end in a digit.
+    assert smart.end_after_ms(0.85, "My card number is four one one one") == 2000
+    assert smart.end_after_ms(0.85, "my card number is 4111.") == 2000
+    assert smart.end_after_ms(0.85, "Thank you, someone.") == 200
     silence = EndpointPolicy.of(LoopSettings(turn_detection=TurnDetection.SILENCE), smart=True)
     assert silence.mode == "silence" and silence.first_wait_ms() == silence.end_after_ms(0.9)
     no_model = EndpointPolicy.of(LoopSettings(turn_detection=TurnDetection.SMART_TURN), smart=False)

@@ -23,11 +23,13 @@ from voicelane.domain.call_control import AppAnswer
 from voicelane.domain.call_factory import new_inbound_call, new_leg_call, require_app
 from voicelane.domain.clock import now_iso
 from voicelane.domain.conference import Conference, ConferenceTrack
+from voicelane.domain.conference_bridge import bridge_uri, check_bridge_user
 from voicelane.domain.errors import Conflict, IllegalTransition, NotFound, NotSupported
 from voicelane.domain.models import Agent, App, Call, CallEvent, MediaNode, Number, Trunk
 from voicelane.domain.routing import InboundFacts, RoutingMatch, RoutingRule, evaluate, match_of
 from voicelane.media_gateway import (
     CallRequest,
+    ConferenceRoute,
     RecordingMetadata,
     TranscriptRecord,
     wav_sample_rate,
@@ -38,7 +40,7 @@ from voicelane.ports import (
     SessionStore,
 )
 from voicelane.services.call_control import AnswerService
-from voicelane.services.conferences import ConferenceService
+from voicelane.services.conferences import ConferenceService, check_joinable
 from voicelane.services.lifecycle import CallLifecycle, make_event
 from voicelane.services.nodes import NodeService
 from voicelane.services.pacing import CallPacer, leg_pacing_id
@@ -247,6 +249,41 @@ class ServiceMediaGateway:
 
     def get_conference(self, conference_id: str) -> Conference | None:
         return self.conferences.repo.get(conference_id)
+
+    def open_conference(self, call_id: str, node_id: str) -> ConferenceRoute:
+        call = self.calls.get(call_id)
+        rule = call.routing_rule if call is not None else None
+        if call is None or rule is None or rule.conference is None:
+            raise NotSupported("the call has no conference routing rule",
+                               code="no_conference_rule")
+        action = rule.conference
+        conference, created = self.conferences.open_named(call.app_id, action.conference,
+                                                          action)
+        owner_id = conference.media_node
+        if owner_id is None or owner_id == node_id:
+            check_joinable(conference, node_id)
+            return ConferenceRoute(conference, created)
+        check_joinable(conference, owner_id)  # ended or full: refused here already
+        owner = self.nodes.get(owner_id)
+        if owner is None or not owner.sip_address:  # not registered (any more): no way there
+            raise Conflict("the conference lives on a media node that cannot be reached",
+                           code="conference_on_other_node",
+                           details={"conference_node": owner_id})
+        return ConferenceRoute(conference, created, bridge_uri(
+            conference, call_id, owner, self._settings.internal_token))
+
+    def seat_bridge(self, user: str, node_id: str) -> tuple[Conference, Call]:
+        conference_id, call_id = check_bridge_user(user, self._settings.internal_token)
+        conference = self.conferences.repo.get(conference_id)
+        call = self.calls.get(call_id)
+        if conference is None or call is None:
+            raise NotFound("conference not found", code="conference_not_found")
+        check_joinable(conference, node_id)
+        return conference, call
+
+    def conference_left_reason(self, conference_id: str, call_id: str) -> str | None:
+        participant = self.conferences.repo.participant(conference_id, call_id)
+        return participant.left_reason if participant is not None else None
 
     def join_conference(self, conference_id: str, call_id: str, node_id: str, *,
                         moderator: bool, muted: bool) -> Conference:

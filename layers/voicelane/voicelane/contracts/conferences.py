@@ -2,50 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from voicelane.domain.conference import (
+    NAME_MAX,
     Conference,
     ConferenceEvent,
+    ConferenceSettings,
     ConferenceStatus,
     Participant,
     ParticipantStatus,
 )
-from voicelane.domain.storable import JSON_INTEGER
 
-MAX_PARTICIPANTS = 50
 _DIAL_TARGET = r"^(\+[1-9]\d{1,14}|sips?:[^\s<>]+)$"
 
 
-class CreateConferenceRequest(BaseModel):
-    """A conference: created empty, it lives on the media node of the first call to join."""
+class CreateConferenceRequest(ConferenceSettings):
+    """A conference: created empty, it lives on the media node of the first call to join.
+    Its name is unique among the app's conferences that have not ended."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "if": {"properties": {"record_tracks": {"const": True}}, "required": ["record_tracks"]},
-        "then": {"properties": {"record": {"const": True}}, "required": ["record"]}})
-
-    name: str = Field(min_length=1, max_length=128, description="For people: shown in events")
-    max_participants: Annotated[int, Field(ge=2, le=MAX_PARTICIPANTS), JSON_INTEGER] = 10
-    record: StrictBool = Field(default=False, description="Record the room's mix (one "
-                               "channel); `conference.recording.saved` when it ends")
-    record_tracks: StrictBool = Field(
-        default=False, description="With `record`: also one file per participant (what the "
-                                   "room heard from it), each with its own "
-                                   "`conference.recording.saved`")
-    beep: StrictBool = Field(default=True, description="A short tone into the room when a "
-                             "participant joins or leaves")
-    end_on_moderator_leave: StrictBool = Field(
-        default=False, description="End the conference (every participant hung up) when a "
-                                   "moderator leaves")
+    name: str = Field(min_length=1, max_length=NAME_MAX,
+                      description="For people: shown in events. Unique among the app's "
+                                  "conferences not ended yet (a `conference` routing rule "
+                                  "finds the conference by it)")
     client_state: str | None = Field(default=None, max_length=4096)
-
-    @model_validator(mode="after")
-    def _tracks_need_record(self) -> CreateConferenceRequest:
-        if self.record_tracks and not self.record:
-            raise ValueError("`record_tracks` needs `record`")
-        return self
 
 
 class ConferenceView(BaseModel):

@@ -9,10 +9,17 @@ same transaction (the adapter), like a call's.
 
 from __future__ import annotations
 
+import unicodedata
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
+
+from voicelane.domain.errors import ValidationFailed
+from voicelane.domain.storable import JSON_INTEGER
+
+MAX_PARTICIPANTS = 50
+NAME_MAX = 128
 
 
 class ConferenceStatus(StrEnum):
@@ -34,8 +41,52 @@ CONFERENCE_EVENTS = (
 )
 
 
+class ConferenceSettings(BaseModel):
+    """How a conference behaves, set when it is created (``POST /v1/conferences``, or the
+    first call a ``conference`` routing rule sends to a name)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "if": {"properties": {"record_tracks": {"const": True}}, "required": ["record_tracks"]},
+        "then": {"properties": {"record": {"const": True}}, "required": ["record"]}})
+
+    max_participants: Annotated[int, Field(ge=2, le=MAX_PARTICIPANTS), JSON_INTEGER] = 10
+    record: StrictBool = Field(default=False, description="Record the room's mix (one "
+                               "channel); `conference.recording.saved` when it ends")
+    record_tracks: StrictBool = Field(
+        default=False, description="With `record`: also one file per participant (what the "
+                                   "room heard from it), each with its own "
+                                   "`conference.recording.saved`")
+    beep: StrictBool = Field(default=True, description="A short tone into the room when a "
+                             "participant joins or leaves")
+    end_on_moderator_leave: StrictBool = Field(
+        default=False, description="End the conference (every participant hung up) when a "
+                                   "moderator leaves")
+
+    @model_validator(mode="after")
+    def _tracks_need_record(self) -> ConferenceSettings:
+        if self.record_tracks and not self.record:
+            raise ValueError("`record_tracks` needs `record`")
+        return self
+
+    def settings(self) -> dict[str, Any]:
+        """Only the settings (a subclass's other fields left out)."""
+        return self.model_dump(include=set(ConferenceSettings.model_fields))
+
+
+def check_name(name: str) -> None:
+    """A name a routing rule can find a conference by (422 ``conference_name_invalid``):
+    matched exactly, so no leading or trailing white space and no control characters."""
+    if not name or name != name.strip() or any(
+            unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in name):
+        raise ValidationFailed("a conference name has no leading or trailing spaces and no "
+                               "control characters", code="conference_name_invalid",
+                               details={"conference": name})
+
+
 class Conference(BaseModel):
-    """The stored conference record."""
+    """The stored conference record. While it is not ended it holds its name in its app
+    (``name_claimed``): a routing rule finds it by that name, and no other conference of the
+    app may take it until it ends."""
 
     conference_id: str
     app_id: str
@@ -55,6 +106,7 @@ class Conference(BaseModel):
     ended_at: str | None = None
     end_reason: str | None = None
     client_state: str | None = None
+    name_claimed: bool = False  # False: created before names were unique (holds none)
 
 
 class Participant(BaseModel):

@@ -20,8 +20,8 @@ Conditions (all given ones must hold; a rule without conditions always matches):
 Actions: ``agent``, ``commands`` (ask the app, today's behaviour), ``stream``, ``forward`` (one
 number or SIP URI), ``ring_all`` (every target at once, the first to answer wins, the others
 are canceled), ``round_robin`` (one target per call in turn, the next ones tried in order when
-it does not answer), ``conference`` (validated, refused with ``action_not_supported`` until the
-conference feature exists).
+it does not answer), ``conference`` (the caller joins the app's conference of that name, which
+the first such caller creates with the action's settings).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
+from voicelane.domain.conference import NAME_MAX, ConferenceSettings, check_name
 from voicelane.domain.countries import KNOWN_REGIONS, country_of
 from voicelane.domain.errors import ValidationFailed
 from voicelane.domain.ids import IDENTIFIER_PATTERN
@@ -49,11 +50,11 @@ MAX_RULES = 20
 MAX_TARGETS = 10
 MAX_RULES_BYTES = 65_536  # the number's item must stay far below DynamoDB's 400 KB
 DIALLING_ACTIONS = frozenset({"forward", "ring_all", "round_robin"})
-SUPPORTED_ACTIONS = frozenset({"agent", "commands", "stream", *DIALLING_ACTIONS})
+SUPPORTED_ACTIONS = frozenset({"agent", "commands", "stream", "conference", *DIALLING_ACTIONS})
 # The 422 codes of check_rules (and of the service's agent/stream checks on rules).
 ROUTING_CODES = ("routing_too_large", "routing_rule_name_taken", "routing_time_zone_invalid",
                  "routing_time_window_empty", "routing_country_invalid",
-                 "routing_target_invalid", "action_not_supported")
+                 "routing_target_invalid", "conference_name_invalid")
 _SIP_TARGET = re.compile(r"^sips?:[^\s@<>\"]+(@[^\s<>\"]+)?$", re.IGNORECASE)
 
 
@@ -142,10 +143,16 @@ class RoundRobinAction(BaseModel):
     record: StrictBool = Field(default=False, description="Record the bridged call")
 
 
-class ConferenceAction(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ConferenceAction(ConferenceSettings):
+    """Join the app's conference named ``conference`` (not ended yet), or create it with
+    these settings when there is none (a conference that exists keeps its own)."""
+
     type: Literal["conference"]
-    conference: str = Field(max_length=128, description="Conference name")
+    conference: str = Field(min_length=1, max_length=NAME_MAX,
+                            description="The conference's name (matched exactly)")
+    moderator: StrictBool = Field(default=False, description="The caller joins as a "
+                                  "moderator (see `end_on_moderator_leave`)")
+    muted: StrictBool = Field(default=False, description="The caller joins muted")
 
 
 RoutingAction = Annotated[
@@ -173,6 +180,7 @@ class RoutingMatch(BaseModel):
     action: str
     targets: list[str] | None = None
     timeout_s: int | None = None
+    conference: ConferenceAction | None = None  # the conference action, as the rule says it
 
 
 @dataclass(frozen=True)
@@ -235,6 +243,7 @@ def match_of(index: int, rule: RoutingRule, turn: int = 0) -> RoutingMatch:
     action = rule.action
     targets: list[str] | None = None
     timeout: int | None = None
+    conference = action if isinstance(action, ConferenceAction) else None
     if isinstance(action, ForwardAction):
         targets, timeout = [action.to], action.timeout_s
     elif isinstance(action, RingAllAction):
@@ -244,7 +253,7 @@ def match_of(index: int, rule: RoutingRule, turn: int = 0) -> RoutingMatch:
         targets = action.targets[start:] + action.targets[:start]
         timeout = action.timeout_s
     return RoutingMatch(index=index, name=rule.name, action=action.type, targets=targets,
-                        timeout_s=timeout)
+                        timeout_s=timeout, conference=conference)
 
 
 def _fail(code: str, message: str, index: int, **details: object) -> ValidationFailed:
@@ -289,7 +298,9 @@ def check_rules(rules: list[RoutingRule]) -> None:
                             value=number)
         action = rule.action
         if isinstance(action, ConferenceAction):
-            raise _fail("action_not_supported", "conference routing is not available yet",
-                        index, action="conference")
+            try:
+                check_name(action.conference)
+            except ValidationFailed as exc:
+                raise _fail(exc.code, exc.message, index, conference=action.conference) from None
         for target in match_of(index, rule).targets or []:
             _check_target(target, index)

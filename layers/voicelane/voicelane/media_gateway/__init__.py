@@ -86,6 +86,16 @@ class TranscriptRecord:
     content: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class ConferenceRoute:
+    """Where a call a ``conference`` routing rule took goes: into ``conference`` on this node,
+    or (``bridge_uri``) over a SIP leg to the node the conference lives on."""
+
+    conference: Conference
+    created: bool  # the call's rule created the conference just now
+    bridge_uri: str | None = None
+
+
 class MediaGateway(Protocol):
     """What a media node needs of the control plane (all methods block; run them in threads).
 
@@ -161,6 +171,24 @@ class MediaGateway(Protocol):
     # -- conferences (services/conferences.py: conditional writes with their events) ----
 
     def get_conference(self, conference_id: str) -> Conference | None: ...
+
+    def open_conference(self, call_id: str, node_id: str) -> ConferenceRoute:
+        """The conference the call's ``conference`` routing rule names (the app's conference
+        of that name not ended, else a new one), if the call may join it now: here, or over
+        a bridge to the conference's node. Raises Conflict (``conference_full``,
+        ``conference_on_other_node`` when that node cannot be reached) and NotSupported (the
+        call has no conference rule)."""
+        ...
+
+    def seat_bridge(self, user: str, node_id: str) -> tuple[Conference, Call]:
+        """The conference and the caller's call a bridge INVITE's Request-URI user names, if
+        the conference lives on ``node_id`` and may take the caller. Raises Unauthenticated
+        (not a token we signed, or expired), NotFound and Conflict (with codes)."""
+        ...
+
+    def conference_left_reason(self, conference_id: str, call_id: str) -> str | None:
+        """Why the call left the conference (``kicked``, ``conference_ended``...), if it did."""
+        ...
 
     def join_conference(self, conference_id: str, call_id: str, node_id: str, *,
                         moderator: bool, muted: bool) -> Conference:

@@ -16,6 +16,7 @@ from voicelane.domain.call import Channel
 from voicelane.domain.conference import (
     Conference,
     ConferenceEvent,
+    ConferenceSettings,
     ConferenceStatus,
     ConferenceTrack,
     Participant,
@@ -34,8 +35,12 @@ PARTICIPANT_ACTIONS = ("mute", "unmute", "hold", "unhold", "kick")
 
 
 class ConferenceRepository(Protocol):
-    def create(self, conference: Conference, event: ConferenceEvent) -> None: ...
+    def create(self, conference: Conference, event: ConferenceEvent) -> None:
+        """Conflict ``conference_name_taken`` when ``name_claimed`` and the name is held."""
+        ...
+
     def get(self, conference_id: str) -> Conference | None: ...
+    def by_name(self, app_id: str, name: str) -> Conference | None: ...
     def apply(self, before: Conference, after: Conference, event: ConferenceEvent,
               participant: Participant | None = None, new_participant: bool = False) -> None: ...
     def participant(self, conference_id: str, call_id: str) -> Participant | None: ...
@@ -81,12 +86,41 @@ class ConferenceService:
     # -- the API --------------------------------------------------------------------------
 
     def create(self, app: App, body: CreateConferenceRequest) -> Conference:
-        conference = Conference(conference_id=new_id("conf"), app_id=app.app_id,
-                                created_at=now_iso(), **body.model_dump())
+        """A new idle conference; 409 ``conference_name_taken`` while another conference of
+        the app with this name has not ended."""
+        try:
+            return self._create(app.app_id, body.name, body, body.client_state)
+        except Conflict as exc:
+            holder = self.repo.by_name(app.app_id, body.name)
+            if holder is not None:
+                exc.details = {"conference_id": holder.conference_id}
+            raise
+
+    def _create(self, app_id: str, name: str, settings: ConferenceSettings,
+                client_state: str | None) -> Conference:
+        conference = Conference(conference_id=new_id("conf"), app_id=app_id, name=name,
+                                created_at=now_iso(), client_state=client_state,
+                                name_claimed=True, **settings.settings())
         event = make_event(conference, "conference.created")
         conference = conference.model_copy(update={"event_seq": event.sequence})
         self.repo.create(conference, event)
         return conference
+
+    def open_named(self, app_id: str, name: str,
+                   settings: ConferenceSettings) -> tuple[Conference, bool]:
+        """The app's conference called ``name`` that has not ended, or a new one with
+        ``settings`` (True: created here). Two callers at once create one: the name is a
+        conditional write, and the one that loses it reads the winner's conference."""
+        for _ in range(MAX_RETRIES):
+            found = self.repo.by_name(app_id, name)
+            if found is not None and found.status != ConferenceStatus.ENDED:
+                return found, False
+            try:
+                return self._create(app_id, name, settings, None), True
+            except Conflict as exc:
+                if exc.code != "conference_name_taken":
+                    raise
+        raise Conflict("the conference is changing too fast; retry", code="concurrent_update")
 
     def get(self, app: App, conference_id: str) -> Conference:
         conference = self.repo.get(conference_id)

@@ -38,6 +38,10 @@ class NodeService:
         self.lifecycle = lifecycle
         self.conferences = conferences
 
+    def get(self, node_id: str) -> MediaNode | None:
+        """A registered node (its SIP address, its internal URL), if it is registered."""
+        return self.nodes.get(node_id)
+
     def register(self, node_id: str, internal_url: str, capacity: int,
                  sip_address: str | None = None) -> MediaNode:
         node = MediaNode(node_id=node_id, internal_url=internal_url, capacity=capacity,

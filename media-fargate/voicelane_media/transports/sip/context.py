@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from voicelane.domain.models import Number, Trunk
+from voicelane.domain.conference import Conference
+from voicelane.domain.models import Call, Number, Trunk
 
 from voicelane_media.settings import MediaSettings
 
@@ -20,6 +21,10 @@ class SipControl(Protocol):
     async def number(self, e164: str) -> Number | None: ...
 
     async def trunks(self, app_id: str) -> list[Trunk]: ...
+
+    async def seat_bridge(self, user: str) -> tuple[Conference, Call]:
+        """A conference bridge INVITE's Request-URI user, checked (``conference_bridge``)."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ import logging
 from dataclasses import replace
 
 from voicelane.domain.call import CallStatus
-from voicelane.domain.errors import LimitExceeded, NotFound
+from voicelane.domain.conference_bridge import is_bridge_user
+from voicelane.domain.errors import Conflict, LimitExceeded, NotFound, Unauthenticated
 from voicelane.domain.phone import is_e164
 
 from voicelane_media import sdp, sdp_codecs
@@ -57,6 +58,9 @@ def x_headers(incoming: IncomingInvite) -> dict[str, str]:
 
 async def offer_inbound(ctx: SipContext, host: CallHost, incoming: IncomingInvite) -> None:
     """Check an INVITE (number, source, SDP) and offer it to the node's calls."""
+    if is_bridge_user(incoming.number):  # another node bridging a caller into a conference
+        await offer_bridge(ctx, host, incoming)
+        return
     number = await ctx.control.number(incoming.number)
     if number is None:
         await incoming.reject(404, "Not Found (no such number)")
@@ -106,6 +110,43 @@ async def offer_inbound(ctx: SipContext, host: CallHost, incoming: IncomingInvit
         if not leg.bound:  # no call took it over: its ports are still ours to free
             await leg.close()
         raise
+
+
+async def offer_bridge(ctx: SipContext, host: CallHost, incoming: IncomingInvite) -> None:
+    """A node-to-node leg seating a caller in a conference of this node: only with a token
+    the control plane signed for that conference and caller (403 otherwise; ``404`` for a
+    conference gone, ``480``/``486`` for one that ended or is full)."""
+    try:
+        conference, call = await ctx.control.seat_bridge(incoming.number)
+    except Unauthenticated:
+        log.warning("refused a conference bridge INVITE from %s: bad token", incoming.peer.host)
+        await incoming.reject(403, "Forbidden (not a valid conference bridge)")
+        return
+    except NotFound:
+        await incoming.reject(404, "Not Found (no such conference)")
+        return
+    except Conflict as exc:
+        await incoming.reject(486 if exc.code == "conference_full" else 480, exc.code)
+        return
+    try:
+        offer = sdp.SessionDescription.parse(incoming.request.body)
+        session = await ctx.pool.open_session()
+    except sdp.SdpError as exc:
+        await incoming.reject(488, f"Not Acceptable Here ({exc})")
+        return
+    except PortsExhausted:
+        await incoming.reject(503, "Service Unavailable (no free media ports)")
+        return
+    try:
+        leg = InboundSipLeg(ctx, session, incoming, offer)
+    except sdp.SdpError as exc:
+        await session.close()
+        await incoming.reject(488, f"Not Acceptable Here ({exc})")
+        return
+    try:
+        await host.seat_bridged(conference, call, leg)
+    finally:
+        await leg.close()
 
 
 class InboundSipLeg(SipLeg):

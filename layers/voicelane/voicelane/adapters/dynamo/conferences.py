@@ -5,6 +5,11 @@ Layout: ``CONF#{id}`` holds the record (sk ``CONF``), one item per participant (
 event router routes them like call events). Every change is one transaction: the record's
 update conditioned on its ``event_seq`` as read (so concurrent writers serialize), the
 participant item, and the event.
+
+A conference that is not ended holds its name in its app: ``CONFNAME#{app_id}#{name}`` (sk
+``CONFNAME``) names it, put with the conference in its creating transaction on the condition
+that no other holds it, and deleted in the transaction that ends it. A routing rule finds the
+conference by name with two key reads, and two first callers racing create one.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from voicelane.adapters.dynamo.codec import error_code, strip_keys
+from voicelane.adapters.dynamo.codec import cancellation_codes, error_code, strip_keys
 from voicelane.adapters.dynamo.table import Table
 from voicelane.domain.conference import (
     Conference,
@@ -25,12 +30,16 @@ from voicelane.domain.conference import (
     ConferenceTrack,
     Participant,
 )
-from voicelane.domain.errors import StaleWrite, ValidationFailed
+from voicelane.domain.errors import Conflict, StaleWrite, ValidationFailed
 from voicelane.media_gateway import RecordingMetadata
 
 
 def conference_key(conference_id: str) -> tuple[str, str]:
     return f"CONF#{conference_id}", "CONF"
+
+
+def name_key(app_id: str, name: str) -> tuple[str, str]:
+    return f"CONFNAME#{app_id}#{name}", "CONFNAME"
 
 
 def conference_item(conference: Conference) -> dict[str, Any]:
@@ -66,9 +75,31 @@ class DynamoConferenceRepository:
         self.table = table or Table()
 
     def create(self, conference: Conference, event: ConferenceEvent) -> None:
+        """The conference, its first event and (``name_claimed``) its name, at once; Conflict
+        ``conference_name_taken`` when another conference of the app holds the name."""
         t = self.table
-        t.transact([t.tx_put(conference_item(conference), "attribute_not_exists(pk)"),
-                    t.tx_put(conference_event_item(event), "attribute_not_exists(pk)")])
+        items = [t.tx_put(conference_item(conference), "attribute_not_exists(pk)"),
+                 t.tx_put(conference_event_item(event), "attribute_not_exists(pk)")]
+        if conference.name_claimed:
+            pk, sk = name_key(conference.app_id, conference.name)
+            items.append(t.tx_put({"pk": pk, "sk": sk, "entity": "conference_name",
+                                   "app_id": conference.app_id,
+                                   "conference_id": conference.conference_id},
+                                  "attribute_not_exists(pk)"))
+        try:
+            t.transact(items)
+        except ClientError as exc:
+            codes = cancellation_codes(exc)
+            if conference.name_claimed and len(codes) == 3 and \
+                    codes[2] == "ConditionalCheckFailed":
+                raise Conflict("another conference of the app that has not ended has this "
+                               "name", code="conference_name_taken") from exc
+            raise
+
+    def by_name(self, app_id: str, name: str) -> Conference | None:
+        """The app's conference that holds ``name`` (not ended), if any."""
+        claim = self.table.get(*name_key(app_id, name))
+        return self.get(str(claim["conference_id"])) if claim else None
 
     def get(self, conference_id: str) -> Conference | None:
         item = self.table.get(*conference_key(conference_id))
@@ -103,6 +134,10 @@ class DynamoConferenceRepository:
         if participant is not None:
             items.append(t.tx_put(participant_item(participant),
                                   "attribute_not_exists(pk)" if new_participant else None))
+        if before.name_claimed and before.status != ConferenceStatus.ENDED \
+                and after.status == ConferenceStatus.ENDED:  # the name is free again
+            items.append(t.tx_delete(*name_key(before.app_id, before.name),
+                                     "conference_id = :cid", {":cid": before.conference_id}))
         try:
             t.transact(items)
         except ClientError as exc:

@@ -31,7 +31,8 @@ router = APIRouter(route_class=StrictJsonRoute, prefix="/v1/conferences", tags=[
 _NODE = ["media_node_unavailable", "media_node_error"]
 
 
-@router.post("", status_code=201, summary="Create a conference")
+@router.post("", status_code=201, summary="Create a conference",
+             responses=errors(e409=["conference_name_taken"]))
 def create_conference(body: CreateConferenceRequest, principal: Writes,
                       c: ContainerDep) -> ConferenceView:
     return ConferenceView.of(c.conferences.create(principal.app, body))
