@@ -19,6 +19,7 @@ from voicelane_media.agent.leg import FRAME_MS
 from voicelane_media.agent.pipeline import Processor
 from voicelane_media.agent.providers import STTEngine, STTStream, VADEngine
 from voicelane_media.agent.settings import LoopSettings
+from voicelane_media.agent.voice_gate import VoiceGate
 
 
 class VADProcessor(Processor):
@@ -34,16 +35,20 @@ class VADProcessor(Processor):
         self._segment_speech_ms = 0.0
         self._first_speech_at = 0.0
         self._last_speech_at = 0.0
+        # Background voices pass silero: speech must also stand out of such a background.
+        self.gate = VoiceGate(settings.voice_gate_margin_db) if settings.background_voice_gate \
+            else None
 
     async def process(self, frame: Frame, direction: Direction) -> None:
         if not isinstance(frame, AudioIn) or direction is Direction.UPSTREAM:
             await super().process(frame, direction)
             return
         ms = len(frame.pcm) / 2 / frame.sample_rate * 1000.0 if frame.pcm else FRAME_MS
-        frame.is_speech = (
+        voiced = (
             self.engine.speech_probability(frame.pcm, frame.sample_rate)
             >= self.settings.vad_threshold
         )
+        frame.is_speech = voiced if self.gate is None else self.gate.admit(frame.pcm, voiced)
         await self.push(frame, direction)
         if frame.is_speech:
             if self._speech_run_ms == 0.0:

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from voicelane.domain.agent import (
+    BACKGROUND_VOICE_GATE_DEFAULT,
     ENDPOINTING_MS_DEFAULT,
     MIN_INTERRUPTION_MS_DEFAULT,
     NOISE_SUPPRESSION_DEFAULT,
@@ -42,6 +43,9 @@ class LoopSettings(BaseSettings):
       the STT final in (before the endpointer decides); its text is spoken, and its tools run,
       only if the turn then ends with the same words.
     - noise_suppression: the suppressor run on the caller's audio before VAD and STT.
+    - background_voice_gate / voice_gate_margin_db: a frame is speech only when it is also
+      this many dB over the line's background level (agent/voice_gate.py): other people
+      talking behind the caller then neither interrupt the agent nor hold the turn open.
     - vad_*: speech probability threshold, speech needed to open a segment, silence to close it
       (closing early lets STT finish inside the endpointing window).
     - inactivity_timeout_s / max_duration_s: None = take them from the AgentSpec.
@@ -62,6 +66,8 @@ class LoopSettings(BaseSettings):
     noise_suppression: NoiseSuppression = NOISE_SUPPRESSION_DEFAULT
     backchannel_max_ms: int = Field(default=900, ge=0, le=3000)
     backchannels: tuple[str, ...] = BACKCHANNELS
+    background_voice_gate: bool = BACKGROUND_VOICE_GATE_DEFAULT
+    voice_gate_margin_db: float = Field(default=8.0, ge=0, le=30)
     vad_threshold: float = Field(default=0.5, gt=0, lt=1)
     vad_start_ms: int = Field(default=60, ge=20, le=1000)
     vad_stop_ms: int = Field(default=200, ge=20, le=2000)
@@ -96,4 +102,6 @@ def for_agent(spec: AgentSpec, settings: LoopSettings) -> LoopSettings:
         changes["preemptive_generation"] = spec.preemptive_generation
     if spec.noise_suppression is not NOISE_SUPPRESSION_DEFAULT:
         changes["noise_suppression"] = spec.noise_suppression
+    if spec.background_voice_gate is not BACKGROUND_VOICE_GATE_DEFAULT:
+        changes["background_voice_gate"] = spec.background_voice_gate
     return settings.model_copy(update=changes) if changes else settings

@@ -111,6 +111,7 @@ def test_agent_numeric_ranges(field: str, low: float, high: float, below: float,
         ("interruptible", False, "sometimes"),
         ("turn_detection", "smart_turn", "vibes"),
         ("recording", True, "maybe"),
+        ("background_voice_gate", False, "sometimes"),
         ("engines", {"stt": "transcribe", "llm": "bedrock", "tts": "polly"}, {"stt": "whisper-cloud"}),
         ("tools", [{"name": "end_call", "type": "end_call"}], [{"name": "1bad", "type": "http"}]),
         ("tools", [{"name": "lookup", "url": "https://e.com", "timeout_s": 30}],
@@ -130,6 +131,7 @@ def test_agent_defaults() -> None:
     assert 0 <= agent.temperature <= 1 and agent.engines.llm == "scripted"
     assert (agent.endpointing_ms, agent.min_interruption_ms) == (500, 300)
     assert (agent.turn_detection, agent.turn_max_wait_ms) == ("silence", 2000)
+    assert agent.background_voice_gate is True
     with pytest.raises(ValidationError):
         AgentSpec.model_validate({"colour": "blue"})
 

@@ -35,6 +35,9 @@ async def test_complete_verdict_ends_the_turn_after_the_short_check(harness):
     h = harness(SMART, CannedLLM(["Yes."]), ["hello"],
                 turn_engine=verdict, endpointing_ms=500, smart_turn_check_ms=200, preroll_ms=300)
     h.start()
+    # The line before the caller speaks: a sound from a call's very first frame is the room
+    # to the background-voice gate once it has lasted 300 ms (agent/voice_gate.py).
+    h.leg.feed_silence(200)
     h.leg.feed_pcm(tone(400, 16000))
     h.leg.feed_silence(900)
     await h.until(lambda: h.leg.played_ms() > 0)

@@ -45,6 +45,7 @@ class AgentPatch(BaseModel):
     script: dict[str, Any] | None = None
     preemptive_generation: StrictBool | None = None
     noise_suppression: str | None = None
+    background_voice_gate: StrictBool | None = None
 
     @classmethod
     def __get_pydantic_json_schema__(

@@ -61,6 +61,10 @@ class NoiseSuppression(StrEnum):
 # whisper hears noisy phone audio as well or better without either suppressor, so it is off.
 NOISE_SUPPRESSION_DEFAULT = NoiseSuppression.OFF
 
+# Measured (the eval's babble_line, docs/agents.md): without it, other people talking behind
+# the caller interrupt the agent and hold the caller's turn open.
+BACKGROUND_VOICE_GATE_DEFAULT = True
+
 
 class DtmfEvents(StrEnum):
     MASKED = "masked"
@@ -156,6 +160,16 @@ class AgentSpec(BaseModel):
         "(WebRTC NS, under 1 %). Off by default: with the local Whisper STT neither improved "
         "recognition of noisy phone audio (docs/agents.md has the figures). At the default "
         "the node's VOICELANE_AGENT_NOISE_SUPPRESSION applies.",
+    )
+    background_voice_gate: StrictBool = Field(
+        default=BACKGROUND_VOICE_GATE_DEFAULT,
+        description="Count caller audio as speech only when it is also louder than the line's "
+        "own background (learned over the last seconds, outside the caller's speech) by a "
+        "margin: other people talking behind the caller (an office, a cafe, a car radio) then "
+        "neither interrupt the agent nor keep the caller's turn from ending. A quiet line "
+        "leaves quiet callers unaffected. Turn it off for a caller who is quieter than their "
+        "own room. At the default (true) the node's VOICELANE_AGENT_BACKGROUND_VOICE_GATE "
+        "applies.",
     )
     max_duration_s: JsonInt = Field(default=600, ge=60, le=7200)
     inactivity_timeout_s: JsonInt = Field(default=30, ge=10, le=300)
