@@ -16,6 +16,7 @@ import httpx
 import pytest
 from voicelane_local.media_node import LocalNode, local_settings
 from voicelane_local.platform import LocalPlatform
+from voicelane_media.calls import conference_routing
 
 from tests.interop.conference_peers import caller_scenario, channel, tone_levels
 from tests.interop.sipp_helpers import (
@@ -140,3 +141,44 @@ def test_a_bridge_invite_without_a_signed_token_joins_nothing(media_node: LocalN
            "m=audio 40000 RTP/AVP 0\na=rtpmap:0 PCMU/8000")
     for user in ("confbridge-", "confbridge-e30.e30", "confbridge-standup"):
         assert statuses(media_node.sip_port, bare_invite(user, sdp))[-1] == 403, user
+
+
+def test_a_bridged_caller_ends_media_node_lost_when_the_conference_node_is_swept(
+        api: Api, media_node: LocalNode, other_node: LocalNode, sipp: Callable[..., Sipp],
+        tmp_path: Path, local_platform: LocalPlatform, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The conference's node dying sends no BYE: the sweeper marks every seat left
+    # (media_node_lost), and the bridged caller's own node must notice and end the call.
+    monkeypatch.setattr(conference_routing, "SEAT_CHECK_S", 0.3)
+    number = new_number()
+    room = f"lost-{random.randrange(16**6):06x}"
+    api.ok(api.post("/v1/numbers", {"number": number, "routing": [
+        {"name": "lost", "action": {"type": "conference", "conference": room,
+                                    "beep": False}}]}))
+
+    def caller(name: str, node: LocalNode) -> Sipp:
+        scenario = caller_scenario(tmp_path, name, CALLERS[name], TONES[name], 20000)
+        return sipp("-sf", str(scenario), "-s", number, "-mi", "127.0.0.1",
+                    target=f"127.0.0.1:{node.sip_port}")
+
+    def conference() -> dict[str, Any] | None:
+        found = [c for c in api.ok(api.get("/v1/conferences"))["data"] if c["name"] == room]
+        return found[0] if found else None
+
+    caller("first", media_node)
+    _wait("the first caller in", lambda: (c := conference()) and c["participant_count"] == 1)
+    caller("bridged", other_node)
+    conf = _wait("both callers in",
+                 lambda: (c := conference()) and c["participant_count"] == 2 and c)
+    bridged = _call_from(api, number, CALLERS["bridged"])
+    assert bridged is not None
+
+    # what the sweeper does for a node whose heartbeats stopped (services/nodes.end_lost)
+    local_platform.container.conferences.end_lost(media_node.settings.node_id)
+
+    done = api.wait_status(bridged["id"], {"completed", "failed"}, timeout_s=10)
+    assert done["end_reason"] == "media_node_lost", done
+    (routed,) = [e["details"] for e in api.events(bridged["id"])
+                 if e["type"] == "call.routing.conference"]
+    leg = api.wait_status(routed["leg_call_id"], {"completed"}, timeout_s=10)
+    assert leg["end_reason"] == "media_node_lost", leg  # the bridge leg was hung up too
+    assert api.ok(api.get(f"/v1/conferences/{conf['id']}"))["end_reason"] == "media_node_lost"

@@ -43,7 +43,11 @@ BRIDGE_PURPOSE = "conference_bridge"
 # How a refusal before the answer reads on the wire (the transport's reasons) and the record.
 REFUSALS = {"conference_full": ("busy", CallStatus.BUSY)}
 REFUSED = ("unavailable", CallStatus.FAILED)  # 480: a node that cannot be reached, or else
-LEFT = {"kicked": "conference_kicked"}  # a bridged caller's end, by why its seat left
+# a bridged caller's end, by why its seat left
+LEFT = {"kicked": "conference_kicked", "media_node_lost": "media_node_lost"}
+# How often a bridged caller's node asks whether its seat is still in the room: the seat's
+# node can die without a BYE (its sweeper then marks the seat left, media_node_lost).
+SEAT_CHECK_S = 10.0
 
 
 class ConferenceHost(Protocol):
@@ -130,11 +134,28 @@ async def _bridge(host: ConferenceHost, live: LiveCall, route: ConferenceRoute) 
         return
     await _report(live, "bridged", conference.conference_id, route.created,
                   leg_call_id=leg.call_id, conference_node=conference.media_node)
-    await run_bridge(live, leg, {"conference_id": conference.conference_id}, a_follows=False)
+    watch = asyncio.ensure_future(_watch_seat(live, leg, conference.conference_id))
+    try:
+        await run_bridge(live, leg, {"conference_id": conference.conference_id},
+                         a_follows=False)
+    finally:
+        watch.cancel()
     if live.ended.is_set():
         return  # the caller left: the seat went with it (the inbound call completes)
     why = await live.control.conference_left_reason(conference.conference_id, live.call_id)
     await _end(live, LEFT.get(why or "", "conference_ended"))
+
+
+async def _watch_seat(live: LiveCall, leg: LiveCall, conference_id: str) -> None:
+    """Hang up the bridge leg once the control plane says the caller's seat left the room
+    (its node lost, or the seat ended with no BYE reaching this node)."""
+    while not leg.ended.is_set():
+        await asyncio.sleep(SEAT_CHECK_S)
+        why = await live.control.conference_left_reason(conference_id, live.call_id)
+        if why is not None:
+            log.info("bridged caller %s: its seat left (%s)", live.call_id, why)
+            await leg.hangup(why)
+            return
 
 
 async def seat_bridged(host: ConferenceHost, conference: Conference, call: Call,
