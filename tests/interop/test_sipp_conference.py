@@ -45,6 +45,7 @@ from tests.interop.sipp_helpers import (
     free_udp_port,
     new_number,
     requires_sipp,
+    wait_until,
 )
 
 needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None,
@@ -64,20 +65,9 @@ def _peer(sipp: Callable[..., Sipp], tmp_path: Path, name: str) -> Sipp:
                 timeout_s=40)
 
 
-def _wait(what: str, check: Callable[[], Any], timeout_s: float = 15) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
-
-
 def _heard(api: Api, call_id: str, saved: int) -> dict[str, float]:
     """Tone levels in what the leg heard, once its ``saved``-th recording is stored."""
-    _wait(f"recording {saved} of {call_id}",
+    wait_until(f"recording {saved} of {call_id}",
           lambda: api.event_types(call_id).count("call.recording.saved") >= saved)
     _, wav = download_recording(api, call_id)
     samples, rate = channel(wav, HEARD)
@@ -107,7 +97,7 @@ def test_three_party_conference_mixes_mutes_kicks_and_ends(
         return found if len(found) == 3 else None
 
     legs = {"a": a}
-    for p in _wait("three participants", joined):
+    for p in wait_until("three participants", joined):
         if p["call_id"] != a:
             call = api.call(p["call_id"])
             assert call["parent_call_id"] == a and call["leg_purpose"] == "conference"
@@ -129,7 +119,7 @@ def test_three_party_conference_mixes_mutes_kicks_and_ends(
 
     # B muted: A hears C only, B still hears A and C
     api.ok(api.post(f"/v1/conferences/{conf_id}/participants/{legs['b']}/actions/mute"))
-    _wait("muted", lambda: "conference.participant.muted" in _conf_types(api, conf_id))
+    wait_until("muted", lambda: "conference.participant.muted" in _conf_types(api, conf_id))
     for call_id in (a, legs["b"]):
         api.ok(api.action(call_id, "record_start"))
     time.sleep(0.8)
@@ -142,7 +132,7 @@ def test_three_party_conference_mixes_mutes_kicks_and_ends(
 
     # C on hold (silence): C hears nothing, A (B muted) hears nobody
     api.ok(api.post(f"/v1/conferences/{conf_id}/participants/{legs['c']}/actions/hold"))
-    _wait("held", lambda: "conference.participant.held" in _conf_types(api, conf_id))
+    wait_until("held", lambda: "conference.participant.held" in _conf_types(api, conf_id))
     for call_id in (a, legs["c"]):
         api.ok(api.action(call_id, "record_start"))
     time.sleep(0.8)
@@ -164,12 +154,12 @@ def test_three_party_conference_mixes_mutes_kicks_and_ends(
         got: dict[str, Any] = api.ok(api.get(f"/v1/conferences/{conf_id}"))
         return got if got["status"] == "ended" else None
 
-    ended = _wait("ended", conference_ended)
+    ended = wait_until("ended", conference_ended)
     assert ended["end_reason"] == "moderator_left" and ended["participant_count"] == 0
     parts = {p["call_id"]: p for p in api.ok(api.get(
         f"/v1/conferences/{conf_id}/participants"))["data"]}
     assert parts[legs["c"]]["left_reason"] == "kicked" and parts[legs["b"]]["muted"] is True
-    _wait("mix and tracks saved",  # one file per participant, then the mix
+    wait_until("mix and tracks saved",  # one file per participant, then the mix
           lambda: _conf_types(api, conf_id).count("conference.recording.saved") == 4)
     types = _conf_types(api, conf_id)
     assert types[0] == "conference.created" and types[-1] == "conference.ended", types
@@ -228,7 +218,7 @@ def test_an_agent_participant_hears_the_room_and_speaks_into_it(
                                       "recording": True}))["id"]
     api.wait_status(a, {"in_progress"})
     api.ok(api.action(a, "join_conference", {"conference_id": conf_id}))
-    _wait("a joined", lambda: "conference.participant.joined" in _conf_types(api, conf_id))
+    wait_until("a joined", lambda: "conference.participant.joined" in _conf_types(api, conf_id))
     api.ok(api.post(f"/v1/conferences/{conf_id}/participants", {"agent_id": agent["id"]}))
 
     def seated() -> dict[str, Any] | None:
@@ -236,7 +226,7 @@ def test_an_agent_participant_hears_the_room_and_speaks_into_it(
         return next((e["details"] for e in events if e["type"] == "conference.participant.joined"
                      and e["details"].get("agent_id")), None)
 
-    joined = _wait("the agent joined", seated)
+    joined = wait_until("the agent joined", seated)
     assert joined["agent_id"] == agent["id"], joined
     seat_id = joined["call_id"]
     seat = api.call(seat_id)
@@ -247,7 +237,7 @@ def test_an_agent_participant_hears_the_room_and_speaks_into_it(
         turns = [e["details"] for e in api.events(seat_id) if e["type"] == "call.agent.turn"]
         return next((t["text"] for t in turns if t["role"] == "caller" and t.get("text")), None)
 
-    _wait("the agent heard the peer", caller_turn, timeout_s=30)
+    wait_until("the agent heard the peer", caller_turn, timeout_s=30)
     api.ok(api.post(f"/v1/conferences/{conf_id}/participants/{seat_id}/actions/kick"))
     assert api.wait_status(seat_id, {"completed"})["end_reason"] == "conference_kicked"
     left = [e["details"] for e in api.ok(api.get(f"/v1/conferences/{conf_id}/events"))["data"]
@@ -273,5 +263,5 @@ def test_an_agent_participant_hears_the_room_and_speaks_into_it(
 
 
 def _saved(api: Api, call_id: str) -> bytes:
-    _wait(f"recording of {call_id}", lambda: "call.recording.saved" in api.event_types(call_id))
+    wait_until(f"recording of {call_id}", lambda: "call.recording.saved" in api.event_types(call_id))
     return download_recording(api, call_id)[1]

@@ -7,7 +7,6 @@ bridge without a token the control plane signed joins nothing (403)."""
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from tests.interop.sipp_helpers import (
     new_number,
     requires_sipp,
     statuses,
+    wait_until,
 )
 
 pytestmark = [pytest.mark.sipp, requires_sipp, pytest.mark.timeout(60)]
@@ -48,17 +48,6 @@ def other_node(local_platform: LocalPlatform) -> Iterator[LocalNode]:
         yield node
     finally:
         node.stop()
-
-
-def _wait(what: str, check: Callable[[], Any], timeout_s: float = 15) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 def _standup(api: Api) -> dict[str, Any] | None:
@@ -86,16 +75,16 @@ def test_callers_meet_in_the_conference_named_by_the_rule_even_from_another_node
                     target=f"127.0.0.1:{node.sip_port}")
 
     first = caller("first", 3000, media_node)
-    conf = _wait("the first caller in the conference",
+    conf = wait_until("the first caller in the conference",
                  lambda: (c := _standup(api)) and c["participant_count"] == 1 and c)
     assert conf["media_node"] == media_node.settings.node_id
     second = caller("second", 1500, media_node)
     bridged = caller("bridged", 1500, other_node)  # the conference is not on this node
-    _wait("three callers in", lambda: _standup(api)["participant_count"] == 3)
+    wait_until("three callers in", lambda: _standup(api)["participant_count"] == 3)
     for name, peer in (("bridged", bridged), ("second", second), ("first", first)):
         assert peer.wait(15) == 0, (name, peer.output())
 
-    ended = _wait("the conference ended",
+    ended = wait_until("the conference ended",
                   lambda: (c := _standup(api)) and c["status"] == "ended" and c)
     assert (ended["end_reason"], ended["participants_total"]) == ("last_participant_left", 3)
     assert ended["media_node"] == media_node.settings.node_id
@@ -123,7 +112,7 @@ def test_callers_meet_in_the_conference_named_by_the_rule_even_from_another_node
     assert routed["conference_node"] == media_node.settings.node_id
 
     # every caller's voice reached the room, the bridged one's too: all tones in the mix
-    _wait("the mix saved", lambda: "conference.recording.saved" in [
+    wait_until("the mix saved", lambda: "conference.recording.saved" in [
         e["type"] for e in api.ok(api.get(f"/v1/conferences/{conf['id']}/events"))["data"]])
     types = [e["type"] for e in api.ok(api.get(f"/v1/conferences/{conf['id']}/events"))["data"]]
     assert types[0] == "conference.created" and types[-2:] == [
@@ -165,9 +154,9 @@ def test_a_bridged_caller_ends_media_node_lost_when_the_conference_node_is_swept
         return found[0] if found else None
 
     caller("first", media_node)
-    _wait("the first caller in", lambda: (c := conference()) and c["participant_count"] == 1)
+    wait_until("the first caller in", lambda: (c := conference()) and c["participant_count"] == 1)
     caller("bridged", other_node)
-    conf = _wait("both callers in",
+    conf = wait_until("both callers in",
                  lambda: (c := conference()) and c["participant_count"] == 2 and c)
     bridged = _call_from(api, number, CALLERS["bridged"])
     assert bridged is not None
