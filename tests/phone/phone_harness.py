@@ -28,7 +28,7 @@ from voicelane_media.agent.providers import Engines
 from voicelane_media.agent.scripted import ScriptedDialogue
 from voicelane_media.sim import CallerLine, Impairment, PhoneReport, PhoneThread
 
-FINAL = ("completed", "failed", "busy", "no_answer", "canceled")
+FINAL = ("completed", "failed", "busy", "no_answer", "canceled", "voicemail")
 
 
 @dataclass
@@ -118,16 +118,43 @@ class EngineRouter:
                        names={"stt": "queued-fake", "llm": "scripted", "tts": "tone-fake"})
 
 
+def app_key(platform: LocalPlatform, name: str) -> str:
+    """An API key of a new app that may dial anywhere, with limits no test reaches."""
+    limits = RateLimits(create_call=1000, sessions=1000, reads=100_000, lists=100_000,
+                        writes=100_000)
+    app = platform.container.apps.create_app(name, destination_allow_list=["*"],
+                                             allow_private_webhooks=True, rate_limits=limits)
+    return platform.container.apps.create_key(app.app_id, "test")[1]
+
+
+def api_ok(resp: httpx.Response) -> Any:
+    """The JSON of a 2xx answer; an assertion naming the route otherwise."""
+    assert resp.status_code < 300, f"{resp.request.url}: {resp.status_code} {resp.text}"
+    return resp.json()
+
+
+def call_the_phone(api: httpx.Client, phone: PhoneThread, call: dict[str, Any],
+                   phone_wait_s: float) -> tuple[dict[str, Any], PhoneReport]:
+    """Point a trunk at the simulated phone, dial it from a new number with ``call``'s fields,
+    and wait for the phone's report and the call's final status (its record is returned)."""
+    api_ok(api.post("/v1/trunks", json={"name": "sim", "host": "127.0.0.1",
+                                        "port": phone.port, "transport": "udp"}))
+    number = f"+1415{random.randrange(10**6, 10**7)}"
+    api_ok(api.post("/v1/numbers", json={"number": number}))
+    placed = api_ok(api.post("/v1/calls", json={"from": number, "to": "+14155550199", **call}))
+    report = phone.wait(phone_wait_s)
+    deadline = time.monotonic() + 20
+    while (done := api_ok(api.get(f"/v1/calls/{placed['id']}")))["status"] not in FINAL:
+        assert time.monotonic() < deadline, f"call stayed {done['status']}"
+        time.sleep(0.2)
+    return done, report
+
+
 def run_scenario(platform: LocalPlatform, scenario: Scenario, router: EngineRouter,
                  tool: ToolServer | None = None, timeout_s: float = 100) -> Outcome:
     """Place one call to a fresh simulated phone and wait for the whole outcome."""
     started = time.monotonic()
-    container = platform.container
-    limits = RateLimits(create_call=1000, sessions=1000, reads=100_000, lists=100_000,
-                        writes=100_000)
-    app = container.apps.create_app(f"phone-{scenario.name}", destination_allow_list=["*"],
-                                    allow_private_webhooks=True, rate_limits=limits)
-    _, key = container.apps.create_key(app.app_id, "test")
+    key = app_key(platform, f"phone-{scenario.name}")
     if scenario.stt_texts is not None:
         router.stt_texts[scenario.agent["name"]] = list(scenario.stt_texts)
     phone = PhoneThread(scenario.lines, impairment=scenario.impairment, wait_s=20,
@@ -136,25 +163,11 @@ def run_scenario(platform: LocalPlatform, scenario: Scenario, router: EngineRout
     try:
         with httpx.Client(base_url=platform.api_url, timeout=15,
                           headers={"Authorization": f"Bearer {key}"}) as api:
-            def ok(resp: httpx.Response) -> Any:
-                assert resp.status_code < 300, f"{resp.request.url}: {resp.status_code} {resp.text}"
-                return resp.json()
-
-            ok(api.post("/v1/trunks", json={"name": "sim", "host": "127.0.0.1",
-                                            "port": phone.port, "transport": "udp"}))
-            agent = ok(api.post("/v1/agents", json=scenario.agent))
-            number = f"+1415{random.randrange(10**6, 10**7)}"
-            ok(api.post("/v1/numbers", json={"number": number}))
-            call = ok(api.post("/v1/calls", json={"from": number, "to": "+14155550199",
-                                                  "agent_id": agent["id"],
-                                                  "context": {"scenario": scenario.name}}))
-            report = phone.wait(timeout_s)
-            deadline = time.monotonic() + 20
-            while (done := ok(api.get(f"/v1/calls/{call['id']}")))["status"] not in FINAL:
-                assert time.monotonic() < deadline, f"call stayed {done['status']}"
-                time.sleep(0.2)
-            transcript = ok(api.get(f"/v1/calls/{call['id']}/transcript"))
-            events = ok(api.get(f"/v1/calls/{call['id']}/events"))["data"]
+            agent = api_ok(api.post("/v1/agents", json=scenario.agent))
+            done, report = call_the_phone(api, phone, {
+                "agent_id": agent["id"], "context": {"scenario": scenario.name}}, timeout_s)
+            transcript = api_ok(api.get(f"/v1/calls/{done['id']}/transcript"))
+            events = api_ok(api.get(f"/v1/calls/{done['id']}/events"))["data"]
     finally:
         phone.stop()
     return Outcome(scenario.name, done, events, transcript, report,

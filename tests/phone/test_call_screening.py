@@ -7,7 +7,6 @@ by Whisper)."""
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -16,7 +15,6 @@ from typing import Any
 
 import httpx
 import pytest
-from voicelane.domain.models import RateLimits
 from voicelane_local.demo_voicemail import run_voicemail_drop
 from voicelane_local.media_node import LocalNode
 from voicelane_local.platform import LocalPlatform
@@ -26,8 +24,9 @@ from voicelane_media.sim import CallerLine, PhoneReport, PhoneThread
 from voicelane_media.sim.greetings import concat, silence, speech, tone
 from voicelane_media.sim.voice import speech_bounds
 
+from tests.phone.phone_harness import api_ok, app_key, call_the_phone
+
 pytestmark = [pytest.mark.timeout(180)]
-FINAL = ("completed", "failed", "busy", "no_answer", "canceled", "voicemail")
 PROMPT = ("Hi, the person you are calling is using a screening service. "
           "Please say your name and why you are calling.")
 PERSON = "Oh hi, this is Sam. Sorry, go ahead."
@@ -97,46 +96,24 @@ def callees() -> list[Callee]:
     ]
 
 
-def api_key(platform: LocalPlatform, name: str) -> str:
-    limits = RateLimits(create_call=1000, sessions=1000, reads=100_000, lists=100_000,
-                        writes=100_000)
-    app = platform.container.apps.create_app(name, destination_allow_list=["*"],
-                                             rate_limits=limits)
-    return platform.container.apps.create_key(app.app_id, "test")[1]
-
-
 def voicemail_demo(platform: LocalPlatform, output: Path) -> dict[str, Any]:
     """``voicelane demo voicemail``'s call (an agent-written message) on this platform."""
     with httpx.Client(base_url=platform.api_url, timeout=15, headers={
-            "Authorization": f"Bearer {api_key(platform, 'screen-demo')}"}) as api:
+            "Authorization": f"Bearer {app_key(platform, 'screen-demo')}"}) as api:
         return run_voicemail_drop(api, output, quiet=True)
 
 
 def place(platform: LocalPlatform, callee: Callee, rtp_base: int) -> Result:
-    key = api_key(platform, f"screen-{callee.name}")
+    key = app_key(platform, f"screen-{callee.name}")
     phone = PhoneThread(callee.script, greeting=callee.audio, hangup_wait_s=callee.hangup_wait_s,
                         rtp_ports=(rtp_base, rtp_base + 49)).start()
     try:
         with httpx.Client(base_url=platform.api_url, timeout=15,
                           headers={"Authorization": f"Bearer {key}"}) as api:
-            def ok(resp: httpx.Response) -> Any:
-                assert resp.status_code < 300, f"{resp.request.url}: {resp.status_code} {resp.text}"
-                return resp.json()
-
-            ok(api.post("/v1/trunks", json={"name": "sim", "host": "127.0.0.1",
-                                            "port": phone.port, "transport": "udp"}))
-            number = f"+1415{random.randrange(10**6, 10**7)}"
-            ok(api.post("/v1/numbers", json={"number": number}))
-            agent = ok(api.post("/v1/agents", json=AGENT))["id"]
-            call = ok(api.post("/v1/calls", json={
-                "from": number, "to": "+14155550199", "agent_id": agent, "context": CONTEXT,
-                "machine_detection": callee.detection}))
-            report = phone.wait(60)
-            deadline = time.monotonic() + 20
-            while (done := ok(api.get(f"/v1/calls/{call['id']}")))["status"] not in FINAL:
-                assert time.monotonic() < deadline, f"call stayed {done['status']}"
-                time.sleep(0.2)
-            events = ok(api.get(f"/v1/calls/{call['id']}/events"))["data"]
+            agent = api_ok(api.post("/v1/agents", json=AGENT))["id"]
+            done, report = call_the_phone(api, phone, {
+                "agent_id": agent, "context": CONTEXT, "machine_detection": callee.detection}, 60)
+            events = api_ok(api.get(f"/v1/calls/{done['id']}/events"))["data"]
     finally:
         phone.stop()
     return Result(callee, done, events, report)

@@ -4,8 +4,6 @@ tone); each test checks what the app sees through the API and what the callee he
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -15,16 +13,15 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
-from voicelane.domain.models import RateLimits
 from voicelane_local.media_node import LocalNode
 from voicelane_local.platform import LocalPlatform
 from voicelane_media.sim import PhoneReport, PhoneThread
 from voicelane_media.sim.greetings import concat, fax_cng, silence, speech, tone, with_noise
 
 from tests.interop.ivr_app import NO_COMMANDS, IvrApp, commands
+from tests.phone.phone_harness import api_ok, app_key, call_the_phone
 
 pytestmark = [pytest.mark.timeout(180)]
-FINAL = ("completed", "failed", "busy", "no_answer", "canceled", "voicemail")
 GREETING = ("Hi, you have reached Sam and Alex. We can't take your call right now. "
             "Please leave your name, your number and a short message after the tone, "
             "and we will call you back as soon as we can. Thank you.")
@@ -102,38 +99,19 @@ def callees() -> list[Callee]:
 
 
 def place(platform: LocalPlatform, callee: Callee) -> Result:
-    container = platform.container
-    limits = RateLimits(create_call=1000, sessions=1000, reads=100_000, lists=100_000,
-                        writes=100_000)
-    app = container.apps.create_app(f"amd-{callee.name}", destination_allow_list=["*"],
-                                    rate_limits=limits, allow_private_webhooks=True)
-    _, key = container.apps.create_key(app.app_id, "test")
+    key = app_key(platform, f"amd-{callee.name}")
     phone = PhoneThread([], greeting=callee.audio, hangup_wait_s=callee.hangup_wait_s,
                         rtp_ports=(callee.rtp_base, callee.rtp_base + 99)).start()
     try:
         with httpx.Client(base_url=platform.api_url, timeout=15,
                           headers={"Authorization": f"Bearer {key}"}) as api:
-            def ok(resp: httpx.Response) -> Any:
-                assert resp.status_code < 300, f"{resp.request.url}: {resp.status_code} {resp.text}"
-                return resp.json()
-
-            ok(api.post("/v1/trunks", json={"name": "sim", "host": "127.0.0.1",
-                                            "port": phone.port, "transport": "udp"}))
-            number = f"+1415{random.randrange(10**6, 10**7)}"
-            ok(api.post("/v1/numbers", json={"number": number}))
-            body = {"from": number, "to": "+14155550199", "recording": True,
-                    "machine_detection": callee.detection}
+            body: dict[str, Any] = {"recording": True, "machine_detection": callee.detection}
             if callee.app is None:
-                body["agent_id"] = ok(api.post("/v1/agents", json=AGENT))["id"]
+                body["agent_id"] = api_ok(api.post("/v1/agents", json=AGENT))["id"]
             else:
                 body |= {"webhook_url": callee.app.url, "webhook_commands": True}
-            call = ok(api.post("/v1/calls", json=body))
-            report = phone.wait(60)
-            deadline = time.monotonic() + 20
-            while (done := ok(api.get(f"/v1/calls/{call['id']}")))["status"] not in FINAL:
-                assert time.monotonic() < deadline, f"call stayed {done['status']}"
-                time.sleep(0.2)
-            events = ok(api.get(f"/v1/calls/{call['id']}/events"))["data"]
+            done, report = call_the_phone(api, phone, body, 60)
+            events = api_ok(api.get(f"/v1/calls/{done['id']}/events"))["data"]
     finally:
         phone.stop()
     asked = [r.event["type"] for r in callee.app.received] if callee.app else []
