@@ -16,6 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.fresh_numbers import e164
+
 SIPP = shutil.which("sipp")
 SCENARIOS = Path(__file__).parent / "scenarios"
 PCAPS = Path("/usr/share/sip-tester")
@@ -118,7 +120,7 @@ def wait_until(what: str, check: Callable[[], Any], timeout_s: float = 15) -> An
         time.sleep(0.1)
 
 def new_number() -> str:
-    return f"+1415{random.randrange(10**7):07d}"
+    return e164()
 
 
 @dataclass

@@ -10,7 +10,6 @@ events, transcript) and what the phone heard, so each test asserts the outcome a
 from __future__ import annotations
 
 import json
-import random
 import threading
 import time
 from dataclasses import dataclass, field
@@ -27,6 +26,8 @@ from voicelane_media.agent.local_engines import SileroVAD
 from voicelane_media.agent.providers import Engines
 from voicelane_media.agent.scripted import ScriptedDialogue
 from voicelane_media.sim import CallerLine, Impairment, PhoneReport, PhoneThread
+
+from tests.fresh_numbers import e164
 
 FINAL = ("completed", "failed", "busy", "no_answer", "canceled", "voicemail")
 
@@ -139,7 +140,7 @@ def call_the_phone(api: httpx.Client, phone: PhoneThread, call: dict[str, Any],
     and wait for the phone's report and the call's final status (its record is returned)."""
     api_ok(api.post("/v1/trunks", json={"name": "sim", "host": "127.0.0.1",
                                         "port": phone.port, "transport": "udp"}))
-    number = f"+1415{random.randrange(10**6, 10**7)}"
+    number = e164()
     api_ok(api.post("/v1/numbers", json={"number": number}))
     placed = api_ok(api.post("/v1/calls", json={"from": number, "to": "+14155550199", **call}))
     report = phone.wait(phone_wait_s)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import random
 from typing import Any
 
 import httpx
 
+from tests.fresh_numbers import e164
 
-def e164(country: str = "1415") -> str:
-    return f"+{country}{random.randrange(10**6, 10**7)}"
+__all__ = ["ApiUser", "assert_error", "e164"]
 
 
 class ApiUser:
