@@ -36,12 +36,40 @@ from voicelane_media.agent.recorder import ConversationRecorder
 from voicelane_media.codecs.resample import resample_pcm16
 
 _SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")
+_CLAUSE_END = re.compile(r",\s+")
+# A reply's first piece may end at a comma once it has this many words ("We are open from
+# eight to six," then "Monday to Friday."): the TTS's time grows with the text, so the caller
+# hears the reply sooner, and the rest is synthesised long before the first piece has played.
+FIRST_CLAUSE_MIN_WORDS = 3
+
+
+def _first_clause_end(text: str) -> int | None:
+    """Where the first piece of a reply ends at a comma (None: no such comma yet)."""
+    for comma in _CLAUSE_END.finditer(text):
+        head = text[: comma.start() + 1]
+        if _SENTENCE_END.search(head):
+            return None  # a whole sentence comes first
+        if len(head.split()) >= FIRST_CLAUSE_MIN_WORDS:
+            return comma.end()
+    return None
+
+
+def cut_pieces(text: str, first: bool) -> tuple[list[str], str]:
+    """The pieces of `text` the TTS can say now, and the rest to wait on. Pieces end at a
+    sentence end; the reply's `first` piece ends at a comma after a few words if that comes
+    sooner."""
+    pieces: list[str] = []
+    if first and (at := _first_clause_end(text)) is not None:
+        pieces.append(text[:at].strip())
+        text = text[at:]
+    *complete, rest = _SENTENCE_END.split(text)
+    return pieces + complete, rest
 
 
 def first_sentence(text: str) -> str | None:
-    """The first sentence the TTS cuts from a reply that starts with `text` (None: not yet)."""
-    parts = _SENTENCE_END.split(text, maxsplit=1)
-    return parts[0].strip() or None if len(parts) == 2 else None
+    """The first piece the TTS cuts from a reply that starts with `text` (None: not yet)."""
+    pieces, _ = cut_pieces(text, first=True)
+    return pieces[0].strip() or None if pieces else None
 
 
 def trim_lead(pcm: bytes, sample_rate: int, keep_ms: float = 20.0, max_ms: float = 200.0,
@@ -80,7 +108,8 @@ class TTSProcessor(Processor):
     async def process(self, frame: Frame, direction: Direction) -> None:
         if isinstance(frame, LLMToken):
             self._buffers[frame.turn_id] = self._buffers.get(frame.turn_id, "") + frame.text
-            *complete, rest = _SENTENCE_END.split(self._buffers[frame.turn_id])
+            complete, rest = cut_pieces(self._buffers[frame.turn_id],
+                                        first=frame.turn_id not in self._queues)
             self._buffers[frame.turn_id] = rest
             for sentence in complete:
                 self._queue(frame.turn_id).put_nowait(sentence)
