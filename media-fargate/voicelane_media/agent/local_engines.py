@@ -14,8 +14,10 @@ from __future__ import annotations
 import asyncio
 import functools
 import importlib.util
+import itertools
 import os
 import shutil
+from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -100,8 +102,8 @@ class SileroVAD:
 
 class WhisperSettings(BaseModel):
     """encoder_pad_s: the encoder runs on the segment plus this much padding instead of
-    Whisper's fixed 30 s window (None, the default: the full window, faster-whisper's own
-    `transcribe`; 4 is what was measured).
+    Whisper's fixed 30 s window (4, the default, is what was measured; None: the full window,
+    faster-whisper's own `transcribe`).
     The encoder's cost grows with its input, so a 2 s turn encodes 6 s, not 30 s: about 5x
     less CPU for the final. Under about 2 s of padding tiny.en starts repeating itself."""
 
@@ -109,16 +111,23 @@ class WhisperSettings(BaseModel):
     compute_type: str = "int8"
     cpu_threads: int = 1
     beam_size: int = 1
-    interim_every_ms: int = 1000
+    # None (the default): no interim decodes. Nothing in the loop reads interim text, and on a
+    # small node each one is a whole decode that the segment's final then queues behind.
+    interim_every_ms: int | None = Field(default=None, ge=200)
     language: str = "en"
     encoder_pad_s: float | None = Field(default_factory=lambda: _env_pad(), ge=2.0, le=30.0)
 
 
+ENCODER_PAD_S_DEFAULT = 4.0
+
+
 def _env_pad() -> float | None:
-    """VOICELANE_WHISPER_ENCODER_PAD_S (unset: off, the full 30 s window). Off by default: on
-    the phone-path eval it lost words on 2 of 14 calls at load ~20 (docs/benchmarks.md)."""
-    raw = os.environ.get("VOICELANE_WHISPER_ENCODER_PAD_S", "").strip()
-    return float(raw) if raw else None
+    """VOICELANE_WHISPER_ENCODER_PAD_S: seconds of padding (unset: 4), or `off` for the full
+    30 s window (docs/benchmarks.md, "Whisper's short window")."""
+    raw = os.environ.get("VOICELANE_WHISPER_ENCODER_PAD_S", "").strip().lower()
+    if raw in ("off", "none", "full"):
+        return None
+    return float(raw) if raw else ENCODER_PAD_S_DEFAULT
 
 
 @functools.cache
@@ -136,7 +145,8 @@ MAX_TOKENS_PER_S = 6
 
 def looping(text: str, tokens: int, cap: int) -> bool:
     """A decode caught in a loop: it hit the token cap, a word comes six times running, a
-    phrase of 2-3 words three times, or one of 4-12 words twice ("I would like to pay my bill.
+    phrase of 2-3 words three times (or two words four times in all), or one of 4-12 words
+    twice ("I would like to pay my bill.
     I would like to pay my bill. I would"; people rarely say that twice in a row). A card
     number's group ("four one one one") is not one; a longer run of a digit is, and costs a
     full-window decode (the same words, later)."""
@@ -147,16 +157,20 @@ def looping(text: str, tokens: int, cap: int) -> bool:
         for i in range(len(words) - times * n + 1):
             if all(words[i:i + n] == words[i + k * n:i + (k + 1) * n] for k in range(1, times)):
                 return True
-    return False
+    # ... or a pair of two words four times, not all in a row ("Great. Goodbye. Great.
+    # Goodbye. Good-bye. Great. Goodbye. Great. Goodbye")
+    pairs = Counter(pair for pair in itertools.pairwise(words) if pair[0] != pair[1])
+    return any(count >= 4 for count in pairs.values())
 
 
 def _short_window(model: Any, audio: np.ndarray[Any, Any], pad_s: float,
                   settings: WhisperSettings) -> str | None:
     """One Whisper decode of `audio` with the encoder on the audio plus `pad_s` of padding
     (rounded up to whole seconds), through faster-whisper's own pieces: its features, prompt,
-    suppressed tokens, temperature fallback (repetition, low log-probability) and no-speech
-    check, as `WhisperModel.transcribe` does for one 30 s window. None: the decode looped
-    (tiny.en does on some short turns with a short window, see `looping`)."""
+    suppressed tokens, thresholds (repetition, low log-probability) and no-speech check, as
+    `WhisperModel.transcribe` does for one 30 s window, greedy only. None: the decode failed
+    a threshold or looped (tiny.en does on some short turns with a short window, see
+    `looping`); the caller decodes on the full window."""
     from faster_whisper.audio import pad_or_trim
     from faster_whisper.tokenizer import Tokenizer
     from faster_whisper.transcribe import TranscriptionOptions, get_suppressed_tokens
@@ -173,7 +187,7 @@ def _short_window(model: Any, audio: np.ndarray[Any, Any], pad_s: float,
         repetition_penalty=1.0, no_repeat_ngram_size=0, log_prob_threshold=-1.0,
         no_speech_threshold=0.6, compression_ratio_threshold=2.4,
         condition_on_previous_text=False, prompt_reset_on_temperature=0.5,
-        temperatures=[0.0, 0.2, 0.4, 0.6, 0.8, 1.0], initial_prompt=None, prefix=None,
+        temperatures=[0.0], initial_prompt=None, prefix=None,
         suppress_blank=True, suppress_tokens=get_suppressed_tokens(tokenizer, [-1]),
         without_timestamps=True, max_initial_timestamp=1.0, word_timestamps=False,
         prepend_punctuations="\"'([{-", append_punctuations="\"'.,!?:)]}",  # words only
@@ -182,10 +196,15 @@ def _short_window(model: Any, audio: np.ndarray[Any, Any], pad_s: float,
         hallucination_silence_threshold=None, hotwords=None,
     )  # fmt: skip
     prompt = model.get_prompt(tokenizer, [], without_timestamps=True)
-    result, avg_logprob, _, _ = model.generate_with_fallback(
+    result, avg_logprob, _, compression = model.generate_with_fallback(
         model.encode(features), prompt, tokenizer, options)
     if result.no_speech_prob > 0.6 and avg_logprob <= -1.0:  # what transcribe skips
         return ""
+    if compression > 2.4 or avg_logprob < -1.0:
+        # A greedy decode that transcribe would retry at higher temperatures: sampled retries
+        # on the short window made up words ("That is all. did by") on a loaded node, so it
+        # is decoded again on the full window instead.
+        return None
     tokens = result.sequences_ids[0]
     text = str(tokenizer.decode(tokens)).strip()
     return None if looping(text, len(tokens), MAX_TOKENS_PER_S * seconds) else text
@@ -197,14 +216,17 @@ class _WhisperStream:
         self.sample_rate = sample_rate
         self._audio = bytearray()
         self._results: asyncio.Queue[TranscriptResult | None] = asyncio.Queue()
-        self._interim_at = float(owner.settings.interim_every_ms)
+        every = owner.settings.interim_every_ms
+        self._interim_at = float(every) if every is not None else float("inf")
         self._interim: asyncio.Task[None] | None = None
 
     async def push(self, pcm: bytes) -> None:
         self._audio += pcm
         ms = len(self._audio) / 2 / self.sample_rate * 1000
-        if ms >= self._interim_at and (self._interim is None or self._interim.done()):
-            self._interim_at = ms + self.owner.settings.interim_every_ms
+        every = self.owner.settings.interim_every_ms
+        if every is not None and ms >= self._interim_at and (
+                self._interim is None or self._interim.done()):
+            self._interim_at = ms + every
             self._interim = asyncio.create_task(self._transcribe(False))
 
     async def _transcribe(self, final: bool) -> None:
@@ -229,7 +251,8 @@ class _WhisperStream:
 
 
 class WhisperSTT:
-    """faster-whisper on VAD segments: interim results every second, a final after VADStop."""
+    """faster-whisper on VAD segments: a final after VADStop (interim results, if asked for,
+    every `interim_every_ms`)."""
 
     def __init__(self, settings: WhisperSettings | None = None) -> None:
         self.settings = settings or WhisperSettings()

@@ -297,7 +297,11 @@ class SimulatedPhone:
         deadline = time.monotonic() + self.wait_s
         while time.monotonic() < deadline and not self._ended.is_set():
             spans = [s for s in self.ears.spans if s.start > since]
-            if spans and self.ears.speaking and (time.monotonic() - spans[-1].start) * 1000 >= ms:
+            now = time.monotonic()
+            # ... and is voiced now: a barge-in that starts in the pause between two of the
+            # agent's sentences has nothing to stop, and its stop time would read near 0.
+            if (spans and self.ears.speaking and (now - spans[-1].start) * 1000 >= ms
+                    and now - self.ears.last_voice_at < 0.03):
                 return True
             await asyncio.sleep(0.01)
         return False

@@ -65,8 +65,8 @@ async def test_whisper_encodes_the_segment_not_a_30_s_window(piper, whisper):
 
     model.encode = spy
     try:
-        short = _words(WhisperSTT(WhisperSettings(encoder_pad_s=4.0)).transcribe(audio))
-        full = _words(whisper.transcribe(audio))  # the default: the full window
+        short = _words(whisper.transcribe(audio))  # the default: 4 s of padding
+        full = _words(WhisperSTT(WhisperSettings(encoder_pad_s=None)).transcribe(audio))
     finally:
         del model.encode
     seconds = len(audio) / 32000
@@ -74,6 +74,15 @@ async def test_whisper_encodes_the_segment_not_a_30_s_window(piper, whisper):
     assert seen[-1] == 3000  # encoder_pad_s None: faster-whisper's own 30 s window
     assert {"book", "appointment", "monday"} <= set(short)
     assert short == full
+
+
+def test_the_short_window_is_the_default_and_off_turns_it_off(monkeypatch):
+    monkeypatch.delenv("VOICELANE_WHISPER_ENCODER_PAD_S", raising=False)
+    assert WhisperSettings().encoder_pad_s == 4.0
+    monkeypatch.setenv("VOICELANE_WHISPER_ENCODER_PAD_S", "off")
+    assert WhisperSettings().encoder_pad_s is None
+    monkeypatch.setenv("VOICELANE_WHISPER_ENCODER_PAD_S", "6")
+    assert WhisperSettings().encoder_pad_s == 6.0
 
 
 async def test_silero_finds_speech_and_not_silence(piper):
@@ -138,3 +147,32 @@ def test_a_looping_decode_is_told_from_repeated_words_people_say():
     # window, right but slower.
     assert looping("four one one one, one one one one", 12, 100)
     assert not looping("No no no, that is all. Thank you. Thank you.", 14, 100)
+    # a pair four times, not in a row (heard on a loaded node's short window)
+    assert looping("Great. Goodbye. Great. Goodbye. Good-bye. Great. Goodbye. Great. Goodbye",
+                   20, 100)
+    assert not looping("Thank you. Yes, thank you, that is all, thank you.", 12, 100)
+
+
+async def test_a_segment_is_decoded_once_for_its_final_unless_interims_are_asked_for(piper):
+    """Nothing in the loop reads interim text: by default a 3 s segment costs one decode (its
+    final), not one a second that the final would queue behind."""
+    audio = await _speak(piper, "I would like to book an appointment for Monday.")
+    for every in [None, 1000]:
+        stt = WhisperSTT(WhisperSettings(interim_every_ms=every))
+        decodes: list[int] = []
+        transcribe = stt.transcribe
+        stt.transcribe = (  # type: ignore[method-assign]
+            lambda pcm, t=transcribe, seen=decodes: seen.append(len(pcm)) or t(pcm))
+        stream = stt.open_stream(16000)
+        for at in range(0, len(audio), 640):  # 20 ms frames, at a real-time pace
+            await stream.push(audio[at:at + 640])
+            await asyncio.sleep(0.02)
+        await stream.finish()
+        results = [r async for r in stream.results()]
+        assert [r.is_final for r in results] == [False] * len(results[:-1]) + [True]
+        assert "appointment" in _words(results[-1].text)
+        if every is None:
+            assert len(decodes) == len(results) == 1
+        else:  # a 2.9 s segment: interims after 1 s and 2 s (one cut short by the final:
+            # its decode runs on in its thread all the same, and the final waits for it)
+            assert len(decodes) >= 2
