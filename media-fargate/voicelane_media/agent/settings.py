@@ -20,10 +20,12 @@ from voicelane.domain.agent import (
 )
 
 # What callers say to show they are listening, not taking the turn (matched on the whole
-# STT final, lower-cased, punctuation dropped).
+# STT final, lower-cased, punctuation dropped). "oh"/"ah" too: a reaction, and what whisper
+# tiny.en hears for a short "uh-huh" on a phone line now and then.
 BACKCHANNELS = (
     "uh-huh", "uh huh", "uhhuh", "mm-hmm", "mm hmm", "mhm", "mm", "hmm", "yeah", "yes", "yep",
-    "okay", "ok", "right", "sure", "got it", "i see", "alright", "all right",
+    "okay", "ok", "right", "sure", "got it", "i see", "alright", "all right", "oh", "ah", "aha",
+    "oh i see",
 )
 
 
