@@ -219,6 +219,7 @@ class _WhisperStream:
         every = owner.settings.interim_every_ms
         self._interim_at = float(every) if every is not None else float("inf")
         self._interim: asyncio.Task[None] | None = None
+        self._final: asyncio.Task[None] | None = None
 
     async def push(self, pcm: bytes) -> None:
         self._audio += pcm
@@ -239,15 +240,18 @@ class _WhisperStream:
     async def finish(self) -> None:
         if self._interim is not None:
             self._interim.cancel()
-        asyncio.get_running_loop().create_task(self._transcribe(True))
+        # Kept (not fire-and-forget), so `aclose` can cancel it: a task nobody holds may be
+        # collected while pending ("Task was destroyed but it is pending").
+        self._final = asyncio.get_running_loop().create_task(self._transcribe(True))
 
     async def results(self) -> AsyncIterator[TranscriptResult]:
         while (item := await self._results.get()) is not None:
             yield item
 
     async def aclose(self) -> None:
-        if self._interim is not None:
-            self._interim.cancel()
+        for task in (self._interim, self._final):
+            if task is not None:
+                task.cancel()
 
 
 class WhisperSTT:
