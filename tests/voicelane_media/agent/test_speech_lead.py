@@ -6,11 +6,13 @@ import asyncio
 from collections.abc import AsyncIterator
 
 from voicelane_media.agent.audio import tone
-from voicelane_media.agent.frames import AgentReplyDone, Direction, Frame, LLMToken, TTSAudio
-from voicelane_media.agent.pipeline import Pipeline, Processor
+from voicelane_media.agent.frames import AgentReplyDone, LLMToken
+from voicelane_media.agent.pipeline import Pipeline
 from voicelane_media.agent.providers import AudioChunk
 from voicelane_media.agent.recorder import ConversationRecorder
 from voicelane_media.agent.speech import TTSProcessor, trim_lead
+
+from tests.voicelane_media.agent.frame_sink import Keep
 
 RATE = 16000
 
@@ -25,15 +27,6 @@ class PaddedTTS:
     async def synthesize(self, text: str) -> AsyncIterator[AudioChunk]:
         yield AudioChunk(pcm=_silence(120) + tone(200, RATE), sample_rate=RATE)
 
-
-class Keep(Processor):
-    def __init__(self) -> None:
-        super().__init__()
-        self.audio: list[TTSAudio] = []
-
-    async def process(self, frame: Frame, direction: Direction) -> None:
-        if isinstance(frame, TTSAudio):
-            self.audio.append(frame)
 
 
 def test_trim_lead_keeps_a_little_before_the_sound_and_cuts_at_most_max_ms():

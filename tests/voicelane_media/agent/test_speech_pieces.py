@@ -6,11 +6,13 @@ import asyncio
 from collections.abc import AsyncIterator
 
 from voicelane_media.agent.audio import tone
-from voicelane_media.agent.frames import AgentReplyDone, Direction, Frame, LLMToken, TTSAudio
-from voicelane_media.agent.pipeline import Pipeline, Processor
+from voicelane_media.agent.frames import AgentReplyDone, LLMToken
+from voicelane_media.agent.pipeline import Pipeline
 from voicelane_media.agent.providers import AudioChunk
 from voicelane_media.agent.recorder import ConversationRecorder
 from voicelane_media.agent.speech import TTSProcessor, cut_pieces, first_sentence
+
+from tests.voicelane_media.agent.frame_sink import Keep
 
 RATE = 16000
 
@@ -25,15 +27,6 @@ class TextTTS:
         self.texts.append(text)
         yield AudioChunk(pcm=tone(100, RATE), sample_rate=RATE)
 
-
-class Keep(Processor):
-    def __init__(self) -> None:
-        super().__init__()
-        self.audio: list[TTSAudio] = []
-
-    async def process(self, frame: Frame, direction: Direction) -> None:
-        if isinstance(frame, TTSAudio):
-            self.audio.append(frame)
 
 
 def test_the_first_piece_ends_at_a_comma_after_three_words():
