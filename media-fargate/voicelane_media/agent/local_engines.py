@@ -123,7 +123,7 @@ ENCODER_PAD_S_DEFAULT = 4.0
 
 def _env_pad() -> float | None:
     """VOICELANE_WHISPER_ENCODER_PAD_S: seconds of padding (unset: 4), or `off` for the full
-    30 s window (docs/benchmarks.md, "Whisper's short window")."""
+    30 s window (docs/agents.md, "Engines"; docs/benchmarks.md, "Short window on")."""
     raw = os.environ.get("VOICELANE_WHISPER_ENCODER_PAD_S", "").strip().lower()
     if raw in ("off", "none", "full"):
         return None
