@@ -107,7 +107,6 @@ class Api:
         return self.post(f"/v1/calls/{call_id}/actions/{action}", body or {})
 
 
-
 def wait_until(what: str, check: Callable[[], Any], timeout_s: float = 15) -> Any:
     """Poll ``check`` every 100 ms until it returns something truthy (returned), or fail."""
     deadline = time.monotonic() + timeout_s
@@ -118,6 +117,7 @@ def wait_until(what: str, check: Callable[[], Any], timeout_s: float = 15) -> An
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.1)
+
 
 def new_number() -> str:
     return e164()

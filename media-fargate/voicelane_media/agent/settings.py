@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from voicelane.domain.agent import (
     BACKGROUND_VOICE_GATE_DEFAULT,
-    ENDPOINTING_MS_DEFAULT,
-    MIN_INTERRUPTION_MS_DEFAULT,
     NOISE_SUPPRESSION_DEFAULT,
     PREEMPTIVE_GENERATION_DEFAULT,
     TURN_DETECTION_DEFAULT,
@@ -84,6 +80,14 @@ class LoopSettings(BaseSettings):
     fallback_reply: str = Field(default="Sorry, I'm having trouble right now.", max_length=500)
 
 
+# The AgentSpec fields that are also node settings: an agent's value other than the AgentSpec
+# default wins over the node's.
+AGENT_OVERRIDES = (
+    "endpointing_ms", "min_interruption_ms", "turn_detection", "turn_max_wait_ms",
+    "preemptive_generation", "noise_suppression", "background_voice_gate",
+)
+
+
 def for_agent(spec: AgentSpec, settings: LoopSettings) -> LoopSettings:
     """The session's settings with the agent's own timing applied.
 
@@ -91,19 +95,7 @@ def for_agent(spec: AgentSpec, settings: LoopSettings) -> LoopSettings:
     (environment, or what the session was given) apply, so an operator can tune a node
     without touching every agent.
     """
-    changes: dict[str, Any] = {}
-    if spec.endpointing_ms != ENDPOINTING_MS_DEFAULT:
-        changes["endpointing_ms"] = spec.endpointing_ms
-    if spec.min_interruption_ms != MIN_INTERRUPTION_MS_DEFAULT:
-        changes["min_interruption_ms"] = spec.min_interruption_ms
-    if spec.turn_detection is not TURN_DETECTION_DEFAULT:
-        changes["turn_detection"] = spec.turn_detection
-    if spec.turn_max_wait_ms != TURN_MAX_WAIT_MS_DEFAULT:
-        changes["turn_max_wait_ms"] = spec.turn_max_wait_ms
-    if spec.preemptive_generation is not PREEMPTIVE_GENERATION_DEFAULT:
-        changes["preemptive_generation"] = spec.preemptive_generation
-    if spec.noise_suppression is not NOISE_SUPPRESSION_DEFAULT:
-        changes["noise_suppression"] = spec.noise_suppression
-    if spec.background_voice_gate is not BACKGROUND_VOICE_GATE_DEFAULT:
-        changes["background_voice_gate"] = spec.background_voice_gate
+    fields = AgentSpec.model_fields
+    changes = {name: getattr(spec, name) for name in AGENT_OVERRIDES
+               if getattr(spec, name) != fields[name].default}
     return settings.model_copy(update=changes) if changes else settings

@@ -135,4 +135,3 @@ async def run_to_end(manager: LegHost, live: LiveCall) -> None:
 def own_number(call: Call) -> str:
     """The app's side of ``call``: the number it was dialled on, or the one it calls from."""
     return call.to if call.direction == "inbound" else call.from_
-

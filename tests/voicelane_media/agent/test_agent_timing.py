@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from voicelane.domain.agent import AgentSpec, FirstSpeaker
+from voicelane.domain.agent import AgentSpec, FirstSpeaker, NoiseSuppression, TurnDetection
 from voicelane_media.agent import LoopSettings
 from voicelane_media.agent.audio import tone
 from voicelane_media.agent.fakes import CannedLLM
-from voicelane_media.agent.settings import for_agent
+from voicelane_media.agent.settings import AGENT_OVERRIDES, for_agent
 
 LONG_REPLY = "One two three four five six seven eight nine ten eleven twelve."
 
@@ -59,3 +59,30 @@ def test_agent_values_win_and_defaults_leave_the_node_settings() -> None:
     tuned = for_agent(AgentSpec(endpointing_ms=250, min_interruption_ms=0), node)
     assert (tuned.endpointing_ms, tuned.min_interruption_ms) == (250, 0)
     assert node.endpointing_ms == 800  # the node's settings are not changed
+
+
+# A value other than the AgentSpec default for each setting an agent can take over, and
+# another one for the node.
+OTHER_VALUES = {
+    "endpointing_ms": (250, 800),
+    "min_interruption_ms": (0, 450),
+    "turn_detection": (TurnDetection.SMART_TURN, TurnDetection.SMART_TURN),
+    "turn_max_wait_ms": (900, 3000),
+    "preemptive_generation": (False, False),
+    "noise_suppression": (NoiseSuppression.RNNOISE, NoiseSuppression.WEBRTC),
+    "background_voice_gate": (False, False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OTHER_VALUES))
+def test_each_agent_setting_wins_and_its_default_leaves_the_node_setting(name: str) -> None:
+    agent_value, node_value = OTHER_VALUES[name]
+    assert getattr(AgentSpec(), name) != agent_value
+    assert getattr(for_agent(AgentSpec(**{name: agent_value}), LoopSettings()), name) \
+        == agent_value
+    node = LoopSettings(**{name: node_value})
+    assert getattr(for_agent(AgentSpec(), node), name) == node_value
+
+
+def test_the_settings_an_agent_takes_over_are_the_ones_tested_above() -> None:
+    assert set(AGENT_OVERRIDES) == set(OTHER_VALUES)

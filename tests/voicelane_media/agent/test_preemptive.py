@@ -43,7 +43,6 @@ from voicelane_media.agent.providers import (
 )
 from voicelane_media.agent.recorder import ConversationRecorder
 from voicelane_media.agent.scripted import ScriptedDialogue
-from voicelane_media.agent.settings import for_agent
 from voicelane_media.agent.speech import TTSProcessor, first_sentence
 from voicelane_media.agent.tools import ToolRunner
 from voicelane_media.agent.turns import TurnTaking
@@ -324,12 +323,9 @@ async def test_the_scripted_engine_keeps_its_state_when_a_prepared_reply_is_drop
     assert engine.state == "card"
 
 
-def test_the_setting_is_the_agents_choice_and_strictly_a_boolean():
+def test_the_setting_is_on_by_default_and_strictly_a_boolean():
+    # (the agent's choice over the node's: test_agent_timing.py)
     assert AgentSpec().preemptive_generation is True
-    assert for_agent(AgentSpec(preemptive_generation=False), LoopSettings()).preemptive_generation \
-        is False
-    node_off = LoopSettings(preemptive_generation=False)
-    assert for_agent(AgentSpec(), node_off).preemptive_generation is False
     with pytest.raises(ValidationError):
         AgentSpec.model_validate({"preemptive_generation": "yes"})
 

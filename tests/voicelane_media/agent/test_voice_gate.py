@@ -169,10 +169,7 @@ def test_over_white_noise_the_gate_changes_nothing():
     assert gate.background_db is not None and gate.threshold_db < gate.background_db
 
 
-def test_the_gate_follows_the_agent_and_the_node():
+def test_the_gate_is_on_unless_the_settings_turn_it_off():
+    # (the agent's choice over the node's: test_agent_timing.py)
     assert LoopSettings().background_voice_gate is True
-    assert for_agent(AgentSpec(background_voice_gate=False), LoopSettings()).background_voice_gate \
-        is False
-    node_off = LoopSettings(background_voice_gate=False)
-    assert for_agent(AgentSpec(), node_off).background_voice_gate is False
-    assert VADProcessor(SileroVAD(), node_off).gate is None
+    assert VADProcessor(SileroVAD(), LoopSettings(background_voice_gate=False)).gate is None
