@@ -20,6 +20,15 @@ share the process, so `time.monotonic()` is common to both):
 Each step is printed as the median time since the previous one, over the turns (plus p90),
 with the load average. Instrumentation wraps the running code in this process only.
 
+Barge-in lines ("when: barge_in" that stopped the agent) get their own waterfall, from the
+phone's ground truth (the first voiced frame of the line it played):
+
+    voice at node      that frame out of the node's jitter buffer, to the agent
+    VAD first speech   the first frame silero called speech (the onset `BargeInPause` names)
+    agent paused       the pause reached the leg (`barge_in_pause_ms` of speech after it)
+    last voiced RTP    the agent's last frame above -42 dBFS put on the wire
+    stop heard         the agent's audio heard stopping at the phone (its jitter buffer)
+
 Run: .venv/bin/python bench/agent_waterfall.py [--only NAME ...] [--runs N]
 """
 
@@ -35,7 +44,7 @@ from typing import Any
 
 from voicelane_media.agent import turns as turns_mod
 from voicelane_media.agent.brain import Brain
-from voicelane_media.agent.frames import UserTurn
+from voicelane_media.agent.frames import BargeInPause, UserTurn
 from voicelane_media.agent.speech import OutputProcessor, TTSProcessor
 from voicelane_media.sim import caller as phone_mod
 
@@ -46,6 +55,7 @@ _sent_first: list[float] = []
 _reports: list[Any] = []
 _voiced_in: list[float] = []  # caller frames above -42 dBFS delivered to the agent
 _voiced_out: list[float] = []  # agent frames above -42 dBFS sent on the wire
+_pauses: list[tuple[float, float]] = []  # (the caller's speech onset, the pause at the leg)
 
 
 def _level_tap(times: list[float]) -> Any:
@@ -89,6 +99,14 @@ def _instrument() -> None:
         await send(self, frame)
 
     OutputProcessor._send = timed_send  # type: ignore[method-assign]
+    process_output = OutputProcessor.process
+
+    async def timed_output(self: Any, frame: Any, direction: Any) -> None:
+        if isinstance(frame, BargeInPause) and not self.paused:
+            _pauses.append((frame.onset_at, time.monotonic()))
+        await process_output(self, frame, direction)
+
+    OutputProcessor.process = timed_output  # type: ignore[method-assign]
     wait = phone_mod.PhoneThread.wait
 
     def kept_wait(self: Any, timeout_s: float) -> Any:
@@ -145,11 +163,38 @@ def waterfalls() -> list[dict[str, float]]:
     return rows
 
 
-def _print(rows: list[dict[str, Any]], load: tuple[float, float]) -> None:
-    print(f"\n{len(rows)} replied caller turns; load average {load[0]:.1f}-{load[1]:.1f}")
-    print(f"{'step':<18} {'at p50':>8} {'step p50':>9} {'step p90':>9}   (ms since voice end)")
+BARGE_STEPS = ["voice at node", "VAD first speech", "agent paused", "last voiced RTP",
+               "stop heard"]
+
+
+def barge_waterfalls() -> list[dict[str, Any]]:
+    """Per barge-in line that stopped the agent: each step's time since the caller's onset."""
+    rows = []
+    for report in _reports:
+        for line in report.lines:
+            if line.when != "barge_in" or line.agent_stop_ms is None:
+                continue
+            onset = line.started_at
+            pause = next(((at, paused) for at, paused in _pauses
+                          if onset - 0.1 <= at <= onset + 1.0), None)
+            arrived = _after(_voiced_in, onset - 0.02, 0.5)
+            stop = onset + line.agent_stop_ms / 1000.0
+            sent = [t for t in _voiced_out if onset - 0.5 <= t <= stop]
+            points = [arrived, pause[0] if pause else None, pause[1] if pause else None,
+                      max(sent) if sent else None, stop]
+            row: dict[str, Any] = {"text": line.text}
+            row.update({step: (p - onset) * 1000.0
+                        for step, p in zip(BARGE_STEPS, points, strict=True) if p is not None})
+            rows.append(row)
+    return rows
+
+
+def _print(rows: list[dict[str, Any]], load: tuple[float, float], steps: list[str] = STEPS,
+           what: str = "replied caller turns", since: str = "voice end") -> None:
+    print(f"\n{len(rows)} {what}; load average {load[0]:.1f}-{load[1]:.1f}")
+    print(f"{'step':<18} {'at p50':>8} {'step p50':>9} {'step p90':>9}   (ms since {since})")
     previous = None
-    for step in STEPS:
+    for step in steps:
         values = [r[step] for r in rows if step in r]
         if not values:
             continue
@@ -200,6 +245,13 @@ def main() -> None:
         print(f"  {row['text'][:34]:<34} " + " ".join(
             f"{row[s]:6.0f}" if s in row else "     -" for s in STEPS))
     _print(rows, (min(loads), max(loads)))
+    barges = barge_waterfalls()
+    if barges:
+        for row in barges:
+            print(f"  {row['text'][:34]:<34} " + " ".join(
+                f"{row[s]:6.0f}" if s in row else "     -" for s in BARGE_STEPS))
+        _print(barges, (min(loads), max(loads)), BARGE_STEPS, "barge-ins that stopped the agent",
+               "the caller's onset")
 
 
 if __name__ == "__main__":

@@ -64,6 +64,22 @@ class VADStop(Frame):
 
 
 @dataclass(kw_only=True)
+class SpeechOnset(Frame):
+    """The caller's first speech frames (`barge_in_pause_ms`), before they open a segment
+    (`vad_start_ms`): an agent talking pauses here, not at the VADStart that may follow."""
+
+    speech_at: float
+
+
+@dataclass(kw_only=True)
+class SpeechOnsetLost(Frame):
+    """The speech run of a `SpeechOnset` ended before it opened a segment (a click, a blip):
+    a pause made for it resumes."""
+
+    speech_ms: float
+
+
+@dataclass(kw_only=True)
 class InterimTranscript(Frame):
     text: str
 

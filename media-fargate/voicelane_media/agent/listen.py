@@ -12,6 +12,8 @@ from voicelane_media.agent.frames import (
     FinalTranscript,
     Frame,
     InterimTranscript,
+    SpeechOnset,
+    SpeechOnsetLost,
     VADStart,
     VADStop,
 )
@@ -23,7 +25,11 @@ from voicelane_media.agent.voice_gate import VoiceGate
 
 
 class VADProcessor(Processor):
-    """Marks speech frames and emits VADStart / VADStop around caller speech segments."""
+    """Marks speech frames and emits VADStart / VADStop around caller speech segments.
+
+    A speech run reaching `barge_in_pause_ms` first sends `SpeechOnset` (an agent talking
+    pauses at once); one that ends before `vad_start_ms` then sends `SpeechOnsetLost`.
+    """
 
     def __init__(self, engine: VADEngine, settings: LoopSettings) -> None:
         super().__init__()
@@ -35,6 +41,7 @@ class VADProcessor(Processor):
         self._segment_speech_ms = 0.0
         self._first_speech_at = 0.0
         self._last_speech_at = 0.0
+        self._onset_sent = False
         # Background voices pass silero: speech must also stand out of such a background.
         self.gate = VoiceGate(settings.voice_gate_margin_db) if settings.background_voice_gate \
             else None
@@ -60,9 +67,16 @@ class VADProcessor(Processor):
                 self._segment_speech_ms += ms
             elif self._speech_run_ms >= self.settings.vad_start_ms:
                 self.speaking = True
+                self._onset_sent = False
                 self._segment_speech_ms = self._speech_run_ms
                 await self.push(VADStart(speech_at=self._first_speech_at))
+            elif not self._onset_sent and self._speech_run_ms >= self.settings.barge_in_pause_ms:
+                self._onset_sent = True
+                await self.push(SpeechOnset(speech_at=self._first_speech_at))
             return
+        if self._onset_sent:  # the run ended before it opened a segment
+            self._onset_sent = False
+            await self.push(SpeechOnsetLost(speech_ms=self._speech_run_ms))
         self._speech_run_ms = 0.0
         if self.speaking:
             self._silence_ms += ms

@@ -35,6 +35,9 @@ class LoopSettings(BaseSettings):
       above as "complete".
     - min_interruption_ms: caller speech needed to barge in; the agent's audio pauses at the
       caller's speech onset and resumes after a shorter burst (a cough).
+    - barge_in_pause_ms: caller speech over the agent before its audio pauses (20: the first
+      speech frame; at `vad_start_ms` or more, when the speech opens a segment). A shorter
+      run than `vad_start_ms` then resumes the audio where it paused.
     - backchannel_max_ms: speech up to this long is checked against `backchannels` by its STT
       final before it interrupts ("uh-huh" resumes the agent); longer speech interrupts at once.
     - preemptive_generation: start the LLM on the caller's turn as soon as they pause with
@@ -68,6 +71,7 @@ class LoopSettings(BaseSettings):
     voice_gate_margin_db: float = Field(default=8.0, ge=0, le=30)
     vad_threshold: float = Field(default=0.5, gt=0, lt=1)
     vad_start_ms: int = Field(default=60, ge=20, le=1000)
+    barge_in_pause_ms: int = Field(default=20, ge=20, le=1000)
     vad_stop_ms: int = Field(default=200, ge=20, le=2000)
     preroll_ms: int = Field(default=300, ge=0, le=2000)
     stt_final_wait_ms: int = Field(default=2000, ge=0, le=10000)

@@ -331,6 +331,10 @@ class OutputProcessor(Processor):
         if rest:
             await self.leg.send_audio(rest)
         turn_id = max(self._turns, default=0)
+        if frame.reason == "onset":  # a sound too short to be speech: counted, no event
+            metrics = self.recorder.turn_metrics(turn_id)
+            metrics.onset_pauses = (metrics.onset_pauses or 0) + 1
+            return
         self.recorder.event(
             "agent.interruption.ignored",
             {"turn_index": turn_id, "reason": frame.reason, "speech_ms": frame.speech_ms,

@@ -4,7 +4,8 @@ Endpointing follows `EndpointPolicy` (see endpointing.py): fixed silence, or a s
 and the Smart Turn model's verdict on the turn's audio.
 
 Barge-in has two steps. When the caller starts speaking while the agent is busy, the agent's
-audio pauses at once (`BargeInPause`). The pause becomes an interruption (`Interruption`: work
+audio pauses at once (`BargeInPause`, on the VAD's `SpeechOnset`: the first speech frame, before
+the speech opens a segment; a run too short to open one resumes it unreported). The pause becomes an interruption (`Interruption`: work
 in flight cancelled, playout cleared) when the speech lasts `backchannel_max_ms`, or when it
 ends having lasted `min_interruption_ms` and its STT final is not a backchannel. Otherwise
 (a cough, "uh-huh", no words) playout resumes where it paused (`BargeInResume`) and the burst
@@ -34,6 +35,8 @@ from voicelane_media.agent.frames import (
     FinalTranscript,
     Frame,
     Interruption,
+    SpeechOnset,
+    SpeechOnsetLost,
     TurnPaused,
     TurnResumed,
     UserTurn,
@@ -92,6 +95,7 @@ class TurnTaking(Processor):
         self._segments: deque[_Segment] = deque()
         self._current: _Segment | None = None
         self._paused_for: _Segment | None = None
+        self._onset_paused = False  # paused on a SpeechOnset that has no segment yet
         self._onset_at = 0.0
         self._turn_started_at: float | None = None
         self._speech_end_at = 0.0
@@ -110,6 +114,15 @@ class TurnTaking(Processor):
     async def process(self, frame: Frame, direction: Direction) -> None:
         if direction is Direction.UPSTREAM:
             await self.push(frame, direction)
+        elif isinstance(frame, SpeechOnset):
+            if (self._paused_for is None and not self._onset_paused and self.interruptible
+                    and self.agent_busy()):
+                self._onset_paused = True
+                await self.push(BargeInPause(onset_at=frame.speech_at))
+        elif isinstance(frame, SpeechOnsetLost):
+            if self._onset_paused:
+                self._onset_paused = False
+                await self.push(BargeInResume(reason="onset", speech_ms=frame.speech_ms))
         elif isinstance(frame, VADStart):
             await self._on_start(frame)
         elif isinstance(frame, AudioIn):
@@ -141,19 +154,23 @@ class TurnTaking(Processor):
         self._segments.append(segment)
         self._current = segment
         busy = self.agent_busy()
+        onset_paused, self._onset_paused = self._onset_paused, False
         if busy and not self.interruptible:
             segment.ignored = True
         elif busy and self._paused_for is None:
             segment.barge = "speaking"
             self._paused_for = segment
             self._onset_at = frame.speech_at  # stop time counts from the caller's first sound
-            await self.push(BargeInPause(onset_at=self._onset_at))
+            await self.push(BargeInPause(onset_at=self._onset_at))  # (already, if at onset)
             if segment.speech_ms >= self._confirm_ms:
                 await self._confirm(segment)
+            return
         elif busy:  # the agent is still paused for an earlier burst: this one decides with it
             segment.barge = "speaking"
         else:
             self._open_turn(segment)
+        if onset_paused:  # the agent went idle at the onset: nothing to decide, unpause
+            await self.push(BargeInResume(reason="onset", speech_ms=round(segment.speech_ms, 1)))
 
     def _open_turn(self, segment: _Segment) -> None:
         if self._turn_started_at is None:

@@ -125,3 +125,41 @@ async def test_not_interruptible_agent_never_pauses(harness):
     await h.finish()
     assert h.leg.clears == [] and h.leg.played_ms() == REPLY_MS
     assert _events(h, "agent.interruption.ignored") == [] and len(llm.seen) == 1
+
+
+async def test_blip_too_short_for_a_segment_pauses_then_resumes_unreported(harness):
+    llm = CannedLLM([LONG_REPLY])
+    h = harness(AgentSpec(first_speaker=FirstSpeaker.USER), llm, ["go on"],
+                turn_detection="silence", vad_start_ms=60, barge_in_pause_ms=20)
+    await _reply_playing(h)
+    h.leg.feed_pcm(tone(40, 16000))  # two speech frames: under vad_start_ms
+    h.leg.feed_silence(300)
+    await h.until(lambda: bool(h.leg.clears))
+    await h.until(lambda: not h.session.agent_busy(), timeout=8)
+    outcome = await h.finish()
+    # Paused once, resumed where it paused: every chunk heard once, no event, no caller turn.
+    assert len(h.leg.clears) == 1 and h.leg.played_ms() == REPLY_MS
+    assert _events(h, "agent.interruption.ignored") == []
+    assert _events(h, "agent.interrupted") == []
+    assert [t.text for t in outcome.transcript.turns if t.role == "caller"] == ["go on"]
+    assert [m.onset_pauses for m in outcome.transcript.metrics if m.onset_pauses] == [1]
+
+
+async def _stop_ms(harness, pause_ms: int) -> float:  # type: ignore[no-untyped-def]
+    llm = CannedLLM([LONG_REPLY, "Okay."])
+    h = harness(AgentSpec(first_speaker=FirstSpeaker.USER), llm, ["go on", "stop please"],
+                turn_detection="silence", vad_start_ms=80, barge_in_pause_ms=pause_ms)
+    await _reply_playing(h, 600)
+    h.leg.feed_pcm(tone(1000, 16000))
+    h.leg.feed_silence(900)
+    await h.until(lambda: len(llm.seen) == 2)
+    await h.finish()
+    return float(_events(h, "agent.interrupted")[0]["barge_in_stop_ms"])
+
+
+async def test_agent_audio_pauses_at_the_first_speech_frame_not_at_the_segment(harness):
+    at_onset = await _stop_ms(harness, 20)
+    at_segment = await _stop_ms(harness, 80)
+    # Counted from the caller's first sound: one 20 ms frame, against vad_start_ms's four.
+    assert at_onset < 45
+    assert at_segment - at_onset >= 40

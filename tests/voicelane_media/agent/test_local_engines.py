@@ -176,3 +176,41 @@ async def test_a_segment_is_decoded_once_for_its_final_unless_interims_are_asked
         else:  # a 2.9 s segment: interims after 1 s and 2 s (one cut short by the final:
             # its decode runs on in its thread all the same, and the final waits for it)
             assert len(decodes) >= 2
+
+
+def test_a_sentence_said_twice_in_a_row_is_told_apart():
+    from voicelane_media.agent.local_engines import repeats_sentence
+
+    assert repeats_sentence("Sorry. Sorry.")
+    assert repeats_sentence("Okay. Okay!")
+    assert not repeats_sentence("Okay, okay.")  # one sentence
+    assert repeats_sentence("Hello. Thank you! Thank you.")
+    assert not repeats_sentence("Great thanks. Goodbye.")
+    assert not repeats_sentence("No no no, that is all. Thank you.")
+
+
+def test_a_failed_or_repeating_decode_gets_a_second_short_window_before_the_full_one(
+        monkeypatch, whisper):
+    """The full 30 s window costs 600-900 ms on this machine; a second short window tens."""
+    from voicelane_media.agent import local_engines
+
+    def full(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("decoded on the full window")
+
+    monkeypatch.setattr(whisper.model, "transcribe", full)
+    audio = b"\x00\x00" * 16000
+    for answers, expected in [([None, "What are your opening hours?"],
+                               "What are your opening hours?"),
+                              (["Sorry. Sorry.", "Sorry."], "Sorry."),
+                              (["Okay. Okay.", "Okay. Okay."], "Okay. Okay."),
+                              (["Thanks. Thanks.", None], "Thanks. Thanks.")]:
+        pads: list[float] = []
+        replies = iter(answers)
+
+        def decode(model, samples, pad_s, settings, replies=replies, pads=pads):  # type: ignore[no-untyped-def]
+            pads.append(pad_s)
+            return next(replies)
+
+        monkeypatch.setattr(local_engines, "_short_window", decode)
+        assert whisper.transcribe(audio) == expected
+        assert pads == [4.0, 6.0]

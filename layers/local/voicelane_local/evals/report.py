@@ -43,7 +43,8 @@ def table(suite: SuiteScore) -> str:
                 f"(platform: p50 {_ms(s['platform_v2v_p50_ms'])}, p95 "
                 f"{_ms(s['platform_v2v_p95_ms'])}); barge-in stop p50 "
                 f"{_ms(s['barge_in_stop_p50_ms'])}, p95 {_ms(s['barge_in_stop_p95_ms'])} ms "
-                f"over {s['barge_in_samples']}")
+                f"over {s['barge_in_samples']}; {s['onset_pauses']} pause(s) for a sound too short "
+                "to be speech")
     for c in suite.calls:
         for check in c.checks:
             if not check.passed:

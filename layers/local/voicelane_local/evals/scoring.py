@@ -64,6 +64,7 @@ class CallScore:
     false_interruptions: int = 0
     missed_interruptions: int = 0
     early_replies: int = 0
+    onset_pauses: int = 0  # the agent paused for a caller sound too short to be speech
     wer: float | None = None
     wer_words: int = 0
     wer_errors: int = 0
@@ -225,6 +226,8 @@ def score_call(scenario: Scenario, record: CallRecord) -> CallScore:
     score.platform_v2v_ms = [float(m["voice_to_voice_ms"]) for m in
                              record.transcript.get("metrics", [])
                              if m.get("voice_to_voice_ms") is not None]
+    score.onset_pauses = sum(int(m.get("onset_pauses") or 0)
+                             for m in record.transcript.get("metrics", []))
     score.turns = turn_latencies(record.transcript, heard)
     score.wer, score.wer_words, score.wer_errors = _wer(scenario, record.transcript)
     score.success = all(c.passed for c in checks)
@@ -267,6 +270,7 @@ def score_suite(name: str, calls: list[CallScore], thresholds: Thresholds) -> Su
         "false_interruptions": sum(c.false_interruptions for c in calls),
         "missed_interruptions": sum(c.missed_interruptions for c in calls),
         "early_replies": sum(c.early_replies for c in calls),
+        "onset_pauses": sum(c.onset_pauses for c in calls),
         "wer": round(sum(c.wer_errors for c in calls) / ref_words, 3) if ref_words else None,
     }
     t, failures = thresholds, []

@@ -49,6 +49,8 @@ class TurnMetricsView(BaseModel):
     - voice_to_voice_ms: end of caller speech -> first agent audio sent to the leg
     - platform_added_ms: voice_to_voice minus the silence the endpointer waited
     - barge_in_stop_ms: caller's speech onset over the agent -> agent audio stopped (paused)
+    - onset_pauses: times this reply paused for caller sound too short to open a speech
+      segment (`vad_start_ms`) and went on where it paused (each a gap of tens of ms)
     - turn_detection: `smart_turn` or `silence`, how this caller turn was ended
     - end_of_turn_probability: the Smart Turn model's verdict (0..1) when it was asked
     - preemptive: the reply was prepared while the caller paused (preemptive generation) and
@@ -65,6 +67,7 @@ class TurnMetricsView(BaseModel):
     voice_to_voice_ms: float | None = None
     platform_added_ms: float | None = None
     barge_in_stop_ms: float | None = None
+    onset_pauses: int | None = None
     turn_detection: str | None = None
     end_of_turn_probability: float | None = None
     preemptive: bool | None = None
