@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 
+from voicelane_media.agent.audio import rms_dbfs
 from voicelane_media.agent.frames import (
     AudioIn,
     Direction,
@@ -29,6 +30,13 @@ class VADProcessor(Processor):
 
     A speech run reaching `barge_in_pause_ms` first sends `SpeechOnset` (an agent talking
     pauses at once); one that ends before `vad_start_ms` then sends `SpeechOnsetLost`.
+
+    A segment's speech ends (`VADStop.speech_end_at`, where the endpointer's silence counts
+    from) with its last speech frame at `speech_end_floor_dbfs` or louder: silero goes on
+    calling speech for 100-150 ms after the voice has faded (-60 to -90 dBFS on a phone line).
+    The segment itself still closes on silero's silence: closed at the voice's end, a pause
+    between two short sentences ("Great. Goodbye.") split the turn into two segments that
+    whisper decoded worse and one after the other. A caller never that loud keeps silero's end.
     """
 
     def __init__(self, engine: VADEngine, settings: LoopSettings) -> None:
@@ -42,6 +50,8 @@ class VADProcessor(Processor):
         self._first_speech_at = 0.0
         self._last_speech_at = 0.0
         self._onset_sent = False
+        self._segment_at = 0.0
+        self._last_loud_at = 0.0
         # Background voices pass silero: speech must also stand out of such a background.
         self.gate = VoiceGate(settings.voice_gate_margin_db) if settings.background_voice_gate \
             else None
@@ -63,11 +73,14 @@ class VADProcessor(Processor):
             self._speech_run_ms += ms
             self._silence_ms = 0.0
             self._last_speech_at = frame.at
+            if rms_dbfs(frame.pcm) >= self.settings.speech_end_floor_dbfs:
+                self._last_loud_at = frame.at
             if self.speaking:
                 self._segment_speech_ms += ms
             elif self._speech_run_ms >= self.settings.vad_start_ms:
                 self.speaking = True
                 self._onset_sent = False
+                self._segment_at = self._first_speech_at
                 self._segment_speech_ms = self._speech_run_ms
                 await self.push(VADStart(speech_at=self._first_speech_at))
             elif not self._onset_sent and self._speech_run_ms >= self.settings.barge_in_pause_ms:
@@ -82,9 +95,9 @@ class VADProcessor(Processor):
             self._silence_ms += ms
             if self._silence_ms >= self.settings.vad_stop_ms:
                 self.speaking = False
-                await self.push(
-                    VADStop(speech_end_at=self._last_speech_at, speech_ms=self._segment_speech_ms)
-                )
+                loud = self._last_loud_at > self._segment_at  # else a quiet caller: silero's end
+                end_at = self._last_loud_at if loud else self._last_speech_at
+                await self.push(VADStop(speech_end_at=end_at, speech_ms=self._segment_speech_ms))
 
 
 class STTProcessor(Processor):

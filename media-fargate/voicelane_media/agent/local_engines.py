@@ -144,6 +144,9 @@ def shared_whisper(path: str, compute_type: str, cpu_threads: int) -> Any:
 MAX_TOKENS_PER_S = 6
 
 
+_DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+
 def looping(text: str, tokens: int, cap: int) -> bool:
     """A decode caught in a loop: it hit the token cap, a word comes six times running, a
     phrase of 2-3 words three times (or two words four times in all), or one of 4-12 words
@@ -153,7 +156,11 @@ def looping(text: str, tokens: int, cap: int) -> bool:
     full-window decode (the same words, later)."""
     if tokens >= cap:
         return True
-    words = [w.strip(".,!?;:").lower() for w in text.split()]
+    # Digits spelled, so a run in numerals ("4111. 111 111 111 1 1 1", a second window's
+    # take on a card number's ones) is the run it would be in words.
+    spelled = re.sub(r"\d", lambda m: f" {_DIGIT_WORDS[int(m.group())]} ", text)
+    words = [w.strip(".,!?;:").lower() for w in spelled.split()]
+    words = [w for w in words if w]
     for n, times in [(1, 6), (2, 3), (3, 3)] + [(n, 2) for n in range(4, 13)]:
         for i in range(len(words) - times * n + 1):
             if all(words[i:i + n] == words[i + k * n:i + (k + 1) * n] for k in range(1, times)):
@@ -180,7 +187,7 @@ def _short_window(model: Any, audio: np.ndarray[Any, Any], pad_s: float,
     suppressed tokens, thresholds (repetition, low log-probability) and no-speech check, as
     `WhisperModel.transcribe` does for one 30 s window, greedy only. None: the decode failed
     a threshold or looped (tiny.en does on some short turns with a short window, see
-    `looping`); the caller decodes on the full window."""
+    `looping`)."""
     from faster_whisper.audio import pad_or_trim
     from faster_whisper.tokenizer import Tokenizer
     from faster_whisper.transcribe import TranscriptionOptions, get_suppressed_tokens
@@ -278,9 +285,9 @@ class WhisperSTT:
         pad_s = self.settings.encoder_pad_s
         seconds = len(audio) / 16000
         if pad_s is not None:
-            # A decode that fails (thresholds, a loop) or repeats a sentence is tried again on
-            # a window 2 s longer, which decodes differently (tens of ms; the full window
-            # below costs 600-900): a repeat it confirms is kept, a failure goes on.
+            # A decode that fails a threshold, loops or repeats a sentence is tried again on a
+            # window 2 s longer, which decodes differently (tens of ms; the full window below
+            # costs 600-900): a repeat it confirms is kept.
             heard: str | None = None
             for pad in (pad_s, pad_s + 2.0):
                 if seconds + pad > 30.0:

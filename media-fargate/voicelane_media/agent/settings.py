@@ -49,6 +49,8 @@ class LoopSettings(BaseSettings):
       talking behind the caller then neither interrupt the agent nor hold the turn open.
     - vad_*: speech probability threshold, speech needed to open a segment, silence to close it
       (closing early lets STT finish inside the endpointing window).
+    - speech_end_floor_dbfs: a speech frame quieter than this does not move the end of the
+      caller's speech (silero's tail past the voice); -100 turns that off.
     - inactivity_timeout_s / max_duration_s: None = take them from the AgentSpec.
     - fallback_reply: said when the STT or LLM engine fails mid-call (the call goes on).
     - allow_private_tool_urls: HTTP tools may call private/loopback addresses when the session
@@ -73,6 +75,7 @@ class LoopSettings(BaseSettings):
     vad_start_ms: int = Field(default=60, ge=20, le=1000)
     barge_in_pause_ms: int = Field(default=20, ge=20, le=1000)
     vad_stop_ms: int = Field(default=200, ge=20, le=2000)
+    speech_end_floor_dbfs: float = Field(default=-50.0, ge=-100.0, le=0.0)
     preroll_ms: int = Field(default=300, ge=0, le=2000)
     stt_final_wait_ms: int = Field(default=2000, ge=0, le=10000)
     dtmf_timeout_ms: int = Field(default=1500, ge=100, le=10000)

@@ -146,6 +146,8 @@ def test_a_looping_decode_is_told_from_repeated_words_people_say():
     # A run of one digit (a test card's 15 ones) looks like a loop: decoded again on the full
     # window, right but slower.
     assert looping("four one one one, one one one one", 12, 100)
+    assert looping("4111. 111 111 111 111 1 1 1 1", 20, 100)  # the same run in numerals
+    assert not looping("4111", 4, 100)
     assert not looping("No no no, that is all. Thank you. Thank you.", 14, 100)
     # a pair four times, not in a row (heard on a loaded node's short window)
     assert looping("Great. Goodbye. Great. Goodbye. Good-bye. Great. Goodbye. Great. Goodbye",
@@ -214,3 +216,4 @@ def test_a_failed_or_repeating_decode_gets_a_second_short_window_before_the_full
         monkeypatch.setattr(local_engines, "_short_window", decode)
         assert whisper.transcribe(audio) == expected
         assert pads == [4.0, 6.0]
+
