@@ -4,12 +4,13 @@ Endpointing follows `EndpointPolicy` (see endpointing.py): fixed silence, or a s
 and the Smart Turn model's verdict on the turn's audio.
 
 Barge-in has two steps. When the caller starts speaking while the agent is busy, the agent's
-audio pauses at once (`BargeInPause`, on the VAD's `SpeechOnset`: the first speech frame, before
-the speech opens a segment; a run too short to open one resumes it unreported). The pause becomes an interruption (`Interruption`: work
-in flight cancelled, playout cleared) when the speech lasts `backchannel_max_ms`, or when it
-ends having lasted `min_interruption_ms` and its STT final is not a backchannel. Otherwise
-(a cough, "uh-huh", no words) playout resumes where it paused (`BargeInResume`) and the burst
-is no caller turn. `interruptible: false` agents never pause.
+audio pauses at once (`BargeInPause`, on the VAD's `SpeechOnset`: the first speech frame,
+before the speech opens a segment; a run too short to open one resumes it unreported). The
+pause becomes an interruption (`Interruption`: work in flight cancelled, playout cleared) when
+the speech lasts `backchannel_max_ms`, or when it ends having lasted `min_interruption_ms` and
+its STT final is not a backchannel. Otherwise (a cough, "uh-huh", no words) playout resumes
+where it paused (`BargeInResume`) and the burst is no caller turn. `interruptible: false`
+agents never pause.
 
 Preemptive generation (`preemptive_generation`): once the caller is silent and every segment
 of the open turn has its STT final (STT finalisation starts at VADStop), `TurnPaused` tells the
