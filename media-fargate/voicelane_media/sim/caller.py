@@ -261,9 +261,16 @@ class SimulatedPhone:
                 waited_out = not await self._agent_done(last_end, line.silence_ms)
             if self._ended.is_set():
                 break
-            began = time.monotonic()
             onset, offset = (line.bounds or speech_bounds(audio)) if audio is not None \
                 else (0.0, 0.0)
+            if line.when == "barge_in" and audio is not None and onset > 0.02:
+                # Speak at once, as a person cutting in does: the line's leading silence
+                # (100-250 ms of TTS padding) would let the agent end its sentence first,
+                # leaving nothing to stop and no stop time.
+                skip = onset - 0.02
+                audio = audio[int(skip * RATE):]
+                onset, offset = onset - skip, offset - skip
+            began = time.monotonic()
             result = LineResult(line.text, line.when, began + onset, 0.0, waited_out)
             if line.dtmf:
                 await session.send_dtmf(line.dtmf)
