@@ -239,7 +239,8 @@ def test_digits_reach_pipecat_and_the_bot_hangs_up_after_a_goodbye_the_phone_hea
     heard = _heard(report)
     tail = heard[-8000 * 4:]  # the phone's last 4 s: the goodbye, then the BYE
     said = _transcribe(whisper, tail.astype("<i2").tobytes())
-    assert "goodbye" in said.replace(" ", "").replace("-", ""), said
+    # its last word heard: tiny.en writes it "goodbye", "good-bye" or "bye bye"
+    assert said.replace("-", " ").rstrip(" .!").endswith("bye"), said
     goodbye = asyncio.run(_espeak_8k("Thank you for calling, goodbye."))
     assert bye[-1][1] - bye[0][0] > 0.8 * voiced_span_s(goodbye), (report.as_dict(), said)
 
