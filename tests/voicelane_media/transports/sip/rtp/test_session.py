@@ -34,18 +34,24 @@ PeerFactory = Callable[[], Awaitable[RawPeer]]
 
 @pytest.mark.parametrize("payload_type", [0, 8])
 async def test_audio_arrives_bit_exact_through_g711(pool: RtpPortPool, payload_type: int) -> None:
-    a, b = await connected_pair(pool, payload_type, jitter_buffer_ms=100)
-    frames: list[Int16Array] = []
-    b.on_audio = lambda pcm: frames.append(pcm.copy())
     signal = g711_exact_noise(8000)
     if payload_type == 8:  # A-law quantizes differently: pass the noise through A-law once
         signal = alaw_decode(alaw_encode(signal))
-    played = await a.play(signal)
-    await asyncio.sleep(0.2)
-    assert played == 8000
-    received = np.concatenate(frames)
-    assert find_frames(received, signal) >= 0
-    assert b.stats()["packets_received"] >= 50
+    for _ in range(3):
+        a, b = await connected_pair(pool, payload_type, jitter_buffer_ms=100)
+        frames: list[Int16Array] = []
+        b.on_audio = lambda pcm, frames=frames: frames.append(pcm.copy())
+        played = await a.play(signal)
+        await asyncio.sleep(0.2)
+        buffer = b.inbound.jitter_buffer
+        if buffer.late or buffer.dropped or buffer.concealed:
+            continue  # a starved loop (a loaded CI machine) filled a gap: not a G.711 question
+        assert played == 8000
+        received = np.concatenate(frames)
+        assert find_frames(received, signal) >= 0
+        assert b.stats()["packets_received"] >= 50
+        return
+    pytest.fail("every run's jitter buffer filled a gap: the machine starved the event loop")
 
 
 async def test_play_returns_after_real_time_and_stop_cuts_within_a_frame(pool: RtpPortPool, udp_peer: PeerFactory) -> None:
